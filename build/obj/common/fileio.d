@@ -1,0 +1,2 @@
+build/obj/common/fileio.o: common/fileio.c common/fileio.h
+common/fileio.h:

@@ -1,0 +1,134 @@
+/* config.h — the orchestrator config: one JSON file, everything but the seed's
+ * snippet has a default.
+ *
+ *   {"tiers": {"preview": {"model": "sd3.5_turbo", "max_latency_ms": 800},
+ *              "production": {"model": "imagen4_ultra", "max_latency_ms": 2200}},
+ *    "verify_ocr": true}
+ *
+ * loads unchanged. Environment overrides (applied after the file):
+ *   PRESSROOM_CONFIG   path of the file (when no path is given to config_load)
+ *   PRESSROOM_BROKERS  Kafka bootstrap list
+ *   PRESSROOM_REDIS    Redis address, host:port or redis://host:port
+ *   PRESSROOM_RENDERER base URL of the default model endpoint (models without "endpoint")
+ *   PRESSROOM_BLOBS    blob store root URI (file:///path)
+ * The full reference is in README.md and schemas/config.schema.json. */
+#ifndef PRESSROOM_CONFIG_H
+#define PRESSROOM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_MODELS 16
+#define CFG_MAX_CLASSES 16
+#define CFG_MAX_FALLBACKS 4
+
+/* One model: how to call it and, for the reference renderer, how it behaves. */
+typedef struct {
+    char name[64];            /* key under "models", e.g. "sd3.5_turbo" */
+    char provider[16];        /* adapter: openai | raw | stability | a1111 | vertex */
+    char endpoint[512];       /* base URL; "" = the renderer_url */
+    char api_key_env[64];     /* env var holding the API key ("" = none) */
+    char api_key_file[256];   /* or a file holding it */
+    int64_t price_micros;     /* price of one image, micro-dollars */
+    /* Reference renderer profile (ignored by real providers). */
+    int latency_p50_ms;       /* log-normal latency: median */
+    int latency_p99_ms;       /* and 99th percentile */
+    double rate_typo;         /* substituted letter */
+    double rate_drop;         /* dropped letter */
+    double rate_extra;        /* extra letter */
+    double rate_offzone;      /* text outside its safe zone */
+    double rate_low_contrast; /* ink too close to background */
+    double rate_off_palette;  /* background off the brand palette */
+    bool prerendered;         /* serve a cached image per (prompt, size): benchmarks */
+    /* Reference renderer fault injection (tests): the first fault_first_n requests
+     * to this model, then each further one with probability fault_rate, get the
+     * fault instead of an image. */
+    char fault[16];           /* "" | status | timeout | garbage | safety */
+    int fault_status;         /* HTTP status for "status" (500, 429, 400 ...) */
+    int fault_first_n;
+    double fault_rate;
+    int fault_retry_after_s;  /* Retry-After header on 429 */
+} model_config_t;
+
+typedef struct {
+    char name[16];            /* "preview" | "production" */
+    char model[64];           /* primary model (a key of models[]) */
+    char fallbacks[CFG_MAX_FALLBACKS][64]; /* ordered fallback models */
+    int n_fallbacks;
+    int max_latency_ms;       /* per-request budget; request timeout derives from it */
+    int max_inflight;         /* model requests in flight per worker process */
+    int max_retries;          /* per endpoint, on 429/5xx/timeouts */
+    int64_t cap_micros;       /* spend cap per window; 0 = no cap */
+    int window_s;             /* 3600 (hour) or 86400 (day) */
+    int rate_limit;           /* GCRA: requests ... */
+    int rate_period_s;        /* ... per this many seconds; 0 = unlimited */
+    int lease_ttl_s;          /* in-flight lease lifetime */
+} tier_config_t;
+
+typedef enum { ROUTE_PREVIEW = 0, ROUTE_FINAL, ROUTE_PRODUCTION_ONLY } route_t;
+typedef enum { OVER_BUDGET_DEFER = 0, OVER_BUDGET_DEGRADE, OVER_BUDGET_REJECT } over_budget_t;
+
+/* An asset class: which route its jobs take and what happens when over budget. */
+typedef struct {
+    char name[32];
+    route_t route;              /* preview: a verified preview is final;
+                                   final: verified preview then a production render;
+                                   production_only: skip the preview */
+    over_budget_t over_budget;
+    int max_attempts;           /* renders per job, preview included */
+} asset_class_t;
+
+typedef struct {
+    int threads;                /* OCR threads; 0 = number of cores */
+    int64_t max_png_bytes;      /* untrusted PNG bounds */
+    int max_dimension;
+    int max_png_chunks;
+    double safe_zone;           /* fraction of each dimension, default 0.9 */
+    double min_contrast;        /* WCAG ratio, default 4.5 (3.0 for large text) */
+    double palette_tolerance;   /* CIEDE2000 */
+    double blur_threshold;      /* variance of Laplacian below this = blurred */
+    double min_confidence;      /* mean word confidence below this = unreadable */
+} verifier_config_t;
+
+typedef struct {
+    char path[512];             /* file it was loaded from, "" = defaults only */
+    char brokers[512];
+    char redis[256];
+    char renderer_url[256];
+    char blob_root[512];
+    char topic_prefix[64];      /* default "pressroom." */
+    char group_prefix[64];      /* consumer group = prefix + worker name */
+    int session_timeout_ms;     /* consumer group session timeout */
+    bool verify_ocr;
+    int default_max_attempts;
+    tier_config_t preview;
+    tier_config_t production;
+    model_config_t models[CFG_MAX_MODELS];
+    int n_models;
+    asset_class_t classes[CFG_MAX_CLASSES];
+    int n_classes;
+    verifier_config_t verifier;
+} config_t;
+
+/* Loads `path` (NULL: $PRESSROOM_CONFIG, or defaults only when unset) into *cfg,
+ * then applies the environment overrides. Returns 0, or -1 with a sentence in err
+ * naming the file, the key and the expected form:
+ *   "examples/config.json: tiers.preview.max_latency_ms: expected a positive integer
+ *    (milliseconds), found \"fast\"" */
+int config_load(config_t *cfg, const char *path, char *err, size_t errlen);
+
+/* Defaults only (no file, no environment). */
+void config_defaults(config_t *cfg);
+
+const model_config_t *config_model(const config_t *cfg, const char *name);
+/* The asset class named `name`; NULL when unknown. */
+const asset_class_t *config_class(const config_t *cfg, const char *name);
+const tier_config_t *config_tier(const config_t *cfg, const char *tier);
+/* Full topic name for a short name ("jobs" -> "pressroom.jobs"), into buf. */
+const char *config_topic(const config_t *cfg, const char *shortname, char *buf, size_t len);
+
+const char *route_name(route_t r);
+const char *over_budget_name(over_budget_t p);
+
+#endif

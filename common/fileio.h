@@ -1,0 +1,18 @@
+/* fileio.h — whole-file reads and atomic writes. */
+#ifndef PRESSROOM_FILEIO_H
+#define PRESSROOM_FILEIO_H
+
+#include <stddef.h>
+
+/* Reads the whole of `path` (at most max bytes) into a malloc'd, NUL-terminated buffer.
+ * Returns NULL with a sentence in err (naming the path) on failure or when too large. */
+char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
+/* Writes data to path atomically (temp file + rename), creating parent folders.
+ * Returns 0 or -1 with err. */
+int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/* mkdir -p. Returns 0 or -1 (errno set). */
+int mkdir_p(const char *path, int mode);
+
+#endif

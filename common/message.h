@@ -1,0 +1,122 @@
+/* message.h — the typed messages that travel on pressroom's topics, and their
+ * codecs. Every Kafka payload is parsed here, exactly once, validated, and turned
+ * into one of these structs; everything downstream trusts the struct.
+ *
+ * Topics (prefix from config, keyed by job_id):
+ *   jobs        job_t                     (upstream, pressctl submit)
+ *   verify      task_t with image_uri     (preview-/production-worker -> verifier)
+ *   production  task_t with guidance      (verifier escalations, production_only routes)
+ *   results     outcome_t verdict=accepted|degraded
+ *   rejected    outcome_t verdict=rejected
+ *   dlq         original bytes + headers pressroom-reason, -topic, -partition, -offset
+ */
+#ifndef PRESSROOM_MESSAGE_H
+#define PRESSROOM_MESSAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define JOB_MAX_TEXT 8
+#define JOB_TEXT_LEN 256
+#define JOB_MAX_PALETTE 8
+#define TASK_MAX_CHARGES 16
+
+/* A rectangle as fractions of the image (0..1). */
+typedef struct {
+    double x, y, w, h;
+} region_t;
+
+/* A render job as submitted upstream. Required: job_id, asset_class, prompt.
+ * text[]: the exact lines the image must carry; when absent, the prompt's quoted
+ * strings ('SALE' or "SALE") are taken. */
+typedef struct {
+    char job_id[128];
+    char asset_class[32];
+    char prompt[2048];
+    char text[JOB_MAX_TEXT][JOB_TEXT_LEN];
+    int n_text;
+    int width, height;          /* default 768x512 */
+    uint64_t seed;              /* default: derived from job_id */
+    uint32_t palette[JOB_MAX_PALETTE]; /* 0xRRGGBB brand palette */
+    int n_palette;
+    double min_contrast;        /* 0 = verifier default */
+    double safe_zone;           /* 0 = verifier default */
+    bool has_region;
+    region_t region;            /* where the text must be */
+    bool case_insensitive;
+    int64_t submitted_ms;       /* epoch ms; 0 = unknown */
+} job_t;
+
+/* A charge against a tier's budget: one render. */
+typedef struct {
+    char stage[16];             /* preview | production */
+    int attempt;
+    char model[64];
+    int64_t micros;
+} charge_t;
+
+/* A job in flight between workers: the job, where it is, what it cost so far. */
+typedef struct {
+    job_t job;
+    char stage[16];             /* stage that rendered image_uri: preview | production */
+    int attempt;                /* renders so far, 1 = the preview */
+    char model[64];             /* model that rendered image_uri */
+    char image_uri[1024];       /* "" on the production topic */
+    char guidance[1024];        /* what a re-render must fix ("" = none) */
+    char escalation[64];        /* why it went to production: final_render | verification_failed */
+    char preview_uri[1024];     /* the verified preview, for the degrade policy */
+    charge_t charges[TASK_MAX_CHARGES];
+    int n_charges;
+    int64_t started_ms;         /* when the first worker picked the job up */
+} task_t;
+
+/* A terminal verdict (results or rejected). */
+typedef struct {
+    char job_id[128];
+    char asset_class[32];
+    char verdict[16];           /* accepted | degraded | rejected */
+    char reason[64];            /* rejected: budget_exhausted | verification_failed |
+                                   render_failed | invalid_job ... */
+    char detail[1024];
+    char image_uri[1024];
+    char stage[16];
+    int attempt;
+    char model[64];
+    int64_t cost_micros;        /* sum of charges */
+    charge_t charges[TASK_MAX_CHARGES];
+    int n_charges;
+    int64_t latency_ms;         /* submitted/started -> verdict */
+    int escalations;            /* production renders */
+    cJSON *report;              /* verification report (owned), may be NULL */
+} outcome_t;
+
+/* Parsers: return 0, or -1 with a sentence in err saying which field is wrong and
+ * what was expected. They never read past len and accept no trailing garbage. */
+int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen);
+int job_from_json(const cJSON *obj, job_t *job, char *err, size_t errlen);
+int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen);
+int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t errlen);
+
+/* Encoders: a malloc'd NUL-terminated JSON string (caller frees). */
+cJSON *job_to_json(const job_t *job);
+char *job_encode(const job_t *job);
+char *task_encode(const task_t *task);
+char *outcome_encode(const outcome_t *out);
+void outcome_free(outcome_t *out);
+
+/* Fills job->text from the prompt's quoted strings when the job gave none. */
+void job_default_text(job_t *job);
+/* The prompt sent to a model: the job's prompt, the exact text in double quotes,
+ * the palette and, when given, the guidance of a failed check. */
+void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t len);
+
+int64_t task_cost(const task_t *task);
+int task_add_charge(task_t *task, const char *stage, int attempt, const char *model, int64_t micros);
+
+/* Parses "#RRGGBB" (or "RRGGBB"); returns 0 or -1. */
+int parse_hex_color(const char *s, uint32_t *rgb);
+
+#endif
