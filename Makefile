@@ -6,7 +6,7 @@
 CC      ?= gcc
 PKGS    := rdkafka libcurl libcjson tesseract lept hiredis libpng cairo libmicrohttpd
 CSTD    := -std=c11 -D_GNU_SOURCE
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 OPT     ?= -O2 -g
 BUILD   ?= build
 ifeq ($(SANITIZE),1)

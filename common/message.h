@@ -70,6 +70,7 @@ typedef struct {
     char preview_uri[1024];     /* the verified preview, for the degrade policy */
     charge_t charges[TASK_MAX_CHARGES];
     int n_charges;
+    int failed_checks;          /* verifications this job failed so far */
     int64_t started_ms;         /* when the first worker picked the job up */
 } task_t;
 
@@ -90,6 +91,7 @@ typedef struct {
     int n_charges;
     int64_t latency_ms;         /* submitted/started -> verdict */
     int escalations;            /* production renders */
+    int failed_checks;          /* verifications the job failed on its way */
     cJSON *report;              /* verification report (owned), may be NULL */
 } outcome_t;
 

@@ -1,0 +1,415 @@
+/* cmd_submit.c — `pressctl submit` and `pressctl results`: publish jobs, follow the
+ * terminal topics (results, rejected, dlq) until each job has its verdict, and
+ * report: a table per asset class, a JSONL of outcomes and an HTML contact sheet.
+ * Consumers dedupe by job_id (delivery is at-least-once): the first verdict counts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blobstore.h"
+#include "config.h"
+#include "kafka.h"
+#include "message.h"
+#include "pressctl.h"
+#include "worker.h"
+
+typedef struct {
+    char job_id[128];
+    char asset_class[32];
+    bool expected;   /* submitted in this run (submit) */
+    bool terminal;
+    int duplicates;  /* further verdicts seen for the same job */
+    outcome_t o;     /* o.verdict "dlq" for dead letters */
+} entry_t;
+
+typedef struct {
+    entry_t *v;
+    int n, cap;
+    int expected, terminal;
+} ledger_t;
+
+static entry_t *ledger_find(ledger_t *l, const char *id) {
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i].job_id, id)) return &l->v[i];
+    return NULL;
+}
+
+static entry_t *ledger_add(ledger_t *l, const char *id, const char *cls) {
+    entry_t *e = ledger_find(l, id);
+    if (e) return e;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
+    }
+    e = &l->v[l->n++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->job_id, sizeof e->job_id, "%s", id);
+    snprintf(e->asset_class, sizeof e->asset_class, "%s", cls ? cls : "");
+    return e;
+}
+
+static void ledger_free(ledger_t *l) {
+    for (int i = 0; i < l->n; i++) outcome_free(&l->v[i].o);
+    free(l->v);
+}
+
+/* ==== Following the terminal topics ==== */
+
+static const char *header(const rd_kafka_message_t *m, const char *name) {
+    rd_kafka_headers_t *h = NULL;
+    const void *val;
+    size_t sz;
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &val, &sz)) return NULL;
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%.*s", (int)(sz < sizeof buf ? sz : sizeof buf - 1), (const char *)val);
+    return buf;
+}
+
+static void record(ledger_t *l, const rd_kafka_message_t *m, bool only_expected) {
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    bool dlq = strlen(topic) >= 3 && !strcmp(topic + strlen(topic) - 3, "dlq");
+    outcome_t o;
+    char err[512];
+    if (dlq) {
+        memset(&o, 0, sizeof o);
+        snprintf(o.job_id, sizeof o.job_id, "%.*s", (int)(m->key_len < 127 ? m->key_len : 127),
+                 m->key ? (const char *)m->key : "");
+        if (!o.job_id[0]) return; /* a keyless dead letter belongs to no job */
+        snprintf(o.verdict, sizeof o.verdict, "dlq");
+        const char *reason = header(m, "pressroom-reason");
+        snprintf(o.detail, sizeof o.detail, "%s", reason ? reason : "");
+        snprintf(o.reason, sizeof o.reason, "invalid_message");
+    } else if (outcome_parse(m->payload, m->len, &o, err, sizeof err) != 0) {
+        fprintf(stderr, "pressctl: skipping a malformed outcome on %s [%d] @%lld: %s\n", topic,
+                (int)m->partition, (long long)m->offset, err);
+        return;
+    }
+    entry_t *e = only_expected ? ledger_find(l, o.job_id) : ledger_add(l, o.job_id, o.asset_class);
+    if (!e) {
+        outcome_free(&o);
+        return;
+    }
+    if (e->terminal) {
+        e->duplicates++;
+        outcome_free(&o);
+        return;
+    }
+    e->terminal = true;
+    if (o.asset_class[0]) snprintf(e->asset_class, sizeof e->asset_class, "%s", o.asset_class);
+    e->o = o;
+    l->terminal++;
+}
+
+/* Reads the terminal topics from the beginning. With only_expected, stops when
+ * every expected job is terminal (or at timeout); otherwise when idle for 3 s. */
+static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int timeout_s) {
+    char group[128], t1[256], t2[256], t3[256], err[512];
+    snprintf(group, sizeof group, "pressctl-%d-%lld", (int)getpid(), (long long)time(NULL));
+    const char *topics[] = {config_topic(cfg, "results", t1, sizeof t1),
+                            config_topic(cfg, "rejected", t2, sizeof t2),
+                            config_topic(cfg, "dlq", t3, sizeof t3)};
+    kafka_t *k = kafka_new(cfg, group, topics, 3, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        return -1;
+    }
+    int64_t deadline = now_ms() + (int64_t)timeout_s * 1000, last_msg = 0, last_print = now_ms();
+    while (now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_poll(k, 200);
+        if (m) {
+            record(l, m, only_expected);
+            rd_kafka_message_destroy(m);
+            last_msg = now_ms();
+        }
+        if (only_expected && l->terminal >= l->expected) break;
+        if (!only_expected && last_msg && now_ms() - last_msg > 3000) break;
+        if (only_expected && now_ms() - last_print > 5000) {
+            fprintf(stderr, "pressctl: %d/%d jobs terminal\n", l->terminal, l->expected);
+            last_print = now_ms();
+        }
+    }
+    kafka_close(k, 1000);
+    kafka_free(k);
+    return 0;
+}
+
+/* ==== Reports ==== */
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t percentile(int64_t *v, int n, double p) {
+    if (n == 0) return 0;
+    int idx = (int)ceil(p / 100.0 * n) - 1;
+    if (idx < 0) idx = 0;
+    if (idx >= n) idx = n - 1;
+    return v[idx];
+}
+
+static void print_row(const char *name, const ledger_t *l, const char *cls) {
+    int jobs = 0, accepted = 0, degraded = 0, escalated = 0, rejected = 0, dlq = 0, caught = 0, pending = 0;
+    int64_t cost = 0;
+    int64_t *lat = malloc((size_t)(l->n + 1) * sizeof *lat);
+    int nl = 0;
+    for (int i = 0; i < l->n; i++) {
+        const entry_t *e = &l->v[i];
+        if (cls && strcmp(e->asset_class, cls)) continue;
+        jobs++;
+        if (!e->terminal) {
+            pending++;
+            continue;
+        }
+        const outcome_t *o = &e->o;
+        if (!strcmp(o->verdict, "accepted")) accepted++;
+        else if (!strcmp(o->verdict, "degraded")) degraded++;
+        else if (!strcmp(o->verdict, "rejected")) rejected++;
+        else dlq++;
+        if (o->escalations > 0) escalated++;
+        caught += o->failed_checks;
+        cost += o->cost_micros;
+        if (strcmp(o->verdict, "dlq")) lat[nl++] = o->latency_ms;
+    }
+    qsort(lat, (size_t)nl, sizeof *lat, cmp_i64);
+    char cpa[32];
+    if (accepted + degraded) snprintf(cpa, sizeof cpa, "$%.4f", cost / 1e6 / (accepted + degraded));
+    else snprintf(cpa, sizeof cpa, "-");
+    printf("%-14s %5d %8d %8d %9d %8d %4d %7lld %7lld %7lld %10s %8d %7d\n", name, jobs, accepted,
+           degraded, escalated, rejected, dlq, (long long)percentile(lat, nl, 50),
+           (long long)percentile(lat, nl, 95), (long long)percentile(lat, nl, 99), cpa, caught, pending);
+    free(lat);
+}
+
+static void print_table(const ledger_t *l) {
+    printf("\n%-14s %5s %8s %8s %9s %8s %4s %7s %7s %7s %10s %8s %7s\n", "asset class", "jobs",
+           "accepted", "degraded", "escalated", "rejected", "dlq", "p50 ms", "p95 ms", "p99 ms",
+           "$/accepted", "caught", "pending");
+    char seen[64][32];
+    int ns = 0;
+    for (int i = 0; i < l->n; i++) {
+        bool dup = false;
+        for (int j = 0; j < ns; j++)
+            if (!strcmp(seen[j], l->v[i].asset_class)) dup = true;
+        if (!dup && ns < 64) snprintf(seen[ns++], 32, "%s", l->v[i].asset_class);
+    }
+    for (int j = 0; j < ns; j++) print_row(seen[j][0] ? seen[j] : "(unknown)", l, seen[j]);
+    print_row("all", l, NULL);
+    printf("\n(caught = verifier checks that failed a rendered image and sent it back)\n");
+}
+
+static void write_jsonl(const ledger_t *l, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "pressctl: cannot write %s\n", path);
+        return;
+    }
+    for (int i = 0; i < l->n; i++) {
+        if (!l->v[i].terminal) continue;
+        char *s = outcome_encode(&l->v[i].o);
+        fprintf(f, "%s\n", s);
+        free(s);
+    }
+    fclose(f);
+}
+
+static void html_escape(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if (*s == '<') fputs("&lt;", f);
+        else if (*s == '>') fputs("&gt;", f);
+        else if (*s == '&') fputs("&amp;", f);
+        else if (*s == '"') fputs("&quot;", f);
+        else fputc(*s, f);
+    }
+}
+
+static void write_html(const ledger_t *l, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "pressctl: cannot write %s\n", path);
+        return;
+    }
+    fprintf(f, "<!doctype html><meta charset=utf-8><title>pressroom contact sheet</title>\n"
+               "<style>body{font:14px sans-serif;margin:1em}.g{display:flex;flex-wrap:wrap;gap:12px}"
+               ".c{width:260px;border:1px solid #ccc;padding:6px}.c img{width:100%%}"
+               ".accepted{border-color:#2a2}.degraded{border-color:#d90}.rejected,.dlq{border-color:#c22}"
+               "b{text-transform:uppercase}small{color:#555;word-break:break-word}</style>\n"
+               "<h1>pressroom contact sheet</h1><p>%d jobs, %d terminal</p><div class=g>\n",
+            l->n, l->terminal);
+    for (int i = 0; i < l->n; i++) {
+        const entry_t *e = &l->v[i];
+        const outcome_t *o = &e->o;
+        const char *verdict = e->terminal ? o->verdict : "pending";
+        fprintf(f, "<div class=\"c %s\">", verdict);
+        const char *img = o->image_uri[0] ? blob_local_path(o->image_uri) : NULL;
+        if (img) {
+            fputs("<img loading=lazy src=\"file://", f);
+            html_escape(f, img);
+            fputs("\">", f);
+        }
+        fputs("<div><code>", f);
+        html_escape(f, e->job_id);
+        fprintf(f, "</code> · %s</div><b>%s</b> ", e->asset_class, verdict);
+        html_escape(f, o->reason);
+        fprintf(f, "<br><small>$%.4f · %lld ms · %d escalation(s)</small><br><small>", o->cost_micros / 1e6,
+                (long long)o->latency_ms, o->escalations);
+        html_escape(f, o->detail);
+        fputs("</small></div>\n", f);
+    }
+    fputs("</div>\n", f);
+    fclose(f);
+}
+
+static void report(const ledger_t *l, const char *html, const char *jsonl) {
+    print_table(l);
+    if (jsonl) write_jsonl(l, jsonl);
+    if (html) write_html(l, html);
+}
+
+/* ==== Commands ==== */
+
+typedef struct {
+    const char *file;
+    bool wait;
+    int timeout_s;
+    const char *html, *jsonl;
+} opts_t;
+
+static int parse_opts(int argc, char **argv, opts_t *o, bool want_file) {
+    o->timeout_s = 600;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--wait")) o->wait = true;
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) o->timeout_s = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--html") && i + 1 < argc) o->html = argv[++i];
+        else if (!strcmp(argv[i], "--jsonl") && i + 1 < argc) o->jsonl = argv[++i];
+        else if (want_file && !o->file && argv[i][0] != '-') o->file = argv[i];
+        else {
+            fprintf(stderr, "pressctl: unexpected argument %s\n", argv[i]);
+            return -1;
+        }
+    }
+    if (want_file && !o->file) {
+        fprintf(stderr, "usage: pressctl submit FILE.jsonl [--wait] [--timeout S] [--html F] [--jsonl F]\n");
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_submit(int argc, char **argv) {
+    opts_t opt = {0};
+    if (parse_opts(argc, argv, &opt, true)) return 2;
+    config_t cfg;
+    char err[1024];
+    if (config_load(&cfg, NULL, err, sizeof err)) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        return 2;
+    }
+    FILE *f = fopen(opt.file, "r");
+    if (!f) {
+        perror(opt.file);
+        return 2;
+    }
+    /* Validate everything first: a batch is published whole or not at all. */
+    ledger_t l = {0};
+    job_t *jobs = NULL;
+    int n = 0, cap = 0, bad = 0, lineno = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, f)) > 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if (len == 0) continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            jobs = realloc(jobs, (size_t)cap * sizeof *jobs);
+        }
+        if (job_parse(line, (size_t)len, &jobs[n], err, sizeof err) != 0) {
+            fprintf(stderr, "%s:%d: %s\n", opt.file, lineno, err);
+            bad++;
+            continue;
+        }
+        if (ledger_find(&l, jobs[n].job_id)) {
+            fprintf(stderr, "%s:%d: job_id %s appears twice in the batch\n", opt.file, lineno, jobs[n].job_id);
+            bad++;
+            continue;
+        }
+        ledger_add(&l, jobs[n].job_id, jobs[n].asset_class)->expected = true;
+        n++;
+    }
+    free(line);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "pressctl: %d invalid line(s) in %s; nothing published\n", bad, opt.file);
+        free(jobs);
+        ledger_free(&l);
+        return 2;
+    }
+    l.expected = n;
+    kafka_t *k = kafka_new(&cfg, NULL, NULL, 0, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        free(jobs);
+        ledger_free(&l);
+        return 1;
+    }
+    char topic[256];
+    config_topic(&cfg, "jobs", topic, sizeof topic);
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        if (!jobs[i].submitted_ms) jobs[i].submitted_ms = now;
+        char *json = job_encode(&jobs[i]);
+        if (kafka_produce(k, topic, jobs[i].job_id, json, strlen(json), NULL, 0, NULL, err, sizeof err)) {
+            fprintf(stderr, "pressctl: %s\n", err);
+            free(json);
+            break;
+        }
+        free(json);
+    }
+    kafka_close(k, 30000);
+    int unsent = kafka_outq_len(k);
+    kafka_free(k);
+    free(jobs);
+    if (unsent) {
+        fprintf(stderr, "pressctl: %d job(s) were not acknowledged by the broker\n", unsent);
+        ledger_free(&l);
+        return 1;
+    }
+    printf("published %d job(s) to %s\n", n, topic);
+    if (!opt.wait) {
+        ledger_free(&l);
+        return 0;
+    }
+    if (follow(&cfg, &l, true, opt.timeout_s)) {
+        ledger_free(&l);
+        return 1;
+    }
+    report(&l, opt.html, opt.jsonl);
+    int dups = 0;
+    for (int i = 0; i < l.n; i++) dups += l.v[i].duplicates;
+    if (dups) printf("duplicate verdicts (deduplicated by job_id): %d\n", dups);
+    printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
+    int rc = l.terminal == l.expected ? 0 : 1;
+    ledger_free(&l);
+    return rc;
+}
+
+int cmd_results(int argc, char **argv) {
+    opts_t opt = {0};
+    if (parse_opts(argc, argv, &opt, false)) return 2;
+    config_t cfg;
+    char err[1024];
+    if (config_load(&cfg, NULL, err, sizeof err)) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        return 2;
+    }
+    ledger_t l = {0};
+    if (follow(&cfg, &l, false, opt.timeout_s > 0 ? opt.timeout_s : 30)) return 1;
+    report(&l, opt.html, opt.jsonl);
+    printf("terminal: %d jobs\n", l.terminal);
+    ledger_free(&l);
+    return 0;
+}
