@@ -292,12 +292,31 @@ char *job_encode(const job_t *job) {
     return s;
 }
 
+/* Does the prompt already quote exactly the job's lines, in order? */
+static bool prompt_quotes_text(const job_t *job) {
+    job_t quoted;
+    snprintf(quoted.prompt, sizeof quoted.prompt, "%s", job->prompt);
+    job_default_text(&quoted);
+    if (quoted.n_text != job->n_text) return false;
+    for (int i = 0; i < job->n_text; i++)
+        if (strcmp(quoted.text[i], job->text[i])) return false;
+    return true;
+}
+
 void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t len) {
-    size_t n = (size_t)snprintf(buf, len, "%s", job->prompt);
-    if (job->n_text) {
-        n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ". Overlay text, exactly:");
-        for (int i = 0; i < job->n_text && n < len; i++)
-            n += (size_t)snprintf(buf + n, len - n, " \"%s\"", job->text[i]);
+    size_t n = 0;
+    if (prompt_quotes_text(job)) {
+        n = (size_t)snprintf(buf, len, "%s", job->prompt);
+    } else {
+        /* The text to draw is quoted exactly once: drop the prompt's own quotes. */
+        for (const char *p = job->prompt; *p && n + 1 < len; p++)
+            if (*p != '"') buf[n++] = *p;
+        buf[n] = 0;
+        if (job->n_text) {
+            n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ". Overlay text, exactly:");
+            for (int i = 0; i < job->n_text && n < len; i++)
+                n += (size_t)snprintf(buf + n, len - n, " \"%s\"", job->text[i]);
+        }
     }
     if (job->n_palette && n < len) {
         n += (size_t)snprintf(buf + n, len - n, ". Brand palette:");
@@ -308,9 +327,14 @@ void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t
         n += (size_t)snprintf(buf + n, len - n, ". text area: %d%%,%d%%,%d%%,%d%%",
                               (int)lround(job->region.x * 100), (int)lround(job->region.y * 100),
                               (int)lround(job->region.w * 100), (int)lround(job->region.h * 100));
-    if (guidance && *guidance && n < len)
-        n += (size_t)snprintf(buf + n, len - n, ". Fix: %s", guidance);
-    (void)n;
+    if (guidance && *guidance && n + 8 < len) {
+        /* Quotes in the prompt mean "draw this": the fix must not quote the
+         * misspelling it asks to avoid. */
+        n += (size_t)snprintf(buf + n, len - n, ". Fix: ");
+        for (const char *g = guidance; *g && n + 1 < len; g++)
+            if (*g != '"') buf[n++] = *g;
+        buf[n] = 0;
+    }
 }
 
 /* ==== Charges ==== */

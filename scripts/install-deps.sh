@@ -9,7 +9,7 @@ PACKAGES=(
   libhiredis-dev libpng-dev redis-server
   libcairo2-dev fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   libmicrohttpd-dev libcmocka-dev
-  python3 curl
+  python3 python3-jsonschema python3-yaml curl kcat file
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

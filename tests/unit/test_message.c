@@ -136,10 +136,10 @@ static void test_render_prompt_carries_text_palette_and_guidance(void **state) {
     char err[512], buf[2048];
     assert_int_equal(parse("{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"Poster\","
                            "\"text\":[\"SALE\"],\"palette\":[\"#112233\"]}", &j, err), 0);
-    job_render_prompt(&j, "expected \\\"SALE\\\"", buf, sizeof buf);
+    job_render_prompt(&j, "expected \"SALE\"", buf, sizeof buf);
     assert_non_null(strstr(buf, "\"SALE\""));
     assert_non_null(strstr(buf, "#112233"));
-    assert_non_null(strstr(buf, "Fix: "));
+    assert_non_null(strstr(buf, "Fix: expected SALE"));
 }
 
 int main(void) {

@@ -48,6 +48,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     log_init("pressctl");
+    if (!getenv("PRESSROOM_LOG_LEVEL")) log_set_level(LOG_WARN);
     if (argc < 2) {
         usage();
         return 2;
