@@ -13,6 +13,7 @@
 
 #define REDIS_RETRY_MS 1000
 #define SETTLE_RETRY_MS 500
+#define DEFER_RECHECK_MS 5000
 
 /* One render in flight (or waiting for its charge to be recorded). */
 typedef struct render {
@@ -33,6 +34,7 @@ struct render_stage {
     int inflight;            /* model requests */
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
     int n_unsettled;
+    bool deferred_logged;    /* one log line per deferral episode */
 };
 
 render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
@@ -85,7 +87,18 @@ static void over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, 
     if (policy == OVER_BUDGET_DEGRADE && !has_preview && !strcmp(task->stage, "preview"))
         policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
     if (policy == OVER_BUDGET_DEFER) {
-        worker_park(w, m, ref, d->window_reset_ms + 50, true, "budget_deferred");
+        /* Paused until the window turns; re-checked every DEFER_RECHECK_MS so an
+         * operator raising the cap (pressctl budget set) takes effect. */
+        int64_t until = d->window_reset_ms + 50;
+        if (until > now_ms() + DEFER_RECHECK_MS) until = now_ms() + DEFER_RECHECK_MS;
+        worker_park(w, m, ref, until, true, "budget_deferred");
+        if (!rs->deferred_logged) {
+            char reset[32];
+            snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
+            log_warn("budget_deferred", "tier", rs->tier->name, "job_id", task->job.job_id,
+                     "window_resets_at_ms", reset, NULL);
+            rs->deferred_logged = true;
+        }
         return;
     }
     char detail[512];
@@ -128,6 +141,7 @@ void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, 
         over_budget(rs, w, m, ref, task, &d);
         return;
     }
+    rs->deferred_logged = false;
     char uri[1024];
     if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
         task_t t = *task;
