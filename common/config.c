@@ -228,6 +228,8 @@ static void load_tier(ctx_t *c, const cJSON *t, tier_config_t *tier) {
         char rpath[128];
         snprintf(rpath, sizeof rpath, "%srate_limit.", path);
         if (!cJSON_IsObject(rl)) return fail(c, rpath, "an object {\"requests\": N, \"per_s\": S}", rl);
+        static const char *const rlknown[] = {"requests", "per_s", NULL};
+        check_keys(c, rl, rpath, rlknown);
         get_int(c, rl, "requests", rpath, &tier->rate_limit, 1, 1000000, "a positive integer");
         get_int(c, rl, "per_s", rpath, &tier->rate_period_s, 1, 86400, "seconds, from 1 to 86400");
     }

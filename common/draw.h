@@ -71,11 +71,9 @@ char *scene_truth_json_tagged(const scene_truth_t *t, const char *model, uint64_
  * Returns 0, or -1 with a sentence in err. */
 int scene_truth_parse(const char *json, scene_truth_t *t, char *err, size_t errlen);
 
-/* ==== Colour science (shared with tests and the evaluation corpus) ==== */
-
-/* WCAG 2 contrast ratio of two 0xRRGGBB colours, 1..21. */
-double draw_contrast_ratio(uint32_t a, uint32_t b);
-/* CIEDE2000 colour difference of two 0xRRGGBB (sRGB, D65) colours. */
-double draw_ciede2000(uint32_t a, uint32_t b);
+/* Releases cairo's and fontconfig's process-wide caches (font faces, configuration)
+ * so leak checkers see a clean exit. Call once, at exit, after every draw_scene has
+ * returned; drawing afterwards is not supported. */
+void draw_shutdown(void);
 
 #endif

@@ -45,9 +45,13 @@ wait_for() {
 }
 
 # start_redis: a real redis-server on a free loopback port; exports PRESSROOM_REDIS.
+# With REDIS_PERSIST=1 it keeps an fsync-always append-only file (restart tests);
+# calling it again after the first time restarts on the same port.
 start_redis() {
-  REDIS_PORT=$(free_port)
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  REDIS_PORT=${REDIS_PORT:-$(free_port)}
+  local persist=(--appendonly no)
+  [ -n "${REDIS_PERSIST:-}" ] && persist=(--appendonly yes --appendfsync always)
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' "${persist[@]}" \
     --dir "$STACK_DIR" --logfile "$STACK_DIR/redis.log" &
   STACK_PIDS+=($!)
   REDIS_PID=$!

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "message.h"
 #include "pipeline.h"
+#include "ocr.h"
 #include "verify.h"
 #include "worker.h"
 
@@ -126,6 +127,7 @@ static void verifier_fini(worker_t *w) {
 }
 
 int main(int argc, char **argv) {
+    ocr_thread_limit_reexec(); /* OMP_THREAD_LIMIT=1 must be set before libgomp loads */
     static const worker_stage_t stage = {
         .name = "verifier-worker",
         .input = "verify",

@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# pressroom: one image with every binary (workers, renderer, pressctl, broker).
+#   docker build -t pressroom:local .
+#   docker run --rm pressroom:local /usr/local/bin/pressctl --help
+# Which binary runs is the container's command (see docker-compose.yml, deploy/k8s).
+
+# ---- build: the toolchain and -dev packages from the one package list ----
+FROM debian:12-slim AS build
+ENV DEBIAN_FRONTEND=noninteractive
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN make -j"$(nproc)" all
+
+# ---- runtime: shared libraries, OCR data and fonts only ----
+FROM debian:12-slim
+ENV DEBIAN_FRONTEND=noninteractive
+# The runtime halves of scripts/install-deps.sh's -dev packages, plus the data
+# packages it names (tesseract-ocr-eng, fonts-*) and CA certificates for https
+# model endpoints and S3. tests/integration/test_deploy_manifests.sh checks this
+# list covers every shared library the binaries need.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates \
+      librdkafka1 libcurl4 libcjson1 \
+      libtesseract5 liblept5 tesseract-ocr-eng \
+      libhiredis0.14 libpng16-16 libcairo2 libmicrohttpd12 \
+      fonts-dejavu-core fonts-liberation fonts-freefont-ttf \
+ && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 pressroom \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/pressroom --shell /usr/sbin/nologin pressroom \
+ && mkdir -p /var/lib/pressroom/blobs /etc/pressroom \
+ && chown -R pressroom:pressroom /var/lib/pressroom
+COPY --from=build /src/build/bin/ /usr/local/bin/
+COPY examples/config.json /etc/pressroom/config.json
+# Tesseract runs one thread per handle; the verifier parallelises across handles.
+ENV OMP_THREAD_LIMIT=1 \
+    PRESSROOM_CONFIG=/etc/pressroom/config.json \
+    PRESSROOM_BLOBS=file:///var/lib/pressroom/blobs
+VOLUME ["/var/lib/pressroom/blobs"]
+USER 10001:10001
+WORKDIR /var/lib/pressroom
+CMD ["/usr/local/bin/pressctl", "--help"]

@@ -1,0 +1,43 @@
+/* ocr.h — one Tesseract handle (LSTM only, no dictionaries), created once and
+ * reused for many line images. Not thread safe: one engine per thread. */
+#ifndef PRESSROOM_OCR_H
+#define PRESSROOM_OCR_H
+
+#include <stddef.h>
+
+#define OCR_TEXT_LEN 512
+#define OCR_MAX_WORDS 32
+
+typedef struct ocr_engine ocr_engine_t;
+
+typedef struct {
+    char text[OCR_TEXT_LEN];          /* words joined by single spaces */
+    double conf;                      /* mean word confidence 0..100, 0 when no words */
+    int n_words;
+    char words[OCR_MAX_WORDS][64];
+    double word_conf[OCR_MAX_WORDS];
+} ocr_line_t;
+
+/* Page segmentation modes used by the verifier (Tesseract numbering). */
+enum { OCR_PSM_BLOCK = 6, OCR_PSM_LINE = 7, OCR_PSM_WORD = 8, OCR_PSM_RAW_LINE = 13 };
+
+/* libgomp (linked by Tesseract) reads OMP_THREAD_LIMIT once, when the process
+ * loads: a setenv() in main() comes too late, and without the limit every OCR call
+ * spins up a team of threads (3x slower, and the pool's threads fight). Call this
+ * first thing in main() of any program that runs OCR: when OMP_THREAD_LIMIT is
+ * unset it sets it to 1 and re-executes the program (/proc/self/exe with the same
+ * arguments); otherwise, or if the exec fails, it returns. */
+void ocr_thread_limit_reexec(void);
+
+/* Sets OMP_THREAD_LIMIT=1 (when unset) and loads eng from the system tessdata
+ * (or $TESSDATA_PREFIX). Returns NULL with err on failure. */
+ocr_engine_t *ocr_engine_new(char *err, size_t errlen);
+
+/* Reads the text of an 8-bit grey image (w x h, row stride w; dark text on a light
+ * background) with page segmentation mode psm. Returns 0 or -1 (engine failure). */
+int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, int psm,
+                    ocr_line_t *out);
+
+void ocr_engine_free(ocr_engine_t *e);
+
+#endif

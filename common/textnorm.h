@@ -1,0 +1,31 @@
+/* textnorm.h — text normalisation and distances for comparing the text an image
+ * must carry with what OCR read.
+ *
+ * Normalisation (applied to both sides before any comparison):
+ *   - NFC for Latin letters written as base + combining accent (e + U+0301 -> é);
+ *   - typographic quotes -> ' and ", dashes/minus -> '-', ellipsis -> "...",
+ *     ligatures fi/fl/ff -> letters, fullwidth ASCII -> ASCII;
+ *   - every run of Unicode whitespace (incl. NBSP, thin space) -> one space, trimmed;
+ *   - optionally case folded (ASCII and Latin-1 letters).
+ * Distances count Unicode code points. */
+#ifndef PRESSROOM_TEXTNORM_H
+#define PRESSROOM_TEXTNORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Normalises UTF-8 `in` into `out` (always NUL-terminated, truncated to outlen-1
+ * at a code point boundary). Invalid UTF-8 bytes become U+FFFD. Returns strlen(out). */
+size_t textnorm(const char *in, char *out, size_t outlen, bool casefold);
+
+/* Levenshtein distance between two UTF-8 strings, in code points. */
+int text_edit_distance(const char *a, const char *b);
+
+/* Edit distance divided by the longer length: 0 = identical, 1 = nothing in common.
+ * Two empty strings are 0. */
+double text_normalized_distance(const char *a, const char *b);
+
+/* Number of letters and digits (any script) in a UTF-8 string. */
+int text_alnum_count(const char *s);
+
+#endif

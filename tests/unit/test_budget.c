@@ -1,0 +1,782 @@
+/* test_budget.c — budget admission against a real redis-server, started by this test
+ * on a free loopback port (and a second, persistent one for the restart test). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "config.h"
+#include "log.h"
+
+#define TEN_YEARS_S 315360000 /* a window that does not turn during a test */
+
+/* ==== A real redis-server ==== */
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[64];
+} redis_proc_t;
+
+static redis_proc_t main_redis;
+static redis_proc_t aof_redis; /* the restart test's; stopped by the group teardown too */
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || getsockname(fd, (struct sockaddr *)&a, &len))
+        abort();
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {}
+}
+
+static redisContext *raw_connect(int port) {
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (c && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Starts redis-server on r->port (persistent: AOF fsync always in r->dir) and waits
+ * until it answers PING. Returns 0 or -1. */
+static int redis_start(redis_proc_t *r, bool persistent) {
+    char port[16];
+    snprintf(port, sizeof port, "%d", r->port);
+    r->pid = fork();
+    if (r->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        for (int fd = 3; fd < 1024; fd++) close(fd); /* hold no pipe of the test open */
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", persistent ? "yes" : "no", "--appendfsync", "always", "--dir", r->dir,
+               (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100; i++) {
+        redisContext *c = raw_connect(r->port);
+        if (c) {
+            redisReply *rep = redisCommand(c, "PING");
+            bool ok = rep && rep->type == REDIS_REPLY_STATUS && !strcmp(rep->str, "PONG");
+            if (rep) freeReplyObject(rep);
+            redisFree(c);
+            if (ok) return 0;
+        }
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+static void redis_kill(redis_proc_t *r) {
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        waitpid(r->pid, NULL, 0);
+        r->pid = 0;
+    }
+}
+
+/* Runs a raw command (test setup only); fails the test on an error reply. */
+static void raw_cmd(int port, const char *cmd) {
+    redisContext *c = raw_connect(port);
+    assert_non_null(c);
+    redisReply *rep = redisCommand(c, cmd);
+    assert_non_null(rep);
+    assert_int_not_equal(rep->type, REDIS_REPLY_ERROR);
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+static int64_t redis_now_ms(int port) {
+    redisContext *c = raw_connect(port);
+    assert_non_null(c);
+    redisReply *rep = redisCommand(c, "TIME");
+    assert_true(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2);
+    int64_t ms = strtoll(rep->element[0]->str, NULL, 10) * 1000 +
+                 strtoll(rep->element[1]->str, NULL, 10) / 1000;
+    freeReplyObject(rep);
+    redisFree(c);
+    return ms;
+}
+
+static int group_setup(void **state) {
+    log_init("test_budget");
+    log_set_level(LOG_ERROR);
+    snprintf(main_redis.dir, sizeof main_redis.dir, "/tmp/pressroom-test-budget.XXXXXX");
+    if (!mkdtemp(main_redis.dir)) return -1;
+    main_redis.port = free_port();
+    return redis_start(&main_redis, false);
+}
+
+static int group_teardown(void **state) {
+    redis_kill(&aof_redis);
+    redis_kill(&main_redis);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", main_redis.dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Each test: an empty Redis and a config with a cap that a test sets. */
+static config_t cfg;
+
+static int test_setup(void **state) {
+    raw_cmd(main_redis.port, "FLUSHALL");
+    config_defaults(&cfg);
+    snprintf(cfg.redis, sizeof cfg.redis, "redis://127.0.0.1:%d", main_redis.port);
+    cfg.preview.cap_micros = 1000000;
+    cfg.preview.window_s = TEN_YEARS_S;
+    cfg.preview.lease_ttl_s = 30;
+    cfg.preview.rate_limit = 0;
+    cfg.preview.rate_period_s = 0;
+    return 0;
+}
+
+static budget_t *connect_ok(const config_t *c) {
+    char err[256] = "";
+    budget_t *b = budget_connect(c, err, sizeof err);
+    if (!b) fail_msg("budget_connect: %s", err);
+    return b;
+}
+
+static budget_snapshot_t snap(budget_t *b) {
+    budget_snapshot_t s;
+    if (budget_snapshot(b, "preview", &s)) fail_msg("budget_snapshot: %s", budget_errstr(b));
+    return s;
+}
+
+#define ADMIT(b, job, attempt, worst, d) \
+    budget_admit(b, "preview", "sd3.5_turbo", job, "preview", attempt, worst, d)
+#define SETTLE(b, job, attempt, actual, d) budget_settle(b, "preview", job, "preview", attempt, actual, d)
+
+/* ==== Single decisions ==== */
+
+static void test_admit_reserves_worst_case_and_settle_charges_actual(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "job-1", 1, 60000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    assert_int_equal(d.reserved_micros, 60000);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.reserved_micros, 60000);
+    assert_int_equal(s.spent_micros, 0);
+    assert_int_equal(s.in_flight, 1);
+    assert_int_equal(SETTLE(b, "job-1", 1, 20000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_true(d.settled);
+    assert_int_equal(d.charged_micros, 20000);
+    s = snap(b);
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.spent_micros, 20000);
+    assert_int_equal(s.in_flight, 0);
+    assert_int_equal(s.n_models, 1);
+    assert_string_equal(s.models[0].model, "sd3.5_turbo");
+    assert_int_equal(s.models[0].spent_micros, 20000);
+    budget_free(b);
+}
+
+static void test_settle_twice_is_one_charge(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "job-2", 1, 50000, &d), 0);
+    assert_int_equal(SETTLE(b, "job-2", 1, 40000, &d), 0);
+    assert_false(d.replayed);
+    assert_int_equal(SETTLE(b, "job-2", 1, 45000, &d), 0);
+    assert_true(d.replayed);
+    assert_true(d.settled);
+    assert_int_equal(d.charged_micros, 40000);
+    assert_int_equal(snap(b).spent_micros, 40000);
+    budget_free(b);
+}
+
+static void test_admit_after_settle_reports_the_recorded_charge(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "job-3", 2, 50000, &d), 0);
+    assert_int_equal(SETTLE(b, "job-3", 2, 33000, &d), 0);
+    assert_int_equal(ADMIT(b, "job-3", 2, 50000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_true(d.replayed);
+    assert_true(d.settled);
+    assert_int_equal(d.charged_micros, 33000);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.spent_micros, 33000);
+    assert_int_equal(s.reserved_micros, 0);
+    /* Another attempt of the same job is a different decision. */
+    assert_int_equal(ADMIT(b, "job-3", 3, 50000, &d), 0);
+    assert_false(d.replayed);
+    assert_int_equal(snap(b).reserved_micros, 50000);
+    budget_free(b);
+}
+
+static void test_admit_during_live_lease_returns_the_same_reservation(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_t *other = connect_ok(&cfg); /* another worker got the redelivery */
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "job-4", 1, 70000, &d), 0);
+    assert_int_equal(ADMIT(other, "job-4", 1, 90000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_true(d.replayed);
+    assert_false(d.settled);
+    assert_int_equal(d.reserved_micros, 70000);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.reserved_micros, 70000);
+    assert_int_equal(s.in_flight, 1);
+    assert_int_equal(s.admitted, 1);
+    budget_free(other);
+    budget_free(b);
+}
+
+static void test_release_returns_the_reservation_without_charge(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "job-5", 1, 80000, &d), 0);
+    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, &d), 0);
+    assert_true(d.replayed);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.spent_micros, 0);
+    assert_int_equal(s.released, 1);
+    assert_int_equal(s.in_flight, 0);
+    /* Releasing a settled decision does not undo its charge. */
+    assert_int_equal(ADMIT(b, "job-6", 1, 80000, &d), 0);
+    assert_int_equal(SETTLE(b, "job-6", 1, 10000, &d), 0);
+    assert_int_equal(budget_release(b, "preview", "job-6", "preview", 1, &d), 0);
+    assert_true(d.settled);
+    assert_int_equal(snap(b).spent_micros, 10000);
+    budget_free(b);
+}
+
+static void test_over_cap_reports_when_the_window_resets(void **state) {
+    cfg.preview.cap_micros = 100000;
+    cfg.preview.window_s = 3600;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "a", 1, 60000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    int64_t now = redis_now_ms(main_redis.port);
+    assert_int_equal(ADMIT(b, "b", 1, 60000, &d), 0);
+    assert_int_equal(d.status, BUDGET_OVER_CAP);
+    int64_t expect = (now / 3600000 + 1) * 3600000;
+    /* The window may have turned between the two clock readings: either boundary. */
+    assert_true(d.window_reset_ms == expect || d.window_reset_ms == expect + 3600000);
+    assert_true(strstr(d.detail, "cap") != NULL);
+    /* Exactly up to the cap is allowed. */
+    assert_int_equal(ADMIT(b, "c", 1, 40000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.reserved_micros, 100000);
+    budget_free(b);
+}
+
+static void test_spend_starts_over_when_the_window_turns(void **state) {
+    cfg.preview.cap_micros = 100000;
+    cfg.preview.window_s = 1;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    /* Start right after a boundary so both calls land in the same window. */
+    sleep_ms(1000 - redis_now_ms(main_redis.port) % 1000 + 20);
+    assert_int_equal(ADMIT(b, "w1", 1, 100000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(SETTLE(b, "w1", 1, 100000, &d), 0);
+    assert_int_equal(ADMIT(b, "w2", 1, 1, &d), 0);
+    assert_int_equal(d.status, BUDGET_OVER_CAP);
+    int64_t wait = d.window_reset_ms - redis_now_ms(main_redis.port);
+    assert_true(wait > 0 && wait <= 1000);
+    sleep_ms(wait + 20);
+    assert_int_equal(ADMIT(b, "w2", 1, 1, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(snap(b).spent_micros, 0);
+    budget_free(b);
+}
+
+static void test_cap_override_takes_precedence_and_reset_clears_it(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(budget_set_cap(b, "preview", 50000, 86400), 0);
+    budget_snapshot_t s = snap(b);
+    assert_true(s.overridden);
+    assert_int_equal(s.cap_micros, 50000);
+    assert_int_equal(s.window_s, 86400);
+    assert_int_equal(ADMIT(b, "o1", 1, 40000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(ADMIT(b, "o2", 1, 40000, &d), 0);
+    assert_int_equal(d.status, BUDGET_OVER_CAP);
+    assert_int_equal(budget_reset(b, "preview"), 0);
+    s = snap(b);
+    assert_false(s.overridden);
+    assert_int_equal(s.cap_micros, 1000000);
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.in_flight, 0);
+    assert_int_equal(ADMIT(b, "o2", 1, 40000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    /* The lease dropped by the reset still charges when its render returns. */
+    assert_int_equal(SETTLE(b, "o1", 1, 30000, &d), 0);
+    assert_int_equal(d.charged_micros, 30000);
+    s = snap(b);
+    assert_int_equal(s.spent_micros, 30000);
+    assert_int_equal(s.reserved_micros, 40000);
+    assert_int_equal(budget_set_cap(b, "nosuchtier", 1, 0), -1);
+    assert_true(strstr(budget_errstr(b), "nosuchtier") != NULL);
+    budget_free(b);
+}
+
+static void test_keys_are_hash_tagged_per_tier(void **state) {
+    cfg.production.rate_limit = 5;
+    cfg.production.rate_period_s = 1;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "k1", 1, 1000, &d), 0);
+    assert_int_equal(budget_admit(b, "production", "imagen4_ultra", "k1", "production", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    redisContext *c = raw_connect(main_redis.port);
+    redisReply *rep = redisCommand(c, "KEYS *");
+    assert_true(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 6);
+    for (size_t i = 0; i < rep->elements; i++) {
+        const char *k = rep->element[i]->str;
+        assert_true(!strncmp(k, "{pressroom:preview}:", 20) || !strncmp(k, "{pressroom:production}:", 23));
+    }
+    freeReplyObject(rep);
+    redisFree(c);
+    budget_free(b);
+}
+
+static void test_one_round_trip_per_decision(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    budget_stats_t s0, s1;
+    /* Warm up: the first use of each script loads it. */
+    assert_int_equal(ADMIT(b, "r0", 1, 1000, &d), 0);
+    assert_int_equal(SETTLE(b, "r0", 1, 1000, &d), 0);
+    budget_stats(b, &s0);
+    for (int i = 1; i <= 10; i++) {
+        char job[16];
+        snprintf(job, sizeof job, "r%d", i);
+        assert_int_equal(ADMIT(b, job, 1, 1000, &d), 0);
+        assert_int_equal(SETTLE(b, job, 1, 1000, &d), 0);
+    }
+    budget_stats(b, &s1);
+    assert_int_equal(s1.round_trips - s0.round_trips, 20);
+    assert_int_equal(s1.decisions - s0.decisions, 20);
+    budget_free(b);
+}
+
+static void test_invalid_arguments_are_errors_not_decisions(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(budget_admit(b, "gold", "m", "j", "preview", 1, 1, &d), -1);
+    assert_int_equal(d.status, BUDGET_ERROR);
+    assert_true(strstr(d.detail, "gold") != NULL);
+    assert_int_equal(ADMIT(b, "", 1, 1, &d), -1);
+    assert_int_equal(d.status, BUDGET_ERROR);
+    assert_int_equal(ADMIT(b, "j", 1, -5, &d), -1);
+    assert_int_equal(SETTLE(b, "j", 1, -5, &d), -1);
+    char err[256];
+    config_t bad = cfg;
+    snprintf(bad.redis, sizeof bad.redis, "localhost");
+    assert_null(budget_connect(&bad, err, sizeof err));
+    assert_true(strstr(err, "host:port") != NULL);
+    budget_free(b);
+}
+
+/* ==== Fleet behaviour ==== */
+
+/* Several worker processes, each its own connection, admit and settle random prices
+ * while this process samples the window: spent + reserved never exceeds the cap, and
+ * the sum of every charge the workers were told equals the window's spend. */
+static void test_concurrent_workers_never_exceed_cap_and_every_charge_is_accounted(void **state) {
+    enum { WORKERS = 4, JOBS = 150 };
+    const int64_t cap = 6000000;
+    cfg.preview.cap_micros = cap;
+    int fds[WORKERS][2];
+    pid_t pids[WORKERS];
+    for (int w = 0; w < WORKERS; w++) {
+        assert_int_equal(pipe(fds[w]), 0);
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            char err[256];
+            budget_t *b = budget_connect(&cfg, err, sizeof err);
+            if (!b) _exit(2);
+            srand((unsigned)(getpid() * 7919));
+            int64_t charged = 0, admitted = 0, over = 0;
+            for (int j = 0; j < JOBS; j++) {
+                char job[32];
+                snprintf(job, sizeof job, "w%d-j%d", w, j);
+                int64_t worst = 10000 + rand() % 50001;
+                int64_t actual = worst / 2 + rand() % (worst / 2 + 1);
+                budget_decision_t d;
+                if (ADMIT(b, job, 1, worst, &d)) _exit(3);
+                if (d.status == BUDGET_OVER_CAP) { over++; continue; }
+                if (d.status != BUDGET_ADMITTED || d.replayed) _exit(4);
+                admitted++;
+                if (rand() % 10 == 0) { /* a failed render */
+                    if (budget_release(b, "preview", job, "preview", 1, &d)) _exit(5);
+                    continue;
+                }
+                if (SETTLE(b, job, 1, actual, &d) || d.charged_micros != actual) _exit(6);
+                charged += d.charged_micros;
+            }
+            int64_t res[3] = {charged, admitted, over};
+            if (write(fds[w][1], res, sizeof res) != sizeof res) _exit(7);
+            budget_free(b);
+            _exit(0);
+        }
+        close(fds[w][1]);
+    }
+    budget_t *watcher = connect_ok(&cfg);
+    int running = WORKERS, samples = 0, snapshot_failures = 0, statuses[WORKERS] = {0};
+    int64_t peak = 0;
+    while (running > 0) { /* no assertion may leave the workers running: check after */
+        budget_snapshot_t s;
+        if (budget_snapshot(watcher, "preview", &s)) snapshot_failures++;
+        else samples++;
+        if (s.spent_micros + s.reserved_micros > peak) peak = s.spent_micros + s.reserved_micros;
+        running = 0;
+        for (int w = 0; w < WORKERS; w++) {
+            if (!pids[w]) continue;
+            if (waitpid(pids[w], &statuses[w], WNOHANG) == 0) running++;
+            else pids[w] = 0;
+        }
+    }
+    int64_t charged = 0, admitted = 0, over = 0;
+    for (int w = 0; w < WORKERS; w++) {
+        int64_t res[3] = {0, 0, 0};
+        ssize_t n = read(fds[w][0], res, sizeof res);
+        close(fds[w][0]);
+        assert_int_equal(n, sizeof res);
+        assert_true(WIFEXITED(statuses[w]) && WEXITSTATUS(statuses[w]) == 0);
+        charged += res[0];
+        admitted += res[1];
+        over += res[2];
+    }
+    budget_snapshot_t s = snap(watcher);
+    print_message("    %d samples, peak spent+reserved %" PRId64 " of cap %" PRId64
+                  ", %" PRId64 " admitted, %" PRId64 " over cap, spent %" PRId64 "\n",
+                  samples, peak, cap, admitted, over, s.spent_micros);
+    assert_int_equal(snapshot_failures, 0);
+    assert_true(peak <= cap); /* spent + reserved never passed the cap while sampled */
+    assert_true(samples > 10);
+    assert_true(over > 0);          /* the cap was really reached */
+    assert_true(admitted > 0);
+    assert_int_equal(s.spent_micros, charged);
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.in_flight, 0);
+    assert_true(s.spent_micros <= cap);
+    budget_free(watcher);
+}
+
+static void test_replayed_batch_is_not_charged_twice(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    int64_t total = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int j = 0; j < 40; j++) {
+            char job[16];
+            snprintf(job, sizeof job, "batch-%d", j);
+            assert_int_equal(ADMIT(b, job, 1, 20000, &d), 0);
+            assert_int_equal(d.status, BUDGET_ADMITTED);
+            assert_int_equal(d.replayed, pass == 1);
+            assert_int_equal(d.settled, pass == 1);
+            if (pass == 1) continue; /* the worker sees "settled" and does not render */
+            assert_int_equal(SETTLE(b, job, 1, 15000 + j, &d), 0);
+            total += 15000 + j;
+        }
+        budget_snapshot_t s = snap(b);
+        assert_int_equal(s.spent_micros, total);
+        assert_int_equal(s.reserved_micros, 0);
+    }
+    /* A replay that also re-settles (a worker that does not check) changes nothing. */
+    for (int j = 0; j < 40; j++) {
+        char job[16];
+        snprintf(job, sizeof job, "batch-%d", j);
+        assert_int_equal(SETTLE(b, job, 1, 99999, &d), 0);
+        assert_true(d.replayed);
+        assert_int_equal(d.charged_micros, 15000 + j);
+    }
+    assert_int_equal(snap(b).spent_micros, total);
+    budget_free(b);
+}
+
+static void test_killed_worker_lease_expires_and_readmit_is_not_double_charged(void **state) {
+    cfg.preview.lease_ttl_s = 1;
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char err[256];
+        budget_t *b = budget_connect(&cfg, err, sizeof err);
+        budget_decision_t d;
+        if (!b || ADMIT(b, "doomed", 1, 50000, &d) || d.status != BUDGET_ADMITTED) _exit(1);
+        if (write(fd[1], "x", 1) != 1) _exit(1);
+        pause(); /* rendering... until SIGKILL */
+        _exit(0);
+    }
+    close(fd[1]);
+    char c;
+    assert_int_equal(read(fd[0], &c, 1), 1);
+    close(fd[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+
+    budget_t *b = connect_ok(&cfg);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.reserved_micros, 50000);
+    assert_int_equal(s.in_flight, 1);
+    sleep_ms(1300);
+    s = snap(b); /* any script call returns expired reservations */
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.in_flight, 0);
+    assert_int_equal(s.expired, 1);
+
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "doomed", 1, 50000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_true(d.replayed);
+    assert_false(d.settled);
+    assert_int_equal(snap(b).reserved_micros, 50000);
+    assert_int_equal(SETTLE(b, "doomed", 1, 42000, &d), 0);
+    assert_int_equal(SETTLE(b, "doomed", 1, 42000, &d), 0);
+    s = snap(b);
+    assert_int_equal(s.spent_micros, 42000);
+    assert_int_equal(s.reserved_micros, 0);
+    budget_free(b);
+}
+
+static void test_settle_after_lease_expiry_still_charges_once(void **state) {
+    cfg.preview.lease_ttl_s = 1;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "slow", 1, 50000, &d), 0);
+    sleep_ms(1200); /* the render outlived its lease */
+    assert_int_equal(SETTLE(b, "slow", 1, 45000, &d), 0);
+    assert_int_equal(d.charged_micros, 45000);
+    assert_int_equal(SETTLE(b, "slow", 1, 45000, &d), 0);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.spent_micros, 45000);
+    assert_int_equal(s.reserved_micros, 0);
+    budget_free(b);
+}
+
+static void test_gcra_admits_n_per_period_then_rate_limits(void **state) {
+    cfg.preview.rate_limit = 10;
+    cfg.preview.rate_period_s = 2; /* one request per 200 ms, bursts of 10 */
+    budget_t *b = connect_ok(&cfg);
+    budget_t *other_worker = connect_ok(&cfg);
+    budget_decision_t d;
+    for (int j = 0; j < 10; j++) {
+        char job[16];
+        snprintf(job, sizeof job, "g%d", j);
+        assert_int_equal(ADMIT(j % 2 ? b : other_worker, job, 1, 1000, &d), 0);
+        assert_int_equal(d.status, BUDGET_ADMITTED);
+    }
+    assert_int_equal(ADMIT(b, "g10", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    assert_true(d.retry_after_ms > 0 && d.retry_after_ms <= 200);
+    int64_t retry_after = d.retry_after_ms;
+    assert_int_equal(ADMIT(other_worker, "g10", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    assert_int_equal(snap(b).reserved_micros, 10 * 1000); /* a refusal reserves nothing */
+    /* Another model has its own limiter. */
+    assert_int_equal(budget_admit(b, "preview", "other_model", "g10-o", "preview", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    sleep_ms(retry_after + 20);
+    assert_int_equal(ADMIT(b, "g10", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(ADMIT(b, "g11", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    budget_free(other_worker);
+    budget_free(b);
+}
+
+static void test_script_flush_between_calls_still_works(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "f0", 1, 1000, &d), 0); /* both scripts loaded */
+    assert_int_equal(SETTLE(b, "f0", 1, 100, &d), 0);
+    raw_cmd(main_redis.port, "SCRIPT FLUSH");
+    assert_int_equal(ADMIT(b, "f1", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    raw_cmd(main_redis.port, "SCRIPT FLUSH");
+    assert_int_equal(SETTLE(b, "f1", 1, 800, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    budget_stats_t st;
+    budget_stats(b, &st);
+    assert_int_equal(st.script_reloads, 2);
+    assert_int_equal(snap(b).spent_micros, 900);
+    budget_free(b);
+}
+
+/* ==== Redis failures ==== */
+
+static void test_unreachable_redis_fails_closed_quickly(void **state) {
+    snprintf(cfg.redis, sizeof cfg.redis, "127.0.0.1:%d", free_port());
+    int64_t t0 = mono_ms();
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ADMIT(b, "u", 1, 1000, &d), -1);
+        assert_int_equal(d.status, BUDGET_UNAVAILABLE);
+        assert_true(strstr(d.detail, "unavailable") != NULL);
+    }
+    assert_int_equal(SETTLE(b, "u", 1, 1000, &d), -1);
+    assert_int_equal(d.status, BUDGET_UNAVAILABLE);
+    assert_true(mono_ms() - t0 < 1500);
+    budget_stats_t st;
+    budget_stats(b, &st);
+    assert_int_equal(st.outages, 1);
+    assert_false(st.available);
+    budget_free(b);
+}
+
+static void test_redis_restart_fails_closed_and_recovers_without_losing_charges(void **state) {
+    redis_proc_t *r = &aof_redis;
+    snprintf(r->dir, sizeof r->dir, "/tmp/pressroom-test-budget-aof.XXXXXX");
+    assert_non_null(mkdtemp(r->dir));
+    r->port = free_port();
+    assert_int_equal(redis_start(r, true), 0);
+    snprintf(cfg.redis, sizeof cfg.redis, "127.0.0.1:%d", r->port);
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    int64_t expected = 0;
+    for (int j = 0; j < 10; j++) {
+        char job[16];
+        snprintf(job, sizeof job, "p%d", j);
+        assert_int_equal(ADMIT(b, job, 1, 30000, &d), 0);
+        assert_int_equal(SETTLE(b, job, 1, 20000 + j, &d), 0);
+        expected += 20000 + j;
+    }
+    for (int j = 10; j < 13; j++) { /* in flight when Redis dies */
+        char job[16];
+        snprintf(job, sizeof job, "p%d", j);
+        assert_int_equal(ADMIT(b, job, 1, 30000, &d), 0);
+        assert_int_equal(d.status, BUDGET_ADMITTED);
+    }
+    /* Capture the log lines of the outage. */
+    char logpath[] = "/tmp/pressroom-test-budget-log.XXXXXX";
+    int logfd = mkostemp(logpath, O_CLOEXEC);
+    assert_true(logfd >= 0);
+    fflush(stderr);
+    int saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    dup2(logfd, 2);
+    log_set_level(LOG_INFO);
+    redis_kill(r);
+
+    int64_t t0 = mono_ms();
+    assert_int_equal(ADMIT(b, "p13", 1, 30000, &d), -1);
+    assert_int_equal(d.status, BUDGET_UNAVAILABLE);
+    assert_int_equal(SETTLE(b, "p10", 1, 25000, &d), -1);
+    assert_int_equal(d.status, BUDGET_UNAVAILABLE);
+    assert_true(mono_ms() - t0 < 1500);
+    budget_stats_t st;
+    budget_stats(b, &st);
+    assert_int_equal(st.outages, 1);
+
+    assert_int_equal(redis_start(r, true), 0);
+    int64_t deadline = mono_ms() + 5000;
+    while (SETTLE(b, "p10", 1, 25000, &d) == -1 && d.status == BUDGET_UNAVAILABLE &&
+           mono_ms() < deadline)
+        sleep_ms(50);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    expected += 25000;
+    for (int j = 11; j < 13; j++) {
+        char job[16];
+        snprintf(job, sizeof job, "p%d", j);
+        assert_int_equal(SETTLE(b, job, 1, 25000, &d), 0);
+        assert_false(d.replayed);
+        expected += 25000;
+    }
+    for (int j = 0; j < 13; j++) { /* redeliveries after the restart */
+        char job[16];
+        snprintf(job, sizeof job, "p%d", j);
+        assert_int_equal(SETTLE(b, job, 1, 1, &d), 0);
+        assert_true(d.replayed);
+    }
+    log_set_level(LOG_ERROR);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    char logs[8192] = "";
+    assert_true(pread(logfd, logs, sizeof logs - 1, 0) > 0);
+    close(logfd);
+    unlink(logpath);
+    int n_down = 0, n_up = 0;
+    for (const char *p = logs; (p = strstr(p, "\"redis_unavailable\"")); p++) n_down++;
+    for (const char *p = logs; (p = strstr(p, "\"redis_recovered\"")); p++) n_up++;
+    assert_int_equal(n_down, 1); /* once per outage, however many calls failed */
+    assert_int_equal(n_up, 1);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.spent_micros, expected);
+    assert_int_equal(s.reserved_micros, 0);
+    budget_stats(b, &st);
+    assert_int_equal(st.outages, 1);
+    assert_true(st.available);
+    budget_free(b);
+    redis_kill(r);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup(f, test_setup)
+        T(test_admit_reserves_worst_case_and_settle_charges_actual),
+        T(test_settle_twice_is_one_charge),
+        T(test_admit_after_settle_reports_the_recorded_charge),
+        T(test_admit_during_live_lease_returns_the_same_reservation),
+        T(test_release_returns_the_reservation_without_charge),
+        T(test_over_cap_reports_when_the_window_resets),
+        T(test_spend_starts_over_when_the_window_turns),
+        T(test_cap_override_takes_precedence_and_reset_clears_it),
+        T(test_keys_are_hash_tagged_per_tier),
+        T(test_one_round_trip_per_decision),
+        T(test_invalid_arguments_are_errors_not_decisions),
+        T(test_concurrent_workers_never_exceed_cap_and_every_charge_is_accounted),
+        T(test_replayed_batch_is_not_charged_twice),
+        T(test_killed_worker_lease_expires_and_readmit_is_not_double_charged),
+        T(test_settle_after_lease_expiry_still_charges_once),
+        T(test_gcra_admits_n_per_period_then_rate_limits),
+        T(test_script_flush_between_calls_still_works),
+        T(test_unreachable_redis_fails_closed_quickly),
+        T(test_redis_restart_fails_closed_and_recovers_without_losing_charges),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,102 @@
+/* test_textnorm.c — normalisation and edit distances used by the text check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "textnorm.h"
+
+static const char *norm(const char *in, bool fold) {
+    static char out[256];
+    textnorm(in, out, sizeof out, fold);
+    return out;
+}
+
+static void test_whitespace_collapses_and_trims(void **state) {
+    (void)state;
+    assert_string_equal(norm("  50%\t\tOFF \n", false), "50% OFF");
+    assert_string_equal(norm("SALE\xc2\xa0NOW", false), "SALE NOW");           /* NBSP */
+    assert_string_equal(norm("a\xe2\x80\x89" "b\xe3\x80\x80" "c", false), "a b c"); /* thin, ideographic */
+    assert_string_equal(norm("\xe2\x80\x8bSALE", false), "SALE");               /* zero-width space */
+    assert_string_equal(norm("   ", false), "");
+}
+
+static void test_quotes_dashes_and_ligatures_normalise(void **state) {
+    (void)state;
+    assert_string_equal(norm("\xe2\x80\x9c" "Don\xe2\x80\x99" "t\xe2\x80\x9d", false), "\"Don't\"");
+    assert_string_equal(norm("2019\xe2\x80\x93" "2020 \xe2\x80\x94 now", false), "2019-2020 - now");
+    assert_string_equal(norm("\xef\xac\x81ne", false), "fine");
+    assert_string_equal(norm("Wait\xe2\x80\xa6", false), "Wait...");
+    assert_string_equal(norm("\xef\xbc\xa1\xef\xbc\xa2", false), "AB"); /* fullwidth */
+}
+
+static void test_combining_accents_compose(void **state) {
+    (void)state;
+    /* "Cafe" + U+0301 equals the precomposed "Café". */
+    assert_string_equal(norm("Cafe\xcc\x81", false), "Caf\xc3\xa9");
+    assert_string_equal(norm("Caf\xc3\xa9", false), "Caf\xc3\xa9");
+    assert_string_equal(norm("n\xcc\x83", false), "\xc3\xb1");
+}
+
+static void test_case_folds_only_when_asked(void **state) {
+    (void)state;
+    assert_string_equal(norm("SALE", false), "SALE");
+    assert_string_equal(norm("SaLe", true), "sale");
+    assert_string_equal(norm("CAF\xc3\x89", true), "caf\xc3\xa9");
+}
+
+static void test_invalid_utf8_becomes_replacement_character(void **state) {
+    (void)state;
+    assert_string_equal(norm("A\xff" "B", false), "A\xef\xbf\xbd" "B");
+}
+
+static void test_output_is_truncated_at_a_code_point(void **state) {
+    (void)state;
+    char out[5];
+    textnorm("ab\xc3\xa9\xc3\xa9", out, sizeof out, false);
+    assert_string_equal(out, "ab\xc3\xa9");
+}
+
+static void test_edit_distance_counts_code_points(void **state) {
+    (void)state;
+    assert_int_equal(text_edit_distance("SALE", "SALE"), 0);
+    assert_int_equal(text_edit_distance("SALE", "SAIE"), 1);
+    assert_int_equal(text_edit_distance("SALE", "SAL"), 1);
+    assert_int_equal(text_edit_distance("Only", "Onlyy"), 1);
+    assert_int_equal(text_edit_distance("kitten", "sitting"), 3);
+    assert_int_equal(text_edit_distance("", "abc"), 3);
+    assert_int_equal(text_edit_distance("caf\xc3\xa9", "cafe"), 1);
+}
+
+static void test_normalized_distance_is_between_zero_and_one(void **state) {
+    (void)state;
+    assert_true(text_normalized_distance("", "") == 0.0);
+    assert_true(fabs(text_normalized_distance("SALE", "SAIE") - 0.25) < 1e-12);
+    assert_true(fabs(text_normalized_distance("abc", "xyz") - 1.0) < 1e-12);
+    assert_true(fabs(text_normalized_distance("Only", "Onlyy") - 0.2) < 1e-12);
+}
+
+static void test_alnum_count(void **state) {
+    (void)state;
+    assert_int_equal(text_alnum_count("$19.99"), 4);
+    assert_int_equal(text_alnum_count("-- ."), 0);
+    assert_int_equal(text_alnum_count("Caf\xc3\xa9"), 4);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whitespace_collapses_and_trims),
+        cmocka_unit_test(test_quotes_dashes_and_ligatures_normalise),
+        cmocka_unit_test(test_combining_accents_compose),
+        cmocka_unit_test(test_case_folds_only_when_asked),
+        cmocka_unit_test(test_invalid_utf8_becomes_replacement_character),
+        cmocka_unit_test(test_output_is_truncated_at_a_code_point),
+        cmocka_unit_test(test_edit_distance_counts_code_points),
+        cmocka_unit_test(test_normalized_distance_is_between_zero_and_one),
+        cmocka_unit_test(test_alnum_count),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,550 @@
+/* test_verify.c — the verifier gate against real PNGs and real OCR: each reason
+ * code from a crafted image (draw_scene, or cairo directly), and the thread pool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cairo.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "draw.h"
+#include "message.h"
+#include "ocr.h"
+#include "verify.h"
+
+/* LeakSanitizer (SANITIZE=1): fontconfig keeps its font cache for the life of the
+ * process by design; this is not ours to free. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+
+static config_t g_cfg;
+static ocr_engine_t *g_ocr;
+
+/* ==== Image makers ==== */
+
+typedef struct {
+    const char *text;
+    double x, y, size; /* baseline origin, font size in px */
+} label_t;
+
+typedef struct {
+    unsigned char *buf;
+    size_t len, cap;
+} membuf_t;
+
+static cairo_status_t on_png(void *closure, const unsigned char *data, unsigned int n) {
+    membuf_t *m = closure;
+    if (m->len + n > m->cap) {
+        m->cap = (m->len + n) * 2;
+        m->buf = realloc(m->buf, m->cap);
+    }
+    memcpy(m->buf + m->len, data, n);
+    m->len += n;
+    return CAIRO_STATUS_SUCCESS;
+}
+
+static void set_rgb(cairo_t *cr, uint32_t c) {
+    cairo_set_source_rgb(cr, ((c >> 16) & 255) / 255.0, ((c >> 8) & 255) / 255.0, (c & 255) / 255.0);
+}
+
+/* A w x h PNG: flat bg, labels in DejaVu Sans Bold in ink; blur > 0 box-blurs it. */
+static unsigned char *cairo_png(int w, int h, uint32_t bg, uint32_t ink, const label_t *labels, int n,
+                                int blur, size_t *len) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, bg);
+    cairo_paint(cr);
+    set_rgb(cr, ink);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    for (int i = 0; i < n; i++) {
+        cairo_set_font_size(cr, labels[i].size);
+        cairo_move_to(cr, labels[i].x, labels[i].y);
+        cairo_show_text(cr, labels[i].text);
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(s);
+    if (blur > 0) {
+        unsigned char *d = cairo_image_surface_get_data(s);
+        int stride = cairo_image_surface_get_stride(s);
+        unsigned char *tmp = malloc((size_t)stride * h);
+        for (int pass = 0; pass < 3; pass++)
+            for (int dir = 0; dir < 2; dir++) {
+                memcpy(tmp, d, (size_t)stride * h);
+                for (int y = 0; y < h; y++)
+                    for (int x = 0; x < w; x++)
+                        for (int c = 0; c < 3; c++) {
+                            int sum = 0, cnt = 0;
+                            for (int k = -blur; k <= blur; k++) {
+                                int xx = dir ? x : x + k, yy = dir ? y + k : y;
+                                if (xx < 0 || yy < 0 || xx >= w || yy >= h) continue;
+                                sum += tmp[(size_t)yy * stride + xx * 4 + c];
+                                cnt++;
+                            }
+                            d[(size_t)y * stride + x * 4 + c] = (unsigned char)(sum / cnt);
+                        }
+            }
+        free(tmp);
+        cairo_surface_mark_dirty(s);
+    }
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    *len = m.len;
+    return m.buf;
+}
+
+static unsigned char *scene_png(const char *const *lines, int n, mistake_t mistake, uint64_t seed, size_t *len) {
+    scene_t sc;
+    memset(&sc, 0, sizeof sc);
+    sc.width = 768;
+    sc.height = 512;
+    sc.n_lines = n;
+    for (int i = 0; i < n; i++) snprintf(sc.lines[i], sizeof sc.lines[i], "%s", lines[i]);
+    sc.palette[0] = 0x336699;
+    sc.palette[1] = 0xffffff;
+    sc.palette[2] = 0xf2c14e;
+    sc.n_palette = 3;
+    sc.bold = true;
+    sc.seed = seed;
+    sc.mistake = mistake;
+    unsigned char *png;
+    char err[256];
+    scene_truth_t t;
+    assert_int_equal(draw_scene(&sc, &png, len, &t, err, sizeof err), 0);
+    assert_int_equal(t.mistake, mistake);
+    return png;
+}
+
+static job_t make_job(const char *const *lines, int n) {
+    job_t j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.job_id, sizeof j.job_id, "test");
+    for (int i = 0; i < n; i++) snprintf(j.text[i], JOB_TEXT_LEN, "%s", lines[i]);
+    j.n_text = n;
+    j.width = 768;
+    j.height = 512;
+    return j;
+}
+
+static void with_palette(job_t *j) {
+    j->palette[0] = 0x336699;
+    j->palette[1] = 0xffffff;
+    j->palette[2] = 0xf2c14e;
+    j->n_palette = 3;
+}
+
+static verdict_t *check(const job_t *j, unsigned char *png, size_t len) {
+    verdict_t *v = verify_png(g_ocr, &g_cfg.verifier, j, png, len);
+    free(png);
+    return v;
+}
+
+#define assert_reason(v, code)                                                                  \
+    do {                                                                                        \
+        if (!verdict_has_reason((v), (code)))                                                   \
+            fail_msg("expected reason %s, got \"%s\" (%s)", (code), verdict_reasons(v), verdict_guidance(v)); \
+    } while (0)
+
+/* ==== Pass ==== */
+
+static void test_clean_scene_passes_with_empty_reasons(void **state) {
+    (void)state;
+    const char *lines[] = {"Summer Sale", "50% OFF"};
+    size_t len;
+    unsigned char *png = scene_png(lines, 2, MISTAKE_NONE, 7, &len);
+    job_t j = make_job(lines, 2);
+    with_palette(&j);
+    verdict_t *v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    assert_string_equal(verdict_reasons(v), "");
+    assert_string_equal(verdict_guidance(v), "");
+    cJSON *r = verdict_report(v);
+    cJSON *text = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text");
+    assert_int_equal(cJSON_GetArraySize(text), 2);
+    cJSON *l0 = cJSON_GetArrayItem(text, 0);
+    assert_true(cJSON_GetObjectItem(l0, "distance")->valuedouble == 0);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(l0, "words")) >= 2);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(r, "pass")));
+    cJSON_Delete(r);
+    verdict_free(v);
+}
+
+/* ==== Text ==== */
+
+static void test_typo_fails_with_text_mismatch_and_says_what_was_read(void **state) {
+    (void)state;
+    const char *lines[] = {"Summer Sale"};
+    size_t len;
+    unsigned char *png = scene_png(lines, 1, MISTAKE_TYPO, 11, &len);
+    job_t j = make_job(lines, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_mismatch");
+    assert_non_null(strstr(verdict_guidance(v), "expected \"Summer Sale\", read \""));
+    verdict_free(v);
+}
+
+static void test_a_substring_is_not_a_match(void **state) {
+    (void)state;
+    label_t l[] = {{"Onlyy", 200, 300, 110}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    const char *want[] = {"Only"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_mismatch");
+    assert_non_null(strstr(verdict_guidance(v), "read \"Onlyy\""));
+    verdict_free(v);
+}
+
+static void test_missing_line_fails_with_text_missing(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 300, 110}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    const char *want[] = {"SALE", "Free Shipping"};
+    job_t j = make_job(want, 2);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_missing");
+    assert_non_null(strstr(verdict_guidance(v), "Free Shipping"));
+    verdict_free(v);
+}
+
+static void test_text_not_asked_for_fails_with_text_extra(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 200, 100}, {"FREE GIFT", 180, 380, 80}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 2, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_extra");
+    assert_non_null(strstr(verdict_guidance(v), "FREE GIFT"));
+    verdict_free(v);
+}
+
+static void test_a_line_drawn_twice_fails_with_text_duplicated(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 200, 100}, {"SALE", 250, 380, 100}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 2, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_duplicated");
+    verdict_free(v);
+}
+
+static void test_no_text_where_text_is_expected_is_never_a_pass(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0x336699, 0x336699, NULL, 0, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_unreadable");
+    verdict_free(v);
+}
+
+static void test_case_matters_unless_the_job_says_otherwise(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 300, 110}};
+    const char *want[] = {"Sale"};
+    job_t j = make_job(want, 1);
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_mismatch");
+    verdict_free(v);
+    j.case_insensitive = true;
+    png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    verdict_free(v);
+}
+
+/* ==== Layout ==== */
+
+static void test_text_pushed_off_the_image_fails_layout(void **state) {
+    (void)state;
+    const char *lines[] = {"Best Seller"};
+    size_t len;
+    unsigned char *png = scene_png(lines, 1, MISTAKE_OFFZONE, 5, &len);
+    job_t j = make_job(lines, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_touches_edge");
+    assert_reason(v, "text_outside_safe_zone");
+    verdict_free(v);
+}
+
+static void test_text_in_the_margin_fails_the_safe_zone_on_that_side(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 12, 300, 90}}; /* left edge at ~16 px: inside the image, outside 5% */
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_outside_safe_zone");
+    assert_false(verdict_has_reason(v, "text_touches_edge"));
+    assert_non_null(strstr(verdict_guidance(v), "on the left"));
+    verdict_free(v);
+}
+
+static void test_text_outside_the_job_region_fails(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 420, 90}}; /* bottom part */
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    j.has_region = true;
+    j.region = (region_t){0.1, 0.05, 0.8, 0.4}; /* top part */
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_outside_region");
+    verdict_free(v);
+    /* The same text inside the region passes. */
+    l[0].y = 150;
+    png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    verdict_free(v);
+}
+
+/* ==== Contrast and palette ==== */
+
+static void test_faded_text_fails_with_low_contrast_and_the_ratio(void **state) {
+    (void)state;
+    const char *lines[] = {"Price Drop"};
+    size_t len;
+    unsigned char *png = scene_png(lines, 1, MISTAKE_LOW_CONTRAST, 3, &len);
+    job_t j = make_job(lines, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "low_contrast");
+    assert_non_null(strstr(verdict_guidance(v), "raise contrast between text and background ("));
+    verdict_free(v);
+}
+
+static void test_job_min_contrast_is_enforced(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 300, 110}};
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    size_t len;
+    /* White on #336699 is 6.0:1: passes the default, fails a job asking for 7. */
+    unsigned char *png = cairo_png(768, 512, 0x336699, 0xffffff, l, 1, 0, &len);
+    verdict_t *v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    verdict_free(v);
+    j.min_contrast = 7.0;
+    png = cairo_png(768, 512, 0x336699, 0xffffff, l, 1, 0, &len);
+    v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "low_contrast");
+    assert_non_null(strstr(verdict_guidance(v), "need 7.0:1"));
+    verdict_free(v);
+}
+
+static void test_background_off_the_brand_palette_fails(void **state) {
+    (void)state;
+    const char *lines[] = {"Gift Guide"};
+    size_t len;
+    unsigned char *png = scene_png(lines, 1, MISTAKE_OFF_PALETTE, 9, &len);
+    job_t j = make_job(lines, 1);
+    with_palette(&j);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "off_palette");
+    assert_non_null(strstr(verdict_guidance(v), "#336699"));
+    verdict_free(v);
+}
+
+/* ==== Sanity ==== */
+
+static void test_wrong_size_fails_with_size_mismatch(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 120, 300, 110}};
+    size_t len;
+    unsigned char *png = cairo_png(512, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "size_mismatch");
+    assert_non_null(strstr(verdict_guidance(v), "render at 768x512 (got 512x512)"));
+    verdict_free(v);
+}
+
+static void test_uniform_image_fails_as_blank(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xeeeeee, 0xeeeeee, NULL, 0, 0, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_reason(v, "blank_image");
+    assert_false(verdict_pass(v));
+    verdict_free(v);
+}
+
+static void test_blurred_image_fails_as_blurred(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 300, 110}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 6, &len);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "blurred");
+    verdict_free(v);
+}
+
+static void test_garbage_bytes_fail_as_undecodable(void **state) {
+    (void)state;
+    unsigned char *junk = malloc(2000);
+    for (int i = 0; i < 2000; i++) junk[i] = (unsigned char)(i * 31 + 7);
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = check(&j, junk, 2000);
+    assert_false(verdict_pass(v));
+    assert_string_equal(verdict_reasons(v), "image_undecodable");
+    verdict_free(v);
+}
+
+/* ==== Without OCR ==== */
+
+static void test_without_ocr_layout_and_presence_are_still_checked(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 250, 300, 110}};
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    verdict_t *v = verify_png(NULL, &g_cfg.verifier, &j, png, len);
+    free(png);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    verdict_free(v);
+    png = cairo_png(768, 512, 0xffffff, 0xffffff, NULL, 0, 0, &len);
+    v = verify_png(NULL, &g_cfg.verifier, &j, png, len);
+    free(png);
+    assert_false(verdict_pass(v));
+    assert_reason(v, "text_unreadable");
+    verdict_free(v);
+    l[0].x = -30; /* cut by the left edge */
+    png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    v = verify_png(NULL, &g_cfg.verifier, &j, png, len);
+    free(png);
+    assert_reason(v, "text_touches_edge");
+    verdict_free(v);
+}
+
+/* ==== Pool ==== */
+
+static void test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd(void **state) {
+    (void)state;
+    char err[256];
+    verify_pool_t *p = verify_pool_new(&g_cfg.verifier, true, 2, err, sizeof err);
+    assert_non_null(p);
+    assert_int_equal(verify_pool_threads(p), 2);
+    label_t good[] = {{"SALE", 250, 300, 110}}, bad[] = {{"SAIE", 250, 300, 110}};
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    int ids[6];
+    for (int i = 0; i < 6; i++) {
+        size_t len;
+        unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, i % 2 ? bad : good, 1, 0, &len);
+        ids[i] = i;
+        assert_int_equal(verify_pool_submit(p, &j, png, len, &ids[i]), 0);
+    }
+    assert_true(verify_pool_pending(p) > 0);
+    int seen = 0, passed = 0;
+    bool got[6] = {false};
+    while (seen < 6) {
+        struct pollfd pfd = {verify_pool_fd(p), POLLIN, 0};
+        assert_int_equal(poll(&pfd, 1, 20000), 1);
+        void *op;
+        verdict_t *v;
+        while ((v = verify_pool_next(p, &op))) {
+            int id = *(int *)op;
+            assert_false(got[id]);
+            got[id] = true;
+            assert_int_equal(verdict_pass(v), id % 2 == 0);
+            passed += verdict_pass(v);
+            seen++;
+            verdict_free(v);
+        }
+    }
+    assert_int_equal(passed, 3);
+    assert_int_equal(verify_pool_pending(p), 0);
+    void *op = &op;
+    assert_null(verify_pool_next(p, &op));
+    assert_null(op);
+    /* Work still queued at free time is finished and released, not leaked. */
+    for (int i = 0; i < 3; i++) {
+        size_t len;
+        unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, good, 1, 0, &len);
+        verify_pool_submit(p, &j, png, len, NULL);
+    }
+    verify_pool_free(p);
+}
+
+static int setup(void **state) {
+    (void)state;
+    config_defaults(&g_cfg);
+    char err[256];
+    g_ocr = ocr_engine_new(err, sizeof err);
+    if (!g_ocr) fprintf(stderr, "ocr_engine_new: %s\n", err);
+    return g_ocr ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ocr_engine_free(g_ocr);
+    /* Release cairo's process-wide caches, so the leak checker under SANITIZE=1
+     * sees only our allocations (fontconfig's are suppressed below). */
+    cairo_debug_reset_static_data();
+    return 0;
+}
+
+int main(void) {
+    ocr_thread_limit_reexec();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean_scene_passes_with_empty_reasons),
+        cmocka_unit_test(test_typo_fails_with_text_mismatch_and_says_what_was_read),
+        cmocka_unit_test(test_a_substring_is_not_a_match),
+        cmocka_unit_test(test_missing_line_fails_with_text_missing),
+        cmocka_unit_test(test_text_not_asked_for_fails_with_text_extra),
+        cmocka_unit_test(test_a_line_drawn_twice_fails_with_text_duplicated),
+        cmocka_unit_test(test_no_text_where_text_is_expected_is_never_a_pass),
+        cmocka_unit_test(test_case_matters_unless_the_job_says_otherwise),
+        cmocka_unit_test(test_text_pushed_off_the_image_fails_layout),
+        cmocka_unit_test(test_text_in_the_margin_fails_the_safe_zone_on_that_side),
+        cmocka_unit_test(test_text_outside_the_job_region_fails),
+        cmocka_unit_test(test_faded_text_fails_with_low_contrast_and_the_ratio),
+        cmocka_unit_test(test_job_min_contrast_is_enforced),
+        cmocka_unit_test(test_background_off_the_brand_palette_fails),
+        cmocka_unit_test(test_wrong_size_fails_with_size_mismatch),
+        cmocka_unit_test(test_uniform_image_fails_as_blank),
+        cmocka_unit_test(test_blurred_image_fails_as_blurred),
+        cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
+        cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
+        cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
