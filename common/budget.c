@@ -37,6 +37,7 @@ struct budget {
     int64_t down_since_ms;
     int64_t next_attempt_ms;    /* monotonic: no reconnect before this */
     int backoff_ms;
+    bool timed_out;             /* the last failed command hit the command timeout */
     char sha[N_SCRIPTS][41];    /* SCRIPT LOAD answers; "" = not loaded yet */
     budget_stats_t stats;
     char errstr[512];
@@ -184,8 +185,12 @@ static bool transient_error(const redisReply *r) {
 /* One command on the current connection. NULL = connection failure (marked down). */
 static redisReply *command(budget_t *b, int argc, const char **argv) {
     b->stats.round_trips++;
+    errno = 0;
     redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
-    if (!r) mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+    if (!r) {
+        b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+    }
     return r;
 }
 
@@ -205,7 +210,7 @@ static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const ch
             const char *load[] = {"SCRIPT", "LOAD", script_body[s]};
             redisReply *r = command(b, 3, load);
             if (!r) {
-                if (was_up) continue;
+                if (was_up && !b->timed_out) continue;
                 break;
             }
             if (r->type == REDIS_REPLY_STRING && r->len == 40) {
@@ -237,7 +242,9 @@ static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const ch
             r = command(b, argc, argv);
         }
         if (!r) {
-            if (was_up) continue; /* stale connection: one fresh try */
+            /* A stale connection (Redis restarted, idle timeout) gets one fresh try; a
+             * timeout does not, so a hung Redis costs one timeout, not two. */
+            if (was_up && !b->timed_out) continue;
             break;
         }
         if (r->type == REDIS_REPLY_ERROR) {

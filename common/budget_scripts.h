@@ -38,40 +38,40 @@
 
 /* Shared by every script: the clock, key helpers, the effective cap and the lazy
  * return of expired leases' reservations. ARGV[1] is always the key prefix P. */
-#define BUDGET_LUA_PRELUDE                                                              \
-    "redis.replicate_commands()\n"                                                      \
-    "local P = ARGV[1]\n"                                                               \
-    "local t = redis.call('TIME')\n"                                                    \
-    "local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"                        \
-    "local now = math.floor(now_us / 1000)\n"                                           \
-    "local function I(x) return string.format('%d', x) end\n"                           \
-    "local function win_key(win, wid) return P .. ':w:' .. I(win) .. ':' .. I(wid) end\n"                     \
-    "local function effective(ovk, cfg_cap, cfg_win)\n"                                 \
-    "  local o = redis.call('HMGET', ovk, 'cap_micros', 'window_s')\n"                  \
-    "  return tonumber(o[1]) or cfg_cap, tonumber(o[2]) or cfg_win\n"                   \
-    "end\n"                                                                             \
-    "-- Give a reservation back to the window it was taken from; mark the decision.\n" \
-    "local function unreserve(dk, res, win, wid, model, state, count)\n"                \
-    "  local wk = win_key(win, wid)\n"                                                       \
-    "  if redis.call('EXISTS', wk) == 1 then\n"                                         \
-    "    redis.call('HINCRBY', wk, 'reserved', I(-res))\n"                              \
-    "    redis.call('HINCRBY', wk, 'reserved:' .. model, I(-res))\n"                    \
-    "    redis.call('HINCRBY', wk, count, 1)\n"                                         \
-    "  end\n"                                                                           \
-    "  redis.call('HSET', dk, 'state', state)\n"                                        \
-    "end\n"                                                                             \
-    "-- Leases whose holder died: return their reservations (bounded per call).\n"      \
-    "local function sweep(leases)\n"                                                    \
-    "  local due = redis.call('ZRANGEBYSCORE', leases, '-inf', I(now), 'LIMIT', 0, 64)\n" \
-    "  for _, dk in ipairs(due) do\n"                                                   \
+#define BUDGET_LUA_PRELUDE                                                                  \
+    "redis.replicate_commands()\n"                                                          \
+    "local P = ARGV[1]\n"                                                                   \
+    "local t = redis.call('TIME')\n"                                                        \
+    "local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"                            \
+    "local now = math.floor(now_us / 1000)\n"                                               \
+    "local function I(x) return string.format('%d', x) end\n"                               \
+    "local function win_key(win, wid) return P .. ':w:' .. I(win) .. ':' .. I(wid) end\n"   \
+    "local function effective(ovk, cfg_cap, cfg_win)\n"                                     \
+    "  local o = redis.call('HMGET', ovk, 'cap_micros', 'window_s')\n"                      \
+    "  return tonumber(o[1]) or cfg_cap, tonumber(o[2]) or cfg_win\n"                       \
+    "end\n"                                                                                 \
+    "-- Give a reservation back to the window it was taken from; mark the decision.\n"      \
+    "local function unreserve(dk, res, win, wid, model, state, count)\n"                    \
+    "  local wk = win_key(win, wid)\n"                                                      \
+    "  if redis.call('EXISTS', wk) == 1 then\n"                                             \
+    "    redis.call('HINCRBY', wk, 'reserved', I(-res))\n"                                  \
+    "    redis.call('HINCRBY', wk, 'reserved:' .. model, I(-res))\n"                        \
+    "    redis.call('HINCRBY', wk, count, 1)\n"                                             \
+    "  end\n"                                                                               \
+    "  redis.call('HSET', dk, 'state', state)\n"                                            \
+    "end\n"                                                                                 \
+    "-- Leases whose holder died: return their reservations (bounded per call).\n"          \
+    "local function sweep(leases)\n"                                                        \
+    "  local due = redis.call('ZRANGEBYSCORE', leases, '-inf', I(now), 'LIMIT', 0, 64)\n"   \
+    "  for _, dk in ipairs(due) do\n"                                                       \
     "    local d = redis.call('HMGET', dk, 'state', 'reserved', 'win', 'wid', 'model', 'exp')\n" \
-    "    if d[1] == 'reserved' and tonumber(d[6]) <= now then\n"                        \
+    "    if d[1] == 'reserved' and tonumber(d[6]) <= now then\n"                            \
     "      unreserve(dk, tonumber(d[2]), tonumber(d[3]), tonumber(d[4]), d[5], 'expired', 'expired')\n" \
-    "    end\n"                                                                         \
-    "    if d[1] ~= 'reserved' or tonumber(d[6]) <= now then\n"                         \
-    "      redis.call('ZREM', leases, dk)\n"                                            \
-    "    end\n"                                                                         \
-    "  end\n"                                                                           \
+    "    end\n"                                                                             \
+    "    if d[1] ~= 'reserved' or tonumber(d[6]) <= now then\n"                             \
+    "      redis.call('ZREM', leases, dk)\n"                                                \
+    "    end\n"                                                                             \
+    "  end\n"                                                                               \
     "end\n"
 
 /* admit: KEYS = decision, leases, override, rate

@@ -17,7 +17,8 @@ stack_init() {
 }
 
 stack_cleanup() {
-  local pid
+  local rc=$? pid
+  set +e
   for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${STACK_PIDS[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -25,7 +26,12 @@ stack_cleanup() {
     wait "$pid" 2>/dev/null
   done
   STACK_PIDS=()
+  if [ "$rc" -ne 0 ] && [ -n "${CI:-}${KEEP_FAILED:-}" ]; then
+    echo "--- logs of the failed run ($STACK_DIR) ---" >&2
+    for f in "$STACK_DIR"/*.log; do echo "== $f" >&2; tail -n 15 "$f" >&2; done
+  fi
   [ -n "${KEEP_STACK_DIR:-}" ] || rm -rf "$STACK_DIR"
+  exit "$rc"
 }
 
 # free_port: prints a TCP port on 127.0.0.1 that nothing listens on.

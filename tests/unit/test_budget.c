@@ -142,8 +142,9 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
     redis_kill(&aof_redis);
     redis_kill(&main_redis);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", main_redis.dir);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", main_redis.dir,
+             aof_redis.dir[0] ? aof_redis.dir : main_redis.dir);
     return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -665,6 +666,27 @@ static void test_unreachable_redis_fails_closed_quickly(void **state) {
     budget_free(b);
 }
 
+static void test_hung_redis_fails_closed_within_about_a_second(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "h1", 1, 1000, &d), 0);
+    kill(main_redis.pid, SIGSTOP); /* accepts connections, answers nothing */
+    int64_t t0 = mono_ms();
+    int rc = ADMIT(b, "h2", 1, 1000, &d);
+    int64_t took = mono_ms() - t0;
+    budget_status_t st = d.status;
+    kill(main_redis.pid, SIGCONT);
+    assert_int_equal(rc, -1);
+    assert_int_equal(st, BUDGET_UNAVAILABLE);
+    assert_true(took >= 900 && took < 1600);
+    int64_t deadline = mono_ms() + 5000;
+    while (ADMIT(b, "h2", 1, 1000, &d) == -1 && mono_ms() < deadline) sleep_ms(50);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    /* The timed-out admit may or may not have run in Redis: either way one reservation. */
+    assert_int_equal(snap(b).reserved_micros, 2000);
+    budget_free(b);
+}
+
 static void test_redis_restart_fails_closed_and_recovers_without_losing_charges(void **state) {
     redis_proc_t *r = &aof_redis;
     snprintf(r->dir, sizeof r->dir, "/tmp/pressroom-test-budget-aof.XXXXXX");
@@ -689,7 +711,8 @@ static void test_redis_restart_fails_closed_and_recovers_without_losing_charges(
         assert_int_equal(d.status, BUDGET_ADMITTED);
     }
     /* Capture the log lines of the outage. */
-    char logpath[] = "/tmp/pressroom-test-budget-log.XXXXXX";
+    char logpath[128];
+    snprintf(logpath, sizeof logpath, "%s/budget-log.XXXXXX", r->dir); /* removed with the dir */
     int logfd = mkostemp(logpath, O_CLOEXEC);
     assert_true(logfd >= 0);
     fflush(stderr);
@@ -775,6 +798,7 @@ int main(void) {
         T(test_gcra_admits_n_per_period_then_rate_limits),
         T(test_script_flush_between_calls_still_works),
         T(test_unreachable_redis_fails_closed_quickly),
+        T(test_hung_redis_fails_closed_within_about_a_second),
         T(test_redis_restart_fails_closed_and_recovers_without_losing_charges),
 #undef T
     };
