@@ -17,7 +17,7 @@ stack_init() {
 }
 
 stack_cleanup() {
-  local rc=$? pid
+  local rc=${1:-$?} pid
   set +e
   for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${STACK_PIDS[@]}"; do

@@ -305,11 +305,11 @@ PYEOF
 declare -A pids state
 # On an early exit, stop the brokers still running (the others are reaped below).
 stop_cases() {
-  local name
+  local rc=$? name
   for name in "${!pids[@]}"; do
     [ "${state[$name]}" = running ] && kill -KILL "${pids[$name]}" 2>/dev/null
   done
-  stack_cleanup
+  stack_cleanup "$rc"
 }
 trap stop_cases EXIT
 for f in "$CASES"/*.json; do

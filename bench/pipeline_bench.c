@@ -1,0 +1,196 @@
+/* pipeline_bench — throughput and latency of the workers on a running stack
+ * (PRESSROOM_BROKERS etc. from the environment; bench/run.sh sets it up).
+ *
+ *   pipeline_bench throughput --jobs N [--topic verify]
+ *       publishes one warm-up job and waits for its output on --topic, then
+ *       publishes N jobs as fast as the producer allows and times until N outputs
+ *       have arrived: jobs/s of the stage(s) between `jobs` and --topic.
+ *   pipeline_bench latency --rate R --seconds S
+ *       offers R jobs/s for S seconds and measures, for each job, the time from its
+ *       submission to its terminal verdict (results/rejected): p50/p95/p99.
+ *
+ * Jobs are thumbnails with one line of text, ids unique per run. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "kafka.h"
+#include "log.h"
+#include "message.h"
+#include "worker.h"
+
+static const char *WORDS[] = {"SALE", "NEW IN", "50% OFF", "TODAY ONLY", "HOT DEALS", "LAST CHANCE"};
+
+static void make_job(job_t *j, const char *run, int i) {
+    memset(j, 0, sizeof *j);
+    snprintf(j->job_id, sizeof j->job_id, "bench-%s-%d", run, i);
+    snprintf(j->asset_class, sizeof j->asset_class, "thumbnail");
+    snprintf(j->prompt, sizeof j->prompt, "Product shot for the benchmark");
+    snprintf(j->text[0], JOB_TEXT_LEN, "%s", WORDS[i % 6]);
+    j->n_text = 1;
+    j->width = 768;
+    j->height = 512;
+    j->seed = (uint64_t)i;
+    j->submitted_ms = now_ms();
+}
+
+static int publish(kafka_t *k, const char *topic, const job_t *j) {
+    char err[512];
+    char *json = job_encode(j);
+    int rc = kafka_produce(k, topic, j->job_id, json, strlen(json), NULL, 0, NULL, err, sizeof err);
+    if (rc) fprintf(stderr, "pipeline_bench: %s\n", err);
+    free(json);
+    return rc;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t pct(const int64_t *v, int n, double p) {
+    if (!n) return 0;
+    int i = (int)ceil(p / 100 * n) - 1;
+    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+/* Does this output message belong to this run? (Keys are job ids.) */
+static bool ours(const rd_kafka_message_t *m, const char *prefix) {
+    return m->key && m->key_len > strlen(prefix) && !memcmp(m->key, prefix, strlen(prefix));
+}
+
+static int throughput(const config_t *cfg, int n, const char *out_short) {
+    char run[32], prefix[64], jobs_t[256], out_t[256], group[96], err[512];
+    snprintf(run, sizeof run, "%lld", (long long)now_ms());
+    snprintf(prefix, sizeof prefix, "bench-%s-", run);
+    config_topic(cfg, "jobs", jobs_t, sizeof jobs_t);
+    config_topic(cfg, out_short, out_t, sizeof out_t);
+    snprintf(group, sizeof group, "bench-%s", run);
+    const char *topics[] = {out_t};
+    kafka_t *k = kafka_new(cfg, group, topics, 1, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "pipeline_bench: %s\n", err);
+        return 1;
+    }
+    job_t j;
+    make_job(&j, run, 0);
+    publish(k, jobs_t, &j);
+    kafka_serve(k);
+    int64_t deadline = now_ms() + 60000;
+    bool warm = false;
+    while (!warm && now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_poll(k, 100);
+        kafka_serve(k);
+        if (m) {
+            warm = ours(m, prefix);
+            rd_kafka_message_destroy(m);
+        }
+    }
+    if (!warm) {
+        fprintf(stderr, "pipeline_bench: the warm-up job never reached %s\n", out_t);
+        kafka_free(k);
+        return 1;
+    }
+    int64_t t0 = now_ms();
+    for (int i = 1; i <= n; i++) {
+        make_job(&j, run, i);
+        if (publish(k, jobs_t, &j)) break;
+        if (i % 1000 == 0) kafka_serve(k);
+    }
+    int seen = 0;
+    deadline = now_ms() + 240000;
+    while (seen < n && now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_poll(k, 100);
+        kafka_serve(k);
+        if (m) {
+            if (ours(m, prefix)) seen++;
+            rd_kafka_message_destroy(m);
+        }
+    }
+    double secs = (now_ms() - t0) / 1000.0;
+    printf("throughput: %d/%d jobs reached %s in %.2f s: %.0f jobs/s\n", seen, n, out_t, secs, seen / secs);
+    kafka_close(k, 1000);
+    kafka_free(k);
+    return seen == n ? 0 : 1;
+}
+
+static int latency(const config_t *cfg, double rate, double seconds) {
+    char run[32], prefix[64], jobs_t[256], res_t[256], rej_t[256], group[96], err[512];
+    snprintf(run, sizeof run, "%lld", (long long)now_ms());
+    snprintf(prefix, sizeof prefix, "bench-%s-", run);
+    config_topic(cfg, "jobs", jobs_t, sizeof jobs_t);
+    config_topic(cfg, "results", res_t, sizeof res_t);
+    config_topic(cfg, "rejected", rej_t, sizeof rej_t);
+    snprintf(group, sizeof group, "bench-%s", run);
+    const char *topics[] = {res_t, rej_t};
+    kafka_t *k = kafka_new(cfg, group, topics, 2, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "pipeline_bench: %s\n", err);
+        return 1;
+    }
+    int n = (int)(rate * seconds);
+    int64_t *lat = calloc((size_t)n, sizeof *lat);
+    int got = 0, sent = 0, accepted = 0;
+    int64_t t0 = now_ms(), deadline = t0 + (int64_t)(seconds * 1000) + 120000;
+    while (got < n && now_ms() < deadline) {
+        /* pace the offered load */
+        int64_t due = (int64_t)((now_ms() - t0) * rate / 1000.0);
+        while (sent < n && sent <= due) {
+            job_t j;
+            make_job(&j, run, sent);
+            publish(k, jobs_t, &j);
+            sent++;
+        }
+        rd_kafka_message_t *m = kafka_poll(k, 5);
+        kafka_serve(k);
+        if (!m) continue;
+        outcome_t o;
+        if (ours(m, prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
+            if (got < n) lat[got++] = o.latency_ms;
+            if (!strcmp(o.verdict, "accepted")) accepted++;
+            outcome_free(&o);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    qsort(lat, (size_t)got, sizeof *lat, cmp_i64);
+    printf("latency: offered %.0f jobs/s for %.0f s: %d/%d terminal (%d accepted); "
+           "p50 %lld ms, p95 %lld ms, p99 %lld ms\n",
+           rate, seconds, got, n, accepted, (long long)pct(lat, got, 50), (long long)pct(lat, got, 95),
+           (long long)pct(lat, got, 99));
+    free(lat);
+    kafka_close(k, 1000);
+    kafka_free(k);
+    return got == n ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+    log_init("pipeline_bench");
+    if (!getenv("PRESSROOM_LOG_LEVEL")) log_set_level(LOG_WARN);
+    if (argc < 2) goto usage;
+    config_t cfg;
+    char err[1024];
+    if (config_load(&cfg, NULL, err, sizeof err)) {
+        fprintf(stderr, "pipeline_bench: %s\n", err);
+        return 2;
+    }
+    int jobs = 2000;
+    double rate = 20, seconds = 20;
+    const char *topic = "verify";
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--topic") && i + 1 < argc) topic = argv[++i];
+        else goto usage;
+    }
+    if (!strcmp(argv[1], "throughput")) return throughput(&cfg, jobs, topic);
+    if (!strcmp(argv[1], "latency")) return latency(&cfg, rate, seconds);
+usage:
+    fprintf(stderr, "usage: pipeline_bench throughput --jobs N [--topic verify]\n"
+                    "       pipeline_bench latency --rate R --seconds S\n");
+    return 2;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: figures, not pass/fail timings.
+#   1. admission decisions/s and Redis round trips per job (real redis-server)
+#   2. model client requests/s from one process (reference renderer, prerendered)
+#   3. preview-worker jobs/s from one process: against an 800 ms endpoint and an
+#      instant one (targets: >= 250 and >= 3000 jobs/s)
+#   4. the whole pipeline's p50/p95/p99 at a fixed offered load, and peak RSS per worker
+# Everything runs on loopback; every process started is stopped at the end.
+set -euo pipefail
+source "$(dirname "$0")/../tests/lib.sh"
+stack_init bench
+B="$ROOT/$BUILD/bench"
+SUMMARY="$STACK_DIR/summary.txt"
+: >"$SUMMARY"
+note() { echo "$*" | tee -a "$SUMMARY"; }
+
+echo "== 1. admission control (Redis) =="
+"$B/admission_bench" --seconds "${ADMISSION_SECONDS:-2}" --procs 4,8 | tee "$STACK_DIR/admission.txt"
+
+echo; echo "== 2. model client, one process =="
+BUILD=$BUILD bash "$ROOT/bench/model_client_bench.sh" | tee "$STACK_DIR/client.txt"
+
+peak_rss() { awk '/VmHWM/ {print $2 / 1024 " MiB"}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+
+echo; echo "== 3. preview-worker throughput, one process =="
+run_preview() { # NAME LATENCY_MS INFLIGHT JOBS
+  local name=$1 lat=$2 inflight=$3 jobs=$4
+  cat >"$STACK_DIR/$name.json" <<JSON
+{"tiers": {"preview": {"model": "$name", "max_latency_ms": 1000, "max_inflight": $inflight, "cap_usd": 0},
+           "production": {"model": "$name", "max_latency_ms": 1000, "cap_usd": 0}},
+ "models": {"$name": {"provider": "openai", "price_usd": 0.002, "latency_p50_ms": $lat, "latency_p99_ms": $lat,
+                      "prerendered": true}},
+ "kafka": {"session_timeout_ms": 6000}}
+JSON
+  export PRESSROOM_CONFIG="$STACK_DIR/$name.json" PRESSROOM_BLOBS="file://$STACK_DIR/blobs-$name"
+  start_renderer "$PRESSROOM_CONFIG"
+  start_bg "preview-$name" "$BIN/preview-worker"
+  local pid=$LAST_PID
+  local line
+  line=$("$B/pipeline_bench" throughput --jobs "$jobs" --topic verify | tail -n 1)
+  note "preview-worker, $name endpoint (${lat} ms, $inflight in flight): $line; peak RSS $(peak_rss "$pid")"
+  kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+  kill -TERM "$RENDERER_PID"; wait "$RENDERER_PID" 2>/dev/null || true
+}
+start_broker
+start_redis
+run_preview slow800 800 1024 "${SLOW_JOBS:-4000}"
+run_preview instant 0 512 "${FAST_JOBS:-20000}"
+
+echo; echo "== 4. pipeline latency at a fixed offered load, peak RSS =="
+# A fresh broker: the verify topic must not start with section 3's backlog.
+kill -TERM "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null || true
+rm -f "$STACK_DIR/bootstrap"
+start_broker
+cat >"$STACK_DIR/pipeline.json" <<JSON
+{"tiers": {"preview": {"model": "sd3.5_turbo", "max_latency_ms": 800, "cap_usd": 0},
+           "production": {"model": "imagen4_ultra", "max_latency_ms": 2200, "cap_usd": 0}},
+ "kafka": {"session_timeout_ms": 6000}}
+JSON
+export PRESSROOM_CONFIG="$STACK_DIR/pipeline.json" PRESSROOM_BLOBS="file://$STACK_DIR/blobs-pipeline"
+start_renderer "$PRESSROOM_CONFIG"
+start_bg p-preview "$BIN/preview-worker";       P1=$LAST_PID
+start_bg p-verifier "$BIN/verifier-worker";     P2=$LAST_PID
+start_bg p-production "$BIN/production-worker"; P3=$LAST_PID
+"$B/pipeline_bench" latency --rate "${RATE:-20}" --seconds "${SECONDS_AT_RATE:-20}" | tail -n 1 | sed 's/^/pipeline /' | tee -a "$SUMMARY"
+note "peak RSS: preview-worker $(peak_rss $P1), verifier-worker $(peak_rss $P2), production-worker $(peak_rss $P3)"
+
+echo; echo "== summary =="
+grep -E "decisions/s|round trips|jobs/s|req/s|requests/s" "$STACK_DIR/admission.txt" "$STACK_DIR/client.txt" 2>/dev/null | sed 's/^[^:]*://' | head -20
+cat "$SUMMARY"
