@@ -274,6 +274,20 @@ static void paint_shapes(cairo_t *cr, const scene_t *s, uint32_t bg, rng_t *r) {
     cairo_surface_destroy(small);
 }
 
+/* A crisp subject in the middle: concentric discs and a bar, shades of bg. */
+static void paint_subject(cairo_t *cr, const scene_t *s, uint32_t bg, rng_t *r) {
+    double cx = s->width / 2.0, cy = s->height / 2.0;
+    double rad = (0.25 + 0.1 * rng_unit(r)) * (s->width < s->height ? s->width : s->height);
+    set_source(cr, shade(bg, 0.35), 1);
+    cairo_arc(cr, cx, cy, rad, 0, 2 * M_PI);
+    cairo_fill(cr);
+    set_source(cr, shade(bg, -0.35), 1);
+    cairo_arc(cr, cx, cy - rad * 0.25, rad * 0.35, 0, 2 * M_PI);
+    cairo_fill(cr);
+    cairo_rectangle(cr, cx - rad * 0.55, cy + rad * 0.25, rad * 1.1, rad * 0.3);
+    cairo_fill(cr);
+}
+
 /* ==== Layout ==== */
 
 typedef struct {
@@ -463,6 +477,7 @@ int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t
     cairo_paint(cr);
     if (s->background == BG_GRADIENT) paint_gradient(cr, s->width, s->height, bg, &r_texture);
     else if (s->background == BG_SHAPES) paint_shapes(cr, s, bg, &r_texture);
+    else if (s->background == BG_SUBJECT) paint_subject(cr, s, bg, &r_texture);
     else if (s->background == BG_NOISE) add_noise(surf, &r_texture, 14);
 
     /* Font and size: the block of lines fits its zone with a margin. */

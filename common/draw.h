@@ -12,7 +12,9 @@
 #define SCENE_MAX_LINES 8
 #define SCENE_LINE_LEN 256
 
-typedef enum { BG_FLAT = 0, BG_GRADIENT, BG_NOISE, BG_SHAPES } background_kind_t;
+/* BG_SUBJECT: a flat background with a crisp subject (a badge of circles and bars in
+ * shades of the background): what a scene without overlay text looks like. */
+typedef enum { BG_FLAT = 0, BG_GRADIENT, BG_NOISE, BG_SHAPES, BG_SUBJECT } background_kind_t;
 
 typedef enum {
     MISTAKE_NONE = 0,

@@ -29,9 +29,18 @@ mkdir -p "$OUT"
 echo "submitting $(grep -c . "$JOBS") jobs from $JOBS"
 set +e
 "$PRESSCTL" submit "$JOBS" --wait --timeout "${DEMO_TIMEOUT:-480}" \
-  --html "$OUT/index.html" --jsonl "$OUT/outcomes.jsonl" | tee "$OUT/summary.txt"
-rc=${PIPESTATUS[0]}
+  --html "$OUT/index.html" --jsonl "$OUT/outcomes.jsonl" >"$OUT/summary.txt"
+rc=$?
 set -e
-echo "images and contact sheet: $OUT/index.html (logs: $OUT/stack/logs)"
-tail -n 1 "$OUT/summary.txt" | grep -q '^terminal: ' || echo "terminal: 0/$(grep -c . "$JOBS") jobs"
+grep -v '^terminal: ' "$OUT/summary.txt" || true
+truth="$OUT/stack/truth.jsonl"
+if [ -s "$truth" ]; then
+  drawn=$(grep -c . "$truth"); wrong=$(grep -vc '"mistake":"none"' "$truth" || true)
+  kinds=$(grep -o '"mistake":"[a-z_]*"' "$truth" | grep -v none | sed 's/.*:"\(.*\)"/\1/' | sort | uniq -c |
+          awk '{printf "%s%s %s", sep, $2, $1; sep=", "}')
+  echo "renderer ground truth: $drawn images drawn, $wrong with a mistake (${kinds:-none});" \
+       "the verifier failed $(awk -F'"failed_checks":' '{split($2,a,/[,}]/); s+=a[1]} END {print s+0}' "$OUT/outcomes.jsonl") check(s)"
+fi
+echo "images: $OUT/images, contact sheet: $OUT/index.html, logs: $OUT/stack/logs"
+grep '^terminal: ' "$OUT/summary.txt" || echo "terminal: 0/$(grep -c . "$JOBS") jobs"
 exit "$rc"

@@ -269,8 +269,11 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
     snprintf(exe, sizeof exe, "%s/pressroom-renderer", bins);
     char renderer_log[1200];
     snprintf(renderer_log, sizeof renderer_log, "%s/renderer.log", logs);
-    char *renderer_argv[] = {exe, "--listen", listen_s, config_path[0] ? "--config" : NULL, config_path,
-                             NULL};
+    char truth_log[1200];
+    snprintf(truth_log, sizeof truth_log, "%s/truth.jsonl", abs_dir);
+    unlink(truth_log);
+    char *renderer_argv[] = {exe, "--listen", listen_s, "--truth-log", truth_log,
+                             config_path[0] ? "--config" : NULL, config_path, NULL};
     procs[n] = (proc_t){"pressroom-renderer", spawn(renderer_argv, renderer_log)};
     n++;
     write_pids(abs_dir, procs, n);

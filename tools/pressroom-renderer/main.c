@@ -15,6 +15,7 @@
  * SIGINT, exits 0. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -156,6 +157,22 @@ static mistake_t choose_mistake(const model_config_t *m, const render_request_t 
     return MISTAKE_NONE;
 }
 
+/* --truth-log: every drawn image's ground truth, one JSON line each (evaluations and
+ * the demo read it; workers never do). */
+static int g_truth_fd = -1;
+
+static void log_truth(const char *truth) {
+    if (g_truth_fd < 0) return;
+    size_t n = strlen(truth);
+    char *line = malloc(n + 2);
+    if (!line) return;
+    memcpy(line, truth, n);
+    line[n] = '\n';
+    ssize_t w = write(g_truth_fd, line, n + 1); /* O_APPEND: one line, one write */
+    (void)w;
+    free(line);
+}
+
 static int draw_request(const model_config_t *m, const render_request_t *rq, image_t *img,
                         char *err, size_t errlen) {
     uint64_t rng = request_hash(m->name, rq);
@@ -175,7 +192,8 @@ static int draw_request(const model_config_t *m, const render_request_t *rq, ima
     s.region_w = rq->spec.region_w;
     s.region_h = rq->spec.region_h;
     s.seed = splitmix(&rng);
-    s.background = unit(&rng) < 0.15 ? BG_GRADIENT : BG_FLAT;
+    /* A scene with no overlay text still has a subject (a flat fill would be blank). */
+    s.background = s.n_lines == 0 ? BG_SUBJECT : unit(&rng) < 0.15 ? BG_GRADIENT : BG_FLAT;
     mistake_t chosen = choose_mistake(m, rq, &rng);
     s.mistake = rq->forced ? rq->forced_mistake : chosen;
     scene_truth_t truth;
@@ -188,6 +206,7 @@ static int draw_request(const model_config_t *m, const render_request_t *rq, ima
         snprintf(err, errlen, "out of memory encoding a %zu-byte PNG", img->png_len);
         return -1;
     }
+    log_truth(img->truth);
     return 0;
 }
 
@@ -505,7 +524,7 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 /* ==== Start-up and shutdown ==== */
 
 static void usage(void) {
-    fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT]\n");
+    fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT] [--truth-log FILE]\n");
     exit(2);
 }
 
@@ -539,6 +558,11 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
         else if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen = argv[++i];
+        else if (!strcmp(argv[i], "--truth-log") && i + 1 < argc) {
+            const char *path = argv[++i];
+            g_truth_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (g_truth_fd < 0) FATAL("--truth-log %s: %s", path, strerror(errno));
+        }
         else usage();
     }
     log_init("pressroom-renderer");
