@@ -267,6 +267,9 @@ static void report(const ledger_t *l, const char *html, const char *jsonl) {
     print_table(l);
     if (jsonl) write_jsonl(l, jsonl);
     if (html) write_html(l, html);
+    int dups = 0;
+    for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
+    if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id): %d\n", dups);
 }
 
 /* ==== Commands ==== */
@@ -388,9 +391,6 @@ int cmd_submit(int argc, char **argv) {
         return 1;
     }
     report(&l, opt.html, opt.jsonl);
-    int dups = 0;
-    for (int i = 0; i < l.n; i++) dups += l.v[i].duplicates;
-    if (dups) printf("duplicate verdicts (deduplicated by job_id): %d\n", dups);
     printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
     int rc = l.terminal == l.expected ? 0 : 1;
     ledger_free(&l);
