@@ -62,13 +62,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 
 # The README's test command: unit tests, then integration tests against real
 # redis-server, the embedded Kafka broker, the reference renderer and Tesseract.
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(BENCH_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh
 
 unit: all $(UNIT_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh unit
 
-integration: all
+integration: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash tests/run.sh integration
 
 # The main job: the example batch on the embedded stack.

@@ -28,7 +28,7 @@ stack_cleanup() {
   STACK_PIDS=()
   if [ "$rc" -ne 0 ] && [ -n "${CI:-}${KEEP_FAILED:-}" ]; then
     echo "--- logs of the failed run ($STACK_DIR) ---" >&2
-    for f in "$STACK_DIR"/*.log; do echo "== $f" >&2; tail -n 15 "$f" >&2; done
+    for f in "$STACK_DIR"/*.log; do [ -f "$f" ] || continue; echo "== $f" >&2; tail -n 15 "$f" >&2; done
   fi
   [ -n "${KEEP_STACK_DIR:-}" ] || rm -rf "$STACK_DIR"
   exit "$rc"
@@ -86,6 +86,20 @@ start_renderer() {
   export PRESSROOM_RENDERER="http://127.0.0.1:$RENDERER_PORT"
   wait_for bash -c "echo >/dev/tcp/127.0.0.1/$RENDERER_PORT"
 }
+
+# start_stack CONFIG: broker, redis-server and renderer for CONFIG, with the
+# environment every pressroom process reads (config, blob store) pointed at them.
+start_stack() {
+  export PRESSROOM_CONFIG=$1
+  export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
+  export PRESSROOM_DEV_DIR="$STACK_DIR/nodev"   # pressctl must not pick up a dev stack
+  start_broker --config "$PRESSROOM_CONFIG"
+  start_redis
+  start_renderer "$PRESSROOM_CONFIG"
+}
+
+# A renderer profile that draws every image correctly.
+NO_MISTAKES='"rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}'
 
 # start_bg NAME CMD...: any other process, logged to $STACK_DIR/NAME.log, stopped on exit.
 start_bg() {

@@ -17,9 +17,9 @@ cat >"$STACK_DIR/config.json" <<JSON
   },
   "models": {
     "clean_preview": {"price_usd": 0.02, "latency_p50_ms": 30, "latency_p99_ms": 80,
-      "rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}},
+      $NO_MISTAKES},
     "clean_final": {"price_usd": 0.06, "latency_p50_ms": 50, "latency_p99_ms": 120,
-      "rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}}
+      $NO_MISTAKES}
   },
   "asset_classes": {
     "thumbnail": {"route": "preview", "over_budget": "defer"},
@@ -29,12 +29,7 @@ cat >"$STACK_DIR/config.json" <<JSON
   "kafka": {"session_timeout_ms": 6000}
 }
 JSON
-export PRESSROOM_CONFIG="$STACK_DIR/config.json"
-export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
-export PRESSROOM_DEV_DIR="$STACK_DIR/nodev"
-start_broker --config "$PRESSROOM_CONFIG"
-start_redis
-start_renderer "$PRESSROOM_CONFIG"
+start_stack "$STACK_DIR/config.json"
 start_bg preview "$BIN/preview-worker"
 start_bg verifier "$BIN/verifier-worker"
 start_bg production "$BIN/production-worker"

@@ -21,19 +21,13 @@ cat >"$STACK_DIR/config.json" <<JSON
     "typo_preview": {"price_usd": 0.02, "latency_p50_ms": 50, "latency_p99_ms": 150,
                      "rates": {"typo": 1.0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}},
     "clean_final": {"price_usd": 0.06, "latency_p50_ms": 100, "latency_p99_ms": 300,
-                    "rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}}
+                    $NO_MISTAKES}
   },
   "kafka": {"session_timeout_ms": 6000},
   "verify_ocr": true
 }
 JSON
-export PRESSROOM_CONFIG="$STACK_DIR/config.json"
-export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
-export PRESSROOM_DEV_DIR="$STACK_DIR/nodev"   # pressctl must not pick up a dev stack
-
-start_broker --config "$PRESSROOM_CONFIG"
-start_redis
-start_renderer "$PRESSROOM_CONFIG"
+start_stack "$STACK_DIR/config.json"
 start_bg preview "$BIN/preview-worker";       PREVIEW_PID=$LAST_PID
 start_bg verifier "$BIN/verifier-worker";     VERIFIER_PID=$LAST_PID
 start_bg production "$BIN/production-worker"; PRODUCTION_PID=$LAST_PID

@@ -16,17 +16,12 @@ cat >"$STACK_DIR/config.json" <<JSON
   },
   "models": {
     "slowish": {"price_usd": 0.01, "latency_p50_ms": 400, "latency_p99_ms": 1200,
-      "rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}}
+      $NO_MISTAKES}
   },
   "kafka": {"session_timeout_ms": 6000}
 }
 JSON
-export PRESSROOM_CONFIG="$STACK_DIR/config.json"
-export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
-export PRESSROOM_DEV_DIR="$STACK_DIR/nodev"
-start_broker --config "$PRESSROOM_CONFIG"
-start_redis
-start_renderer "$PRESSROOM_CONFIG"
+start_stack "$STACK_DIR/config.json"
 start_bg preview-a "$BIN/preview-worker"; FIRST=$LAST_PID
 start_bg verifier "$BIN/verifier-worker"
 start_bg production "$BIN/production-worker"
