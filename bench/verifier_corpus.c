@@ -81,11 +81,12 @@ static uint32_t hsv(double h, double s, double v) {
            (uint32_t)lround((b + m) * 255);
 }
 
-static double now_s(void) {
+static double clock_s(clockid_t id) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+static double now_s(void) { return clock_s(CLOCK_MONOTONIC); }
 
 /* Draws sample i of a corpus. Mistakes cycle: 4 in 10 clean, then one of each kind. */
 static int make_sample(int corpus, int i, uint64_t seed, sample_t *s) {
@@ -135,6 +136,7 @@ static int make_sample(int corpus, int i, uint64_t seed, sample_t *s) {
 typedef struct {
     int n[MISTAKE_COUNT], failed[MISTAKE_COUNT];
     double pool_wall, single_wall;
+    double pool_cpu, single_cpu; /* CPU seconds (process during the pool run, thread for single) */
     int single_n;
     double phase_ms[6]; /* decode, detect, ocr, tesseract, ocr calls, total: summed over the pool run */
 } stats_t;
@@ -192,7 +194,7 @@ int main(int argc, char **argv) {
             }
         }
         /* Pool: all threads. */
-        double t0 = now_s();
+        double t0 = now_s(), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         for (int i = 0; i < n; i++) {
             unsigned char *copy = malloc(s[i].len);
             memcpy(copy, s[i].png, s[i].len);
@@ -208,11 +210,14 @@ int main(int argc, char **argv) {
             ((sample_t *)op)->verdict = v;
         }
         st[corpus].pool_wall = now_s() - t0;
+        st[corpus].pool_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         /* Single thread on the first `single` images. */
         int ns = single < n ? single : n;
         t0 = now_s();
+        c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
         for (int i = 0; i < ns; i++) verdict_free(verify_png(ocr, &cfg.verifier, &s[i].job, s[i].png, s[i].len));
         st[corpus].single_wall = now_s() - t0;
+        st[corpus].single_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         st[corpus].single_n = ns;
 
         for (int i = 0; i < n; i++) {
@@ -269,10 +274,15 @@ int main(int argc, char **argv) {
                    rate * 100, m == MISTAKE_NONE ? "<=" : ">=", target * 100, ok ? "ok" : "MISS");
         }
         double per_core = n / t->pool_wall / nthreads, single_rate = t->single_n / t->single_wall;
-        printf("  speed: %.1f img/s on %d threads = %.1f img/s per core; single thread %.1f img/s (%d images) %s\n",
-               n / t->pool_wall, nthreads, per_core, single_rate, t->single_n,
-               single_rate >= 30 ? "ok" : "MISS (target 30)");
-        missed += single_rate < 30;
+        printf("  speed: %.1f img/s on %d threads = %.1f img/s per core %s; single thread %.1f img/s (%d images) %s\n",
+               n / t->pool_wall, nthreads, per_core, per_core >= 30 ? "ok" : "MISS (target 30)", single_rate,
+               t->single_n, !t->single_n || single_rate >= 30 ? "ok" : "MISS (target 30)");
+        missed += per_core < 30 || (t->single_n && single_rate < 30);
+        /* CPU time is what load from other processes disturbs least: images per
+         * CPU-second is the per-core rate on an otherwise idle machine. */
+        printf("  cpu: pool %.1f ms per image (%.1f img per CPU-second)", t->pool_cpu * 1e3 / n, n / t->pool_cpu);
+        if (t->single_n) printf(", single thread %.1f ms per image", t->single_cpu * 1e3 / t->single_n);
+        printf("\n");
         printf("  time per image (pool run, mean ms): decode %.1f, find+measure text %.1f, OCR+checks %.1f, "
                "total %.1f; Tesseract %.1f ms in %.2f calls\n", t->phase_ms[0] / n, t->phase_ms[1] / n, t->phase_ms[2] / n,
                t->phase_ms[5] / n, t->phase_ms[3] / n, t->phase_ms[4] / n);

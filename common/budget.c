@@ -182,6 +182,13 @@ static bool transient_error(const redisReply *r) {
            !strncmp(r->str, "CLUSTERDOWN", 11);
 }
 
+/* An error reply to a script: errstr says what failed; UNAVAILABLE when Redis cannot
+ * decide right now (the caller marks the connection down), ERROR otherwise. */
+static budget_status_t script_error(budget_t *b, const redisReply *r) {
+    snprintf(b->errstr, sizeof b->errstr, "redis at %s: script failed: %.180s", b->addr, r->str);
+    return transient_error(r) ? BUDGET_UNAVAILABLE : BUDGET_ERROR;
+}
+
 /* One command on the current connection. NULL = connection failure (marked down). */
 static redisReply *command(budget_t *b, int argc, const char **argv) {
     b->stats.round_trips++;
@@ -192,6 +199,18 @@ static redisReply *command(budget_t *b, int argc, const char **argv) {
         mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
     }
     return r;
+}
+
+/* EVALSHA sha numkeys keys... args... into argv[32] (EVAL body ... after NOSCRIPT
+ * swaps the first two). Returns argc. */
+static int evalsha_argv(const budget_t *b, int s, const char *numkeys, int nargs, const char **args,
+                        const char **argv) {
+    int argc = 0;
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = b->sha[s];
+    argv[argc++] = numkeys;
+    for (int i = 0; i < nargs && argc < 32; i++) argv[argc++] = args[i];
+    return argc;
 }
 
 /* Runs script `s` with keys and args (argv[0..nkeys-1] are keys). Returns the reply,
@@ -226,12 +245,7 @@ static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const ch
             }
             freeReplyObject(r);
         }
-        /* EVALSHA sha numkeys keys... args..., or EVAL body ... after NOSCRIPT. */
-        int argc = 0;
-        argv[argc++] = "EVALSHA";
-        argv[argc++] = b->sha[s];
-        argv[argc++] = numkeys;
-        for (int i = 0; i < nargs && argc < 32; i++) argv[argc++] = args[i];
+        int argc = evalsha_argv(b, s, numkeys, nargs, args, argv);
         redisReply *r = command(b, argc, argv);
         if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
             /* Redis restarted or SCRIPT FLUSH: EVAL caches the body again. */
@@ -248,8 +262,7 @@ static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const ch
             break;
         }
         if (r->type == REDIS_REPLY_ERROR) {
-            snprintf(b->errstr, sizeof b->errstr, "redis at %s: script failed: %.180s", b->addr, r->str);
-            *status = transient_error(r) ? BUDGET_UNAVAILABLE : BUDGET_ERROR;
+            *status = script_error(b, r);
             if (*status == BUDGET_UNAVAILABLE) mark_down(b, r->str);
             freeReplyObject(r);
             return NULL;
@@ -297,12 +310,29 @@ static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *o
     return 0;
 }
 
-/* Validates the key parts and writes the tier prefix and decision key. Returns the
- * tier config, or NULL with out->detail set. */
+/* ==== Decision calls ==== */
+
+/* One decision's script call: the script, its keys and arguments, and the buffers
+ * they point into (so it is built in place and never copied). Built once by
+ * admit_call / settle_call / release_call, run alone (decide) or pipelined
+ * (decide_batch). */
+typedef struct {
+    int script, nkeys, nargs;
+    const char *args[13];
+    char numkeys[8];
+    char prefix[48], dkey[512], leases[64], ovk[64], ratek[160];
+    char num[7][24];
+    bool alone; /* batch: re-run this one on the single-call path */
+} decision_call_t;
+
+/* Validates the key parts and fills the tier prefix, decision key and the keys every
+ * decision script takes. Resets *out. Returns the tier config, or NULL with
+ * out->detail set. */
 static const tier_config_t *decision_keys(budget_t *b, const char *tier, const char *job_id,
-                                          const char *stage, int attempt, char *prefix,
-                                          size_t plen, char *dkey, size_t dlen,
+                                          const char *stage, int attempt, decision_call_t *c,
                                           budget_decision_t *out) {
+    memset(out, 0, sizeof *out);
+    out->status = BUDGET_ERROR;
     const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
     if (!t) {
         snprintf(out->detail, sizeof out->detail,
@@ -318,16 +348,83 @@ static const tier_config_t *decision_keys(budget_t *b, const char *tier, const c
                  BUDGET_MAX_ID, job_id ? job_id : "(null)", stage ? stage : "(null)", attempt);
         return NULL;
     }
-    snprintf(prefix, plen, "{pressroom:%s}", t->name);
-    snprintf(dkey, dlen, "%s:d:%s:%s:%d", prefix, job_id, stage, attempt);
+    snprintf(c->prefix, sizeof c->prefix, "{pressroom:%s}", t->name);
+    snprintf(c->dkey, sizeof c->dkey, "%s:d:%s:%s:%d", c->prefix, job_id, stage, attempt);
+    snprintf(c->leases, sizeof c->leases, "%s:leases", c->prefix);
+    snprintf(c->ovk, sizeof c->ovk, "%s:override", c->prefix);
+    c->alone = false;
     return t;
 }
 
-/* Shared tail of the three decisions: run, parse, report. */
-static int decide(budget_t *b, int script, int nkeys, int nargs, const char **args,
-                  budget_decision_t *out) {
+/* Sets the script and the count of keys among c->args[0..nargs-1]. */
+static void call_script(decision_call_t *c, int script, int nkeys, int nargs) {
+    c->script = script;
+    c->nkeys = nkeys;
+    c->nargs = nargs;
+    snprintf(c->numkeys, sizeof c->numkeys, "%d", nkeys);
+}
+
+static int admit_call(budget_t *b, const char *tier, const char *model, const char *job_id,
+                      const char *stage, int attempt, int64_t worst_case_micros, decision_call_t *c,
+                      budget_decision_t *out) {
+    const tier_config_t *t = decision_keys(b, tier, job_id, stage, attempt, c, out);
+    if (!t) return -1;
+    if (!model || !*model || strlen(model) >= 64 || worst_case_micros < 0) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget_admit: expected a model name and a worst case >= 0 micros, found \"%.64s\" "
+                 "and %" PRId64, model ? model : "(null)", worst_case_micros);
+        return -1;
+    }
+    snprintf(c->ratek, sizeof c->ratek, "%s:rate:%s", c->prefix, model);
+    snprintf(c->num[0], sizeof c->num[0], "%" PRId64, worst_case_micros);
+    snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
+    snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
+    snprintf(c->num[3], sizeof c->num[3], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    snprintf(c->num[4], sizeof c->num[4], "%d", t->rate_limit);
+    snprintf(c->num[5], sizeof c->num[5], "%d", t->rate_period_s);
+    snprintf(c->num[6], sizeof c->num[6], "%d", BUDGET_RETENTION_S);
+    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->ratek,  c->prefix, model,    c->num[0],
+                          c->num[1], c->num[2], c->num[3], c->num[4], c->num[5], c->num[6]};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_ADMIT, 4, 13);
+    return 0;
+}
+
+static int settle_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                       int attempt, int64_t actual_micros, decision_call_t *c, budget_decision_t *out) {
+    const tier_config_t *t = decision_keys(b, tier, job_id, stage, attempt, c, out);
+    if (!t) return -1;
+    if (actual_micros < 0) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget_settle: expected an actual price >= 0 micros, found %" PRId64, actual_micros);
+        return -1;
+    }
+    snprintf(c->num[0], sizeof c->num[0], "%" PRId64, actual_micros);
+    snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
+    snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
+    snprintf(c->num[3], sizeof c->num[3], "%d", BUDGET_RETENTION_S);
+    snprintf(c->num[4], sizeof c->num[4], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->prefix, c->num[0],
+                          c->num[1], c->num[2], c->num[3], c->num[4]};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_SETTLE, 3, 9);
+    return 0;
+}
+
+static int release_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                        int attempt, decision_call_t *c, budget_decision_t *out) {
+    if (!decision_keys(b, tier, job_id, stage, attempt, c, out)) return -1;
+    const char *args[] = {c->dkey, c->leases, c->prefix};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_RELEASE, 2, 3);
+    return 0;
+}
+
+/* Runs one decision on the single-call path (reload, reconnect and retry included),
+ * parses the answer into *out. Returns 0 or -1. Called with the lock held. */
+static int decide(budget_t *b, decision_call_t *c, budget_decision_t *out) {
     budget_status_t st = BUDGET_UNAVAILABLE;
-    redisReply *r = run_script(b, script, nkeys, nargs, args, &st);
+    redisReply *r = run_script(b, c->script, c->nkeys, c->nargs, c->args, &st);
     if (!r) {
         out->status = st;
         snprintf(out->detail, sizeof out->detail, "%.255s", b->errstr);
@@ -338,82 +435,176 @@ static int decide(budget_t *b, int script, int nkeys, int nargs, const char **ar
     return rc;
 }
 
+static int decide_locked(budget_t *b, decision_call_t *c, budget_decision_t *out) {
+    pthread_mutex_lock(&b->mu);
+    int rc = decide(b, c, out);
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+/* Pipelines the prepared calls (cs[i].script >= 0, all the same script) over the
+ * current connection: every EVALSHA written, then every reply read, one round trip.
+ * Calls it cannot answer are flagged `alone`, or failed closed after a timeout.
+ * Called with the lock held, the connection up and the script's sha known. */
+static void pipeline_calls(budget_t *b, decision_call_t *cs, budget_call_t *calls, size_t n) {
+    const char *argv[32];
+    size_t sent = 0;
+    int script = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].script < 0) continue;
+        script = cs[i].script;
+        int argc = evalsha_argv(b, cs[i].script, cs[i].numkeys, cs[i].nargs, cs[i].args, argv);
+        if (redisAppendCommandArgv(b->rc, argc, argv, NULL) != REDIS_OK) {
+            cs[i].alone = true; /* out of memory formatting it: try it alone */
+            continue;
+        }
+        cs[i].alone = false;
+        sent++;
+    }
+    if (!sent) return;
+    b->stats.round_trips++;
+    bool lost = false, answered = false, noscript = false;
+    char why[160] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].script < 0 || cs[i].alone) continue;
+        redisReply *r = NULL;
+        if (!lost) {
+            errno = 0;
+            if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
+                b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+                snprintf(why, sizeof why, "%s", b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+                lost = true;
+                r = NULL;
+            }
+        }
+        budget_call_t *call = &calls[i];
+        if (!r) {
+            /* Reply lost. A stale connection gets the single path's fresh try; after a
+             * timeout the rest fail closed (a hung Redis costs one timeout, not n). */
+            cs[i].alone = !b->timed_out;
+            call->rc = -1;
+            call->d.status = BUDGET_UNAVAILABLE;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+            noscript = true; /* Redis restarted or SCRIPT FLUSH: reload, then alone */
+            cs[i].alone = true;
+        } else if (r->type == REDIS_REPLY_ERROR) {
+            call->rc = -1;
+            call->d.status = script_error(b, r);
+            snprintf(call->d.detail, sizeof call->d.detail, "%.255s", b->errstr);
+            if (call->d.status == BUDGET_UNAVAILABLE) snprintf(why, sizeof why, "%s", r->str);
+        } else {
+            call->rc = parse_decision(b, r, &call->d);
+            answered = true;
+        }
+        freeReplyObject(r);
+    }
+    if (noscript) {
+        b->stats.script_reloads++;
+        b->sha[script][0] = '\0';
+    }
+    if (why[0]) {
+        mark_down(b, why);
+        for (size_t i = 0; i < n; i++)
+            if (cs[i].script >= 0 && calls[i].rc && calls[i].d.status == BUDGET_UNAVAILABLE &&
+                !calls[i].d.detail[0])
+                snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "%.255s", b->errstr);
+    } else if (answered) {
+        mark_up(b);
+    }
+}
+
+/* Decides every prepared call: pipelined when the connection is up, the rest (and
+ * whatever the pipeline could not answer) on the single-call path. */
+static int decide_batch(budget_t *b, decision_call_t *cs, budget_call_t *calls, size_t n) {
+    pthread_mutex_lock(&b->mu);
+    size_t i = 0;
+    /* Until the script is loaded (first use, or after NOSCRIPT), one call goes alone:
+     * it loads the script and reconnects if needed. */
+    for (; i < n && (!b->rc || !b->sha[cs[i].script < 0 ? 0 : cs[i].script][0]); i++) {
+        if (cs[i].script < 0) continue;
+        calls[i].rc = decide(b, &cs[i], &calls[i].d);
+        cs[i].script = -1; /* decided */
+        if (calls[i].rc && calls[i].d.status == BUDGET_UNAVAILABLE) {
+            /* Redis is down: the rest fail closed the same way without a try each. */
+            for (size_t j = i + 1; j < n; j++) {
+                if (cs[j].script < 0) continue;
+                calls[j].rc = -1;
+                calls[j].d.status = BUDGET_UNAVAILABLE;
+                snprintf(calls[j].d.detail, sizeof calls[j].d.detail, "%.255s", calls[i].d.detail);
+                cs[j].script = -1;
+            }
+        }
+    }
+    if (i < n) pipeline_calls(b, cs + i, calls + i, n - i);
+    int ok = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (cs[j].script >= 0 && cs[j].alone) {
+            memset(&calls[j].d, 0, sizeof calls[j].d);
+            calls[j].rc = decide(b, &cs[j], &calls[j].d);
+        }
+        if (calls[j].rc == 0) ok++;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ok;
+}
+
 /* ==== Decisions ==== */
 
 int budget_admit(budget_t *b, const char *tier, const char *model, const char *job_id,
                  const char *stage, int attempt, int64_t worst_case_micros,
                  budget_decision_t *out) {
-    memset(out, 0, sizeof *out);
-    out->status = BUDGET_ERROR;
-    char prefix[48], dkey[512], leases[64], ovk[64], ratek[160];
-    const tier_config_t *t =
-        decision_keys(b, tier, job_id, stage, attempt, prefix, sizeof prefix, dkey, sizeof dkey, out);
-    if (!t) return -1;
-    if (!model || !*model || strlen(model) >= 64 || worst_case_micros < 0) {
-        snprintf(out->detail, sizeof out->detail,
-                 "budget_admit: expected a model name and a worst case >= 0 micros, found \"%.64s\" "
-                 "and %" PRId64, model ? model : "(null)", worst_case_micros);
-        return -1;
-    }
-    snprintf(leases, sizeof leases, "%s:leases", prefix);
-    snprintf(ovk, sizeof ovk, "%s:override", prefix);
-    snprintf(ratek, sizeof ratek, "%s:rate:%s", prefix, model);
-    char worst[24], cap[24], win[16], ttl[16], lim[16], per[16], ret[16];
-    snprintf(worst, sizeof worst, "%" PRId64, worst_case_micros);
-    snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
-    snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
-    snprintf(ttl, sizeof ttl, "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
-    snprintf(lim, sizeof lim, "%d", t->rate_limit);
-    snprintf(per, sizeof per, "%d", t->rate_period_s);
-    snprintf(ret, sizeof ret, "%d", BUDGET_RETENTION_S);
-    const char *args[] = {dkey, leases, ovk, ratek, prefix, model, worst, cap, win, ttl, lim, per, ret};
-    pthread_mutex_lock(&b->mu);
-    int rc = decide(b, SCRIPT_ADMIT, 4, 13, args, out);
-    pthread_mutex_unlock(&b->mu);
-    return rc;
+    decision_call_t c;
+    if (admit_call(b, tier, model, job_id, stage, attempt, worst_case_micros, &c, out)) return -1;
+    return decide_locked(b, &c, out);
 }
 
 int budget_settle(budget_t *b, const char *tier, const char *job_id, const char *stage,
                   int attempt, int64_t actual_micros, budget_decision_t *out) {
-    memset(out, 0, sizeof *out);
-    out->status = BUDGET_ERROR;
-    char prefix[48], dkey[512], leases[64], ovk[64];
-    const tier_config_t *t =
-        decision_keys(b, tier, job_id, stage, attempt, prefix, sizeof prefix, dkey, sizeof dkey, out);
-    if (!t) return -1;
-    if (actual_micros < 0) {
-        snprintf(out->detail, sizeof out->detail,
-                 "budget_settle: expected an actual price >= 0 micros, found %" PRId64, actual_micros);
-        return -1;
-    }
-    snprintf(leases, sizeof leases, "%s:leases", prefix);
-    snprintf(ovk, sizeof ovk, "%s:override", prefix);
-    char actual[24], cap[24], win[16], ret[16], ttl[16];
-    snprintf(actual, sizeof actual, "%" PRId64, actual_micros);
-    snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
-    snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
-    snprintf(ret, sizeof ret, "%d", BUDGET_RETENTION_S);
-    snprintf(ttl, sizeof ttl, "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
-    const char *args[] = {dkey, leases, ovk, prefix, actual, cap, win, ret, ttl};
-    pthread_mutex_lock(&b->mu);
-    int rc = decide(b, SCRIPT_SETTLE, 3, 9, args, out);
-    pthread_mutex_unlock(&b->mu);
-    return rc;
+    decision_call_t c;
+    if (settle_call(b, tier, job_id, stage, attempt, actual_micros, &c, out)) return -1;
+    return decide_locked(b, &c, out);
 }
 
 int budget_release(budget_t *b, const char *tier, const char *job_id, const char *stage,
                    int attempt, budget_decision_t *out) {
-    memset(out, 0, sizeof *out);
-    out->status = BUDGET_ERROR;
-    char prefix[48], dkey[512], leases[64];
-    if (!decision_keys(b, tier, job_id, stage, attempt, prefix, sizeof prefix, dkey, sizeof dkey, out))
-        return -1;
-    snprintf(leases, sizeof leases, "%s:leases", prefix);
-    const char *args[] = {dkey, leases, prefix};
-    pthread_mutex_lock(&b->mu);
-    int rc = decide(b, SCRIPT_RELEASE, 2, 3, args, out);
-    pthread_mutex_unlock(&b->mu);
-    return rc;
+    decision_call_t c;
+    if (release_call(b, tier, job_id, stage, attempt, &c, out)) return -1;
+    return decide_locked(b, &c, out);
+}
+
+/* Prepares each call (admit, or settle when !admit), then decides the batch. */
+static int run_batch(budget_t *b, const char *tier, const char *model, budget_call_t *calls,
+                     size_t n, bool admit) {
+    if (!n) return 0;
+    decision_call_t *cs = malloc(n * sizeof *cs);
+    if (!cs) {
+        for (size_t i = 0; i < n; i++) {
+            calls[i].rc = -1;
+            calls[i].d.status = BUDGET_UNAVAILABLE;
+            snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "budget: out of memory for a batch of %zu", n);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        budget_call_t *c = &calls[i];
+        c->rc = admit ? admit_call(b, tier, model, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d)
+                      : settle_call(b, tier, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d);
+        if (c->rc) cs[i].script = -1; /* bad arguments: answered already */
+    }
+    int ok = decide_batch(b, cs, calls, n);
+    free(cs);
+    return ok;
+}
+
+int budget_admit_batch(budget_t *b, const char *tier, const char *model, budget_call_t *calls,
+                       size_t n) {
+    return run_batch(b, tier, model, calls, n, true);
+}
+
+int budget_settle_batch(budget_t *b, const char *tier, budget_call_t *calls, size_t n) {
+    return run_batch(b, tier, NULL, calls, n, false);
 }
 
 /* ==== Snapshot and operator commands ==== */

@@ -8,7 +8,7 @@
  *   budget_release() give the reservation back (the render failed, nothing to pay).
  *
  * Each call is one atomic Lua script, one round trip (plus one to reload a script
- * Redis forgot). Decisions are keyed by (job_id, stage, attempt), so a redelivered
+ * Redis forgot); the _batch forms pipeline many decisions into one round trip. Decisions are keyed by (job_id, stage, attempt), so a redelivered
  * or replayed message gets the same decision and is never charged twice:
  *   settle twice            -> one charge (replayed, settled)
  *   admit after settle      -> BUDGET_ADMITTED, replayed, settled, the recorded charge:
@@ -110,6 +110,27 @@ int budget_settle(budget_t *b, const char *tier, const char *job_id, const char 
  * decision stays settled. Returns 0 or -1 like budget_settle. */
 int budget_release(budget_t *b, const char *tier, const char *job_id, const char *stage,
                    int attempt, budget_decision_t *out);
+
+/* One decision of a batch: the key and amount in, the answer out. */
+typedef struct {
+    const char *job_id, *stage;
+    int attempt;
+    int64_t micros;       /* admit: the worst case; settle: the actual price */
+    int rc;               /* out: what budget_admit / budget_settle would have returned */
+    budget_decision_t d;  /* out */
+} budget_call_t;
+
+/* n admissions (all of `model` in `tier`), or n settlements, decided with the same
+ * semantics call by call as budget_admit / budget_settle, but pipelined: every
+ * script is written, then every reply read, one round trip for the batch (each
+ * decision still one atomic script). Calls whose reply was lost on a stale
+ * connection, or that met NOSCRIPT, are re-run one by one on the single-call path
+ * (safe: every script is idempotent); after a command timeout, or when Redis is
+ * unreachable, the rest of the batch fails closed (UNAVAILABLE) without a try
+ * each. Returns how many calls have rc == 0. */
+int budget_admit_batch(budget_t *b, const char *tier, const char *model, budget_call_t *calls,
+                       size_t n);
+int budget_settle_batch(budget_t *b, const char *tier, budget_call_t *calls, size_t n);
 
 /* The tier's current window. Returns 0, or -1 with budget_errstr() set. */
 int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out);

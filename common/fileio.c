@@ -60,19 +60,23 @@ int mkdir_p(const char *path, int mode) {
 }
 
 int file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = 0;
-        if (mkdir_p(dir, 0755) != 0) {
-            snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno));
-            return -1;
-        }
-    }
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+        /* The folder is missing: create it (and its parents) once, then retry. */
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = 0;
+            if (mkdir(dir, 0755) != 0 && errno != EEXIST && mkdir_p(dir, 0755) != 0) {
+                snprintf(err, errlen, "%s: cannot create folder: %s", dir, strerror(errno));
+                return -1;
+            }
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         return -1;

@@ -3,6 +3,7 @@
 
 #include <png.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,21 +112,25 @@ int image_decode_png(const unsigned char *buf, size_t len, const image_limits_t 
         png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
     if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
-    png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
+    /* Opaque images (no alpha channel, no tRNS) decode straight into RGB rows;
+     * only images with alpha get a filler byte and are composited below. */
+    bool alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    if (alpha) png_set_add_alpha(png, 0xff, PNG_FILLER_AFTER);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
-    if (png_get_rowbytes(png, info) != (size_t)w * 4) {
+    size_t bpp = alpha ? 4 : 3;
+    if (png_get_rowbytes(png, info) != (size_t)w * bpp) {
         snprintf(rd.msg, sizeof rd.msg, "unsupported PNG layout (%zu bytes per row for %u pixels)",
                  (size_t)png_get_rowbytes(png, info), (unsigned)w);
         png_error(png, "layout");
     }
-    pixels = malloc((size_t)w * h * 4);
+    pixels = malloc((size_t)w * h * bpp);
     rows = malloc(h * sizeof(png_bytep));
     if (!pixels || !rows) {
         snprintf(rd.msg, sizeof rd.msg, "out of memory for a %ux%u image", (unsigned)w, (unsigned)h);
         png_error(png, "oom");
     }
-    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * w * 4;
+    for (png_uint_32 y = 0; y < h; y++) rows[y] = pixels + (size_t)y * w * bpp;
     png_read_image(png, rows);
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
@@ -134,7 +139,7 @@ int image_decode_png(const unsigned char *buf, size_t len, const image_limits_t 
     /* RGBA -> RGB over white, in place (the RGB stream never overtakes the RGBA one). */
     unsigned char *px = pixels;
     size_t n = (size_t)w * h;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; alpha && i < n; i++) {
         unsigned a = px[4 * i + 3];
         for (int c = 0; c < 3; c++) {
             unsigned v = px[4 * i + c];

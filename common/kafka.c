@@ -117,8 +117,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (k->paused) rd_kafka_pause_partitions(rk, parts);
     } else {
         log_info("partitions_revoked", "count", n, NULL);
-        /* Commit what is stored for these partitions before giving them up. */
-        rd_kafka_commit(rk, parts, 0);
+        /* Commit what is stored (the watermarks) before giving the partitions up, so
+         * the next owner redelivers only what was still in flight. */
+        rd_kafka_commit(rk, NULL, 0);
         for (int i = 0; i < parts->cnt; i++)
             offset_tracker_revoke(k->tracker, parts->elems[i].topic, parts->elems[i].partition);
         if (k->cooperative) {

@@ -57,6 +57,19 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
         return NULL;
     }
     TessBaseAPISetVariable(e->api, "user_defined_dpi", "300");
+    { /* EXPERIMENT */
+        const char *ev = getenv("PR_OCR_VARS");
+        if (ev) {
+            char tmp[1024];
+            snprintf(tmp, sizeof tmp, "%s", ev);
+            for (char *sv = NULL, *t = strtok_r(tmp, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+                char *eq = strchr(t, '=');
+                if (!eq) continue;
+                *eq = 0;
+                if (!TessBaseAPISetVariable(e->api, t, eq + 1)) fprintf(stderr, "bad var %s\n", t);
+            }
+        }
+    }
     e->psm = OCR_PSM_LINE;
     TessBaseAPISetPageSegMode(e->api, PSM_SINGLE_LINE);
     return e;

@@ -21,9 +21,17 @@ typedef struct render {
     task_t task;
     char prompt[4096];
     render_result_t *result; /* set once the model answered and settle is pending */
-    int64_t retry_at_ms;
+    char uri[1024];          /* where the image is stored */
+    int64_t retry_at_ms;     /* non-zero: stored, the charge waits for Redis */
     struct render *next;
 } render_t;
+
+/* A job waiting for the next admission batch (render_stage_wait); m is held. */
+typedef struct {
+    rd_kafka_message_t *m;
+    input_ref_t *ref;
+    task_t task;
+} pending_t;
 
 struct render_stage {
     const config_t *cfg;
@@ -35,6 +43,12 @@ struct render_stage {
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
     int n_unsettled;
     bool deferred_logged;    /* one log line per deferral episode */
+    worker_t *w;             /* the worker the pending admissions came from */
+    pending_t *pending;      /* admissions for the next batch */
+    int n_pending, cap_pending;
+    budget_call_t *calls;    /* scratch for a batch: cap_calls entries */
+    render_t **settling;     /* scratch: renders settled in this batch */
+    int cap_calls;
 };
 
 render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
@@ -66,20 +80,43 @@ void render_stage_free(render_stage_t *rs) {
         render_result_free(r->result);
         free(r);
     }
+    /* Never admitted: not ended, so they are redelivered. */
+    for (int i = 0; i < rs->n_pending; i++) rd_kafka_message_destroy(rs->pending[i].m);
+    free(rs->pending);
+    free(rs->calls);
+    free(rs->settling);
     budget_free(rs->budget);
     free(rs);
 }
 
-int render_stage_inflight(const render_stage_t *rs) { return rs->inflight + rs->n_unsettled; }
+int render_stage_inflight(const render_stage_t *rs) {
+    return rs->inflight + rs->n_unsettled + rs->n_pending;
+}
+
+/* Makes room for n decisions in the batch scratch arrays. Returns 0 or -1. */
+static int reserve_calls(render_stage_t *rs, int n) {
+    if (n <= rs->cap_calls) return 0;
+    budget_call_t *calls = realloc(rs->calls, (size_t)n * sizeof *calls);
+    if (calls) rs->calls = calls;
+    render_t **settling = realloc(rs->settling, (size_t)n * sizeof *settling);
+    if (settling) rs->settling = settling;
+    if (!calls || !settling) return -1;
+    rs->cap_calls = n;
+    return 0;
+}
+
+static void admit_pending(render_stage_t *rs);
 
 void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
+    if (rs->n_pending) admit_pending(rs);
     if (rs->unsettled && timeout_ms > SETTLE_RETRY_MS) timeout_ms = SETTLE_RETRY_MS;
     model_client_poll(rs->mc, fds, n, timeout_ms);
 }
 
 /* ==== Admission ==== */
 
-static void over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
+/* Applies the asset class's over-budget policy. Returns true when m was parked. */
+static bool over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
                         const task_t *task, const budget_decision_t *d) {
     const asset_class_t *cls = pipeline_class(rs->cfg, task->job.asset_class);
     bool has_preview = task->preview_uri[0] != 0;
@@ -99,7 +136,7 @@ static void over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, 
                      "window_resets_at_ms", reset, NULL);
             rs->deferred_logged = true;
         }
-        return;
+        return true;
     }
     char detail[512];
     snprintf(detail, sizeof detail, "%s tier over its spend cap: %s", rs->tier->name, d->detail);
@@ -111,6 +148,7 @@ static void over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, 
         pipeline_finish(w, ref, task, "rejected", "budget_exhausted", detail, "", NULL);
     }
     worker_done(w, ref);
+    return false;
 }
 
 /* Hands a stored image to the verifier and ends the input. */
@@ -122,46 +160,45 @@ static void to_verifier(worker_t *w, input_ref_t *ref, task_t *task, const char 
     worker_done(w, ref);
 }
 
-void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
-                        const task_t *task) {
+/* Acts on one admission decision (rc, d from budget_admit): park, apply the
+ * over-budget policy, replay a stored render, or start the render. Returns true
+ * when m was parked (kept by the worker). */
+static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
+                     const task_t *task, int rc, const budget_decision_t *d) {
     const char *id = task->job.job_id;
-    budget_decision_t d;
-    int rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, id, task->stage, task->attempt,
-                          rs->worst_case_micros, &d);
     if (rc != 0) { /* Redis unreachable: fail closed, retry later */
         worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
-        return;
+        return true;
     }
-    if (d.status == BUDGET_RATE_LIMITED) {
-        worker_park(w, m, ref, now_ms() + (d.retry_after_ms > 0 ? d.retry_after_ms : 100), true,
+    if (d->status == BUDGET_RATE_LIMITED) {
+        worker_park(w, m, ref, now_ms() + (d->retry_after_ms > 0 ? d->retry_after_ms : 100), true,
                     "rate_limited");
-        return;
+        return true;
     }
-    if (d.status == BUDGET_OVER_CAP) {
-        over_budget(rs, w, m, ref, task, &d);
-        return;
-    }
+    if (d->status == BUDGET_OVER_CAP) return over_budget(rs, w, m, ref, task, d);
     rs->deferred_logged = false;
     char uri[1024];
     if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
         task_t t = *task;
+        budget_decision_t rd;
         pipeline_finish(w, ref, &t, "rejected", "storage_failed", "blob_root has no backend", "", NULL);
-        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, &d);
+        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, &rd);
         worker_done(w, ref);
-        return;
+        return false;
     }
-    if (d.settled && blob_exists(uri)) {
+    if (d->settled && blob_exists(uri)) {
         /* Replay of a finished render: same image, same recorded charge. */
         task_t t = *task;
         snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
-        task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d.charged_micros);
+        task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
         log_info("render_replayed", "job_id", id, "stage", task->stage, NULL);
         to_verifier(w, ref, &t, uri);
-        return;
+        return false;
     }
     render_t *r = calloc(1, sizeof *r);
     r->ref = ref;
     r->task = *task;
+    snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
     job_render_prompt(&task->job, task->guidance, r->prompt, sizeof r->prompt);
     render_request_t req = {.prompt = r->prompt,
@@ -173,9 +210,50 @@ void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, 
     if (model_client_submit(rs->mc, &req, r) != 0) {
         free(r);
         worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
-        return;
+        return true;
     }
     rs->inflight++;
+    return false;
+}
+
+void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
+                        const task_t *task) {
+    if (rs->n_pending == rs->cap_pending) {
+        int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
+        pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);
+        if (!p) {
+            worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
+            return;
+        }
+        rs->pending = p;
+        rs->cap_pending = cap;
+    }
+    /* Decided with the rest of this iteration's jobs in one Redis round trip. */
+    rs->w = w;
+    worker_hold(w, m);
+    rs->pending[rs->n_pending++] = (pending_t){.m = m, .ref = ref, .task = *task};
+}
+
+/* Admits every pending job in one batch (one Redis round trip) and acts on each
+ * decision in arrival order. */
+static void admit_pending(render_stage_t *rs) {
+    int n = rs->n_pending;
+    bool batch = reserve_calls(rs, n) == 0; /* else out of memory: one by one */
+    for (int i = 0; batch && i < n; i++) {
+        const task_t *t = &rs->pending[i].task;
+        rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = t->stage,
+                                       .attempt = t->attempt, .micros = rs->worst_case_micros};
+    }
+    if (batch) budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
+    rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
+    for (int i = 0; i < n; i++) {
+        pending_t *p = &rs->pending[i];
+        budget_call_t one, *c = batch ? &rs->calls[i] : &one;
+        if (!batch)
+            c->rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, p->task.job.job_id,
+                                 p->task.stage, p->task.attempt, rs->worst_case_micros, &c->d);
+        if (!admitted(rs, rs->w, p->m, p->ref, &p->task, c->rc, &c->d)) rd_kafka_message_destroy(p->m);
+    }
 }
 
 /* ==== Completion ==== */
@@ -199,32 +277,69 @@ static void render_failed(render_stage_t *rs, worker_t *w, render_t *r) {
     worker_done(w, r->ref);
 }
 
-/* Stores the image and records the charge; false when Redis must be retried. */
-static bool render_succeeded(render_stage_t *rs, worker_t *w, render_t *r) {
+/* Stores the image. Returns true when the render now waits for its charge to be
+ * settled; false when it ended (storage failed: rejected, the charge recorded). */
+static bool store_image(render_stage_t *rs, worker_t *w, render_t *r) {
     task_t *t = &r->task;
-    char uri[1024], err[512];
-    blob_image_uri(rs->cfg->blob_root, t->job.job_id, t->stage, t->attempt, uri, sizeof uri);
-    if (!r->retry_at_ms && blob_put(uri, r->result->png, r->result->png_len, err, sizeof err) != 0) {
-        log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
-        budget_decision_t d;
-        budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
-                      r->result->price_micros, &d);
-        task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
-        pipeline_finish(w, r->ref, t, "rejected", "storage_failed", err, "", NULL);
-        worker_done(w, r->ref);
-        return true;
-    }
+    char err[512];
+    if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
+    log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
-    if (budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
-                      r->result->price_micros, &d) != 0)
-        return false;
-    snprintf(t->model, sizeof t->model, "%s", r->result->model);
-    task_add_charge(t, t->stage, t->attempt, r->result->model, d.charged_micros);
-    to_verifier(w, r->ref, t, uri);
-    return true;
+    budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
+                  r->result->price_micros, &d);
+    task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
+    pipeline_finish(w, r->ref, t, "rejected", "storage_failed", err, "", NULL);
+    worker_done(w, r->ref);
+    return false;
+}
+
+static void render_free(render_t *r) {
+    render_result_free(r->result);
+    free(r);
+}
+
+/* Records the charges of the n stored renders in rs->settling in one batch (one
+ * Redis round trip): each settled one goes to the verifier; the others wait on the
+ * unsettled list and are retried after SETTLE_RETRY_MS (the input stays held). */
+static void settle_batch(render_stage_t *rs, worker_t *w, int n) {
+    for (int i = 0; i < n; i++) {
+        render_t *r = rs->settling[i];
+        rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
+                                       .attempt = r->task.attempt, .micros = r->result->price_micros};
+    }
+    budget_settle_batch(rs->budget, rs->tier->name, rs->calls, (size_t)n);
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        render_t *r = rs->settling[i];
+        task_t *t = &r->task;
+        if (rs->calls[i].rc != 0) {
+            r->retry_at_ms = now + SETTLE_RETRY_MS;
+            r->next = rs->unsettled;
+            rs->unsettled = r;
+            rs->n_unsettled++;
+            continue;
+        }
+        snprintf(t->model, sizeof t->model, "%s", r->result->model);
+        task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[i].d.charged_micros);
+        to_verifier(w, r->ref, t, r->uri);
+        render_free(r);
+    }
 }
 
 void render_stage_collect(render_stage_t *rs, worker_t *w) {
+    /* Charges Redis could not record yet that are due for a retry go first. */
+    int n = 0;
+    int64_t now = now_ms();
+    for (render_t **pp = &rs->unsettled; *pp;) {
+        render_t *r = *pp;
+        if (r->retry_at_ms > now || reserve_calls(rs, n + 1) != 0) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        rs->n_unsettled--;
+        rs->settling[n++] = r;
+    }
     void *opaque;
     render_result_t *res;
     while ((res = model_client_next(rs->mc, &opaque))) {
@@ -233,28 +348,17 @@ void render_stage_collect(render_stage_t *rs, worker_t *w) {
         r->result = res;
         if (!res->ok) {
             render_failed(rs, w, r);
-        } else if (!render_succeeded(rs, w, r)) {
-            r->retry_at_ms = now_ms() + SETTLE_RETRY_MS;
+            render_free(r);
+        } else if (!store_image(rs, w, r)) {
+            render_free(r);
+        } else if (reserve_calls(rs, n + 1) != 0) { /* out of memory: retry later */
+            r->retry_at_ms = now + SETTLE_RETRY_MS;
             r->next = rs->unsettled;
             rs->unsettled = r;
             rs->n_unsettled++;
-            continue;
+        } else {
+            rs->settling[n++] = r;
         }
-        render_result_free(res);
-        free(r);
     }
-    /* Charges Redis could not record yet: retry; the input stays held meanwhile. */
-    int64_t now = now_ms();
-    for (render_t **pp = &rs->unsettled; *pp;) {
-        render_t *r = *pp;
-        if (r->retry_at_ms > now || !render_succeeded(rs, w, r)) {
-            if (r->retry_at_ms <= now) r->retry_at_ms = now + SETTLE_RETRY_MS;
-            pp = &r->next;
-            continue;
-        }
-        *pp = r->next;
-        rs->n_unsettled--;
-        render_result_free(r->result);
-        free(r);
-    }
+    if (n) settle_batch(rs, w, n);
 }

@@ -21,11 +21,15 @@ render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier,
                                  size_t errlen);
 void render_stage_free(render_stage_t *rs);
 
-/* Renders task->job for task->stage / task->attempt. m is kept when parked. */
+/* Queues task->job for admission (task->stage / task->attempt); m is held
+ * (worker_hold). The queued jobs are admitted in one pipelined Redis batch at the
+ * start of the next render_stage_wait, then rendered; m is parked or destroyed. */
 void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
                         const task_t *task);
 
+/* Admits the queued jobs (one round trip), then waits for model answers or fds. */
 void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms);
+/* Stores finished images and settles their charges in one batch (one round trip). */
 void render_stage_collect(render_stage_t *rs, worker_t *w);
 int render_stage_inflight(const render_stage_t *rs);
 

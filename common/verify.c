@@ -82,6 +82,7 @@ typedef struct {
     bool texty;         /* counts as text for layout/contrast */
     int passes;
     ocr_line_t first;   /* first reading, kept when extra passes ran */
+    unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
 } tbox_t;
 
 typedef struct {
@@ -243,28 +244,73 @@ static int cmp_box_y(const void *a, const void *b) {
     return (x->y > y->y) - (x->y < y->y);
 }
 
+/* 16 bytes at a time (GCC/Clang vector extensions; unaligned loads via memcpy). */
+typedef unsigned char v16u8 __attribute__((vector_size(16)));
+
+static inline v16u8 v16_load(const unsigned char *p) {
+    v16u8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline v16u8 v16_absdiff(v16u8 a, v16u8 b) {
+    v16u8 gt = (v16u8)(a > b);
+    return ((a - b) & gt) | ((b - a) & ~gt);
+}
+
+static inline v16u8 v16_max(v16u8 a, v16u8 b) {
+    v16u8 gt = (v16u8)(a > b);
+    return (a & gt) | (b & ~gt);
+}
+
+/* dst[i] = max(|a[i] - b[i]|, |c[i] - d[i]|) for i < n. */
+static void absdiff_max(unsigned char *restrict dst, const unsigned char *a, const unsigned char *b,
+                        const unsigned char *cc, const unsigned char *d, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16u8 r = v16_max(v16_absdiff(v16_load(a + i), v16_load(b + i)),
+                          v16_absdiff(v16_load(cc + i), v16_load(d + i)));
+        memcpy(dst + i, &r, sizeof r);
+    }
+    for (; i < n; i++) {
+        int x = abs(a[i] - b[i]), y = abs(cc[i] - d[i]);
+        dst[i] = (unsigned char)(x > y ? x : y);
+    }
+}
+
 /* Sharp-edge map: per pixel the largest central difference over R, G, B in x and
- * y. Returns the threshold chosen above the background's texture. */
+ * y (one-sided at the image border). Returns the threshold chosen above the
+ * background's texture. */
 static int edge_map(const image_t *img, unsigned char *grad) {
     int w = img->w, h = img->h;
+    size_t rs = (size_t)w * 3;
     const unsigned char *p = img->rgb;
     unsigned hist[256] = {0};
+    unsigned char *m = malloc(rs);
+    if (!m) abort();
     for (int y = 0; y < h; y++) {
         int ym = y > 0 ? y - 1 : y, yp = y < h - 1 ? y + 1 : y;
-        for (int x = 0; x < w; x++) {
+        const unsigned char *row = p + (size_t)y * rs, *up = p + (size_t)ym * rs, *dn = p + (size_t)yp * rs;
+        /* Per byte (pixel x channel): max of the x and y differences. Interior
+         * columns first, then the two border columns (neighbour clamped). */
+        if (w > 2) absdiff_max(m + 3, row + 6, row, dn + 3, up + 3, rs - 6);
+        for (int x = 0; x < w; x += (w > 1 ? w - 1 : 1)) {
             int xm = x > 0 ? x - 1 : x, xp = x < w - 1 ? x + 1 : x;
-            const unsigned char *l = p + ((size_t)y * w + xm) * 3, *r = p + ((size_t)y * w + xp) * 3;
-            const unsigned char *u = p + ((size_t)ym * w + x) * 3, *d = p + ((size_t)yp * w + x) * 3;
-            int g = 0;
             for (int ch = 0; ch < 3; ch++) {
-                int gx = abs(r[ch] - l[ch]), gy = abs(d[ch] - u[ch]);
-                if (gx > g) g = gx;
-                if (gy > g) g = gy;
+                int gx = abs(row[3 * xp + ch] - row[3 * xm + ch]), gy = abs(dn[3 * x + ch] - up[3 * x + ch]);
+                m[3 * x + ch] = (unsigned char)(gx > gy ? gx : gy);
             }
-            grad[(size_t)y * w + x] = (unsigned char)g;
-            hist[g]++;
+        }
+        unsigned char *g = grad + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            unsigned char a = m[3 * x], b = m[3 * x + 1], cc = m[3 * x + 2];
+            unsigned char v = a > b ? a : b;
+            v = v > cc ? v : cc;
+            g[x] = v;
+            hist[v]++;
         }
     }
+    free(m);
     unsigned n = (unsigned)w * h, acc = 0;
     int median = 0;
     for (int i = 0; i < 256; i++) {
@@ -443,23 +489,43 @@ static crop_t padded(const vctx_t *c, const tbox_t *b) {
     return k;
 }
 
+/* Copies channel ch (0 luma, 1 R, 2 G, 3 B) of crop k into a new w x h buffer. */
+static unsigned char *channel_crop(const vctx_t *c, crop_t k, int ch) {
+    int cw = k.x1 - k.x0, chh = k.y1 - k.y0, w = c->img.w;
+    unsigned char *out = malloc((size_t)cw * chh);
+    if (!out) abort();
+    for (int y = 0; y < chh; y++) {
+        unsigned char *o = out + (size_t)y * cw;
+        if (ch == 0) {
+            memcpy(o, c->luma + (size_t)(y + k.y0) * w + k.x0, (size_t)cw);
+            continue;
+        }
+        const unsigned char *p = c->img.rgb + ((size_t)(y + k.y0) * w + k.x0) * 3 + (ch - 1);
+        for (int x = 0; x < cw; x++) o[x] = p[3 * x];
+    }
+    return out;
+}
+
 /* Picks the channel separating ink from ground best, the threshold and the
  * polarity (ground = the class holding most of the crop's border), then measures
- * the ink and ground colours, their WCAG contrast, and marks ink in c->inkmask. */
+ * the ink and ground colours, their WCAG contrast, and marks ink in c->inkmask.
+ * Keeps the chosen channel of the padded crop in b->chan for OCR. */
 static void analyse_box(vctx_t *c, tbox_t *b) {
     crop_t k = padded(c, b);
     int w = c->img.w;
     const unsigned char *rgb = c->img.rgb;
     unsigned hist[4][256];
     memset(hist, 0, sizeof hist);
-    for (int y = k.y0; y < k.y1; y++)
+    for (int y = k.y0; y < k.y1; y++) {
+        const unsigned char *l = c->luma + (size_t)y * w;
+        const unsigned char *p = rgb + (size_t)y * w * 3;
         for (int x = k.x0; x < k.x1; x++) {
-            const unsigned char *p = rgb + ((size_t)y * w + x) * 3;
-            hist[0][(77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8]++;
-            hist[1][p[0]]++;
-            hist[2][p[1]]++;
-            hist[3][p[2]]++;
+            hist[0][l[x]]++;
+            hist[1][p[3 * x]]++;
+            hist[2][p[3 * x + 1]]++;
+            hist[3][p[3 * x + 2]]++;
         }
+    }
     double best = -1;
     for (int ch = 0; ch < 4; ch++) {
         double eta;
@@ -471,30 +537,40 @@ static void analyse_box(vctx_t *c, tbox_t *b) {
             b->thresh = t;
         }
     }
+    int cw = k.x1 - k.x0, chh = k.y1 - k.y0, th = b->thresh;
+    unsigned char *chan = channel_crop(c, k, b->channel);
+    b->chan = chan;
     /* Polarity from the border of the crop. */
     unsigned above = 0, total = 0;
-    for (int x = k.x0; x < k.x1; x++) {
-        above += px_channel(rgb + ((size_t)k.y0 * w + x) * 3, b->channel) > b->thresh;
-        above += px_channel(rgb + ((size_t)(k.y1 - 1) * w + x) * 3, b->channel) > b->thresh;
+    for (int x = 0; x < cw; x++) {
+        above += chan[x] > th;
+        above += chan[(size_t)(chh - 1) * cw + x] > th;
         total += 2;
     }
-    for (int y = k.y0; y < k.y1; y++) {
-        above += px_channel(rgb + ((size_t)y * w + k.x0) * 3, b->channel) > b->thresh;
-        above += px_channel(rgb + ((size_t)y * w + k.x1 - 1) * 3, b->channel) > b->thresh;
+    for (int y = 0; y < chh; y++) {
+        above += chan[(size_t)y * cw] > th;
+        above += chan[(size_t)y * cw + cw - 1] > th;
         total += 2;
     }
     b->dark_text = above * 2 >= total;
 
+    /* Ink mask of the crop (1 = ink side of the threshold). */
+    unsigned char *m = malloc((size_t)cw * chh * 2);
+    if (!m) abort();
+    unsigned char *near = m + (size_t)cw * chh;
+    for (size_t i = 0; i < (size_t)cw * chh; i++)
+        m[i] = b->dark_text ? chan[i] <= th : chan[i] > th;
+
     /* Ink: the 40% of ink pixels farthest from the threshold (stroke cores, not
      * anti-aliased fringes). Ground: pixels not next to ink. */
     unsigned dist_hist[256] = {0}, n_ink = 0;
-    for (int y = b->y; y < b->y + b->h; y++)
-        for (int x = b->x; x < b->x + b->w; x++) {
-            int v = px_channel(rgb + ((size_t)y * w + x) * 3, b->channel);
-            bool ink = b->dark_text ? v <= b->thresh : v > b->thresh;
-            if (!ink) continue;
-            c->inkmask[(size_t)y * w + x] = 1;
-            dist_hist[abs(v - b->thresh)]++;
+    int bx0 = b->x - k.x0, by0 = b->y - k.y0;
+    for (int y = by0; y < by0 + b->h; y++)
+        for (int x = bx0; x < bx0 + b->w; x++) {
+            size_t i = (size_t)y * cw + x;
+            if (!m[i]) continue;
+            c->inkmask[(size_t)(y + k.y0) * w + x + k.x0] = 1;
+            dist_hist[abs(chan[i] - th)]++;
             n_ink++;
         }
     int cut = 0;
@@ -502,38 +578,43 @@ static void analyse_box(vctx_t *c, tbox_t *b) {
         acc += dist_hist[cut];
         if (acc * 10 >= n_ink * 6) break;
     }
+    /* near = ink at any of the offsets {-2, 0, 2} x {-2, 0, 2} (separable: rows,
+     * then columns). */
+    unsigned char *rowd = malloc((size_t)cw * chh);
+    if (!rowd) abort();
+    for (int y = 0; y < chh; y++) {
+        const unsigned char *r = m + (size_t)y * cw;
+        unsigned char *o = rowd + (size_t)y * cw;
+        for (int x = 0; x < cw; x++)
+            o[x] = r[x] | (x >= 2 ? r[x - 2] : 0) | (x + 2 < cw ? r[x + 2] : 0);
+    }
+    for (int y = 0; y < chh; y++) {
+        const unsigned char *r = rowd + (size_t)y * cw;
+        const unsigned char *u = y >= 2 ? r - 2 * (size_t)cw : NULL, *d = y + 2 < chh ? r + 2 * (size_t)cw : NULL;
+        unsigned char *o = near + (size_t)y * cw;
+        for (int x = 0; x < cw; x++) o[x] = r[x] | (u ? u[x] : 0) | (d ? d[x] : 0);
+    }
+    free(rowd);
     unsigned ih[3][256], gh[3][256], ni = 0, ng = 0;
     memset(ih, 0, sizeof ih);
     memset(gh, 0, sizeof gh);
-    int cw = k.x1 - k.x0, chh = k.y1 - k.y0;
-    unsigned char *m = malloc((size_t)cw * chh);
-    if (!m) abort();
-    for (int y = 0; y < chh; y++)
+    for (int y = 0; y < chh; y++) {
+        bool yin = y >= by0 && y < by0 + b->h;
         for (int x = 0; x < cw; x++) {
-            int v = px_channel(rgb + ((size_t)(y + k.y0) * w + x + k.x0) * 3, b->channel);
-            m[(size_t)y * cw + x] = b->dark_text ? v <= b->thresh : v > b->thresh;
-        }
-    for (int y = 0; y < chh; y++)
-        for (int x = 0; x < cw; x++) {
+            size_t i = (size_t)y * cw + x;
             const unsigned char *p = rgb + ((size_t)(y + k.y0) * w + x + k.x0) * 3;
-            int gx = x + k.x0, gy = y + k.y0;
-            if (m[(size_t)y * cw + x]) {
-                bool inside = gx >= b->x && gx < b->x + b->w && gy >= b->y && gy < b->y + b->h;
-                if (!inside || abs(px_channel(p, b->channel) - b->thresh) < cut) continue;
+            if (m[i]) {
+                bool inside = yin && x >= bx0 && x < bx0 + b->w;
+                if (!inside || abs(chan[i] - th) < cut) continue;
                 for (int ch = 0; ch < 3; ch++) ih[ch][p[ch]]++;
                 ni++;
                 continue;
             }
-            bool near = false;
-            for (int dy = -2; dy <= 2 && !near; dy += 2)
-                for (int dx = -2; dx <= 2 && !near; dx += 2) {
-                    int xx = x + dx, yy = y + dy;
-                    if (xx >= 0 && yy >= 0 && xx < cw && yy < chh) near = m[(size_t)yy * cw + xx];
-                }
-            if (near) continue;
+            if (near[i]) continue;
             for (int ch = 0; ch < 3; ch++) gh[ch][p[ch]]++;
             ng++;
         }
+    }
     free(m);
     b->ink = ni ? median_rgb(ih, ni) : 0;
     b->ground = ng ? median_rgb(gh, ng) : 0xffffff;
@@ -547,14 +628,11 @@ typedef enum { BIN_OTSU = 0, BIN_GREY, BIN_MIDPOINT } binmode_t;
  * tall, make it dark-on-light and binarise per mode, white margin, one OCR call. */
 static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int psm, ocr_line_t *out) {
     crop_t k = padded(c, b);
-    int cw = k.x1 - k.x0, ch = k.y1 - k.y0, w = c->img.w;
+    int cw = k.x1 - k.x0, ch = k.y1 - k.y0;
     unsigned char *src = malloc((size_t)cw * ch);
     if (!src) abort();
-    for (int y = 0; y < ch; y++)
-        for (int x = 0; x < cw; x++) {
-            int v = px_channel(c->img.rgb + ((size_t)(y + k.y0) * w + x + k.x0) * 3, b->channel);
-            src[(size_t)y * cw + x] = (unsigned char)(b->dark_text ? v : 255 - v);
-        }
+    for (size_t i = 0; i < (size_t)cw * ch; i++)
+        src[i] = (unsigned char)(b->dark_text ? b->chan[i] : 255 - b->chan[i]);
     double s = target_h / b->h;
     if (s > 4) s = 4;
     if (s > 0.85 && s < 1.25) s = 1; /* close enough: skip the resample */
@@ -875,6 +953,8 @@ static void check_palette(vctx_t *c, cJSON *pj) {
     double total = 0;
     lab_t pal[JOB_MAX_PALETTE];
     for (int i = 0; i < job->n_palette; i++) pal[i] = color_rgb_to_lab(job->palette[i]);
+    unsigned memo_sum[3] = {0, 0, 0}, memo_n = 0;
+    lab_t memo_lab = {0, 0, 0};
     for (int cy = 0; cy + cs <= H; cy += cs)
         for (int cx = 0; cx + cs <= W; cx += cs) {
             unsigned sum[3] = {0, 0, 0}, n = 0;
@@ -886,7 +966,13 @@ static void check_palette(vctx_t *c, cJSON *pj) {
                     sum[0] += p[0], sum[1] += p[1], sum[2] += p[2], n++;
                 }
             if (n * 2 < (unsigned)(cs * cs)) continue;
-            lab_t lab = color_srgb_to_lab((double)sum[0] / n, (double)sum[1] / n, (double)sum[2] / n);
+            /* Flat areas repeat the same cell colour: convert each mean once. */
+            if (sum[0] != memo_sum[0] || sum[1] != memo_sum[1] || sum[2] != memo_sum[2] || n != memo_n) {
+                memo_lab = color_srgb_to_lab((double)sum[0] / n, (double)sum[1] / n, (double)sum[2] / n);
+                memcpy(memo_sum, sum, sizeof memo_sum);
+                memo_n = n;
+            }
+            lab_t lab = memo_lab;
             total += 1;
             int best = -1;
             double bd = 8.0;
@@ -1002,6 +1088,7 @@ static verdict_t *finish(vctx_t *c, double t0) {
     cJSON_AddStringToObject(c->report, "guidance", v->guidance);
     cJSON_AddNumberToObject(c->report, "elapsed_ms", round((now_ms() - t0) * 10) / 10);
     v->report = c->report;
+    for (int i = 0; i < c->nboxes; i++) free(c->boxes[i].chan);
     free(c->luma);
     free(c->inkmask);
     image_free(&c->img);
@@ -1042,15 +1129,22 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     c->luma = malloc((size_t)W * H);
     c->inkmask = calloc((size_t)W * H, 1);
     if (!c->luma || !c->inkmask) abort();
-    double sum = 0, sumsq = 0;
-    for (size_t i = 0; i < (size_t)W * H; i++) {
-        const unsigned char *p = c->img.rgb + i * 3;
-        int l = (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8;
-        c->luma[i] = (unsigned char)l;
-        sum += l;
-        sumsq += (double)l * l;
+    uint64_t sum = 0, sumsq = 0;
+    for (int y = 0; y < H; y++) {
+        const unsigned char *p = c->img.rgb + (size_t)y * W * 3;
+        unsigned char *l = c->luma + (size_t)y * W;
+        uint32_t rsum = 0;
+        uint64_t rsq = 0;
+        for (int x = 0; x < W; x++) {
+            unsigned lv = (77u * p[3 * x] + 150u * p[3 * x + 1] + 29u * p[3 * x + 2]) >> 8;
+            l[x] = (unsigned char)lv;
+            rsum += lv;
+            rsq += lv * lv;
+        }
+        sum += rsum;
+        sumsq += rsq;
     }
-    double mean = sum / ((double)W * H), sd = sqrt(fmax(0, sumsq / ((double)W * H) - mean * mean));
+    double mean = (double)sum / ((double)W * H), sd = sqrt(fmax(0, (double)sumsq / ((double)W * H) - mean * mean));
     cJSON_AddNumberToObject(sanity, "luma_stddev", round(sd * 100) / 100);
 
     /* Text lines. */
@@ -1082,7 +1176,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
                 }
         for (int i = 0; i < c->nboxes && i < budget; i++) {
             ocr_line_t line;
-            ocr_box(c, order[i], 40, BIN_OTSU, OCR_PSM_LINE, &line);
+            ocr_box(c, order[i], getenv("PR_H") ? atof(getenv("PR_H")) : 40, BIN_OTSU, getenv("PR_PSM") ? atoi(getenv("PR_PSM")) : OCR_PSM_LINE, &line);
             order[i]->read = true;
             order[i]->passes = 1;
             set_reading(c, order[i], &line);

@@ -34,6 +34,7 @@ struct worker {
     int n_extra;
     parked_t *parked;
     int n_parked;
+    rd_kafka_message_t *held; /* worker_hold() during the current on_message */
     bool failed;
     /* counters for the periodic stats line */
     uint64_t consumed, emitted, dlq;
@@ -141,10 +142,14 @@ static bool is_parked(const worker_t *w, const rd_kafka_message_t *m) {
     return false;
 }
 
-/* Dispatches m to the stage; destroys it unless the stage parked it. */
+void worker_hold(worker_t *w, rd_kafka_message_t *m) { w->held = m; }
+
+/* Dispatches m to the stage; destroys it unless the stage parked or held it. */
 static void dispatch(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref) {
+    w->held = NULL;
     w->stage->on_message(w, m, ref);
-    if (!is_parked(w, m)) rd_kafka_message_destroy(m);
+    if (w->held != m && !is_parked(w, m)) rd_kafka_message_destroy(m);
+    w->held = NULL;
 }
 
 static void redispatch_due(worker_t *w) {

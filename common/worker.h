@@ -33,7 +33,7 @@ typedef struct {
     int (*init)(worker_t *w, char *err, size_t errlen);
     /* A consumed (or re-dispatched parked) message. The stage must end the input
      * with worker_done(), worker_dlq() or worker_park(). The runtime destroys m
-     * after the call unless it was parked. */
+     * after the call unless it was parked or held (worker_hold). */
     void (*on_message)(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref);
     /* Waits up to timeout_ms or until one of fds is readable; NULL = poll(2). */
     void (*wait)(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms);
@@ -66,6 +66,10 @@ int worker_emit(worker_t *w, input_ref_t *ref, const char *topic, const char *ke
 void worker_dlq(worker_t *w, const rd_kafka_message_t *m, input_ref_t *ref, const char *reason);
 /* Ends the stage's processing of ref. */
 void worker_done(worker_t *w, input_ref_t *ref);
+/* From on_message: the stage keeps m past the call (to decide it in a batch later);
+ * the runtime does not destroy it. The stage later parks it (worker_park) or
+ * destroys it (rd_kafka_message_destroy) once the input is ended. */
+void worker_hold(worker_t *w, rd_kafka_message_t *m);
 /* Keeps m and re-dispatches it at until_ms (epoch ms). While anything is parked
  * with pause=true, consumption is paused (defer, Redis down): nothing is lost and
  * nothing busy-loops. */

@@ -50,6 +50,17 @@ done
 printf 'bad-1\t{"job_id": "bad-1", "asset_class": "thumbnail"\nbad-2\t{"job_id":"bad-2","asset_class":"thumbnail","prompt":"x","size":"huge"}\n' |
   kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.jobs -K $'\t'
 
+# An image where text is expected but none can be read: "could not read" is never a
+# pass, the job goes back for a re-render. Injected straight onto the verify topic.
+mkdir -p "$STACK_DIR/blobs/unreadable-1"
+curl -sf -X POST "$PRESSROOM_RENDERER/render" -H 'Content-Type: application/json' \
+  -d '{"prompt":"a mountain badge, no lettering","seed":7,"size":"768x512","model":"clean_final"}' \
+  -o "$STACK_DIR/blobs/unreadable-1/preview-1.png"
+"$BIN/pressctl" verify "$STACK_DIR/blobs/unreadable-1/preview-1.png" --text "HELLO" >"$STACK_DIR/unreadable.json" || true
+grep -q '"text_unreadable"' "$STACK_DIR/unreadable.json" || fail "pressctl verify did not call the image unreadable: $(cat "$STACK_DIR/unreadable.json")"
+printf 'unreadable-1\t{"job":{"job_id":"unreadable-1","asset_class":"thumbnail","prompt":"Poster","text":["HELLO"]},"stage":"preview","attempt":1,"model":"typo_preview","image":"file://%s/blobs/unreadable-1/preview-1.png","charges":[]}\n' "$STACK_DIR" |
+  kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.verify -K $'\t'
+
 "$BIN/pressctl" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 240 --jsonl "$STACK_DIR/outcomes.jsonl" \
   | tee "$STACK_DIR/summary.txt"
 grep -q "^terminal: $N/$N jobs" "$STACK_DIR/summary.txt" || fail "not every job reached a terminal verdict"
@@ -63,6 +74,10 @@ outs = [json.loads(l) for l in open(f"{d}/outcomes.jsonl")]
 allv = [json.loads(l) for l in open(f"{d}/all.jsonl")]
 ids = collections.Counter(o["job_id"] for o in allv)
 assert all(c == 1 for c in ids.values()), f"duplicate verdicts: {ids.most_common(3)}"
+unreadable = [o for o in allv if o["job_id"] == "unreadable-1"]
+assert len(unreadable) == 1, unreadable
+u = unreadable[0]
+assert u["verdict"] == "accepted" and u["stage"] == "production" and u["failed_checks"] == 1, u
 jobs = [o for o in outs if not o["job_id"].startswith("bad-")]
 assert len(jobs) == n, (len(jobs), n)
 for o in jobs:
@@ -77,7 +92,7 @@ for o in jobs:
 dlq = {o["job_id"]: o for o in allv if o["verdict"] == "dlq"}
 assert set(dlq) == {"bad-1", "bad-2"}, dlq.keys()
 assert "size" in dlq["bad-2"]["detail"], dlq["bad-2"]
-print(f"ok: {n} jobs accepted after catching {n} typos; 2 malformed messages dead-lettered")
+print(f"ok: {n} jobs accepted after catching {n} typos; an unreadable image re-rendered; 2 malformed messages dead-lettered")
 PY
 
 # SIGTERM drains and exits 0.

@@ -644,6 +644,87 @@ static void test_script_flush_between_calls_still_works(void **state) {
     budget_free(b);
 }
 
+/* ==== Batches (pipelined decisions) ==== */
+
+static void fill_calls(budget_call_t *calls, char ids[][16], int n, const char *prefix, int64_t micros) {
+    for (int i = 0; i < n; i++) {
+        snprintf(ids[i], 16, "%s%d", prefix, i);
+        calls[i] = (budget_call_t){.job_id = ids[i], .stage = "preview", .attempt = 1, .micros = micros};
+    }
+}
+
+static void test_batch_decides_like_single_calls_in_one_round_trip(void **state) {
+    budget_t *b = connect_ok(&cfg); /* cap 1,000,000 micros */
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "warm", 1, 0, &d), 0); /* loads both scripts */
+    assert_int_equal(SETTLE(b, "warm", 1, 0, &d), 0);
+    budget_call_t calls[13];
+    char ids[13][16];
+    fill_calls(calls, ids, 13, "b", 100000);
+    calls[12].job_id = ""; /* bad arguments: an error for that call only */
+    budget_stats_t s0, s1;
+    budget_stats(b, &s0);
+    assert_int_equal(budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 13), 12);
+    budget_stats(b, &s1);
+    assert_int_equal(s1.round_trips - s0.round_trips, 1);
+    assert_int_equal(s1.decisions - s0.decisions, 12);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(calls[i].rc, 0);
+        assert_int_equal(calls[i].d.status, BUDGET_ADMITTED);
+        assert_int_equal(calls[i].d.reserved_micros, 100000);
+    }
+    for (int i = 10; i < 12; i++) { /* in order: the cap is reached by the first ten */
+        assert_int_equal(calls[i].rc, 0);
+        assert_int_equal(calls[i].d.status, BUDGET_OVER_CAP);
+        assert_true(calls[i].d.window_reset_ms > 0);
+    }
+    assert_int_equal(calls[12].rc, -1);
+    assert_int_equal(calls[12].d.status, BUDGET_ERROR);
+    assert_true(strstr(calls[12].d.detail, "decision key") != NULL);
+    /* Settle the ten in one batch, then again: one charge each. */
+    for (int round = 0; round < 2; round++) {
+        fill_calls(calls, ids, 10, "b", 40000);
+        budget_stats(b, &s0);
+        assert_int_equal(budget_settle_batch(b, "preview", calls, 10), 10);
+        budget_stats(b, &s1);
+        assert_int_equal(s1.round_trips - s0.round_trips, 1);
+        for (int i = 0; i < 10; i++) {
+            assert_true(calls[i].d.settled);
+            assert_int_equal(calls[i].d.charged_micros, 40000);
+            assert_int_equal(calls[i].d.replayed, round == 1);
+        }
+    }
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.spent_micros, 400000);
+    assert_int_equal(s.reserved_micros, 0);
+    /* A replayed admission in a batch reports the recorded charge. */
+    fill_calls(calls, ids, 1, "b", 100000);
+    assert_int_equal(budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 1), 1);
+    assert_true(calls[0].d.replayed && calls[0].d.settled);
+    assert_int_equal(calls[0].d.charged_micros, 40000);
+    budget_free(b);
+}
+
+static void test_batch_after_script_flush_reloads_and_decides_every_call(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "f0", 1, 1000, &d), 0);
+    raw_cmd(main_redis.port, "SCRIPT FLUSH");
+    budget_call_t calls[8];
+    char ids[8][16];
+    fill_calls(calls, ids, 8, "fb", 1000);
+    assert_int_equal(budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 8), 8);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(calls[i].d.status, BUDGET_ADMITTED);
+        assert_false(calls[i].d.replayed);
+    }
+    budget_stats_t st;
+    budget_stats(b, &st);
+    assert_int_equal(st.script_reloads, 1);
+    assert_int_equal(snap(b).reserved_micros, 9000);
+    budget_free(b);
+}
+
 /* ==== Redis failures ==== */
 
 static void test_unreachable_redis_fails_closed_quickly(void **state) {
@@ -684,6 +765,48 @@ static void test_hung_redis_fails_closed_within_about_a_second(void **state) {
     assert_int_equal(d.status, BUDGET_ADMITTED);
     /* The timed-out admit may or may not have run in Redis: either way one reservation. */
     assert_int_equal(snap(b).reserved_micros, 2000);
+    budget_free(b);
+}
+
+static void test_batch_against_unreachable_redis_fails_closed_quickly(void **state) {
+    snprintf(cfg.redis, sizeof cfg.redis, "127.0.0.1:%d", free_port());
+    budget_t *b = connect_ok(&cfg);
+    budget_call_t calls[64];
+    char ids[64][16];
+    fill_calls(calls, ids, 64, "ub", 1000);
+    int64_t t0 = mono_ms();
+    assert_int_equal(budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 64), 0);
+    assert_int_equal(budget_settle_batch(b, "preview", calls, 64), 0);
+    assert_true(mono_ms() - t0 < 1500);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(calls[i].rc, -1);
+        assert_int_equal(calls[i].d.status, BUDGET_UNAVAILABLE);
+        assert_true(strstr(calls[i].d.detail, "unavailable") != NULL);
+    }
+    budget_free(b);
+}
+
+static void test_hung_redis_fails_a_batch_closed_within_about_a_second(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "hw", 1, 1000, &d), 0); /* loads the script */
+    budget_call_t calls[32];
+    char ids[32][16];
+    fill_calls(calls, ids, 32, "hb", 1000);
+    kill(main_redis.pid, SIGSTOP);
+    int64_t t0 = mono_ms();
+    int ok = budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 32);
+    int64_t took = mono_ms() - t0;
+    kill(main_redis.pid, SIGCONT);
+    assert_int_equal(ok, 0);
+    for (int i = 0; i < 32; i++) assert_int_equal(calls[i].d.status, BUDGET_UNAVAILABLE);
+    assert_true(took >= 900 && took < 1600);
+    /* Retried after the outage: every call decided, each reserved once. */
+    int64_t deadline = mono_ms() + 5000;
+    while (budget_admit_batch(b, "preview", "sd3.5_turbo", calls, 32) < 32 && mono_ms() < deadline)
+        sleep_ms(50);
+    for (int i = 0; i < 32; i++) assert_int_equal(calls[i].d.status, BUDGET_ADMITTED);
+    assert_int_equal(snap(b).reserved_micros, 33000); /* 32 + the warm-up */
     budget_free(b);
 }
 
@@ -797,8 +920,12 @@ int main(void) {
         T(test_settle_after_lease_expiry_still_charges_once),
         T(test_gcra_admits_n_per_period_then_rate_limits),
         T(test_script_flush_between_calls_still_works),
+        T(test_batch_decides_like_single_calls_in_one_round_trip),
+        T(test_batch_after_script_flush_reloads_and_decides_every_call),
         T(test_unreachable_redis_fails_closed_quickly),
         T(test_hung_redis_fails_closed_within_about_a_second),
+        T(test_batch_against_unreachable_redis_fails_closed_quickly),
+        T(test_hung_redis_fails_a_batch_closed_within_about_a_second),
         T(test_redis_restart_fails_closed_and_recovers_without_losing_charges),
 #undef T
     };
