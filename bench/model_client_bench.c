@@ -17,17 +17,8 @@
 #include "config.h"
 #include "log.h"
 #include "model_client.h"
+#include "stats.h"
 
-static int64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
     const char *config = NULL, *model = NULL, *url = NULL;
@@ -93,10 +84,10 @@ int main(int argc, char **argv) {
         }
     }
     double secs = (double)(mono_us() - t0) / 1e6;
-    qsort(lat, (size_t)total, sizeof *lat, cmp_i64);
+    stats_sort_i64(lat, (size_t)total);
     printf("model=%s inflight=%d requests=%d ok=%d failed=%d seconds=%.2f rps=%.0f p50_ms=%lld p99_ms=%lld\n",
-           model, inflight, total, ok, total - ok, secs, total / secs, (long long)lat[total / 2],
-           (long long)lat[(size_t)(total * 0.99) < (size_t)total ? (size_t)(total * 0.99) : (size_t)total - 1]);
+           model, inflight, total, ok, total - ok, secs, total / secs, (long long)stats_percentile(lat, (size_t)total, 50),
+           (long long)stats_percentile(lat, (size_t)total, 99));
     if (fail_reason[0]) printf("first failure: %s: %s\n", fail_reason, fail_detail);
     free(lat);
     model_client_free(mc);

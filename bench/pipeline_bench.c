@@ -21,6 +21,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "message.h"
+#include "stats.h"
 #include "worker.h"
 
 static const char *WORDS[] = {"SALE", "NEW IN", "50% OFF", "TODAY ONLY", "HOT DEALS", "LAST CHANCE"};
@@ -45,17 +46,6 @@ static int publish(kafka_t *k, const char *topic, const job_t *j) {
     if (rc) fprintf(stderr, "pipeline_bench: %s\n", err);
     free(json);
     return rc;
-}
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int64_t pct(const int64_t *v, int n, double p) {
-    if (!n) return 0;
-    int i = (int)ceil(p / 100 * n) - 1;
-    return v[i < 0 ? 0 : i >= n ? n - 1 : i];
 }
 
 /* Does this output message belong to this run? (Keys are job ids.) */
@@ -156,11 +146,11 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         }
         rd_kafka_message_destroy(m);
     }
-    qsort(lat, (size_t)got, sizeof *lat, cmp_i64);
+    stats_sort_i64(lat, (size_t)got);
     printf("latency: offered %.0f jobs/s for %.0f s: %d/%d terminal (%d accepted); "
            "p50 %lld ms, p95 %lld ms, p99 %lld ms\n",
-           rate, seconds, got, n, accepted, (long long)pct(lat, got, 50), (long long)pct(lat, got, 95),
-           (long long)pct(lat, got, 99));
+           rate, seconds, got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
+           (long long)stats_percentile(lat, (size_t)got, 99));
     free(lat);
     kafka_close(k, 1000);
     kafka_free(k);

@@ -14,6 +14,7 @@
 #include "kafka.h"
 #include "message.h"
 #include "pressctl.h"
+#include "stats.h"
 #include "worker.h"
 
 typedef struct {
@@ -116,7 +117,8 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
         fprintf(stderr, "pressctl: %s\n", err);
         return -1;
     }
-    int64_t deadline = now_ms() + (int64_t)timeout_s * 1000, last_msg = 0, last_print = now_ms();
+    int64_t start = now_ms(), deadline = start + (int64_t)timeout_s * 1000, last_msg = 0,
+            last_print = start;
     while (now_ms() < deadline) {
         rd_kafka_message_t *m = kafka_poll(k, 200);
         if (m) {
@@ -126,6 +128,7 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
         }
         if (only_expected && l->terminal >= l->expected) break;
         if (!only_expected && last_msg && now_ms() - last_msg > 3000) break;
+        if (!only_expected && !last_msg && now_ms() - start > 10000) break; /* nothing there */
         if (only_expected && now_ms() - last_print > 5000) {
             fprintf(stderr, "pressctl: %d/%d jobs terminal\n", l->terminal, l->expected);
             last_print = now_ms();
@@ -137,19 +140,6 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
 }
 
 /* ==== Reports ==== */
-
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int64_t percentile(int64_t *v, int n, double p) {
-    if (n == 0) return 0;
-    int idx = (int)ceil(p / 100.0 * n) - 1;
-    if (idx < 0) idx = 0;
-    if (idx >= n) idx = n - 1;
-    return v[idx];
-}
 
 static void print_row(const char *name, const ledger_t *l, const char *cls) {
     int jobs = 0, accepted = 0, degraded = 0, escalated = 0, rejected = 0, dlq = 0, caught = 0, pending = 0;
@@ -174,13 +164,13 @@ static void print_row(const char *name, const ledger_t *l, const char *cls) {
         cost += o->cost_micros;
         if (strcmp(o->verdict, "dlq")) lat[nl++] = o->latency_ms;
     }
-    qsort(lat, (size_t)nl, sizeof *lat, cmp_i64);
+    stats_sort_i64(lat, (size_t)nl);
     char cpa[32];
     if (accepted + degraded) snprintf(cpa, sizeof cpa, "$%.4f", cost / 1e6 / (accepted + degraded));
     else snprintf(cpa, sizeof cpa, "-");
     printf("%-14s %5d %8d %8d %9d %8d %4d %7lld %7lld %7lld %10s %8d %7d\n", name, jobs, accepted,
-           degraded, escalated, rejected, dlq, (long long)percentile(lat, nl, 50),
-           (long long)percentile(lat, nl, 95), (long long)percentile(lat, nl, 99), cpa, caught, pending);
+           degraded, escalated, rejected, dlq, (long long)stats_percentile(lat, (size_t)nl, 50),
+           (long long)stats_percentile(lat, (size_t)nl, 95), (long long)stats_percentile(lat, (size_t)nl, 99), cpa, caught, pending);
     free(lat);
 }
 
@@ -407,7 +397,7 @@ int cmd_results(int argc, char **argv) {
         return 2;
     }
     ledger_t l = {0};
-    if (follow(&cfg, &l, false, opt.timeout_s > 0 ? opt.timeout_s : 30)) return 1;
+    if (follow(&cfg, &l, false, opt.timeout_s)) return 1;
     report(&l, opt.html, opt.jsonl);
     printf("terminal: %d jobs\n", l.terminal);
     ledger_free(&l);
