@@ -362,3 +362,15 @@ void render_stage_collect(render_stage_t *rs, worker_t *w) {
     }
     if (n) settle_batch(rs, w, n);
 }
+
+void render_stage_log_stats(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    char rt[24], dec[24], out[24], rel[24];
+    snprintf(rt, sizeof rt, "%llu", (unsigned long long)st.round_trips);
+    snprintf(dec, sizeof dec, "%llu", (unsigned long long)st.decisions);
+    snprintf(out, sizeof out, "%llu", (unsigned long long)st.outages);
+    snprintf(rel, sizeof rel, "%llu", (unsigned long long)st.script_reloads);
+    log_info("budget_stats", "tier", rs->tier->name, "redis_available", st.available ? "true" : "false",
+             "redis_outages", out, "round_trips", rt, "decisions", dec, "script_reloads", rel, NULL);
+}

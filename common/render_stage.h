@@ -32,5 +32,7 @@ void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, 
 /* Stores finished images and settles their charges in one batch (one round trip). */
 void render_stage_collect(render_stage_t *rs, worker_t *w);
 int render_stage_inflight(const render_stage_t *rs);
+/* Logs the budget client's metrics: Redis round trips, decisions, outages. */
+void render_stage_log_stats(render_stage_t *rs);
 
 #endif

@@ -237,6 +237,7 @@ static void log_stats(worker_t *w) {
     snprintf(pk, sizeof pk, "%d", w->n_parked);
     log_info("stats", "consumed", c, "emitted", e, "dlq", d, "inflight", i, "pending_inputs", p,
              "parked", pk, "paused", kafka_paused(w->kafka) ? "true" : "false", NULL);
+    if (w->stage->log_stats) w->stage->log_stats(w);
 }
 
 static void usage(const worker_stage_t *stage) {

@@ -43,6 +43,8 @@ typedef struct {
     int (*inflight)(worker_t *w);
     /* Frees the stage's state. */
     void (*fini)(worker_t *w);
+    /* Logs the stage's own metrics with the runtime's periodic stats (optional). */
+    void (*log_stats)(worker_t *w);
 } worker_stage_t;
 
 /* Runs a worker process: `STAGE [--config FILE] [--max-inflight N]`. Returns the

@@ -49,6 +49,7 @@ static void preview_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int t
 static void preview_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
 static int preview_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
 static void preview_fini(worker_t *w) { render_stage_free(worker_state(w)); }
+static void preview_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
 
 int main(int argc, char **argv) {
     static const worker_stage_t stage = {
@@ -60,6 +61,7 @@ int main(int argc, char **argv) {
         .collect = preview_collect,
         .inflight = preview_inflight,
         .fini = preview_fini,
+        .log_stats = preview_log_stats,
     };
     return worker_main(argc, argv, &stage);
 }

@@ -41,6 +41,7 @@ static void production_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, in
 static void production_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
 static int production_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
 static void production_fini(worker_t *w) { render_stage_free(worker_state(w)); }
+static void production_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
 
 int main(int argc, char **argv) {
     static const worker_stage_t stage = {
@@ -52,6 +53,7 @@ int main(int argc, char **argv) {
         .collect = production_collect,
         .inflight = production_inflight,
         .fini = production_fini,
+        .log_stats = production_log_stats,
     };
     return worker_main(argc, argv, &stage);
 }
