@@ -9,8 +9,15 @@
  *      best (Otsu's between-class variance), measure ink/ground colours (contrast),
  *      scale to a modest OCR height, binarise black-on-white, OCR as one line
  *   -> match readings to expected lines exactly (after normalisation); only lines
- *      that do not match get extra OCR passes (other binarisation, scale, mode)
- *   -> layout, contrast, palette (dominant colours outside the ink), blur. */
+ *      that do not match get extra OCR passes (other binarisation, scale, mode),
+ *      and not even those when the line already fails layout or contrast on its
+ *      own, or when two more passes read the very same wrong text
+ *   -> layout, contrast, palette (dominant colours outside the ink), blur.
+ *
+ * Cost: Tesseract's LSTM is most of it (~7 ms per line on one core), so the
+ * verifier makes about one OCR call per expected line. The image is decoded once
+ * (opaque PNGs straight to RGB), luma is computed once, the edge map runs 16
+ * bytes at a time, each line's chosen channel is cropped once and reused. */
 #include "verify.h"
 
 #include <math.h>
@@ -83,6 +90,7 @@ typedef struct {
     int passes;
     ocr_line_t first;   /* first reading, kept when extra passes ran */
     unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
+    const char *no_retry; /* why no extra OCR passes ran (the box fails on its own) */
 } tbox_t;
 
 typedef struct {
@@ -338,7 +346,17 @@ static void find_lines(vctx_t *c) {
     int t = c->edge_threshold, ncc = 0;
 
     /* Connected components (8-neighbour) of edge pixels; visited pixels are zeroed. */
+    const v16u8 below = (v16u8){0} + (unsigned char)(t - 1);
     for (size_t i = 0; i < n && ncc < MAX_CC; i++) {
+        /* Skip 16 quiet pixels at a time (most of the image has no sharp edge). */
+        while (i + 16 <= n) {
+            v16u8 hit = (v16u8)(v16_load(grad + i) > below);
+            uint64_t lanes[2];
+            memcpy(lanes, &hit, sizeof lanes);
+            if (lanes[0] | lanes[1]) break;
+            i += 16;
+        }
+        if (i >= n) break;
         if (grad[i] < t) continue;
         cc_t cc = {(int)(i % w), (int)(i / w), (int)(i % w), (int)(i / w), 0};
         int sp = 0;
@@ -675,6 +693,66 @@ static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int p
     free(src);
 }
 
+/* ==== Per-box layout and contrast rules (shared by the checks and by retries) ==== */
+
+typedef struct {
+    double zx0, zy0, zx1, zy1; /* safe zone, pixels */
+    double sz;                 /* safe-zone fraction */
+} zone_t;
+
+static zone_t safe_zone(const vctx_t *c) {
+    int W = c->img.w, H = c->img.h;
+    double sz = c->job->safe_zone > 0 ? c->job->safe_zone : c->cfg->safe_zone;
+    if (sz <= 0 || sz > 1) sz = 0.9;
+    zone_t z = {W * (1 - sz) / 2, H * (1 - sz) / 2, 0, 0, sz};
+    z.zx1 = W - z.zx0;
+    z.zy1 = H - z.zy0;
+    return z;
+}
+
+/* The image edge box b touches ("left" ...), or NULL. */
+static const char *box_edge(const vctx_t *c, const tbox_t *b) {
+    int W = c->img.w, H = c->img.h, x0 = b->x, y0 = b->y, x1 = b->x + b->w, y1 = b->y + b->h;
+    return x0 <= 1 ? "left" : x1 >= W - 1 ? "right" : y0 <= 1 ? "top" : y1 >= H - 1 ? "bottom" : NULL;
+}
+
+/* The side on which box b leaves the safe zone, or NULL. */
+static const char *box_zone_side(const zone_t *z, const tbox_t *b) {
+    const int tol = 2;
+    int x0 = b->x, y0 = b->y, x1 = b->x + b->w, y1 = b->y + b->h;
+    return x0 < z->zx0 - tol ? "left" : x1 > z->zx1 + tol ? "right" : y0 < z->zy0 - tol ? "top"
+           : y1 > z->zy1 + tol ? "bottom" : NULL;
+}
+
+/* True when box b lies outside the job's region (false when the job has none). */
+static bool box_outside_region(const vctx_t *c, const tbox_t *b) {
+    if (!c->job->has_region) return false;
+    int W = c->img.w, H = c->img.h;
+    const region_t *r = &c->job->region;
+    double rx0 = r->x * W, ry0 = r->y * H, rx1 = (r->x + r->w) * W, ry1 = (r->y + r->h) * H;
+    double rt = 0.01 * (W > H ? W : H);
+    return b->x < rx0 - rt || b->y < ry0 - rt || b->x + b->w > rx1 + rt || b->y + b->h > ry1 + rt;
+}
+
+/* The contrast ratio box b needs (WCAG: large text 3:1 of the 4.5:1 default). */
+static double box_contrast_need(const vctx_t *c, const tbox_t *b) {
+    bool large = b->h >= 18;
+    return c->job->min_contrast > 0 ? c->job->min_contrast
+           : large ? c->cfg->min_contrast * (3.0 / 4.5) : c->cfg->min_contrast;
+}
+
+/* Why box b, once counted as text, fails the image whatever it reads (layout or
+ * contrast), or NULL. A line that fails on its own gets no extra OCR passes:
+ * they could only change the text reason, never the verdict. */
+static const char *box_fails_alone(const vctx_t *c, const tbox_t *b) {
+    zone_t z = safe_zone(c);
+    if (box_edge(c, b)) return "text_touches_edge";
+    if (box_zone_side(&z, b)) return "text_outside_safe_zone";
+    if (box_outside_region(c, b)) return "text_outside_region";
+    if (b->contrast < box_contrast_need(c, b)) return "low_contrast";
+    return NULL;
+}
+
 /* ==== Text matching ==== */
 
 static bool casefold(const vctx_t *c) { return c->job->case_insensitive; }
@@ -724,6 +802,7 @@ static bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf)
     };
     bool one_word = !strchr(want, ' ');
     b->first = b->ocr;
+    int agree = 0; /* passes in a row that read exactly the first (wrong) reading */
     for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
         if (passes[i].psm == OCR_PSM_WORD && !one_word) continue;
         ocr_line_t line;
@@ -735,12 +814,21 @@ static bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf)
             set_reading(c, b, &line);
             return true;
         }
+        /* Two more inputs (other binarisation, other scale) reading the very same
+         * wrong text: the text really is that; further passes only cost time. */
+        agree = strcmp(norm, want) && !strcmp(norm, b->norm) ? agree + 1 : 0;
+        if (agree >= 2) break;
     }
     return false;
 }
 
 static bool box_is_candidate(const tbox_t *b) {
     return b->read && text_alnum_count(b->norm) > 0;
+}
+
+/* A reading confident enough to count as text nobody asked for. */
+static bool box_is_legible(const tbox_t *b) {
+    return text_alnum_count(b->norm) >= 2 && b->ocr.conf >= 70 && b->h >= 10;
 }
 
 /* Matches readings to expected lines and records text failures. */
@@ -759,7 +847,8 @@ static void check_text(vctx_t *c, cJSON *lines_json) {
             b->expected = j;
             matched_by[j] = i;
             b->exact = line_min_conf(&b->ocr) >= minc;
-            if (!b->exact && c->ocr) b->exact = retry_line(c, b, c->expected[j], minc);
+            if (!b->exact && c->ocr && !(b->no_retry = box_fails_alone(c, b)))
+                b->exact = retry_line(c, b, c->expected[j], minc);
             b->uncertain = !b->exact;
         }
     /* 2. Unmatched lines: the closest unmatched reading. Extra passes only when
@@ -784,15 +873,20 @@ static void check_text(vctx_t *c, cJSON *lines_json) {
         tbox_t *b = &c->boxes[best];
         if (bd < 0.75 || !box_is_candidate(b)) {
             bool ok = c->ocr && mismatch_conf(c, b, c->expected[j]) < 90 &&
-                      retry_line(c, b, c->expected[j], minc);
+                      !(b->no_retry = box_fails_alone(c, b)) && retry_line(c, b, c->expected[j], minc);
             b->expected = j;
             b->exact = ok;
             matched_by[j] = best;
         }
     }
     /* 3. Report and verdict per expected line. */
+    /* Unreadable: no reading was paired with an expected line and none is legible
+     * on its own (a few low-confidence glyphs read from shapes are not text). */
     int n_read = 0;
-    for (int i = 0; i < c->nboxes; i++) n_read += box_is_candidate(&c->boxes[i]);
+    for (int i = 0; i < c->nboxes; i++) {
+        const tbox_t *b = &c->boxes[i];
+        n_read += box_is_candidate(b) && (b->expected >= 0 || box_is_legible(b));
+    }
     bool unreadable = n_read == 0;
     if (unreadable) {
         char all[512] = "";
@@ -819,6 +913,7 @@ static void check_text(vctx_t *c, cJSON *lines_json) {
             }
             cJSON_AddItemToObject(lj, "box", cJSON_CreateIntArray((const int[]){b->x, b->y, b->w, b->h}, 4));
             cJSON_AddNumberToObject(lj, "ocr_passes", b->passes);
+            if (b->no_retry) cJSON_AddStringToObject(lj, "retries_skipped", b->no_retry);
             if (b->passes > 1) {
                 double mn = 100;
                 for (int k = 0; k < b->first.n_words; k++) mn = fmin(mn, b->first.word_conf[k]);
@@ -851,7 +946,7 @@ static void check_text(vctx_t *c, cJSON *lines_json) {
         int dup = -1;
         for (int j = 0; j < c->n_expected && dup < 0; j++)
             if (!strcmp(b->norm, c->expected[j])) dup = j;
-        bool legible = text_alnum_count(b->norm) >= 2 && b->ocr.conf >= 70 && b->h >= 10;
+        bool legible = box_is_legible(b);
         if (dup < 0 && !legible) continue;
         b->texty = true;
         cJSON *ej = cJSON_CreateObject();
@@ -876,31 +971,25 @@ static const char *box_label(const vctx_t *c, const tbox_t *b) {
 
 static void check_layout(vctx_t *c, cJSON *layout) {
     int W = c->img.w, H = c->img.h;
-    double sz = c->job->safe_zone > 0 ? c->job->safe_zone : c->cfg->safe_zone;
-    if (sz <= 0 || sz > 1) sz = 0.9;
-    double zx0 = W * (1 - sz) / 2, zy0 = H * (1 - sz) / 2, zx1 = W - zx0, zy1 = H - zy0;
-    cJSON_AddNumberToObject(layout, "safe_zone", sz);
-    cJSON_AddItemToObject(layout, "zone", cJSON_CreateIntArray((const int[]){(int)zx0, (int)zy0,
-                                                   (int)(zx1 - zx0), (int)(zy1 - zy0)}, 4));
-    const int tol = 2;
+    zone_t z = safe_zone(c);
+    cJSON_AddNumberToObject(layout, "safe_zone", z.sz);
+    cJSON_AddItemToObject(layout, "zone", cJSON_CreateIntArray((const int[]){(int)z.zx0, (int)z.zy0,
+                                                   (int)(z.zx1 - z.zx0), (int)(z.zy1 - z.zy0)}, 4));
     for (int i = 0; i < c->nboxes; i++) {
         const tbox_t *b = &c->boxes[i];
         if (!b->texty) continue;
         int x0 = b->x, y0 = b->y, x1 = b->x + b->w, y1 = b->y + b->h;
         const char *what = box_label(c, b);
-        const char *edge = x0 <= 1 ? "left" : x1 >= W - 1 ? "right" : y0 <= 1 ? "top" : y1 >= H - 1 ? "bottom" : NULL;
+        const char *edge = box_edge(c, b);
         if (edge) fail(c, "text_touches_edge", "text \"%s\" touches the %s edge of the image", what, edge);
-        const char *side = x0 < zx0 - tol ? "left" : x1 > zx1 + tol ? "right" : y0 < zy0 - tol ? "top"
-                           : y1 > zy1 + tol ? "bottom" : NULL;
+        const char *side = box_zone_side(&z, b);
         if (side) fail(c, "text_outside_safe_zone", "text \"%s\" is outside the safe zone on the %s", what, side);
-        if (c->job->has_region) {
+        if (box_outside_region(c, b)) {
             const region_t *r = &c->job->region;
             double rx0 = r->x * W, ry0 = r->y * H, rx1 = (r->x + r->w) * W, ry1 = (r->y + r->h) * H;
-            double rt = 0.01 * (W > H ? W : H);
-            if (x0 < rx0 - rt || y0 < ry0 - rt || x1 > rx1 + rt || y1 > ry1 + rt)
-                fail(c, "text_outside_region",
-                     "text \"%s\" must lie inside its region (x %.0f-%.0f, y %.0f-%.0f px), found at x %d-%d, y %d-%d",
-                     what, rx0, rx1, ry0, ry1, x0, x1, y0, y1);
+            fail(c, "text_outside_region",
+                 "text \"%s\" must lie inside its region (x %.0f-%.0f, y %.0f-%.0f px), found at x %d-%d, y %d-%d",
+                 what, rx0, rx1, ry0, ry1, x0, x1, y0, y1);
         }
     }
 }
@@ -912,9 +1001,7 @@ static void check_contrast(vctx_t *c, cJSON *contrast) {
     for (int i = 0; i < c->nboxes; i++) {
         const tbox_t *b = &c->boxes[i];
         if (!b->texty) continue;
-        bool large = b->h >= 18;
-        double need = c->job->min_contrast > 0 ? c->job->min_contrast
-                      : large ? c->cfg->min_contrast * (3.0 / 4.5) : c->cfg->min_contrast;
+        double need = box_contrast_need(c, b);
         char ink[8], gr[8];
         cJSON *bj = cJSON_CreateObject();
         cJSON_AddStringToObject(bj, "text", box_label(c, b));
@@ -958,13 +1045,22 @@ static void check_palette(vctx_t *c, cJSON *pj) {
     for (int cy = 0; cy + cs <= H; cy += cs)
         for (int cx = 0; cx + cs <= W; cx += cs) {
             unsigned sum[3] = {0, 0, 0}, n = 0;
-            for (int y = cy; y < cy + cs; y++)
-                for (int x = cx; x < cx + cs; x++) {
-                    size_t k = (size_t)y * W + x;
-                    if (c->inkmask[k]) continue;
-                    const unsigned char *p = c->img.rgb + k * 3;
-                    sum[0] += p[0], sum[1] += p[1], sum[2] += p[2], n++;
+            for (int y = cy; y < cy + cs; y++) {
+                size_t k0 = (size_t)y * W + cx;
+                const unsigned char *p = c->img.rgb + k0 * 3, *ink = c->inkmask + k0;
+                uint64_t any_ink;
+                memcpy(&any_ink, ink, sizeof any_ink); /* cs == 8 mask bytes */
+                if (!any_ink) {
+                    for (int x = 0; x < cs; x++) sum[0] += p[3 * x], sum[1] += p[3 * x + 1], sum[2] += p[3 * x + 2];
+                    n += cs;
+                    continue;
                 }
+                for (int x = 0; x < cs; x++) {
+                    if (ink[x]) continue;
+                    sum[0] += p[3 * x], sum[1] += p[3 * x + 1], sum[2] += p[3 * x + 2];
+                    n++;
+                }
+            }
             if (n * 2 < (unsigned)(cs * cs)) continue;
             /* Flat areas repeat the same cell colour: convert each mean once. */
             if (sum[0] != memo_sum[0] || sum[1] != memo_sum[1] || sum[2] != memo_sum[2] || n != memo_n) {
@@ -1176,7 +1272,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
                 }
         for (int i = 0; i < c->nboxes && i < budget; i++) {
             ocr_line_t line;
-            ocr_box(c, order[i], getenv("PR_H") ? atof(getenv("PR_H")) : 40, BIN_OTSU, getenv("PR_PSM") ? atoi(getenv("PR_PSM")) : OCR_PSM_LINE, &line);
+            ocr_box(c, order[i], 40, BIN_OTSU, OCR_PSM_LINE, &line);
             order[i]->read = true;
             order[i]->passes = 1;
             set_reading(c, order[i], &line);
