@@ -24,7 +24,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       librdkafka1 libcurl4 libcjson1 \
-      libtesseract5 liblept5 tesseract-ocr-eng \
+      libtesseract5 libarchive13 liblept5 tesseract-ocr-eng \
       libhiredis0.14 libpng16-16 libcairo2 libmicrohttpd12 \
       fonts-dejavu-core fonts-liberation fonts-freefont-ttf \
  && rm -rf /var/lib/apt/lists/*
