@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "color.h"
 #include "draw.h"
 #include "fileio.h"
 #include "message.h"
@@ -68,19 +69,6 @@ static uint64_t rnd(void) {
 }
 static double unit(void) { return (rnd() >> 11) * (1.0 / 9007199254740992.0); }
 
-static uint32_t hsv(double h, double s, double v) {
-    double c = v * s, hp = fmod(h, 360.0) / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
-    double r = 0, g = 0, b = 0;
-    if (hp < 1) r = c, g = x;
-    else if (hp < 2) r = x, g = c;
-    else if (hp < 3) g = c, b = x;
-    else if (hp < 4) g = x, b = c;
-    else if (hp < 5) r = x, b = c;
-    else r = c, b = x;
-    return ((uint32_t)lround((r + m) * 255) << 16) | ((uint32_t)lround((g + m) * 255) << 8) |
-           (uint32_t)lround((b + m) * 255);
-}
-
 static double clock_s(clockid_t id) {
     struct timespec ts;
     clock_gettime(id, &ts);
@@ -103,9 +91,9 @@ static int make_sample(int corpus, int i, uint64_t seed, sample_t *s) {
     for (int l = 0; l < sc.n_lines; l++)
         snprintf(sc.lines[l], sizeof sc.lines[l], "%s", PHRASES[rnd() % N_PHRASES]);
     double hue = unit() * 360;
-    sc.palette[0] = hsv(hue, 0.2 + 0.6 * unit(), 0.2 + 0.75 * unit());
+    sc.palette[0] = color_from_hsv(hue, 0.2 + 0.6 * unit(), 0.2 + 0.75 * unit());
     sc.palette[1] = unit() < 0.5 ? 0xffffff : 0x111111;
-    sc.palette[2] = hsv(hue + 120 + 120 * unit(), 0.5, 0.7);
+    sc.palette[2] = color_from_hsv(hue + 120 + 120 * unit(), 0.5, 0.7);
     sc.n_palette = 3;
     const face_t *f = corpus == 0 ? &OWN_FACES[0]
                                   : &UNSEEN_FACES[rnd() % (sizeof UNSEEN_FACES / sizeof UNSEEN_FACES[0])];

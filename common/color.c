@@ -130,3 +130,17 @@ char *color_hex(uint32_t rgb, char *buf) {
     snprintf(buf, 8, "#%02x%02x%02x", RGB_R(rgb), RGB_G(rgb), RGB_B(rgb));
     return buf;
 }
+
+uint32_t color_from_hsv(double h, double s, double v) {
+    double c = v * s, hp = fmod(h, 360.0) / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
+    double r = 0, g = 0, b = 0;
+    if (hp < 1) r = c, g = x;
+    else if (hp < 2) r = x, g = c;
+    else if (hp < 3) g = c, b = x;
+    else if (hp < 4) g = x, b = c;
+    else if (hp < 5) r = x, b = c;
+    else r = c, b = x;
+    long R = lround(fmin(fmax(r + m, 0), 1) * 255), G = lround(fmin(fmax(g + m, 0), 1) * 255),
+         B = lround(fmin(fmax(b + m, 0), 1) * 255);
+    return (uint32_t)((R << 16) | (G << 8) | B);
+}

@@ -28,6 +28,9 @@ double color_ciede2000(lab_t x, lab_t y);
  * gradient or blurred edge between two palette colours), sampled finely. */
 double color_ciede2000_to_segment(lab_t p, lab_t a, lab_t b);
 
+/* HSV (hue in degrees, saturation and value 0..1) to 0xRRGGBB. */
+uint32_t color_from_hsv(double h, double s, double v);
+
 /* WCAG 2.x relative luminance, 0 (black) .. 1 (white). */
 double color_relative_luminance(uint32_t rgb);
 /* WCAG 2.x contrast ratio (L1 + 0.05) / (L2 + 0.05), 1 .. 21, order-independent. */

@@ -70,18 +70,6 @@ static uint32_t rgb_mix(uint32_t a, uint32_t b, double t) {
                     channel(a, 0) + (channel(b, 0) - channel(a, 0)) * t);
 }
 
-static uint32_t hsv_color(double h, double s, double v) {
-    double c = v * s, hp = fmod(h, 360.0) / 60.0, x = c * (1 - fabs(fmod(hp, 2.0) - 1)), m = v - c;
-    double r = 0, g = 0, b = 0;
-    if (hp < 1) r = c, g = x;
-    else if (hp < 2) r = x, g = c;
-    else if (hp < 3) g = c, b = x;
-    else if (hp < 4) g = x, b = c;
-    else if (hp < 5) r = x, b = c;
-    else r = c, b = x;
-    return rgb_pack(r + m, g + m, b + m);
-}
-
 /* Black or white, whichever contrasts more with bg. */
 static uint32_t best_mono_ink(uint32_t bg) {
     return contrast(bg, 0x000000) >= contrast(bg, 0xffffff) ? 0x000000
@@ -113,7 +101,7 @@ static uint32_t off_palette_color(const scene_t *s, rng_t *r) {
     uint32_t best = 0x808080;
     double best_d = -1;
     for (int tries = 0; tries < 128; tries++) {
-        uint32_t c = hsv_color(rng_unit(r) * 360.0, 0.35 + 0.6 * rng_unit(r),
+        uint32_t c = color_from_hsv(rng_unit(r) * 360.0, 0.35 + 0.6 * rng_unit(r),
                                0.25 + 0.7 * rng_unit(r));
         double d = 1e9;
         for (int i = 0; i < s->n_palette; i++) d = fmin(d, ciede2000(c, s->palette[i]));
@@ -447,7 +435,7 @@ int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t
     double overhang = 0.03 + 0.12 * rng_unit(&r);
     rng_t r_mistake = {rng_next(&r)}, r_texture = {rng_next(&r)};
 
-    uint32_t bg = s->n_palette >= 1 ? s->palette[0] : hsv_color(hue, sat, val);
+    uint32_t bg = s->n_palette >= 1 ? s->palette[0] : color_from_hsv(hue, sat, val);
     if (s->mistake == MISTAKE_OFF_PALETTE) {
         if (s->n_palette >= 1) bg = off_palette_color(s, &r_mistake);
         else t.mistake = MISTAKE_NONE; /* nothing to be off from */
