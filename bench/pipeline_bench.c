@@ -53,6 +53,26 @@ static bool ours(const rd_kafka_message_t *m, const char *prefix) {
     return m->key && m->key_len > strlen(prefix) && !memcmp(m->key, prefix, strlen(prefix));
 }
 
+/* Publishes one job and waits (up to 60 s) until an output of this run arrives:
+ * the workers have joined their groups and warmed up. */
+static bool warm_up(kafka_t *k, const char *jobs_t, const char *run, const char *prefix) {
+    job_t j;
+    make_job(&j, run, 0);
+    publish(k, jobs_t, &j);
+    kafka_serve(k);
+    int64_t deadline = now_ms() + 60000;
+    while (now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_poll(k, 100);
+        kafka_serve(k);
+        if (!m) continue;
+        bool done = ours(m, prefix);
+        rd_kafka_message_destroy(m);
+        if (done) return true;
+    }
+    fprintf(stderr, "pipeline_bench: the warm-up job never came through\n");
+    return false;
+}
+
 static int throughput(const config_t *cfg, int n, const char *out_short) {
     char run[32], prefix[64], jobs_t[256], out_t[256], group[96], err[512];
     snprintf(run, sizeof run, "%lld", (long long)now_ms());
@@ -66,26 +86,12 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
         fprintf(stderr, "pipeline_bench: %s\n", err);
         return 1;
     }
-    job_t j;
-    make_job(&j, run, 0);
-    publish(k, jobs_t, &j);
-    kafka_serve(k);
-    int64_t deadline = now_ms() + 60000;
-    bool warm = false;
-    while (!warm && now_ms() < deadline) {
-        rd_kafka_message_t *m = kafka_poll(k, 100);
-        kafka_serve(k);
-        if (m) {
-            warm = ours(m, prefix);
-            rd_kafka_message_destroy(m);
-        }
-    }
-    if (!warm) {
-        fprintf(stderr, "pipeline_bench: the warm-up job never reached %s\n", out_t);
+    if (!warm_up(k, jobs_t, run, prefix)) {
         kafka_free(k);
         return 1;
     }
-    int64_t t0 = now_ms();
+    job_t j;
+    int64_t deadline, t0 = now_ms();
     for (int i = 1; i <= n; i++) {
         make_job(&j, run, i);
         if (publish(k, jobs_t, &j)) break;
@@ -122,6 +128,10 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         fprintf(stderr, "pipeline_bench: %s\n", err);
         return 1;
     }
+    if (!warm_up(k, jobs_t, run, prefix)) {
+        kafka_free(k);
+        return 1;
+    }
     int n = (int)(rate * seconds);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     int got = 0, sent = 0, accepted = 0;
@@ -131,7 +141,7 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         int64_t due = (int64_t)((now_ms() - t0) * rate / 1000.0);
         while (sent < n && sent <= due) {
             job_t j;
-            make_job(&j, run, sent);
+            make_job(&j, run, sent + 1); /* job 0 was the warm-up */
             publish(k, jobs_t, &j);
             sent++;
         }
