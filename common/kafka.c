@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,6 +25,7 @@ struct kafka {
     bool paused;
     bool cooperative;
     bool failed;
+    bool close_abandoned; /* the consumer did not close in time: destroy without closing */
     char failure[512];
 };
 
@@ -221,7 +223,8 @@ void kafka_free(kafka_t *k) {
     if (!k) return;
     if (k->consumer_q) rd_kafka_queue_destroy(k->consumer_q);
     if (k->producer_q) rd_kafka_queue_destroy(k->producer_q);
-    if (k->consumer) rd_kafka_destroy(k->consumer);
+    if (k->consumer)
+        rd_kafka_destroy_flags(k->consumer, k->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     if (k->producer) rd_kafka_destroy(k->producer);
     offset_tracker_free(k->tracker);
     for (int i = 0; i < 2; i++) {
@@ -314,8 +317,25 @@ int kafka_outq_len(const kafka_t *k) { return rd_kafka_outq_len(k->producer); }
 
 void kafka_close(kafka_t *k, int timeout_ms) {
     rd_kafka_flush(k->producer, timeout_ms); /* delivery reports move watermarks */
-    if (k->consumer) {
-        rd_kafka_commit(k->consumer, NULL, 0);
-        rd_kafka_consumer_close(k->consumer);
+    if (!k->consumer) return;
+    rd_kafka_commit(k->consumer, NULL, 0);
+    /* Leave the group, but never hang on it: rd_kafka_consumer_close() blocks
+     * forever when the brokers are gone mid-rebalance. */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(k->consumer, q);
+    if (e) rd_kafka_error_destroy(e);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int limit = timeout_ms > 1000 ? timeout_ms : 1000;
+    for (;;) {
+        if (rd_kafka_consumer_closed(k->consumer)) break;
+        rd_kafka_queue_poll_callback(q, 100); /* serves the final revocation */
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > limit) {
+            log_warn("consumer_close_timeout", "msg", "left the group without the brokers' answer", NULL);
+            k->close_abandoned = true;
+            break;
+        }
     }
+    rd_kafka_queue_destroy(q);
 }
