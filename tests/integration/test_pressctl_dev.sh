@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `pressctl dev up|down` as a developer uses it: the embedded stack in the
+# background on free ports, scaled workers, an env file the other subcommands read,
+# a second `up` refused, and `down` stopping every process it started.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+stack_init pressctl-dev
+export PRESSROOM_DEV_DIR="$STACK_DIR/dev"
+export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
+unset PRESSROOM_BROKERS PRESSROOM_REDIS PRESSROOM_RENDERER PRESSROOM_CONFIG
+P="$BIN/pressctl"
+down() { "$P" dev down >/dev/null 2>&1 || true; }
+trap 'rc=$?; down; stack_cleanup "$rc"' EXIT
+
+"$P" dev up --config "$ROOT/examples/config.json" --scale preview-worker=2 >"$STACK_DIR/up.txt"
+grep -q '^PRESSROOM_BROKERS=127.0.0.1:' "$PRESSROOM_DEV_DIR/dev.env" || fail "no broker list in dev.env"
+grep -q '^PRESSROOM_REDIS=127.0.0.1:' "$PRESSROOM_DEV_DIR/dev.env" || fail "no redis address in dev.env"
+[ "$(grep -c '^preview-worker#' "$PRESSROOM_DEV_DIR/pids")" -eq 2 ] || fail "--scale preview-worker=2 did not start two"
+pids=$(awk '{print $2}' "$PRESSROOM_DEV_DIR/pids")
+for pid in $pids; do kill -0 "$pid" || fail "process $pid from dev up is not running"; done
+
+rc=0; "$P" dev up --config "$ROOT/examples/config.json" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "a second dev up on a running stack must be refused"
+
+head -n 20 "$ROOT/examples/jobs.jsonl" >"$STACK_DIR/jobs.jsonl"
+"$P" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 120 >"$STACK_DIR/submit.txt"
+grep -q '^terminal: 20/20 jobs' "$STACK_DIR/submit.txt" || fail "jobs did not finish: $(tail -n 3 "$STACK_DIR/submit.txt")"
+"$P" budget show --json | grep -q '"tier":"preview"' || fail "budget show did not reach the stack's redis"
+
+"$P" dev down >/dev/null
+for pid in $pids; do
+  ! kill -0 "$pid" 2>/dev/null || fail "process $pid still runs after dev down"
+done
+[ ! -e "$PRESSROOM_DEV_DIR/dev.env" ] || fail "dev down left the env file behind"
+echo "ok: dev up (scaled), refused twice, submit through it, dev down stopped $(echo $pids | wc -w) processes"
