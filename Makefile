@@ -30,7 +30,7 @@ UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit integration demo bench eval-verifier clean lint
+.PHONY: all deps test unit integration demo bench eval-verifier fuzz clean
 all: deps $(BINS)
 
 deps:
@@ -81,7 +81,15 @@ bench: all $(BENCH_BINS)
 eval-verifier: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash bench/eval-verifier.sh
 
+# libFuzzer on the message parsers (clang, ASan + UBSan). FUZZ_SECONDS=60 by default.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build-fuzz/corpus
+	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Icommon $(shell pkg-config --cflags libcjson) \
+	  tests/fuzz/fuzz_messages.c common/message.c $(shell pkg-config --libs libcjson) -lm -o build-fuzz/fuzz_messages
+	build-fuzz/fuzz_messages -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus tests/fuzz/corpus
+
 clean:
-	rm -rf build build-san out
+	rm -rf build build-san build-fuzz out
 
 -include $(COMMON_OBJ:.o=.d) $(wildcard $(BUILD)/obj/workers/*/*.d $(BUILD)/obj/tools/*/*.d $(BUILD)/obj/tests/unit/*.d $(BUILD)/obj/bench/*.d)
