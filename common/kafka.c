@@ -56,8 +56,16 @@ int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen) {
     return 0;
 }
 
+/* librdkafka's own log lines, as structured JSON like every other line (called
+ * from librdkafka's threads; log.c writes each line with one write(2)). */
+static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    log_level_t l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_event(l, "rdkafka", "client", rd_kafka_name(rk), "facility", fac, "msg", buf, NULL);
+}
+
 static rd_kafka_conf_t *base_conf(const config_t *cfg, char *err, size_t errlen) {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
     if (conf_set(conf, "bootstrap.servers", cfg->brokers, err, errlen) ||
         conf_set(conf, "log_level", "4", err, errlen) ||
         kafka_conf_from_env(conf, err, errlen)) {
