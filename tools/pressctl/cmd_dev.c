@@ -78,7 +78,20 @@ static bool port_open(int port) {
     return ok;
 }
 
-static bool alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+/* Running (a zombie, dead but not yet reaped by an init that may never reap it,
+ * does not count). */
+static bool alive(pid_t pid) {
+    if (kill(pid, 0) != 0 && errno != EPERM) return false;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *close_paren = strrchr(stat, ')'); /* "pid (comm) S ..." */
+    return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
 
 /* Starts argv in its own session, output to logpath; returns the pid or -1. */
 static pid_t spawn(char *const argv[], const char *logpath) {
