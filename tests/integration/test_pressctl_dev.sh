@@ -29,7 +29,7 @@ grep -q '^terminal: 20/20 jobs' "$STACK_DIR/submit.txt" || fail "jobs did not fi
 
 "$P" dev down >/dev/null
 for pid in $pids; do
-  ! kill -0 "$pid" 2>/dev/null || fail "process $pid still runs after dev down"
+  ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ] || fail "process $pid still runs after dev down: $(ps -o pid,stat,etime,cmd -p "$pid" | tail -n 1)"
 done
 [ ! -e "$PRESSROOM_DEV_DIR/dev.env" ] || fail "dev down left the env file behind"
 echo "ok: dev up (scaled), refused twice, submit through it, dev down stopped $(echo $pids | wc -w) processes"
