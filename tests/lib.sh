@@ -16,12 +16,18 @@ stack_init() {
   trap 'exit 130' INT TERM
 }
 
+# gone PID: the process has exited (a zombie waiting to be reaped counts).
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]; }
+
 stack_cleanup() {
   local rc=${1:-$?} pid
   set +e
-  for pid in "${STACK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${STACK_PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  # Stop in reverse start order: workers before the services they talk to.
+  local i order=()
+  for ((i = ${#STACK_PIDS[@]} - 1; i >= 0; i--)); do order+=("${STACK_PIDS[i]}"); done
+  for pid in "${order[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do gone "$pid" && break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done

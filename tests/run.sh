@@ -17,6 +17,8 @@ run_one() {
     passed=$((passed+1)); echo "ok    $name ($((SECONDS-t0))s)"
   else
     failed=$((failed+1)); failures+=("$name"); echo "FAIL  $name ($((SECONDS-t0))s)"
+    # The reason first (it may sit above the service logs a failed run dumps), then the tail.
+    grep -E '^FAIL:|Traceback|Error:|assert' "$log" | grep -v '"level"' | head -n 10 | sed 's/^/    ! /'
     tail -n 40 "$log" | sed 's/^/    | /'
   fi
   rm -f "$log"
