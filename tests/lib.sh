@@ -104,6 +104,20 @@ start_stack() {
   start_renderer "$PRESSROOM_CONFIG"
 }
 
+# kafka_put TOPIC: produces stdin's lines "KEY<TAB>VALUE" with kcat (a real Kafka
+# client, nothing of ours), retrying while the fresh cluster's metadata settles.
+# A retry may duplicate messages: consumers dedupe by key, as in production.
+kafka_put() {
+  local input try
+  input=$(cat)
+  for try in 1 2 3 4 5; do
+    printf '%s\n' "$input" | kcat -P -b "$PRESSROOM_BROKERS" -t "$1" -K $'\t' 2>"$STACK_DIR/kcat.err" && return 0
+    sleep 1
+  done
+  echo "kcat could not produce to $1: $(cat "$STACK_DIR/kcat.err")" >&2
+  return 1
+}
+
 # A renderer profile that draws every image correctly.
 NO_MISTAKES='"rates": {"typo": 0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}'
 

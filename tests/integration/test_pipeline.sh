@@ -48,7 +48,7 @@ done
 
 # Malformed messages straight onto the jobs topic: they must reach the DLQ with a reason.
 printf 'bad-1\t{"job_id": "bad-1", "asset_class": "thumbnail"\nbad-2\t{"job_id":"bad-2","asset_class":"thumbnail","prompt":"x","size":"huge"}\n' |
-  kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.jobs -K $'\t'
+  kafka_put pressroom.jobs
 
 # An image where text is expected but none can be read: "could not read" is never a
 # pass, the job goes back for a re-render. Injected straight onto the verify topic.
@@ -59,7 +59,7 @@ curl -sf -X POST "$PRESSROOM_RENDERER/render" -H 'Content-Type: application/json
 "$BIN/pressctl" verify "$STACK_DIR/blobs/unreadable-1/preview-1.png" --text "HELLO" >"$STACK_DIR/unreadable.json" || true
 grep -q '"text_unreadable"' "$STACK_DIR/unreadable.json" || fail "pressctl verify did not call the image unreadable: $(cat "$STACK_DIR/unreadable.json")"
 printf 'unreadable-1\t{"job":{"job_id":"unreadable-1","asset_class":"thumbnail","prompt":"Poster","text":["HELLO"]},"stage":"preview","attempt":1,"model":"typo_preview","image":"file://%s/blobs/unreadable-1/preview-1.png","charges":[]}\n' "$STACK_DIR" |
-  kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.verify -K $'\t'
+  kafka_put pressroom.verify
 
 "$BIN/pressctl" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 240 --jsonl "$STACK_DIR/outcomes.jsonl" \
   | tee "$STACK_DIR/summary.txt"
