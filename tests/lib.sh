@@ -40,11 +40,12 @@ stack_cleanup() {
   exit "$rc"
 }
 
-# free_port: prints a TCP port on 127.0.0.1 that nothing listens on.
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on, below the
+# kernel's ephemeral range (32768+), where outgoing connections take their ports.
 free_port() {
   local p
   while :; do
-    p=$(( (RANDOM % 20000) + 30000 ))
+    p=$(( (RANDOM % 12000) + 20000 ))
     (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -84,13 +85,16 @@ start_broker() {
 
 # start_renderer CONFIG: the reference model endpoint; exports PRESSROOM_RENDERER.
 start_renderer() {
-  RENDERER_PORT=$(free_port)
-  "$BIN/pressroom-renderer" --config "$1" --listen "127.0.0.1:$RENDERER_PORT" \
-    >/dev/null 2>"$STACK_DIR/renderer.log" &
+  local out="$STACK_DIR/renderer.out"
+  : >"$out"
+  # Port 0: the renderer binds a free port itself and prints it (no race).
+  "$BIN/pressroom-renderer" --config "$1" --listen "127.0.0.1:0" >"$out" 2>"$STACK_DIR/renderer.log" &
   STACK_PIDS+=($!)
   RENDERER_PID=$!
-  export PRESSROOM_RENDERER="http://127.0.0.1:$RENDERER_PORT"
-  wait_for bash -c "echo >/dev/tcp/127.0.0.1/$RENDERER_PORT"
+  wait_for grep -q '^listening http://' "$out"
+  PRESSROOM_RENDERER=$(sed -n 's/^listening //p' "$out" | head -n 1)
+  RENDERER_PORT=${PRESSROOM_RENDERER##*:}
+  export PRESSROOM_RENDERER
 }
 
 # start_stack CONFIG: broker, redis-server and renderer for CONFIG, with the
