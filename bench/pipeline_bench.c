@@ -73,28 +73,45 @@ static bool warm_up(kafka_t *k, const char *jobs_t, const char *run, const char 
     return false;
 }
 
-static int throughput(const config_t *cfg, int n, const char *out_short) {
-    char run[32], prefix[64], jobs_t[256], out_t[256], group[96], err[512];
-    snprintf(run, sizeof run, "%lld", (long long)now_ms());
-    snprintf(prefix, sizeof prefix, "bench-%s-", run);
-    config_topic(cfg, "jobs", jobs_t, sizeof jobs_t);
-    config_topic(cfg, out_short, out_t, sizeof out_t);
-    snprintf(group, sizeof group, "bench-%s", run);
-    const char *topics[] = {out_t};
-    kafka_t *k = kafka_new(cfg, group, topics, 1, err, sizeof err);
-    if (!k) {
+/* One benchmark run: ids unique to it, a fresh consumer group on the output
+ * topics, the workers warmed up by one job. */
+typedef struct {
+    char id[32], prefix[64], jobs_topic[256];
+    kafka_t *k;
+} run_t;
+
+static bool start_run(const config_t *cfg, const char *const *outputs, int n_outputs, run_t *r) {
+    char topics[2][256], group[96], err[512];
+    const char *names[2];
+    snprintf(r->id, sizeof r->id, "%lld", (long long)now_ms());
+    snprintf(r->prefix, sizeof r->prefix, "bench-%s-", r->id);
+    snprintf(group, sizeof group, "bench-%s", r->id);
+    config_topic(cfg, "jobs", r->jobs_topic, sizeof r->jobs_topic);
+    for (int i = 0; i < n_outputs && i < 2; i++) names[i] = config_topic(cfg, outputs[i], topics[i], sizeof topics[i]);
+    r->k = kafka_new(cfg, group, names, n_outputs, err, sizeof err);
+    if (!r->k) {
         fprintf(stderr, "pipeline_bench: %s\n", err);
-        return 1;
+        return false;
     }
-    if (!warm_up(k, jobs_t, run, prefix)) {
-        kafka_free(k);
-        return 1;
+    if (!warm_up(r->k, r->jobs_topic, r->id, r->prefix)) {
+        kafka_free(r->k);
+        return false;
     }
+    return true;
+}
+
+static int throughput(const config_t *cfg, int n, const char *out_short) {
+    run_t r;
+    const char *outputs[] = {out_short};
+    if (!start_run(cfg, outputs, 1, &r)) return 1;
+    kafka_t *k = r.k;
+    char out_t[256];
+    config_topic(cfg, out_short, out_t, sizeof out_t);
     job_t j;
     int64_t deadline, t0 = now_ms();
     for (int i = 1; i <= n; i++) {
-        make_job(&j, run, i);
-        if (publish(k, jobs_t, &j)) break;
+        make_job(&j, r.id, i);
+        if (publish(k, r.jobs_topic, &j)) break;
         if (i % 1000 == 0) kafka_serve(k);
     }
     int seen = 0;
@@ -103,7 +120,7 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
         rd_kafka_message_t *m = kafka_poll(k, 100);
         kafka_serve(k);
         if (m) {
-            if (ours(m, prefix)) seen++;
+            if (ours(m, r.prefix)) seen++;
             rd_kafka_message_destroy(m);
         }
     }
@@ -115,23 +132,11 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
 }
 
 static int latency(const config_t *cfg, double rate, double seconds) {
-    char run[32], prefix[64], jobs_t[256], res_t[256], rej_t[256], group[96], err[512];
-    snprintf(run, sizeof run, "%lld", (long long)now_ms());
-    snprintf(prefix, sizeof prefix, "bench-%s-", run);
-    config_topic(cfg, "jobs", jobs_t, sizeof jobs_t);
-    config_topic(cfg, "results", res_t, sizeof res_t);
-    config_topic(cfg, "rejected", rej_t, sizeof rej_t);
-    snprintf(group, sizeof group, "bench-%s", run);
-    const char *topics[] = {res_t, rej_t};
-    kafka_t *k = kafka_new(cfg, group, topics, 2, err, sizeof err);
-    if (!k) {
-        fprintf(stderr, "pipeline_bench: %s\n", err);
-        return 1;
-    }
-    if (!warm_up(k, jobs_t, run, prefix)) {
-        kafka_free(k);
-        return 1;
-    }
+    run_t r;
+    const char *outputs[] = {"results", "rejected"};
+    if (!start_run(cfg, outputs, 2, &r)) return 1;
+    kafka_t *k = r.k;
+    char err[512];
     int n = (int)(rate * seconds);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     int got = 0, sent = 0, accepted = 0;
@@ -141,15 +146,15 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         int64_t due = (int64_t)((now_ms() - t0) * rate / 1000.0);
         while (sent < n && sent <= due) {
             job_t j;
-            make_job(&j, run, sent + 1); /* job 0 was the warm-up */
-            publish(k, jobs_t, &j);
+            make_job(&j, r.id, sent + 1); /* job 0 was the warm-up */
+            publish(k, r.jobs_topic, &j);
             sent++;
         }
         rd_kafka_message_t *m = kafka_poll(k, 5);
         kafka_serve(k);
         if (!m) continue;
         outcome_t o;
-        if (ours(m, prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
+        if (ours(m, r.prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
             if (got < n) lat[got++] = o.latency_ms;
             if (!strcmp(o.verdict, "accepted")) accepted++;
             outcome_free(&o);
