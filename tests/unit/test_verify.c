@@ -150,6 +150,22 @@ static verdict_t *check(const job_t *j, unsigned char *png, size_t len) {
             fail_msg("expected reason %s, got \"%s\" (%s)", (code), verdict_reasons(v), verdict_guidance(v)); \
     } while (0)
 
+/* Checks png against j and asserts a pass (png is consumed, the verdict freed). */
+static void expect_pass(const job_t *j, unsigned char *png, size_t len) {
+    verdict_t *v = check(j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    verdict_free(v);
+}
+
+/* Checks png against j and asserts a failure carrying `code`; returns the verdict
+ * for further assertions (the caller frees it). */
+static verdict_t *expect_fail(const job_t *j, unsigned char *png, size_t len, const char *code) {
+    verdict_t *v = check(j, png, len);
+    assert_false(verdict_pass(v));
+    assert_reason(v, code);
+    return v;
+}
+
 /* ==== Pass ==== */
 
 static void test_clean_scene_passes_with_empty_reasons(void **state) {
@@ -182,9 +198,7 @@ static void test_typo_fails_with_text_mismatch_and_says_what_was_read(void **sta
     size_t len;
     unsigned char *png = scene_png(lines, 1, MISTAKE_TYPO, 11, &len);
     job_t j = make_job(lines, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_mismatch");
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
     assert_non_null(strstr(verdict_guidance(v), "expected \"Summer Sale\", read \""));
     verdict_free(v);
 }
@@ -196,9 +210,7 @@ static void test_a_substring_is_not_a_match(void **state) {
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
     const char *want[] = {"Only"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_mismatch");
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
     assert_non_null(strstr(verdict_guidance(v), "read \"Onlyy\""));
     verdict_free(v);
 }
@@ -210,9 +222,7 @@ static void test_missing_line_fails_with_text_missing(void **state) {
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
     const char *want[] = {"SALE", "Free Shipping"};
     job_t j = make_job(want, 2);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_missing");
+    verdict_t *v = expect_fail(&j, png, len, "text_missing");
     assert_non_null(strstr(verdict_guidance(v), "Free Shipping"));
     verdict_free(v);
 }
@@ -224,9 +234,7 @@ static void test_text_not_asked_for_fails_with_text_extra(void **state) {
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 2, 0, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_extra");
+    verdict_t *v = expect_fail(&j, png, len, "text_extra");
     assert_non_null(strstr(verdict_guidance(v), "FREE GIFT"));
     verdict_free(v);
 }
@@ -238,10 +246,7 @@ static void test_a_line_drawn_twice_fails_with_text_duplicated(void **state) {
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 2, 0, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_duplicated");
-    verdict_free(v);
+    verdict_free(expect_fail(&j, png, len, "text_duplicated"));
 }
 
 static void test_no_text_where_text_is_expected_is_never_a_pass(void **state) {
@@ -250,10 +255,7 @@ static void test_no_text_where_text_is_expected_is_never_a_pass(void **state) {
     unsigned char *png = cairo_png(768, 512, 0x336699, 0x336699, NULL, 0, 0, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_unreadable");
-    verdict_free(v);
+    verdict_free(expect_fail(&j, png, len, "text_unreadable"));
 }
 
 static void test_case_matters_unless_the_job_says_otherwise(void **state) {
@@ -263,15 +265,10 @@ static void test_case_matters_unless_the_job_says_otherwise(void **state) {
     job_t j = make_job(want, 1);
     size_t len;
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_mismatch");
-    verdict_free(v);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
     j.case_insensitive = true;
     png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
-    v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    verdict_free(v);
+    expect_pass(&j, png, len);
 }
 
 /* ==== Layout ==== */
@@ -282,9 +279,7 @@ static void test_text_pushed_off_the_image_fails_layout(void **state) {
     size_t len;
     unsigned char *png = scene_png(lines, 1, MISTAKE_OFFZONE, 5, &len);
     job_t j = make_job(lines, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_touches_edge");
+    verdict_t *v = expect_fail(&j, png, len, "text_touches_edge");
     assert_reason(v, "text_outside_safe_zone");
     verdict_free(v);
 }
@@ -296,9 +291,7 @@ static void test_text_in_the_margin_fails_the_safe_zone_on_that_side(void **stat
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_outside_safe_zone");
+    verdict_t *v = expect_fail(&j, png, len, "text_outside_safe_zone");
     assert_false(verdict_has_reason(v, "text_touches_edge"));
     assert_non_null(strstr(verdict_guidance(v), "on the left"));
     verdict_free(v);
@@ -313,16 +306,11 @@ static void test_text_outside_the_job_region_fails(void **state) {
     j.region = (region_t){0.1, 0.05, 0.8, 0.4}; /* top part */
     size_t len;
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "text_outside_region");
-    verdict_free(v);
+    verdict_free(expect_fail(&j, png, len, "text_outside_region"));
     /* The same text inside the region passes. */
     l[0].y = 150;
     png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
-    v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    verdict_free(v);
+    expect_pass(&j, png, len);
 }
 
 /* ==== Contrast and palette ==== */
@@ -333,9 +321,7 @@ static void test_faded_text_fails_with_low_contrast_and_the_ratio(void **state) 
     size_t len;
     unsigned char *png = scene_png(lines, 1, MISTAKE_LOW_CONTRAST, 3, &len);
     job_t j = make_job(lines, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "low_contrast");
+    verdict_t *v = expect_fail(&j, png, len, "low_contrast");
     assert_non_null(strstr(verdict_guidance(v), "raise contrast between text and background ("));
     verdict_free(v);
 }
@@ -348,14 +334,10 @@ static void test_job_min_contrast_is_enforced(void **state) {
     size_t len;
     /* White on #336699 is 6.0:1: passes the default, fails a job asking for 7. */
     unsigned char *png = cairo_png(768, 512, 0x336699, 0xffffff, l, 1, 0, &len);
-    verdict_t *v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    verdict_free(v);
+    expect_pass(&j, png, len);
     j.min_contrast = 7.0;
     png = cairo_png(768, 512, 0x336699, 0xffffff, l, 1, 0, &len);
-    v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "low_contrast");
+    verdict_t *v = expect_fail(&j, png, len, "low_contrast");
     assert_non_null(strstr(verdict_guidance(v), "need 7.0:1"));
     verdict_free(v);
 }
@@ -367,9 +349,7 @@ static void test_background_off_the_brand_palette_fails(void **state) {
     unsigned char *png = scene_png(lines, 1, MISTAKE_OFF_PALETTE, 9, &len);
     job_t j = make_job(lines, 1);
     with_palette(&j);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "off_palette");
+    verdict_t *v = expect_fail(&j, png, len, "off_palette");
     assert_non_null(strstr(verdict_guidance(v), "#336699"));
     verdict_free(v);
 }
@@ -383,9 +363,7 @@ static void test_wrong_size_fails_with_size_mismatch(void **state) {
     unsigned char *png = cairo_png(512, 512, 0xffffff, 0x000000, l, 1, 0, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "size_mismatch");
+    verdict_t *v = expect_fail(&j, png, len, "size_mismatch");
     assert_non_null(strstr(verdict_guidance(v), "render at 768x512 (got 512x512)"));
     verdict_free(v);
 }
@@ -409,10 +387,7 @@ static void test_blurred_image_fails_as_blurred(void **state) {
     unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 6, &len);
     const char *want[] = {"SALE"};
     job_t j = make_job(want, 1);
-    verdict_t *v = check(&j, png, len);
-    assert_false(verdict_pass(v));
-    assert_reason(v, "blurred");
-    verdict_free(v);
+    verdict_free(expect_fail(&j, png, len, "blurred"));
 }
 
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
