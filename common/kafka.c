@@ -337,7 +337,14 @@ void kafka_close(kafka_t *k, int timeout_ms) {
     int limit = timeout_ms > 1000 ? timeout_ms : 1000;
     for (;;) {
         if (rd_kafka_consumer_closed(k->consumer)) break;
-        rd_kafka_queue_poll_callback(q, 100); /* serves the final revocation */
+        /* The consumer queue now forwards here, prefetched messages included: serve
+         * it as events (a callback-mode poll aborts inside librdkafka on a message).
+         * The final revocation still runs our handler; unread messages are dropped
+         * uncommitted, so the next owner gets them again. */
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            on_rebalance(k->consumer, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), k);
+        if (ev) rd_kafka_event_destroy(ev);
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > limit) {
             log_warn("consumer_close_timeout", "msg", "left the group without the brokers' answer", NULL);
