@@ -98,8 +98,7 @@ static bool valid_class(const char *s) {
     return true;
 }
 
-/* FNV-1a, for a seed derived from the job id. */
-static uint64_t fnv1a(const char *s) {
+uint64_t job_id_hash(const char *s) {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
@@ -159,7 +158,7 @@ int job_from_json(const cJSON *o, job_t *job, char *err, size_t errlen) {
     }
     int64_t seed = -1;
     read_i64(&p, o, "seed", &seed, 0, 9007199254740991LL, false);
-    job->seed = seed >= 0 ? (uint64_t)seed : fnv1a(job->job_id) % 4294967296ULL;
+    job->seed = seed >= 0 ? (uint64_t)seed : job_id_hash(job->job_id) % 4294967296ULL;
     const cJSON *pal = field(o, "palette");
     if (pal) {
         if (!cJSON_IsArray(pal) || cJSON_GetArraySize(pal) > JOB_MAX_PALETTE)

@@ -98,6 +98,8 @@ typedef struct {
 /* Parsers: return 0, or -1 with a sentence in err saying which field is wrong and
  * what was expected. They never read past len and accept no trailing garbage. */
 int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen);
+/* FNV-1a of a job id: the default seed of a job without one, and lookup tables. */
+uint64_t job_id_hash(const char *job_id);
 int job_from_json(const cJSON *obj, job_t *job, char *err, size_t errlen);
 int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen);
 int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t errlen);

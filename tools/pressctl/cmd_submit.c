@@ -30,12 +30,22 @@ typedef struct {
     entry_t *v;
     int n, cap;
     int expected, terminal;
+    int *slots; /* open addressing over v by job id: index + 1, 0 when empty */
+    int nslots; /* a power of two, at least twice n */
 } ledger_t;
 
+static int *ledger_slot(const ledger_t *l, const char *id) {
+    size_t mask = (size_t)l->nslots - 1;
+    for (size_t i = job_id_hash(id) & mask;; i = (i + 1) & mask) {
+        int *s = &l->slots[i];
+        if (!*s || !strcmp(l->v[*s - 1].job_id, id)) return s;
+    }
+}
+
 static entry_t *ledger_find(ledger_t *l, const char *id) {
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->v[i].job_id, id)) return &l->v[i];
-    return NULL;
+    if (!l->nslots) return NULL;
+    int *s = ledger_slot(l, id);
+    return *s ? &l->v[*s - 1] : NULL;
 }
 
 static entry_t *ledger_add(ledger_t *l, const char *id, const char *cls) {
@@ -49,12 +59,21 @@ static entry_t *ledger_add(ledger_t *l, const char *id, const char *cls) {
     memset(e, 0, sizeof *e);
     snprintf(e->job_id, sizeof e->job_id, "%s", id);
     snprintf(e->asset_class, sizeof e->asset_class, "%s", cls ? cls : "");
+    if (l->n * 2 > l->nslots) { /* grow and re-index everything */
+        free(l->slots);
+        l->nslots = l->nslots ? l->nslots * 2 : 512;
+        l->slots = calloc((size_t)l->nslots, sizeof *l->slots);
+        for (int i = 0; i < l->n; i++) *ledger_slot(l, l->v[i].job_id) = i + 1;
+    } else {
+        *ledger_slot(l, e->job_id) = l->n;
+    }
     return e;
 }
 
 static void ledger_free(ledger_t *l) {
     for (int i = 0; i < l->n; i++) outcome_free(&l->v[i].o);
     free(l->v);
+    free(l->slots);
 }
 
 /* ==== Following the terminal topics ==== */
