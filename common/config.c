@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_http.h"
 #include "fileio.h"
 
 /* ==== Defaults ==== */
@@ -373,12 +374,17 @@ static int load_json(ctx_t *c, config_t *cfg, const cJSON *root) {
     }
     static const char *const known[] = {"tiers", "verify_ocr", "models", "asset_classes", "verifier",
                                         "kafka", "redis", "renderer_url", "blob_root",
-                                        "max_attempts", NULL};
+                                        "max_attempts", "metrics_listen", NULL};
     check_keys(c, root, "", known);
     get_bool(c, root, "verify_ocr", "", &cfg->verify_ocr);
     get_string(c, root, "redis", "", cfg->redis, sizeof cfg->redis);
     get_string(c, root, "renderer_url", "", cfg->renderer_url, sizeof cfg->renderer_url);
     get_string(c, root, "blob_root", "", cfg->blob_root, sizeof cfg->blob_root);
+    get_string(c, root, "metrics_listen", "", cfg->metrics_listen, sizeof cfg->metrics_listen);
+    struct sockaddr_in sa;
+    if (cfg->metrics_listen[0] && listen_addr_parse(cfg->metrics_listen, &sa))
+        fail(c, "metrics_listen", "HOST:PORT with an IPv4 address, e.g. 0.0.0.0:9464",
+             cJSON_GetObjectItemCaseSensitive(root, "metrics_listen"));
     get_int(c, root, "max_attempts", "", &cfg->default_max_attempts, 1, 10, "an integer from 1 to 10");
     for (int i = 0; i < cfg->n_classes; i++) cfg->classes[i].max_attempts = cfg->default_max_attempts;
 
@@ -495,6 +501,7 @@ int config_load(config_t *cfg, const char *path, char *err, size_t errlen) {
     env_override(cfg->redis, sizeof cfg->redis, "PRESSROOM_REDIS");
     env_override(cfg->renderer_url, sizeof cfg->renderer_url, "PRESSROOM_RENDERER");
     env_override(cfg->blob_root, sizeof cfg->blob_root, "PRESSROOM_BLOBS");
+    env_override(cfg->metrics_listen, sizeof cfg->metrics_listen, "PRESSROOM_METRICS_LISTEN");
     return 0;
 }
 

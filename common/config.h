@@ -11,6 +11,7 @@
  *   PRESSROOM_REDIS    Redis address, host:port or redis://host:port
  *   PRESSROOM_RENDERER base URL of the default model endpoint (models without "endpoint")
  *   PRESSROOM_BLOBS    blob store root URI (file:///path)
+ *   PRESSROOM_METRICS_LISTEN  HOST:PORT of a worker's /healthz, /readyz, /metrics
  * The full reference is in README.md and schemas/config.schema.json. */
 #ifndef PRESSROOM_CONFIG_H
 #define PRESSROOM_CONFIG_H
@@ -97,6 +98,7 @@ typedef struct {
     char redis[256];
     char renderer_url[256];
     char blob_root[512];
+    char metrics_listen[64];    /* HOST:PORT for /healthz /readyz /metrics; "" = off */
     char topic_prefix[64];      /* default "pressroom." */
     char group_prefix[64];      /* consumer group = prefix + worker name */
     int session_timeout_ms;     /* consumer group session timeout */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 
 const asset_class_t *pipeline_class(const config_t *cfg, const char *asset_class) {
     static asset_class_t fallback = {"default", ROUTE_PREVIEW, OVER_BUDGET_DEFER, 3};
@@ -45,6 +46,16 @@ int pipeline_finish(worker_t *w, input_ref_t *ref, const task_t *task, const cha
     snprintf(cost, sizeof cost, "%lld", (long long)o.cost_micros);
     log_info("job_finished", "job_id", o.job_id, "verdict", verdict, "reason", o.reason, "cost_micros",
              cost, NULL);
+    const char *cls = o.asset_class[0] ? o.asset_class : "unknown";
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total", "Jobs ended, by verdict and reason.",
+                          "asset_class", cls, "verdict", verdict, "reason", o.reason, NULL),
+               1);
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_spend_usd_total",
+                          "Charges carried by finished jobs, in dollars.", "asset_class", cls, NULL),
+               (double)o.cost_micros / 1e6);
+    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_job_seconds",
+                              "Submission to verdict, per asset class.", "asset_class", cls, NULL),
+                   (double)o.latency_ms / 1000.0);
     free(json);
     return rc;
 }
@@ -64,6 +75,9 @@ int pipeline_escalate(worker_t *w, input_ref_t *ref, const task_t *task, const c
     snprintf(attempt, sizeof attempt, "%d", next.attempt);
     log_info("job_escalated", "job_id", task->job.job_id, "escalation", escalation, "attempt", attempt,
              NULL);
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_escalations_total",
+                          "Jobs sent to production, by why.", "escalation", escalation, NULL),
+               1);
     int rc = worker_emit(w, ref, "production", task->job.job_id, json);
     free(json);
     return rc;

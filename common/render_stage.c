@@ -8,6 +8,7 @@
 #include "blobstore.h"
 #include "budget.h"
 #include "log.h"
+#include "metrics.h"
 #include "model_client.h"
 #include "pipeline.h"
 
@@ -51,8 +52,8 @@ struct render_stage {
     int cap_calls;
 };
 
-render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
-                                 size_t errlen) {
+static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
+                                        size_t errlen) {
     render_stage_t *rs = calloc(1, sizeof *rs);
     rs->cfg = cfg;
     rs->tier = tier;
@@ -71,7 +72,7 @@ render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier,
     return rs;
 }
 
-void render_stage_free(render_stage_t *rs) {
+static void render_stage_free(render_stage_t *rs) {
     if (!rs) return;
     model_client_free(rs->mc);
     while (rs->unsettled) {
@@ -89,7 +90,7 @@ void render_stage_free(render_stage_t *rs) {
     free(rs);
 }
 
-int render_stage_inflight(const render_stage_t *rs) {
+static int render_stage_inflight(const render_stage_t *rs) {
     return rs->inflight + rs->n_unsettled + rs->n_pending;
 }
 
@@ -107,10 +108,34 @@ static int reserve_calls(render_stage_t *rs, int n) {
 
 static void admit_pending(render_stage_t *rs);
 
-void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
+static void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
     if (rs->n_pending) admit_pending(rs);
     if (rs->unsettled && timeout_ms > SETTLE_RETRY_MS) timeout_ms = SETTLE_RETRY_MS;
     model_client_poll(rs->mc, fds, n, timeout_ms);
+}
+
+/* ==== Event metrics ==== */
+
+static void count_admission(const render_stage_t *rs, const char *decision) {
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_admissions_total",
+                          "Budget admission outcomes: admitted, replayed, over_cap, rate_limited, unavailable.",
+                          "tier", rs->tier->name, "decision", decision, NULL),
+               1);
+}
+
+static void count_render(const render_stage_t *rs, const render_result_t *res) {
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_renders_total",
+                          "Model renders by the model that answered and the result (ok or a reason).",
+                          "tier", rs->tier->name, "model", res->model, "result", res->ok ? "ok" : res->reason,
+                          NULL),
+               1);
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
+                          "HTTP attempts, retries and fallbacks included.", "tier", rs->tier->name, NULL),
+               res->attempts);
+    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
+                              "Model call time, submit to answer, retries included.", "tier",
+                              rs->tier->name, NULL),
+                   (double)res->latency_ms / 1000.0);
 }
 
 /* ==== Admission ==== */
@@ -166,6 +191,11 @@ static void to_verifier(worker_t *w, input_ref_t *ref, task_t *task, const char 
 static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
                      const task_t *task, int rc, const budget_decision_t *d) {
     const char *id = task->job.job_id;
+    count_admission(rs, rc != 0                             ? "unavailable"
+                        : d->status == BUDGET_RATE_LIMITED ? "rate_limited"
+                        : d->status == BUDGET_OVER_CAP     ? "over_cap"
+                        : d->settled                       ? "replayed"
+                                                           : "admitted");
     if (rc != 0) { /* Redis unreachable: fail closed, retry later */
         worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
         return true;
@@ -216,8 +246,8 @@ static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, inp
     return false;
 }
 
-void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
-                        const task_t *task) {
+void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task) {
+    render_stage_t *rs = worker_state(w);
     if (rs->n_pending == rs->cap_pending) {
         int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
         pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);
@@ -326,7 +356,7 @@ static void settle_batch(render_stage_t *rs, worker_t *w, int n) {
     }
 }
 
-void render_stage_collect(render_stage_t *rs, worker_t *w) {
+static void render_stage_collect(render_stage_t *rs, worker_t *w) {
     /* Charges Redis could not record yet that are due for a retry go first. */
     int n = 0;
     int64_t now = now_ms();
@@ -346,6 +376,7 @@ void render_stage_collect(render_stage_t *rs, worker_t *w) {
         render_t *r = opaque;
         rs->inflight--;
         r->result = res;
+        count_render(rs, res);
         if (!res->ok) {
             render_failed(rs, w, r);
             render_free(r);
@@ -363,7 +394,7 @@ void render_stage_collect(render_stage_t *rs, worker_t *w) {
     if (n) settle_batch(rs, w, n);
 }
 
-void render_stage_log_stats(render_stage_t *rs) {
+static void render_stage_log_stats(render_stage_t *rs) {
     budget_stats_t st;
     budget_stats(rs->budget, &st);
     char rt[24], dec[24], out[24], rel[24];
@@ -373,4 +404,73 @@ void render_stage_log_stats(render_stage_t *rs) {
     snprintf(rel, sizeof rel, "%llu", (unsigned long long)st.script_reloads);
     log_info("budget_stats", "tier", rs->tier->name, "redis_available", st.available ? "true" : "false",
              "redis_outages", out, "round_trips", rt, "decisions", dec, "script_reloads", rel, NULL);
+}
+
+/* ==== Metrics and readiness ==== */
+
+static void render_stage_refresh_metrics(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    const char *tier = rs->tier->name;
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_redis_available",
+                          "1 while the budget store answers; 0 = admission fails closed.", "tier", tier, NULL),
+               st.available);
+    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_outages_total",
+                          "Times the budget store became unreachable.", "tier", tier, NULL),
+               (double)st.outages);
+    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_round_trips_total",
+                          "Round trips to the budget store.", "tier", tier, NULL),
+               (double)st.round_trips);
+    metric_set(metric_get(METRIC_COUNTER, "pressroom_budget_decisions_total",
+                          "Admit, settle and release decisions taken in Redis.", "tier", tier, NULL),
+               (double)st.decisions);
+    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_script_reloads_total",
+                          "Budget scripts reloaded after NOSCRIPT.", "tier", tier, NULL),
+               (double)st.script_reloads);
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_unsettled_renders",
+                          "Stored renders whose charge waits for Redis.", "tier", tier, NULL),
+               rs->n_unsettled);
+}
+
+static const char *render_stage_not_ready(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    return st.available ? NULL : "the budget store (Redis) is unreachable: admission fails closed";
+}
+
+/* ==== The worker stage ==== */
+
+int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
+    render_stage_t *rs = render_stage_new(worker_config(w), tier, err, errlen);
+    if (!rs) return -1;
+    worker_set_state(w, rs);
+    worker_set_max_inflight(w, tier->max_inflight);
+    return 0;
+}
+
+static void stage_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
+    render_stage_wait(worker_state(w), fds, n, timeout_ms);
+}
+static void stage_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
+static int stage_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
+static void stage_fini(worker_t *w) { render_stage_free(worker_state(w)); }
+static void stage_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
+static void stage_refresh_metrics(worker_t *w) { render_stage_refresh_metrics(worker_state(w)); }
+static const char *stage_not_ready(worker_t *w) { return render_stage_not_ready(worker_state(w)); }
+
+worker_stage_t render_stage_worker(const char *name, const char *input,
+                                   int (*init)(worker_t *w, char *err, size_t errlen),
+                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
+                                                      input_ref_t *ref)) {
+    return (worker_stage_t){.name = name,
+                            .input = input,
+                            .init = init,
+                            .on_message = on_message,
+                            .wait = stage_wait,
+                            .collect = stage_collect,
+                            .inflight = stage_inflight,
+                            .fini = stage_fini,
+                            .log_stats = stage_log_stats,
+                            .refresh_metrics = stage_refresh_metrics,
+                            .not_ready = stage_not_ready};
 }

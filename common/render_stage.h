@@ -16,23 +16,21 @@
 
 typedef struct render_stage render_stage_t;
 
-/* For `tier` (preview or production). Returns NULL with err. */
-render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
-                                 size_t errlen);
-void render_stage_free(render_stage_t *rs);
+/* The stage of a rendering worker: name, input topic, init and on_message are the
+ * worker's own; waiting, collecting, in-flight accounting, stats, metrics, readiness
+ * and clean-up come from here. init must call render_stage_attach. */
+worker_stage_t render_stage_worker(const char *name, const char *input,
+                                   int (*init)(worker_t *w, char *err, size_t errlen),
+                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
+                                                      input_ref_t *ref));
+
+/* Creates the render stage for `tier` (preview or production) as w's state and sizes
+ * the window from the tier's max_inflight. Returns 0, or -1 with err. */
+int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen);
 
 /* Queues task->job for admission (task->stage / task->attempt); m is held
  * (worker_hold). The queued jobs are admitted in one pipelined Redis batch at the
- * start of the next render_stage_wait, then rendered; m is parked or destroyed. */
-void render_stage_start(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
-                        const task_t *task);
-
-/* Admits the queued jobs (one round trip), then waits for model answers or fds. */
-void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms);
-/* Stores finished images and settles their charges in one batch (one round trip). */
-void render_stage_collect(render_stage_t *rs, worker_t *w);
-int render_stage_inflight(const render_stage_t *rs);
-/* Logs the budget client's metrics: Redis round trips, decisions, outages. */
-void render_stage_log_stats(render_stage_t *rs);
+ * start of the next wait, then rendered; m is parked or destroyed. */
+void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task);
 
 #endif

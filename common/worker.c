@@ -10,7 +10,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "admin_http.h"
 #include "log.h"
+#include "metrics.h"
 
 #define WORKER_MAX_FDS 8
 #define DRAIN_TIMEOUT_MS 30000
@@ -36,8 +38,9 @@ struct worker {
     int n_parked;
     rd_kafka_message_t *held; /* worker_hold() during the current on_message */
     bool failed;
-    /* counters for the periodic stats line */
-    uint64_t consumed, emitted, dlq;
+    bool draining;
+    admin_http_t *admin; /* NULL unless metrics_listen is set */
+    metric_t *consumed, *emitted, *dlq;
 };
 
 static volatile sig_atomic_t g_run = 1;
@@ -73,7 +76,7 @@ int worker_emit(worker_t *w, input_ref_t *ref, const char *topic, const char *ke
         w->failed = true;
         return -1;
     }
-    w->emitted++;
+    metric_inc(w->emitted, 1);
     return 0;
 }
 
@@ -96,7 +99,7 @@ void worker_dlq(worker_t *w, const rd_kafka_message_t *m, input_ref_t *ref, cons
         log_error("produce_failed", "topic", full, "error", err, NULL);
         w->failed = true;
     }
-    w->dlq++;
+    metric_inc(w->dlq, 1);
     worker_done(w, ref);
 }
 
@@ -180,7 +183,7 @@ static void drop_parked(worker_t *w) {
 
 static void default_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
     (void)w;
-    struct pollfd p[WORKER_MAX_FDS + 2];
+    struct pollfd p[WORKER_MAX_FDS + 3];
     for (unsigned i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i].fd, .events = POLLIN};
     poll(p, n, timeout_ms);
 }
@@ -200,7 +203,7 @@ static void iterate(worker_t *w, bool consume) {
             rd_kafka_message_destroy(m);
             continue;
         }
-        w->consumed++;
+        metric_inc(w->consumed, 1);
         input_ref_t *ref = kafka_track(w->kafka, m);
         dispatch(w, m, ref);
         if (stage_inflight(w) + w->n_parked >= w->max_inflight) {
@@ -208,12 +211,13 @@ static void iterate(worker_t *w, bool consume) {
             break;
         }
     }
-    struct curl_waitfd fds[WORKER_MAX_FDS + 2];
+    struct curl_waitfd fds[WORKER_MAX_FDS + 3];
     unsigned nfds = 0;
     fds[nfds++] = (struct curl_waitfd){.fd = kafka_consumer_fd(w->kafka), .events = CURL_WAIT_POLLIN};
     fds[nfds++] = (struct curl_waitfd){.fd = kafka_producer_fd(w->kafka), .events = CURL_WAIT_POLLIN};
     for (int i = 0; i < w->n_extra; i++)
         fds[nfds++] = (struct curl_waitfd){.fd = w->extra_fds[i], .events = CURL_WAIT_POLLIN};
+    if (w->admin) fds[nfds++] = (struct curl_waitfd){.fd = admin_http_fd(w->admin), .events = CURL_WAIT_POLLIN};
     int timeout = 100;
     if (w->parked) {
         int64_t until = w->parked->due_ms - now_ms();
@@ -225,13 +229,52 @@ static void iterate(worker_t *w, bool consume) {
     kafka_serve(w->kafka);
     if (w->stage->collect) w->stage->collect(w);
     kafka_serve(w->kafka);
+    if (w->admin) admin_http_serve(w->admin);
+}
+
+/* ==== Metrics, health and readiness ==== */
+
+static void register_metrics(worker_t *w) {
+    metrics_set_const_label("worker", w->stage->name);
+    w->consumed = metric_get(METRIC_COUNTER, "pressroom_messages_consumed_total",
+                             "Messages taken from the input topic.", NULL);
+    w->emitted = metric_get(METRIC_COUNTER, "pressroom_messages_produced_total",
+                            "Outputs produced to the next topics (DLQ excluded).", NULL);
+    w->dlq = metric_get(METRIC_COUNTER, "pressroom_dead_letters_total",
+                        "Malformed inputs sent to the DLQ with their reason.", NULL);
+}
+
+static void refresh_metrics(void *ctx) {
+    worker_t *w = ctx;
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_inflight", "Inputs being processed by the stage.", NULL),
+               stage_inflight(w));
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_max_inflight", "The in-flight window.", NULL),
+               w->max_inflight);
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_pending_inputs",
+                          "Inputs whose offsets wait on unfinished work or unacknowledged outputs.", NULL),
+               kafka_pending_inputs(w->kafka));
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_parked",
+                          "Inputs parked for later (budget deferral, Redis down, rate limit).", NULL),
+               w->n_parked);
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_consumer_paused",
+                          "1 while consumption is paused (window full, deferral, draining).", NULL),
+               kafka_paused(w->kafka));
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_draining", "1 after SIGTERM while in-flight work finishes.", NULL),
+               w->draining);
+    if (w->stage->refresh_metrics) w->stage->refresh_metrics(w);
+}
+
+static const char *not_ready(void *ctx) {
+    worker_t *w = ctx;
+    if (w->draining || !worker_running(w)) return "draining";
+    return w->stage->not_ready ? w->stage->not_ready(w) : NULL;
 }
 
 static void log_stats(worker_t *w) {
     char c[24], e[24], d[24], i[16], p[16], pk[16];
-    snprintf(c, sizeof c, "%llu", (unsigned long long)w->consumed);
-    snprintf(e, sizeof e, "%llu", (unsigned long long)w->emitted);
-    snprintf(d, sizeof d, "%llu", (unsigned long long)w->dlq);
+    snprintf(c, sizeof c, "%.0f", metric_value(w->consumed));
+    snprintf(e, sizeof e, "%.0f", metric_value(w->emitted));
+    snprintf(d, sizeof d, "%.0f", metric_value(w->dlq));
     snprintf(i, sizeof i, "%d", stage_inflight(w));
     snprintf(p, sizeof p, "%d", kafka_pending_inputs(w->kafka));
     snprintf(pk, sizeof pk, "%d", w->n_parked);
@@ -241,14 +284,17 @@ static void log_stats(worker_t *w) {
 }
 
 static void usage(const worker_stage_t *stage) {
-    fprintf(stderr, "usage: %s [--config FILE] [--max-inflight N]\n", stage->name);
+    fprintf(stderr, "usage: %s [--config FILE] [--max-inflight N] [--metrics-listen HOST:PORT]\n",
+            stage->name);
 }
 
 int worker_main(int argc, char **argv, const worker_stage_t *stage) {
     const char *config_path = NULL;
+    const char *metrics_listen = NULL;
     int max_inflight = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
+        else if (!strcmp(argv[i], "--metrics-listen") && i + 1 < argc) metrics_listen = argv[++i];
         else if (!strcmp(argv[i], "--max-inflight") && i + 1 < argc) max_inflight = atoi(argv[++i]);
         else {
             usage(stage);
@@ -266,11 +312,14 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         free(w);
         return 2;
     }
+    if (metrics_listen) snprintf(w->cfg.metrics_listen, sizeof w->cfg.metrics_listen, "%s", metrics_listen);
+    register_metrics(w);
     w->max_inflight = 64;
     if (stage->init && stage->init(w, err, sizeof err) != 0) {
         log_error("init_failed", "error", err, NULL);
         fprintf(stderr, "%s: %s\n", stage->name, err);
         free(w);
+        metrics_reset();
         return 2;
     }
     if (max_inflight > 0) w->max_inflight = max_inflight;
@@ -284,7 +333,21 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         log_error("kafka_failed", "error", err, NULL);
         if (stage->fini) stage->fini(w);
         free(w);
+        metrics_reset();
         return 1;
+    }
+    if (w->cfg.metrics_listen[0]) {
+        admin_http_hooks_t hooks = {.refresh = refresh_metrics, .not_ready = not_ready, .ctx = w};
+        w->admin = admin_http_start(w->cfg.metrics_listen, &hooks, err, sizeof err);
+        if (!w->admin) {
+            log_error("admin_http_failed", "error", err, NULL);
+            fprintf(stderr, "%s: %s\n", stage->name, err);
+            kafka_free(w->kafka);
+            if (stage->fini) stage->fini(w);
+            free(w);
+            metrics_reset();
+            return 2;
+        }
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -312,6 +375,7 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         rc = 1;
     } else {
         log_info("draining", NULL);
+        w->draining = true;
         drop_parked(w);
         int64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
         while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && now_ms() < deadline &&
@@ -324,7 +388,9 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
     kafka_close(w->kafka, rc ? 0 : 10000);
     if (stage->fini) stage->fini(w);
     kafka_free(w->kafka);
+    admin_http_stop(w->admin);
     free(w);
+    metrics_reset();
     log_info("worker_stopped", "status", rc ? "failed" : "clean", NULL);
     return rc;
 }

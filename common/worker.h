@@ -45,9 +45,14 @@ typedef struct {
     void (*fini)(worker_t *w);
     /* Logs the stage's own metrics with the runtime's periodic stats (optional). */
     void (*log_stats)(worker_t *w);
+    /* Brings the stage's gauges (metrics.h) up to date before /metrics (optional). */
+    void (*refresh_metrics)(worker_t *w);
+    /* NULL when the stage can take work, else why not, for /readyz (optional). */
+    const char *(*not_ready)(worker_t *w);
 } worker_stage_t;
 
-/* Runs a worker process: `STAGE [--config FILE] [--max-inflight N]`. Returns the
+/* Runs a worker process: `STAGE [--config FILE] [--max-inflight N] [--metrics-listen
+ * HOST:PORT]` (the last serves /healthz, /readyz and /metrics; see admin_http.h). Returns the
  * exit status: 0 after a clean drain (SIGTERM/SIGINT), 1 on a fatal error,
  * 2 on bad arguments or config. */
 int worker_main(int argc, char **argv, const worker_stage_t *stage);

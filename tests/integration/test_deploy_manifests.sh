@@ -189,6 +189,23 @@ def check_repo(root, bindir, needed):
                 for var in WORKER_ENV:
                     if var not in env:
                         bad(f"{where}: env {var} is not set")
+                # The endpoint the probes and Prometheus use must be the one the worker serves.
+                listen = args[args.index("--metrics-listen") + 1] if "--metrics-listen" in args[:-1] else ""
+                port = int(listen.rsplit(":", 1)[1]) if re.fullmatch(r"[0-9.]+:[0-9]+", listen) else None
+                ports = {p_.get("containerPort"): p_.get("name") for p_ in c.get("ports", [])}
+                if port is None:
+                    bad(f"{where}: runs {binary} without --metrics-listen HOST:PORT (probes need it)")
+                elif port not in ports:
+                    bad(f"{where}: --metrics-listen port {port} is not a containerPort")
+                for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+                    get = (c.get(probe) or {}).get("httpGet") or {}
+                    if get.get("path") != path:
+                        bad(f"{where}: {probe} is not an httpGet on {path}")
+                    elif get.get("port") not in (port, ports.get(port)):
+                        bad(f"{where}: {probe} port {get.get('port')} is not the --metrics-listen port {port}")
+                ann = d["spec"]["template"].get("metadata", {}).get("annotations", {})
+                if port is not None and str(ann.get("prometheus.io/port")) != str(port):
+                    bad(f"{where}: prometheus.io/port annotation is not {port}")
                 grace = spec.get("terminationGracePeriodSeconds", 30)
                 if grace < 30:
                     bad(f"{where}: terminationGracePeriodSeconds {grace} is too short to drain (want >= 30)")
@@ -396,6 +413,10 @@ mutations = [
     ("a ScaledObject targeting a missing Deployment", "targets Deployment",
      lambda: edit("deploy/k8s/keda-scaledobjects.yaml", "name: production-worker\n  minReplicaCount",
                   "name: prod-worker\n  minReplicaCount")),
+    ("a readiness probe on the wrong path", "readinessProbe is not an httpGet on /readyz",
+     lambda: edit("deploy/k8s/verifier-worker.yaml", "path: /readyz", "path: /ready")),
+    ("a liveness probe on another port", "livenessProbe port",
+     lambda: edit("deploy/k8s/production-worker.yaml", "path: /healthz, port: metrics", "path: /healthz, port: 8080")),
     ("a Deployment running a binary that does not exist", "neither workers/",
      lambda: edit("deploy/k8s/preview-worker.yaml", "/usr/local/bin/preview-worker", "/usr/local/bin/preview")),
     ("a Deployment without PRESSROOM_REDIS", "PRESSROOM_REDIS is not set",

@@ -25,6 +25,15 @@ rc=0; "$P" dev up --config "$ROOT/examples/config.json" >/dev/null 2>&1 || rc=$?
 head -n 20 "$ROOT/examples/jobs.jsonl" >"$STACK_DIR/jobs.jsonl"
 "$P" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 120 >"$STACK_DIR/submit.txt"
 grep -q '^terminal: 20/20 jobs' "$STACK_DIR/submit.txt" || fail "jobs did not finish: $(tail -n 3 "$STACK_DIR/submit.txt")"
+# Each worker's metrics endpoint, as printed by dev up: the two preview workers
+# between them consumed the 20 jobs.
+[ "$(grep -c '^  metrics  ' "$STACK_DIR/up.txt")" -eq 4 ] || fail "dev up did not print 4 metrics URLs: $(cat "$STACK_DIR/up.txt")"
+consumed=0
+for url in $(awk '/^  metrics  preview-worker/ {print $3}' "$STACK_DIR/up.txt"); do
+  n=$(curl -sf "$url" | awk '/^pressroom_messages_consumed_total/ {print $2}')
+  consumed=$((consumed + n))
+done
+[ "$consumed" -eq 20 ] || fail "the preview workers' metrics count $consumed consumed jobs, expected 20"
 "$P" budget show --json | grep -q '"tier":"preview"' || fail "budget show did not reach the stack's redis"
 
 "$P" dev down >/dev/null

@@ -173,6 +173,21 @@ static void stop_all(proc_t *procs, int n) {
     }
 }
 
+/* The port a worker logged in its "admin_listening" line; 0 when not (yet) there. */
+static unsigned admin_port(const char *logpath) {
+    FILE *f = fopen(logpath, "r");
+    if (!f) return 0;
+    char line[2048];
+    unsigned port = 0;
+    while (!port && fgets(line, sizeof line, f)) {
+        if (!strstr(line, "\"event\":\"admin_listening\"")) continue;
+        const char *p = strstr(line, "\"port\":\"");
+        if (p) port = (unsigned)strtoul(p + 8, NULL, 10);
+    }
+    fclose(f);
+    return port;
+}
+
 static void tail_log(const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) return;
@@ -328,7 +343,9 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
         for (int i = 0; i < scale[wi] && n < MAX_PROCS; i++) {
             snprintf(exe, sizeof exe, "%s/%s", bins, WORKERS[wi]);
             snprintf(logpath, sizeof logpath, "%s/%s-%d.log", logs, WORKERS[wi], i);
-            char *wargv[] = {exe, config_path[0] ? "--config" : NULL, config_path, NULL};
+            /* Each worker's /healthz, /readyz, /metrics on a free loopback port. */
+            char *wargv[] = {exe, "--metrics-listen", "127.0.0.1:0", config_path[0] ? "--config" : NULL,
+                             config_path, NULL};
             procs[n] = (proc_t){"", spawn(wargv, logpath)};
             snprintf(procs[n].name, sizeof procs[n].name, "%s#%d", WORKERS[wi], i);
             n++;
@@ -354,6 +371,17 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
     printf("stack up under %s (env: %s)\n  brokers  %s\n  redis    %s\n  renderer %s\n  blobs    %s\n"
            "  workers  preview x%d, verifier x%d, production x%d; logs in %s\n",
            abs_dir, envpath, brokers, redis, renderer, blobs, scale[0], scale[1], scale[2], logs);
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", procs[i].name);
+        char *hash = strchr(name, '#');
+        if (!hash) continue; /* not a worker */
+        *hash = '-';
+        snprintf(logpath, sizeof logpath, "%s/%s.log", logs, name);
+        unsigned port = 0;
+        for (int t = 0; t < 50 && !(port = admin_port(logpath)); t++) sleep_ms(100);
+        if (port) printf("  metrics  %-20s http://127.0.0.1:%u/metrics (/healthz, /readyz)\n", procs[i].name, port);
+    }
     return 0;
 fail:
     stop_all(procs, n);

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "admin_http.h"
 #include "log.h"
 #include "renderer.h"
 
@@ -528,22 +529,6 @@ static void usage(void) {
     exit(2);
 }
 
-static int parse_listen(const char *s, struct sockaddr_in *addr) {
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = '\0';
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || colon[1] == '\0' || port < 0 || port > 65535) return -1;
-    memset(addr, 0, sizeof *addr);
-    addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
-    if (!strcmp(host, "localhost")) snprintf(host, sizeof host, "127.0.0.1");
-    return inet_pton(AF_INET, host, &addr->sin_addr) == 1 ? 0 : -1;
-}
-
 /* Thread-per-connection servers need one descriptor per client. */
 static void raise_fd_limit(void) {
     struct rlimit rl;
@@ -569,7 +554,7 @@ int main(int argc, char **argv) {
     char err[512];
     if (config_load(&g.cfg, config_path, err, sizeof err)) FATAL("%s", err);
     struct sockaddr_in addr;
-    if (parse_listen(listen, &addr))
+    if (listen_addr_parse(listen, &addr))
         FATAL("--listen: expected HOST:PORT with an IPv4 address, e.g. 127.0.0.1:8080, found \"%s\"",
               listen);
     for (int i = 0; i < g.cfg.n_models; i++) {

@@ -13,12 +13,7 @@
 #include "worker.h"
 
 static int preview_init(worker_t *w, char *err, size_t errlen) {
-    const config_t *cfg = worker_config(w);
-    render_stage_t *rs = render_stage_new(cfg, &cfg->preview, err, errlen);
-    if (!rs) return -1;
-    worker_set_state(w, rs);
-    worker_set_max_inflight(w, cfg->preview.max_inflight);
-    return 0;
+    return render_stage_attach(w, &worker_config(w)->preview, err, errlen);
 }
 
 static void preview_on_message(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref) {
@@ -40,28 +35,10 @@ static void preview_on_message(worker_t *w, rd_kafka_message_t *m, input_ref_t *
     }
     snprintf(task.stage, sizeof task.stage, "preview");
     task.attempt = 1;
-    render_stage_start(worker_state(w), w, m, ref, &task);
+    render_stage_start(w, m, ref, &task);
 }
-
-static void preview_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
-    render_stage_wait(worker_state(w), fds, n, timeout_ms);
-}
-static void preview_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
-static int preview_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
-static void preview_fini(worker_t *w) { render_stage_free(worker_state(w)); }
-static void preview_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
 
 int main(int argc, char **argv) {
-    static const worker_stage_t stage = {
-        .name = "preview-worker",
-        .input = "jobs",
-        .init = preview_init,
-        .on_message = preview_on_message,
-        .wait = preview_wait,
-        .collect = preview_collect,
-        .inflight = preview_inflight,
-        .fini = preview_fini,
-        .log_stats = preview_log_stats,
-    };
+    worker_stage_t stage = render_stage_worker("preview-worker", "jobs", preview_init, preview_on_message);
     return worker_main(argc, argv, &stage);
 }

@@ -16,8 +16,10 @@
 #include "blobstore.h"
 #include "log.h"
 #include "message.h"
-#include "pipeline.h"
+#include "metrics.h"
 #include "ocr.h"
+#include "pipeline.h"
+#include "stats.h"
 #include "verify.h"
 #include "worker.h"
 
@@ -29,6 +31,7 @@ typedef struct {
 typedef struct {
     input_ref_t *ref;
     task_t task;
+    int64_t queued_us; /* mono_us() at submission to the pool */
 } check_t;
 
 static int verifier_init(worker_t *w, char *err, size_t errlen) {
@@ -46,8 +49,28 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
     return 0;
 }
 
+/* Verifications by stage and result, failed checks by reason code, time in the pool. */
+static void count_verdict(const check_t *c, const verdict_t *v) {
+    bool pass = verdict_pass(v);
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verifications_total", "Images checked, by stage and result.",
+                          "stage", c->task.stage, "result", pass ? "pass" : "fail", NULL),
+               1);
+    char reasons[512];
+    snprintf(reasons, sizeof reasons, "%s", verdict_reasons(v));
+    char *save = NULL;
+    for (char *code = strtok_r(reasons, ",", &save); code; code = strtok_r(NULL, ",", &save))
+        metric_inc(metric_get(METRIC_COUNTER, "pressroom_check_failures_total",
+                              "Failed checks by reason code (an image can fail several).", "reason", code,
+                              NULL),
+                   1);
+    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_verify_seconds",
+                              "Queue plus check time on the OCR pool.", NULL),
+                   (double)(mono_us() - c->queued_us) / 1e6);
+}
+
 static void decide(worker_t *w, check_t *c, const verdict_t *v) {
     task_t *t = &c->task;
+    count_verdict(c, v);
     if (!verdict_pass(v)) t->failed_checks++;
     const asset_class_t *cls = pipeline_class(worker_config(w), t->job.asset_class);
     cJSON *report = verdict_report(v);
@@ -96,6 +119,7 @@ static void verifier_on_message(worker_t *w, rd_kafka_message_t *m, input_ref_t 
         png = malloc(1);
         len = 0;
     }
+    c->queued_us = mono_us();
     if (verify_pool_submit(st->pool, &c->task.job, png, len, c) != 0) {
         /* Shutting down: leave the input unfinished so it is redelivered. */
         free(c);
@@ -119,6 +143,12 @@ static int verifier_inflight(worker_t *w) {
     return verify_pool_pending(st->pool);
 }
 
+static void verifier_refresh_metrics(worker_t *w) {
+    verifier_state_t *st = worker_state(w);
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_ocr_threads", "OCR pool threads.", NULL),
+               verify_pool_threads(st->pool));
+}
+
 static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
@@ -136,6 +166,7 @@ int main(int argc, char **argv) {
         .collect = verifier_collect,
         .inflight = verifier_inflight,
         .fini = verifier_fini,
+        .refresh_metrics = verifier_refresh_metrics,
     };
     return worker_main(argc, argv, &stage);
 }
