@@ -150,8 +150,12 @@ int job_from_json(const cJSON *o, job_t *job, char *err, size_t errlen) {
     const cJSON *size = field(o, "size");
     if (size) {
         int w = 0, h = 0, n = 0;
-        if (!cJSON_IsString(size) || sscanf(size->valuestring, "%dx%d%n", &w, &h, &n) != 2 ||
-            size->valuestring[n] || w < 16 || h < 16 || w > 8192 || h > 8192)
+        const char *s = cJSON_IsString(size) ? size->valuestring : "";
+        const char *x = strchr(s, 'x');
+        /* Canonical decimal only: no sign, space or leading zero (as the schema says). */
+        bool canonical = s[0] >= '1' && s[0] <= '9' && x && x[1] >= '1' && x[1] <= '9';
+        if (!canonical || sscanf(s, "%dx%d%n", &w, &h, &n) != 2 || s[n] || w < 16 || h < 16 ||
+            w > 8192 || h > 8192)
             return bad(&p, "size", "\"WIDTHxHEIGHT\" in pixels, 16 to 8192, e.g. \"768x512\"");
         job->width = w;
         job->height = h;

@@ -284,6 +284,16 @@ for what, doc in [("missing job_id", mutated(job, lambda d: d.pop("job_id"))),
     rc, out = codec("job", json.dumps(doc))
     check(rc == 1 and out.startswith("error: "), f"job_parse refuses a job with {what} ({out.strip()})")
 
+# The schema and job_parse agree on sizes, at and around every bound.
+for size in ["16x16", "15x16", "16x15", "768x512", "99x100", "999x1000", "7999x8000", "8099x8100",
+             "8189x8190", "8192x8192", "8193x512", "512x8199", "8200x512", "9999x512", "0768x512",
+             "0x0", "10000x512", " 768x512", "+768x512", "768x 512", "768x+512", "768x512 "]:
+    doc = mutated(job, lambda d: d.update(size=size))
+    schema_ok = not list(job_v.iter_errors(doc))
+    rc, out = codec("job", json.dumps(doc))
+    check(schema_ok == (rc == 0), f"size {size}: schema {'accepts' if schema_ok else 'refuses'}, "
+          f"job_parse {'accepts' if rc == 0 else 'refuses'}")
+
 # Config cases: the schema's verdict (the real loader's is checked by the shell below).
 for path in sorted(glob.glob(os.path.join(cases, "*.json"))):
     name = os.path.basename(path)
