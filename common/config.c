@@ -42,6 +42,8 @@ static void tier_defaults(tier_config_t *t, const char *name, const char *model,
     t->cap_micros = cap;
     t->window_s = 3600;
     t->lease_ttl_s = 60;
+    t->breaker_failures = 5;
+    t->breaker_cooldown_ms = 5000;
 }
 
 static void class_defaults(asset_class_t *c, const char *name, route_t route, over_budget_t p) {
@@ -192,7 +194,7 @@ static void load_tier(ctx_t *c, const cJSON *t, tier_config_t *tier) {
     snprintf(path, sizeof path, "tiers.%s.", tier->name);
     static const char *const known[] = {"model", "fallbacks", "max_latency_ms", "max_inflight",
                                         "max_retries", "cap_usd", "window", "rate_limit",
-                                        "lease_ttl_s", NULL};
+                                        "lease_ttl_s", "breaker_failures", "breaker_cooldown_ms", NULL};
     check_keys(c, t, path, known);
     get_string(c, t, "model", path, tier->model, sizeof tier->model);
     get_int(c, t, "max_latency_ms", path, &tier->max_latency_ms, 1, 600000,
@@ -201,6 +203,9 @@ static void load_tier(ctx_t *c, const cJSON *t, tier_config_t *tier) {
     get_int(c, t, "max_retries", path, &tier->max_retries, 0, 20, "an integer from 0 to 20");
     get_usd(c, t, "cap_usd", path, &tier->cap_micros);
     get_int(c, t, "lease_ttl_s", path, &tier->lease_ttl_s, 1, 86400, "seconds, from 1 to 86400");
+    get_int(c, t, "breaker_failures", path, &tier->breaker_failures, 1, 1000, "an integer from 1 to 1000");
+    get_int(c, t, "breaker_cooldown_ms", path, &tier->breaker_cooldown_ms, 100, 600000,
+            "milliseconds, from 100 to 600000");
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(t, "window");
     if (w) {
         char key[128];

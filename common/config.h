@@ -65,6 +65,8 @@ typedef struct {
     int rate_limit;           /* GCRA: requests ... */
     int rate_period_s;        /* ... per this many seconds; 0 = unlimited */
     int lease_ttl_s;          /* in-flight lease lifetime */
+    int breaker_failures;     /* consecutive failures that open a model's circuit */
+    int breaker_cooldown_ms;  /* how long it stays open before one probe */
 } tier_config_t;
 
 typedef enum { ROUTE_PREVIEW = 0, ROUTE_FINAL, ROUTE_PRODUCTION_ONLY } route_t;

@@ -18,8 +18,6 @@
 #define CONNECT_TIMEOUT_MS 1000
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 5000
-#define BREAKER_THRESHOLD 5
-#define BREAKER_COOLDOWN_MS 5000
 /* A body may carry the largest PNG as base64 inside JSON. */
 #define MAX_BODY_BYTES ((size_t)MODEL_CLIENT_MAX_PNG_BYTES / 3 * 4 + (1u << 20))
 #define MAX_ENDPOINTS (1 + CFG_MAX_FALLBACKS)
@@ -70,7 +68,6 @@ struct model_client {
     endpoint_t ep[MAX_ENDPOINTS];
     int n_ep;
     long timeout_ms;
-    int breaker_threshold, breaker_cooldown_ms;
     call_t *calls;              /* all calls not yet returned */
     call_t *done_head, *done_tail;
     int n_calls, n_waiting, n_done;
@@ -210,8 +207,6 @@ model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier,
         return NULL;
     }
     mc->tier = *tier;
-    mc->breaker_threshold = BREAKER_THRESHOLD;
-    mc->breaker_cooldown_ms = BREAKER_COOLDOWN_MS;
     mc->timeout_ms = 2L * tier->max_latency_ms + CONNECT_TIMEOUT_MS;
     mc->rng = (uint64_t)now_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uintptr_t)mc;
     if (!mc->rng) mc->rng = 1;
@@ -236,11 +231,6 @@ fail:
     return NULL;
 }
 
-void model_client_set_breaker(model_client_t *mc, int threshold, int cooldown_ms) {
-    mc->breaker_threshold = threshold > 0 ? threshold : 1;
-    mc->breaker_cooldown_ms = cooldown_ms >= 0 ? cooldown_ms : 0;
-}
-
 int64_t model_client_worst_case_micros(const model_client_t *mc) {
     int64_t worst = 0;
     for (int i = 0; i < mc->n_ep; i++)
@@ -259,7 +249,7 @@ const char *model_client_breaker_state(const model_client_t *mc, const char *mod
         if (strcmp(mc->ep[i].model->name, model)) continue;
         if (failures) *failures = mc->ep[i].failures;
         breaker_state_t s = mc->ep[i].state;
-        if (s == BREAKER_OPEN && now_ms() - mc->ep[i].opened_ms >= mc->breaker_cooldown_ms)
+        if (s == BREAKER_OPEN && now_ms() - mc->ep[i].opened_ms >= mc->tier.breaker_cooldown_ms)
             return "half_open"; /* due for a probe */
         return breaker_name(s);
     }
@@ -270,7 +260,7 @@ const char *model_client_breaker_state(const model_client_t *mc, const char *mod
 static bool breaker_admit(model_client_t *mc, endpoint_t *e, int64_t now, bool *probe) {
     *probe = false;
     if (e->state == BREAKER_CLOSED) return true;
-    if (e->state == BREAKER_OPEN && now - e->opened_ms >= mc->breaker_cooldown_ms) {
+    if (e->state == BREAKER_OPEN && now - e->opened_ms >= mc->tier.breaker_cooldown_ms) {
         e->state = BREAKER_HALF_OPEN;
         e->probing = false;
     }
@@ -305,7 +295,7 @@ static void breaker_failure(model_client_t *mc, endpoint_t *e, call_t *c, const 
     if (c->probe) {
         c->probe = false;
         breaker_open(e, why);
-    } else if (e->state == BREAKER_CLOSED && e->failures >= mc->breaker_threshold) {
+    } else if (e->state == BREAKER_CLOSED && e->failures >= mc->tier.breaker_failures) {
         breaker_open(e, why);
     }
 }
@@ -506,7 +496,7 @@ static void start_attempt(model_client_t *mc, call_t *c) {
         endpoint_t *e = &mc->ep[c->ep];
         if (breaker_admit(mc, e, now, &c->probe)) break;
         char detail[256];
-        int64_t left = mc->breaker_cooldown_ms - (now - e->opened_ms);
+        int64_t left = mc->tier.breaker_cooldown_ms - (now - e->opened_ms);
         snprintf(detail, sizeof detail, "circuit open after %d consecutive failures (next probe in %" PRId64 " ms)",
                  e->failures, left > 0 ? left : 0);
         set_failure(c, "circuit_open", 0, detail);

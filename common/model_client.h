@@ -19,8 +19,9 @@
  *   to the next model instead of waiting;
  * - other 4xx are terminal (reason "http_4xx", or "safety_filtered" when the dialect says so);
  * - malformed 2xx responses are terminal ("bad_response");
- * - a breaker per model opens after 5 consecutive failures (timeouts, connection errors,
- *   429/5xx, malformed responses), lets one probe through after 5 s, closes on success;
+ * - a breaker per model opens after tier.breaker_failures (default 5) consecutive failures
+ *   (timeouts, connection errors, 429/5xx, malformed responses), lets one probe through
+ *   after tier.breaker_cooldown_ms (default 5000), closes on success;
  *   an open breaker moves a request straight to the next fallback;
  * - models are tried in order: tier.model, then tier.fallbacks[]. */
 #ifndef PRESSROOM_MODEL_CLIENT_H
@@ -91,10 +92,6 @@ void model_client_free(model_client_t *mc);
 
 /* The highest price over the primary model and its fallbacks: what one request may cost. */
 int64_t model_client_worst_case_micros(const model_client_t *mc);
-
-/* Circuit breaker tuning: opens after `threshold` consecutive failures, probes again
- * after cooldown_ms. Defaults 5 and 5000. */
-void model_client_set_breaker(model_client_t *mc, int threshold, int cooldown_ms);
 
 /* Per model state for metrics and tests: the breaker ("closed", "open", "half_open")
  * and the consecutive failure count. Returns NULL when the model is not in this client. */

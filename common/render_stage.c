@@ -427,6 +427,14 @@ static void render_stage_refresh_metrics(render_stage_t *rs) {
     metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_script_reloads_total",
                           "Budget scripts reloaded after NOSCRIPT.", "tier", tier, NULL),
                (double)st.script_reloads);
+    for (int i = -1; i < rs->tier->n_fallbacks; i++) {
+        const char *model = i < 0 ? rs->tier->model : rs->tier->fallbacks[i];
+        const char *state = model_client_breaker_state(rs->mc, model, NULL);
+        metric_set(metric_get(METRIC_GAUGE, "pressroom_model_breaker_open",
+                              "1 while a model's circuit breaker is open or half-open.", "tier", tier,
+                              "model", model, NULL),
+                   state && strcmp(state, "closed") != 0);
+    }
     metric_set(metric_get(METRIC_GAUGE, "pressroom_unsettled_renders",
                           "Stored renders whose charge waits for Redis.", "tier", tier, NULL),
                rs->n_unsettled);

@@ -114,6 +114,8 @@ checks = [
     (total(v, "pressroom_job_seconds_count"), n, "job latency observations"),
     (total(v, "pressroom_messages_consumed_total"), 2 * n, "verifier consumed"),
     (total(p, "pressroom_dead_letters_total") + total(v, "pressroom_dead_letters_total"), 0, "no dead letters"),
+    (sum(1 for k, _ in q if k == "pressroom_model_breaker_open"), 1, "one breaker series (clean_final)"),
+    (total(q, "pressroom_model_breaker_open", model="clean_final"), 0, "clean_final's breaker closed"),
 ]
 bad = [f"{what}: {got} != {want}" for got, want, what in checks if got != want]
 assert not bad, "; ".join(bad)

@@ -405,8 +405,9 @@ static void test_terminal_reason_when_fallbacks_fail_too(void **s) {
 static void test_circuit_opens_after_k_failures_and_requests_skip_it(void **s) {
     (void)s;
     tier_config_t t = tier_for("dead_503", 10, 500, "backup", NULL);
+    t.breaker_failures = 3;
+    t.breaker_cooldown_ms = 60000;
     model_client_t *mc = client_for(&t);
-    model_client_set_breaker(mc, 3, 60000);
     render_request_t req = request(256, 256, 7);
     render_result_t *r = render_one(mc, &req, 10000);
     expect_ok(r, "backup");
@@ -426,8 +427,9 @@ static void test_circuit_opens_after_k_failures_and_requests_skip_it(void **s) {
     /* No fallback left: the terminal reason is the open circuit. */
     model_client_free(mc);
     t = tier_for("dead_503", 10, 500, NULL);
+    t.breaker_failures = 2;
+    t.breaker_cooldown_ms = 60000;
     mc = client_for(&t);
-    model_client_set_breaker(mc, 2, 60000);
     r = render_one(mc, &req, 10000);
     assert_false(r->ok);
     assert_int_equal(r->attempts, 2);
@@ -445,8 +447,9 @@ static void test_half_open_probe_closes_breaker_on_success(void **s) {
     (void)s;
     /* "recovering" fails its first 3 requests, then answers. */
     tier_config_t t = tier_for("recovering", 5, 500, "backup", NULL);
+    t.breaker_failures = 3;
+    t.breaker_cooldown_ms = 300;
     model_client_t *mc = client_for(&t);
-    model_client_set_breaker(mc, 3, 300);
     render_request_t req = request(256, 256, 8);
     render_result_t *r = render_one(mc, &req, 10000);
     expect_ok(r, "backup");
@@ -488,8 +491,9 @@ static void test_garbage_responses_are_bad_response_in_every_dialect(void **s) {
         char model[64];
         snprintf(model, sizeof model, "garbage_%s", dialects[d]);
         tier_config_t t = tier_for(model, 3, 500, NULL);
+        t.breaker_failures = 1000;
+        t.breaker_cooldown_ms = 1000;
         model_client_t *mc = client_for(&t);
-        model_client_set_breaker(mc, 1000, 1000);
         enum { N = 12 }; /* the renderer varies its garbage; see several kinds */
         render_result_t *out[N] = {0};
         for (intptr_t i = 0; i < N; i++) {
