@@ -215,7 +215,7 @@ int main(int argc, char **argv) {
     }
     if (!keep_caps) {
         cfg.preview.cap_micros = 0;
-        cfg.preview.rate_limit = 0;
+        for (int i = 0; i < cfg.n_models; i++) cfg.models[i].rate_limit = 0;
     }
     if (own) { /* wait for it */
         budget_t *b = budget_connect(&cfg, err, sizeof err);

@@ -21,10 +21,11 @@
 #define BUDGET_RETENTION_S (7 * 86400) /* how long a decision is remembered: replays */
 #define BUDGET_MAX_ID 200               /* bytes of job_id / stage */
 
-enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, N_SCRIPTS };
+enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, N_SCRIPTS };
 
 static const char *const script_body[N_SCRIPTS] = {
-    BUDGET_LUA_ADMIT, BUDGET_LUA_SETTLE, BUDGET_LUA_RELEASE, BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET,
+    BUDGET_LUA_ADMIT, BUDGET_LUA_SETTLE,  BUDGET_LUA_RELEASE,
+    BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET, BUDGET_LUA_RATE_SLOT,
 };
 
 struct budget {
@@ -380,8 +381,9 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
     snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
     snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
     snprintf(c->num[3], sizeof c->num[3], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
-    snprintf(c->num[4], sizeof c->num[4], "%d", t->rate_limit);
-    snprintf(c->num[5], sizeof c->num[5], "%d", t->rate_period_s);
+    const model_config_t *m = config_model(&b->cfg, model); /* its provider's request rate */
+    snprintf(c->num[4], sizeof c->num[4], "%d", m ? m->rate_limit : 0);
+    snprintf(c->num[5], sizeof c->num[5], "%d", m ? m->rate_period_s : 0);
     snprintf(c->num[6], sizeof c->num[6], "%d", BUDGET_RETENTION_S);
     const char *args[] = {c->dkey,   c->leases, c->ovk,    c->ratek,  c->prefix, model,    c->num[0],
                           c->num[1], c->num[2], c->num[3], c->num[4], c->num[5], c->num[6]};
@@ -440,6 +442,34 @@ static int decide_locked(budget_t *b, decision_call_t *c, budget_decision_t *out
     int rc = decide(b, c, out);
     pthread_mutex_unlock(&b->mu);
     return rc;
+}
+
+int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horizon_ms,
+                     budget_decision_t *out) {
+    memset(out, 0, sizeof *out);
+    out->status = BUDGET_ERROR;
+    const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
+    const model_config_t *m = model ? config_model(&b->cfg, model) : NULL;
+    if (!t || !m) {
+        snprintf(out->detail, sizeof out->detail, "budget_rate_slot: unknown tier \"%.20s\" or model \"%.64s\"",
+                 tier ? tier : "(null)", model ? model : "(null)");
+        return -1;
+    }
+    if (m->rate_limit <= 0 || m->rate_period_s <= 0) { /* no limit: the slot is now */
+        out->status = BUDGET_ADMITTED;
+        return 0;
+    }
+    char prefix[48], ratek[160], limit[16], period[16], horizon[16];
+    snprintf(prefix, sizeof prefix, "{pressroom:%s}", t->name);
+    snprintf(ratek, sizeof ratek, "%s:rate:%s", prefix, m->name);
+    snprintf(limit, sizeof limit, "%d", m->rate_limit);
+    snprintf(period, sizeof period, "%d", m->rate_period_s);
+    snprintf(horizon, sizeof horizon, "%d", horizon_ms > 0 ? horizon_ms : 0);
+    const char *args[] = {ratek, prefix, m->name, limit, period, horizon};
+    decision_call_t c = {.args = {0}};
+    memcpy(c.args, args, sizeof args);
+    call_script(&c, SCRIPT_RATE_SLOT, 1, 6);
+    return decide_locked(b, &c, out);
 }
 
 /* Pipelines the prepared calls (cs[i].script >= 0, all the same script) over the

@@ -132,6 +132,16 @@ int budget_admit_batch(budget_t *b, const char *tier, const char *model, budget_
                        size_t n);
 int budget_settle_batch(budget_t *b, const char *tier, budget_call_t *calls, size_t n);
 
+/* The next request slot of `model` under its provider's rate limit (models.NAME.rate_limit,
+ * one GCRA per tier and model, shared by the fleet with budget_admit's check): for the
+ * requests admission did not cover, retries and fallbacks. Returns 0 when Redis
+ * decided: out->status ADMITTED with the slot taken, starting in out->retry_after_ms
+ * (0 = now; always 0 for a model without a limit), or RATE_LIMITED with nothing taken
+ * when the next free slot is further than horizon_ms (ask again after
+ * out->retry_after_ms). -1 when Redis could not decide: fail closed. */
+int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horizon_ms,
+                     budget_decision_t *out);
+
 /* The tier's current window. Returns 0, or -1 with budget_errstr() set. */
 int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out);
 

@@ -46,6 +46,19 @@
     "local now = math.floor(now_us / 1000)\n"                                               \
     "local function I(x) return string.format('%d', x) end\n"                               \
     "local function win_key(win, wid) return P .. ':w:' .. I(win) .. ':' .. I(wid) end\n"   \
+    "-- GCRA on a model's rate key: a burst of `limit`, then one request per period/limit.\n" \
+    "-- Takes the next slot when it starts within horizon_us; returns taken, wait_us.\n"     \
+    "local function gcra_take(key, limit, period, horizon_us)\n"                              \
+    "  local interval = period * 1000000 / limit\n"                                          \
+    "  local tat = tonumber(redis.call('GET', key)) or now_us\n"                             \
+    "  if tat < now_us then tat = now_us end\n"                                              \
+    "  local wait = tat + interval - limit * interval - now_us\n"                            \
+    "  if wait < 0 then wait = 0 end\n"                                                      \
+    "  if wait > horizon_us then return false, wait end\n"                                   \
+    "  local new_tat = tat + interval\n"                                                     \
+    "  redis.call('SET', key, I(new_tat), 'PX', I(math.ceil((new_tat - now_us) / 1000) + 1000))\n" \
+    "  return true, wait\n"                                                                  \
+    "end\n"                                                                                  \
     "local function effective(ovk, cfg_cap, cfg_win)\n"                                     \
     "  local o = redis.call('HMGET', ovk, 'cap_micros', 'window_s')\n"                      \
     "  return tonumber(o[1]) or cfg_cap, tonumber(o[2]) or cfg_win\n"                       \
@@ -113,22 +126,13 @@ static const char BUDGET_LUA_ADMIT[] = BUDGET_LUA_PRELUDE
     "  end\n"
     "end\n"
     "local limit, period = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
-    "local new_tat = nil\n"
     "if limit > 0 and period > 0 then\n"
-    "  -- GCRA: one request per interval, a burst of `limit` at once.\n"
-    "  local interval = period * 1000000 / limit\n"
-    "  local tat = tonumber(redis.call('GET', KEYS[4])) or now_us\n"
-    "  if tat < now_us then tat = now_us end\n"
-    "  local allow_at = tat + interval - limit * interval\n"
-    "  if now_us < allow_at then\n"
-    "    return {'rate_limited', replayed, 0, 0, 0, math.ceil((allow_at - now_us) / 1000),\n"
+    "  local taken, wait = gcra_take(KEYS[4], limit, period, 0)\n"
+    "  if not taken then\n"
+    "    return {'rate_limited', replayed, 0, 0, 0, math.ceil(wait / 1000),\n"
     "            reset_ms, 'more than ' .. I(limit) .. ' requests per ' .. I(period) ..\n"
     "            ' s to ' .. ARGV[2]}\n"
     "  end\n"
-    "  new_tat = tat + interval\n"
-    "end\n"
-    "if new_tat then\n"
-    "  redis.call('SET', KEYS[4], I(new_tat), 'PX', I(math.ceil((new_tat - now_us) / 1000) + 1000))\n"
     "end\n"
     "local exp = now + ttl_ms\n"
     "local model = ARGV[2]\n"
@@ -233,5 +237,18 @@ static const char BUDGET_LUA_RESET[] = BUDGET_LUA_PRELUDE
     "end\n"
     "redis.call('DEL', KEYS[1], KEYS[2], win_key(win, wid))\n"
     "return {'admitted', 0, 0, 0, 0, 0, (wid + 1) * win * 1000, 'reset ' .. #live .. ' leases'}\n";
+
+/* rate slot: KEYS = rate
+ * ARGV = P, model, rate_limit, rate_period_s, horizon_ms
+ * The next request slot of a model (retries and fallbacks, which admission did not
+ * cover): "admitted" with retry_after_ms = when the slot starts (0 = now), or
+ * "rate_limited" with when to ask again when the next free slot is beyond the
+ * horizon (nothing taken then). */
+static const char BUDGET_LUA_RATE_SLOT[] = BUDGET_LUA_PRELUDE
+    "local limit, period = tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local taken, wait = gcra_take(KEYS[1], limit, period, tonumber(ARGV[5]) * 1000)\n"
+    "return {taken and 'admitted' or 'rate_limited', 0, 0, 0, 0, math.ceil(wait / 1000), 0,\n"
+    "        (taken and 'slot in ' or 'no slot within the horizon; next in ') ..\n"
+    "        I(math.ceil(wait / 1000)) .. ' ms for ' .. ARGV[2]}\n";
 
 #endif

@@ -193,8 +193,7 @@ static void load_tier(ctx_t *c, const cJSON *t, tier_config_t *tier) {
     char path[64];
     snprintf(path, sizeof path, "tiers.%s.", tier->name);
     static const char *const known[] = {"model", "fallbacks", "max_latency_ms", "max_inflight",
-                                        "max_retries", "cap_usd", "window", "rate_limit",
-                                        "lease_ttl_s", "breaker_failures", "breaker_cooldown_ms", NULL};
+                                        "max_retries", "cap_usd", "window", "lease_ttl_s", "breaker_failures", "breaker_cooldown_ms", NULL};
     check_keys(c, t, path, known);
     get_string(c, t, "model", path, tier->model, sizeof tier->model);
     get_int(c, t, "max_latency_ms", path, &tier->max_latency_ms, 1, 600000,
@@ -229,16 +228,6 @@ static void load_tier(ctx_t *c, const cJSON *t, tier_config_t *tier) {
                      it->valuestring);
         }
     }
-    const cJSON *rl = cJSON_GetObjectItemCaseSensitive(t, "rate_limit");
-    if (rl) {
-        char rpath[128];
-        snprintf(rpath, sizeof rpath, "%srate_limit.", path);
-        if (!cJSON_IsObject(rl)) return fail(c, rpath, "an object {\"requests\": N, \"per_s\": S}", rl);
-        static const char *const rlknown[] = {"requests", "per_s", NULL};
-        check_keys(c, rl, rpath, rlknown);
-        get_int(c, rl, "requests", rpath, &tier->rate_limit, 1, 1000000, "a positive integer");
-        get_int(c, rl, "per_s", rpath, &tier->rate_period_s, 1, 86400, "seconds, from 1 to 86400");
-    }
 }
 
 static model_config_t *model_slot(config_t *cfg, const char *name) {
@@ -255,7 +244,7 @@ static void load_model(ctx_t *c, const cJSON *mj, model_config_t *m) {
     snprintf(path, sizeof path, "models.%s.", m->name);
     static const char *const known[] = {
         "provider", "endpoint", "api_key_env", "api_key_file", "price_usd", "latency_p50_ms",
-        "latency_p99_ms", "rates", "prerendered", "fault", NULL};
+        "latency_p99_ms", "rates", "prerendered", "fault", "rate_limit", NULL};
     check_keys(c, mj, path, known);
     get_string(c, mj, "provider", path, m->provider, sizeof m->provider);
     static const char *const providers[] = {"openai", "raw", "stability", "a1111", "vertex", NULL};
@@ -272,6 +261,21 @@ static void load_model(ctx_t *c, const cJSON *mj, model_config_t *m) {
     get_string(c, mj, "api_key_env", path, m->api_key_env, sizeof m->api_key_env);
     get_string(c, mj, "api_key_file", path, m->api_key_file, sizeof m->api_key_file);
     get_usd(c, mj, "price_usd", path, &m->price_micros);
+    const cJSON *rl = cJSON_GetObjectItemCaseSensitive(mj, "rate_limit");
+    if (rl) {
+        char rpath[128];
+        snprintf(rpath, sizeof rpath, "%srate_limit.", path);
+        if (!cJSON_IsObject(rl)) {
+            fail(c, rpath, "an object {\"requests\": N, \"per_s\": S}", rl);
+            return;
+        }
+        static const char *const rlknown[] = {"requests", "per_s", NULL};
+        check_keys(c, rl, rpath, rlknown);
+        get_int(c, rl, "requests", rpath, &m->rate_limit, 1, 1000000, "a positive integer");
+        get_int(c, rl, "per_s", rpath, &m->rate_period_s, 1, 86400, "seconds, from 1 to 86400");
+        if (!m->rate_limit || !m->rate_period_s)
+            fail(c, rpath, "both \"requests\" and \"per_s\"", rl);
+    }
     get_int(c, mj, "latency_p50_ms", path, &m->latency_p50_ms, 0, 600000, "milliseconds, 0 to 600000");
     get_int(c, mj, "latency_p99_ms", path, &m->latency_p99_ms, 0, 600000, "milliseconds, 0 to 600000");
     if (m->latency_p99_ms < m->latency_p50_ms) m->latency_p99_ms = m->latency_p50_ms;

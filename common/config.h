@@ -32,6 +32,8 @@ typedef struct {
     char api_key_env[64];     /* env var holding the API key ("" = none) */
     char api_key_file[256];   /* or a file holding it */
     int64_t price_micros;     /* price of one image, micro-dollars */
+    int rate_limit;           /* provider's limit, GCRA fleet-wide: requests ... */
+    int rate_period_s;        /* ... per this many seconds; 0 = unlimited */
     /* Reference renderer profile (ignored by real providers). */
     int latency_p50_ms;       /* log-normal latency: median */
     int latency_p99_ms;       /* and 99th percentile */
@@ -62,8 +64,6 @@ typedef struct {
     int max_retries;          /* per endpoint, on 429/5xx/timeouts */
     int64_t cap_micros;       /* spend cap per window; 0 = no cap */
     int window_s;             /* 3600 (hour) or 86400 (day) */
-    int rate_limit;           /* GCRA: requests ... */
-    int rate_period_s;        /* ... per this many seconds; 0 = unlimited */
     int lease_ttl_s;          /* in-flight lease lifetime */
     int breaker_failures;     /* consecutive failures that open a model's circuit */
     int breaker_cooldown_ms;  /* how long it stays open before one probe */

@@ -18,6 +18,7 @@
 #define CONNECT_TIMEOUT_MS 1000
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 5000
+#define GATE_RETRY_MS 1000   /* the rate gate could not answer: ask again after this */
 /* A body may carry the largest PNG as base64 inside JSON. */
 #define MAX_BODY_BYTES ((size_t)MODEL_CLIENT_MAX_PNG_BYTES / 3 * 4 + (1u << 20))
 #define MAX_ENDPOINTS (1 + CFG_MAX_FALLBACKS)
@@ -47,7 +48,9 @@ typedef struct call {
     int ep_attempts;            /* attempts on it */
     int attempts;               /* over all endpoints */
     bool probe;                 /* this attempt is the half-open probe */
-    bool waiting;               /* retry timer armed */
+    bool waiting;               /* retry or rate timer armed */
+    bool slot_held;             /* the rate gate granted a slot on endpoint slot_ep */
+    int slot_ep;
     int64_t due_ms, started_ms;
     CURL *easy;                 /* the attempt in flight, or NULL */
     provider_request_t hreq;
@@ -72,6 +75,8 @@ struct model_client {
     call_t *done_head, *done_tail;
     int n_calls, n_waiting, n_done;
     uint64_t rng;
+    model_rate_gate_t gate;     /* NULL: no fleet-wide rate limits */
+    void *gate_ctx;
 };
 
 static void start_attempt(model_client_t *mc, call_t *c);
@@ -360,6 +365,13 @@ static void set_failure(call_t *c, const char *reason, int status, const char *d
     c->http_status = status;
 }
 
+/* Arms c's timer: start_attempt runs again after delay_ms. */
+static void wait_for(model_client_t *mc, call_t *c, int64_t delay_ms) {
+    c->waiting = true;
+    c->due_ms = now_ms() + delay_ms;
+    mc->n_waiting++;
+}
+
 /* Leaves the current model for the next one (or the end of the list). */
 static void move_on(model_client_t *mc, call_t *c) {
     append(c->trail, sizeof c->trail, "%s after %d attempt%s: %s", mc->ep[c->ep].model->name, c->ep_attempts,
@@ -388,9 +400,7 @@ static void retry_or_move_on(model_client_t *mc, call_t *c, long retry_after_s) 
         }
         if (ra > delay) delay = ra;
     }
-    c->waiting = true;
-    c->due_ms = now_ms() + delay;
-    mc->n_waiting++;
+    wait_for(mc, c, delay);
     char d[24], a[16];
     snprintf(d, sizeof d, "%" PRId64, delay);
     snprintf(a, sizeof a, "%d", c->ep_attempts);
@@ -488,6 +498,37 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
     return n;
 }
 
+void model_client_set_rate_gate(model_client_t *mc, model_rate_gate_t gate, void *ctx) {
+    mc->gate = gate;
+    mc->gate_ctx = ctx;
+}
+
+/* The rate gate for the attempt about to start on e. Returns true when it may start
+ * now; false when c now waits for its slot (or for the gate to answer). */
+static bool rate_slot(model_client_t *mc, call_t *c, endpoint_t *e) {
+    bool admitted = c->attempts == 0 && c->ep == 0 && c->req.rate_admitted;
+    if (!mc->gate || e->model->rate_limit <= 0 || admitted) return true;
+    bool held = c->slot_held && c->slot_ep == c->ep; /* the timer of a granted slot fired */
+    c->slot_held = false; /* a slot on a model left behind is simply not used */
+    if (held) return true;
+    int64_t delay = 0;
+    int g = mc->gate(mc->gate_ctx, e->model->name, &delay);
+    if (g == 0 && delay <= 0) return true;
+    if (g < 0) delay = GATE_RETRY_MS;
+    c->slot_held = g == 0;
+    c->slot_ep = c->ep;
+    if (c->probe) { /* give the half-open probe back while waiting */
+        e->probing = false;
+        c->probe = false;
+    }
+    char d[24];
+    snprintf(d, sizeof d, "%" PRId64, delay);
+    log_debug("model_rate_wait", "model", e->model->name, "delay_ms", d, "slot", c->slot_held ? "taken" : "none",
+              NULL);
+    wait_for(mc, c, delay > 0 ? delay : 1);
+    return false;
+}
+
 /* Starts the next attempt of c on the first model, from c->ep on, whose breaker admits
  * it; finishes c when none is left or the request cannot be built. */
 static void start_attempt(model_client_t *mc, call_t *c) {
@@ -505,6 +546,7 @@ static void start_attempt(model_client_t *mc, call_t *c) {
     if (c->ep >= mc->n_ep) return finish(mc, c, false, NULL, 0);
 
     endpoint_t *e = &mc->ep[c->ep];
+    if (!rate_slot(mc, c, e)) return; /* waits on a timer for its slot */
     char err[256] = "";
     c->easy = curl_easy_init();
     if (!c->easy) snprintf(err, sizeof err, "curl_easy_init failed");

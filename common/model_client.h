@@ -23,7 +23,10 @@
  *   (timeouts, connection errors, 429/5xx, malformed responses), lets one probe through
  *   after tier.breaker_cooldown_ms (default 5000), closes on success;
  *   an open breaker moves a request straight to the next fallback;
- * - models are tried in order: tier.model, then tier.fallbacks[]. */
+ * - models are tried in order: tier.model, then tier.fallbacks[];
+ * - with a rate gate set, every attempt on a model with a rate limit (retries and
+ *   fallbacks included) first takes a slot from it and waits for the slot on a timer;
+ *   the gate failing closes the door until it answers again. */
 #ifndef PRESSROOM_MODEL_CLIENT_H
 #define PRESSROOM_MODEL_CLIENT_H
 
@@ -42,6 +45,8 @@ typedef struct {
     uint64_t seed;
     double guidance;             /* cfg/guidance scale; 0 = provider default (7) */
     const char *negative_prompt; /* may be NULL */
+    bool rate_admitted;          /* the first attempt on tier.model already holds a rate
+                                  * slot (budget admission took it): not gated again */
 } render_request_t;
 
 typedef struct {
@@ -80,6 +85,13 @@ render_result_t *model_client_next(model_client_t *mc, void **opaque);
 
 /* Submitted and not yet returned by model_client_next. */
 int model_client_inflight(const model_client_t *mc);
+
+/* The fleet-wide request rate of a model, asked before each attempt on a model with
+ * models.NAME.rate_limit. Returns 0 when a slot is taken: start after *delay_ms (0 =
+ * now); 1 when no slot is free soon: ask again after *delay_ms, nothing taken; -1 when
+ * it cannot tell (Redis down): the attempt waits and asks again (fail closed). */
+typedef int (*model_rate_gate_t)(void *ctx, const char *model, int64_t *delay_ms);
+void model_client_set_rate_gate(model_client_t *mc, model_rate_gate_t gate, void *ctx);
 
 /* Interrupts a model_client_poll in progress, from another thread or a signal handler
  * (curl_multi_wakeup: one send(2) on an internal socket pair). */

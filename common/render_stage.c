@@ -15,6 +15,7 @@
 #define REDIS_RETRY_MS 1000
 #define SETTLE_RETRY_MS 500
 #define DEFER_RECHECK_MS 5000
+#define RATE_HORIZON_MS 30000 /* a retry or fallback takes a rate slot at most this far ahead */
 
 /* One render in flight (or waiting for its charge to be recorded). */
 typedef struct render {
@@ -52,6 +53,16 @@ struct render_stage {
     int cap_calls;
 };
 
+/* The model client's rate gate: retries and fallbacks take their model's slot in Redis
+ * (admission took the first attempt's). */
+static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
+    render_stage_t *rs = ctx;
+    budget_decision_t d;
+    if (budget_rate_slot(rs->budget, rs->tier->name, model, RATE_HORIZON_MS, &d) != 0) return -1;
+    *delay_ms = d.retry_after_ms;
+    return d.status == BUDGET_ADMITTED ? 0 : 1;
+}
+
 static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
                                         size_t errlen) {
     render_stage_t *rs = calloc(1, sizeof *rs);
@@ -69,6 +80,7 @@ static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t
         return NULL;
     }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
+    model_client_set_rate_gate(rs->mc, rate_gate, rs);
     return rs;
 }
 
@@ -236,7 +248,8 @@ static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, inp
                             .height = task->job.height,
                             .seed = task->job.seed + (uint64_t)(task->attempt - 1),
                             .guidance = pipeline_guidance_scale(task->attempt),
-                            .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL};
+                            .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
+                            .rate_admitted = true};
     if (model_client_submit(rs->mc, &req, r) != 0) {
         free(r);
         worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");

@@ -128,8 +128,10 @@ printf '{"job_id":"m-late","asset_class":"thumbnail","prompt":"Poster, overlay t
 "$BIN/pressctl" submit "$STACK_DIR/late.jsonl" >/dev/null
 not_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[preview]}/readyz")" = 503 ]; }
 wait_for not_ready || fail "preview /readyz stayed 200 with Redis down"
-curl -s "http://127.0.0.1:${PORT[preview]}/readyz" | grep -q 'Redis' || fail "readyz gave no reason"
-curl -sf "http://127.0.0.1:${PORT[preview]}/metrics" | grep -q '^pressroom_redis_available{worker="preview-worker",tier="preview"} 0$' ||
+# (grep reads a captured body: `curl | grep -q` fails under pipefail when grep exits first)
+grep -q 'Redis' <<<"$(curl -s "http://127.0.0.1:${PORT[preview]}/readyz")" || fail "readyz gave no reason"
+grep -q '^pressroom_redis_available{worker="preview-worker",tier="preview"} 0$' \
+  <<<"$(curl -sf "http://127.0.0.1:${PORT[preview]}/metrics")" ||
   fail "redis_available did not drop to 0"
 [ "$(curl -sf "http://127.0.0.1:${PORT[preview]}/healthz")" = ok ] || fail "/healthz must stay ok while Redis is down"
 start_redis

@@ -34,7 +34,7 @@ for url in $(awk '/^  metrics  preview-worker/ {print $3}' "$STACK_DIR/up.txt");
   consumed=$((consumed + n))
 done
 [ "$consumed" -eq 20 ] || fail "the preview workers' metrics count $consumed consumed jobs, expected 20"
-"$P" budget show --json | grep -q '"tier":"preview"' || fail "budget show did not reach the stack's redis"
+grep -q '"tier":"preview"' <<<"$("$P" budget show --json)" || fail "budget show did not reach the stack's redis"
 
 "$P" dev down >/dev/null
 for pid in $pids; do

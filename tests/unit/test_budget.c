@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "stats.h"
 #include "config.h"
 #include "log.h"
 
@@ -158,9 +159,15 @@ static int test_setup(void **state) {
     cfg.preview.cap_micros = 1000000;
     cfg.preview.window_s = TEN_YEARS_S;
     cfg.preview.lease_ttl_s = 30;
-    cfg.preview.rate_limit = 0;
-    cfg.preview.rate_period_s = 0;
     return 0;
+}
+
+/* The request rate a provider allows for a model of the test config. */
+static void set_rate(const char *model, int requests, int per_s) {
+    model_config_t *m = (model_config_t *)config_model(&cfg, model);
+    assert_non_null(m);
+    m->rate_limit = requests;
+    m->rate_period_s = per_s;
 }
 
 static budget_t *connect_ok(const config_t *c) {
@@ -357,8 +364,7 @@ static void test_cap_override_takes_precedence_and_reset_clears_it(void **state)
 }
 
 static void test_keys_are_hash_tagged_per_tier(void **state) {
-    cfg.production.rate_limit = 5;
-    cfg.production.rate_period_s = 1;
+    set_rate("imagen4_ultra", 5, 1);
     budget_t *b = connect_ok(&cfg);
     budget_decision_t d;
     assert_int_equal(ADMIT(b, "k1", 1, 1000, &d), 0);
@@ -594,8 +600,8 @@ static void test_settle_after_lease_expiry_still_charges_once(void **state) {
 }
 
 static void test_gcra_admits_n_per_period_then_rate_limits(void **state) {
-    cfg.preview.rate_limit = 10;
-    cfg.preview.rate_period_s = 2; /* one request per 200 ms, bursts of 10 */
+    set_rate("sd3.5_turbo", 10, 2); /* one request per 200 ms, bursts of 10 */
+    set_rate("imagen4_ultra", 10, 2);
     budget_t *b = connect_ok(&cfg);
     budget_t *other_worker = connect_ok(&cfg);
     budget_decision_t d;
@@ -613,13 +619,57 @@ static void test_gcra_admits_n_per_period_then_rate_limits(void **state) {
     assert_int_equal(d.status, BUDGET_RATE_LIMITED);
     assert_int_equal(snap(b).reserved_micros, 10 * 1000); /* a refusal reserves nothing */
     /* Another model has its own limiter. */
-    assert_int_equal(budget_admit(b, "preview", "other_model", "g10-o", "preview", 1, 1000, &d), 0);
+    assert_int_equal(budget_admit(b, "preview", "imagen4_ultra", "g10-o", "preview", 1, 1000, &d), 0);
     assert_int_equal(d.status, BUDGET_ADMITTED);
     sleep_ms(retry_after + 20);
     assert_int_equal(ADMIT(b, "g10", 1, 1000, &d), 0);
     assert_int_equal(d.status, BUDGET_ADMITTED);
     assert_int_equal(ADMIT(b, "g11", 1, 1000, &d), 0);
     assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    budget_free(other_worker);
+    budget_free(b);
+}
+
+/* Retries and fallbacks take slots from the same limiter as admission, scheduled ahead
+ * within the horizon; past it nothing is taken. */
+static void test_rate_slots_are_scheduled_and_shared_with_admission(void **state) {
+    set_rate("sd3.5_turbo", 2, 1); /* bursts of 2, then one per 500 ms */
+    budget_t *b = connect_ok(&cfg);
+    budget_t *other_worker = connect_ok(&cfg);
+    budget_decision_t d;
+    /* Slot starts are fixed points in time: compare each wait plus the time already
+     * elapsed with the schedule, so a slow machine cannot fail the test. */
+    int64_t t0 = mono_us();
+#define SINCE_T0_MS ((mono_us() - t0) / 1000)
+    assert_int_equal(ADMIT(b, "s0", 1, 1000, &d), 0); /* admission takes the first slot */
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(budget_rate_slot(other_worker, "preview", "sd3.5_turbo", 5000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(d.retry_after_ms, 0); /* the burst's second slot: now */
+    int64_t expect = 500;
+    for (int i = 0; i < 4; i++, expect += 500) { /* then one every 500 ms, scheduled */
+        assert_int_equal(budget_rate_slot(i % 2 ? b : other_worker, "preview", "sd3.5_turbo", 5000, &d), 0);
+        assert_int_equal(d.status, BUDGET_ADMITTED);
+        int64_t at = d.retry_after_ms + SINCE_T0_MS;
+        assert_true(at >= expect - 5 && at <= expect + 200);
+    }
+    /* The next free slot starts 2.5 s after t0: beyond a 1 s horizon nothing is taken ... */
+    assert_int_equal(budget_rate_slot(b, "preview", "sd3.5_turbo", 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    int64_t at = d.retry_after_ms + SINCE_T0_MS;
+    assert_true(at >= 2500 - 5 && at <= 2500 + 200); /* the slot after the four taken */
+    assert_int_equal(budget_rate_slot(b, "preview", "sd3.5_turbo", 1000, &d), 0);
+    at = d.retry_after_ms + SINCE_T0_MS;
+    assert_true(at >= 2500 - 5 && at <= 2500 + 200); /* the same slot: nothing was taken */
+    /* ... and admission sees the same queue. */
+    assert_int_equal(ADMIT(b, "s1", 1, 1000, &d), 0);
+    assert_int_equal(d.status, BUDGET_RATE_LIMITED);
+    /* A model without a limit: always now, no Redis key. */
+    assert_int_equal(budget_rate_slot(b, "preview", "imagen4_ultra", 0, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(d.retry_after_ms, 0);
+    assert_int_equal(budget_rate_slot(b, "preview", "no_such_model", 0, &d), -1);
+#undef SINCE_T0_MS
     budget_free(other_worker);
     budget_free(b);
 }
@@ -919,6 +969,7 @@ int main(void) {
         T(test_killed_worker_lease_expires_and_readmit_is_not_double_charged),
         T(test_settle_after_lease_expiry_still_charges_once),
         T(test_gcra_admits_n_per_period_then_rate_limits),
+        T(test_rate_slots_are_scheduled_and_shared_with_admission),
         T(test_script_flush_between_calls_still_works),
         T(test_batch_decides_like_single_calls_in_one_round_trip),
         T(test_batch_after_script_flush_reloads_and_decides_every_call),

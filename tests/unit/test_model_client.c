@@ -467,6 +467,73 @@ static void test_half_open_probe_closes_breaker_on_success(void **s) {
     model_client_free(mc);
 }
 
+/* ==== Rate gate ==== */
+
+/* A rate gate that answers from a script and records who asked when. */
+typedef struct {
+    int calls;
+    const int *answers;      /* per call: 0 slot, 1 no slot, -1 cannot tell */
+    const int64_t *delays;   /* per call */
+    char models[8][64];
+    int64_t at_ms[8];
+} gate_log_t;
+
+static int scripted_gate(void *ctx, const char *model, int64_t *delay_ms) {
+    gate_log_t *g = ctx;
+    int i = g->calls++;
+    assert_true(i < 8);
+    snprintf(g->models[i], sizeof g->models[i], "%s", model);
+    g->at_ms[i] = mono_ms();
+    *delay_ms = g->delays[i];
+    return g->answers[i];
+}
+
+static void test_rate_gate_holds_retries_and_fallbacks_not_the_admitted_first_attempt(void **s) {
+    (void)s;
+    model_config_t *dead = (model_config_t *)config_model(&cfg, "dead_503");
+    model_config_t *backup = (model_config_t *)config_model(&cfg, "backup");
+    dead->rate_limit = backup->rate_limit = 10;
+    dead->rate_period_s = backup->rate_period_s = 1;
+    tier_config_t t = tier_for("dead_503", 2, 500, "backup", NULL);
+    model_client_t *mc = client_for(&t);
+    /* retry 1: cannot tell (wait 1 s, ask again), then a slot in 150 ms; retry 2: a
+     * slot now; the fallback: a slot now. */
+    static const int answers[] = {-1, 0, 0, 0};
+    static const int64_t delays[] = {0, 150, 0, 0};
+    gate_log_t g = {.answers = answers, .delays = delays};
+    model_client_set_rate_gate(mc, scripted_gate, &g);
+    render_request_t req = request(256, 256, 11);
+    req.rate_admitted = true; /* admission took the first attempt's slot */
+    int64_t t0 = mono_ms();
+    render_result_t *r = render_one(mc, &req, 15000);
+    int64_t took = mono_ms() - t0;
+    expect_ok(r, "backup");
+    assert_int_equal(r->attempts, 4); /* 3 on dead_503, 1 on backup */
+    assert_int_equal(g.calls, 4);
+    assert_string_equal(g.models[0], "dead_503");
+    assert_string_equal(g.models[1], "dead_503");
+    assert_string_equal(g.models[2], "dead_503");
+    assert_string_equal(g.models[3], "backup");
+    assert_true(g.at_ms[1] - g.at_ms[0] >= 1000); /* fail closed: asked again after 1 s */
+    assert_true(took >= 1000 + 150);
+    render_result_free(r);
+    model_client_free(mc);
+
+    /* Without rate_admitted the first attempt asks too. */
+    mc = client_for(&t);
+    static const int answers2[] = {0, 0, 0, 0};
+    static const int64_t delays2[] = {0, 0, 0, 0};
+    gate_log_t g2 = {.answers = answers2, .delays = delays2};
+    model_client_set_rate_gate(mc, scripted_gate, &g2);
+    req.rate_admitted = false;
+    r = render_one(mc, &req, 15000);
+    expect_ok(r, "backup");
+    assert_int_equal(g2.calls, r->attempts);
+    render_result_free(r);
+    model_client_free(mc);
+    dead->rate_limit = backup->rate_limit = 0;
+}
+
 /* ==== Terminal answers ==== */
 
 static void test_4xx_is_terminal_and_keeps_provider_message(void **s) {
@@ -721,6 +788,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_terminal_reason_when_fallbacks_fail_too),
         cmocka_unit_test(test_circuit_opens_after_k_failures_and_requests_skip_it),
         cmocka_unit_test(test_half_open_probe_closes_breaker_on_success),
+        cmocka_unit_test(test_rate_gate_holds_retries_and_fallbacks_not_the_admitted_first_attempt),
         cmocka_unit_test(test_4xx_is_terminal_and_keeps_provider_message),
         cmocka_unit_test(test_missing_api_key_env_fails_construction_naming_the_variable),
     };
