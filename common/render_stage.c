@@ -425,21 +425,26 @@ static void render_stage_refresh_metrics(render_stage_t *rs) {
     budget_stats_t st;
     budget_stats(rs->budget, &st);
     const char *tier = rs->tier->name;
-    metric_set(metric_get(METRIC_GAUGE, "pressroom_redis_available",
-                          "1 while the budget store answers; 0 = admission fails closed.", "tier", tier, NULL),
-               st.available);
-    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_outages_total",
-                          "Times the budget store became unreachable.", "tier", tier, NULL),
-               (double)st.outages);
-    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_round_trips_total",
-                          "Round trips to the budget store.", "tier", tier, NULL),
-               (double)st.round_trips);
-    metric_set(metric_get(METRIC_COUNTER, "pressroom_budget_decisions_total",
-                          "Admit, settle and release decisions taken in Redis.", "tier", tier, NULL),
-               (double)st.decisions);
-    metric_set(metric_get(METRIC_COUNTER, "pressroom_redis_script_reloads_total",
-                          "Budget scripts reloaded after NOSCRIPT.", "tier", tier, NULL),
-               (double)st.script_reloads);
+    const struct {
+        metric_kind_t kind;
+        const char *name, *help;
+        double value;
+    } budget_metrics[] = {
+        {METRIC_GAUGE, "pressroom_redis_available", "1 while the budget store answers; 0 = admission fails closed.",
+         st.available},
+        {METRIC_COUNTER, "pressroom_redis_outages_total", "Times the budget store became unreachable.",
+         (double)st.outages},
+        {METRIC_COUNTER, "pressroom_redis_round_trips_total", "Round trips to the budget store.",
+         (double)st.round_trips},
+        {METRIC_COUNTER, "pressroom_budget_decisions_total", "Admit, settle and release decisions taken in Redis.",
+         (double)st.decisions},
+        {METRIC_COUNTER, "pressroom_redis_script_reloads_total", "Budget scripts reloaded after NOSCRIPT.",
+         (double)st.script_reloads},
+    };
+    for (size_t i = 0; i < sizeof budget_metrics / sizeof budget_metrics[0]; i++)
+        metric_set(metric_get(budget_metrics[i].kind, budget_metrics[i].name, budget_metrics[i].help, "tier",
+                              tier, NULL),
+                   budget_metrics[i].value);
     for (int i = -1; i < rs->tier->n_fallbacks; i++) {
         const char *model = i < 0 ? rs->tier->model : rs->tier->fallbacks[i];
         const char *state = model_client_breaker_state(rs->mc, model, NULL);
