@@ -39,6 +39,8 @@ ENV OMP_THREAD_LIMIT=1 \
     PRESSROOM_CONFIG=/etc/pressroom/config.json \
     PRESSROOM_BLOBS=file:///var/lib/pressroom/blobs
 VOLUME ["/var/lib/pressroom/blobs"]
+# Workers run with --metrics-listen 0.0.0.0:9464: /healthz, /readyz, /metrics.
+EXPOSE 9464
 USER 10001:10001
 WORKDIR /var/lib/pressroom
 CMD ["/usr/local/bin/pressctl", "--help"]
