@@ -59,11 +59,13 @@ for line in open(f"{d}/renderer.log"):
     except ValueError:
         continue
     if e.get("event") == "request" and e.get("url") == "/sdapi/v1/txt2img":
-        times.append(ts(e["ts"]))
+        times.append(ts(e["ts"]) - int(e["ms"]) / 1000)  # when the renderer began the request
 times.sort()
 # Every success, plus the two 503s that were retried on the same model.
 assert len(times) >= n + 2, f"the fallback saw {len(times)} requests, expected at least {n + 2}"
-burst, interval, slack = 2, 0.5, 0.04
+# slack: the renderer timestamps requests after receiving them; a loaded machine may
+# delay one more than the next. 150 ms is still far below the 500 ms spacing.
+burst, interval, slack = 2, 0.5, 0.15
 worst = max((j - i + 1) - (burst + (times[j] - times[i] + slack) / interval)
             for i in range(len(times)) for j in range(i, len(times)))
 assert worst <= 1e-9, f"the fallback got {worst:.2f} requests more than the token bucket allows: {[round(t - times[0], 3) for t in times]}"
