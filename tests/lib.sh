@@ -134,3 +134,17 @@ start_bg() {
 }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# one_budget_window WINDOW_S MAX_TEST_S: a test that compares the spend Redis recorded
+# for the current window with the charges on its verdicts needs the whole run inside
+# one window (windows are aligned to the epoch: a 1h window turns at every full hour).
+# When fewer than MAX_TEST_S seconds are left in the current window, wait for the next.
+one_budget_window() {
+  local window=$1 need=$2 now left
+  now=$(date +%s)
+  left=$((window - now % window))
+  if [ "$left" -lt "$need" ]; then
+    echo "waiting ${left}s for the next ${window}s budget window, so the run stays inside one" >&2
+    sleep $((left + 1))
+  fi
+}

@@ -29,6 +29,7 @@ cat >"$STACK_DIR/config.json" <<JSON
   "kafka": {"session_timeout_ms": 6000}
 }
 JSON
+one_budget_window 3600 90 # Redis spend of the 1h window vs the verdicts' charges
 start_stack "$STACK_DIR/config.json"
 start_bg preview "$BIN/preview-worker"
 start_bg verifier "$BIN/verifier-worker"

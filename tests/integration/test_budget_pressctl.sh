@@ -13,6 +13,7 @@ BENCH="$ROOT/$BUILD/bench/admission_bench"
 [ -x "$PRESSCTL" ] || fail "missing $PRESSCTL (make)"
 [ -x "$BENCH" ] || fail "missing $BENCH (make $BUILD/bench/admission_bench)"
 
+one_budget_window 86400 30 # the spend of the 1d window is compared throughout
 start_redis
 cat >"$STACK_DIR/config.json" <<'EOF'
 {"tiers": {"preview": {"model": "sd3.5_turbo", "max_latency_ms": 800, "cap_usd": 0.5, "window": "1d"},

@@ -26,6 +26,7 @@ cat >"$STACK_DIR/config.json" <<JSON
 }
 JSON
 export REDIS_PERSIST=1
+one_budget_window 3600 90 # Redis spend of the 1h window vs the verdicts' charges
 start_stack "$STACK_DIR/config.json"
 start_bg preview-a "$BIN/preview-worker"; VICTIM=$LAST_PID
 start_bg verifier "$BIN/verifier-worker"

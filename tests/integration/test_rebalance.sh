@@ -21,6 +21,7 @@ cat >"$STACK_DIR/config.json" <<JSON
   "kafka": {"session_timeout_ms": 6000}
 }
 JSON
+one_budget_window 3600 90 # Redis spend of the 1h window vs the verdicts' charges
 start_stack "$STACK_DIR/config.json"
 start_bg preview-a "$BIN/preview-worker"; FIRST=$LAST_PID
 start_bg verifier "$BIN/verifier-worker"
