@@ -174,6 +174,18 @@ void budget_stats(budget_t *b, budget_stats_t *out) {
     pthread_mutex_unlock(&b->mu);
 }
 
+/* ==== Keys (see budget_scripts.h) ==== */
+
+/* P = "{pressroom:<tier>}": every key of a tier shares its hash tag (one Cluster slot). */
+static void tier_prefix(const tier_config_t *t, char *buf, size_t len) {
+    snprintf(buf, len, "{pressroom:%s}", t->name);
+}
+
+/* P:rate:<model>: the model's GCRA state, shared by admission and rate slots. */
+static void rate_key(const char *prefix, const char *model, char *buf, size_t len) {
+    snprintf(buf, len, "%s:rate:%s", prefix, model);
+}
+
 /* ==== Script calls ==== */
 
 /* Is this error reply a sign that Redis cannot decide right now (rather than a bug)? */
@@ -349,7 +361,7 @@ static const tier_config_t *decision_keys(budget_t *b, const char *tier, const c
                  BUDGET_MAX_ID, job_id ? job_id : "(null)", stage ? stage : "(null)", attempt);
         return NULL;
     }
-    snprintf(c->prefix, sizeof c->prefix, "{pressroom:%s}", t->name);
+    tier_prefix(t, c->prefix, sizeof c->prefix);
     snprintf(c->dkey, sizeof c->dkey, "%s:d:%s:%s:%d", c->prefix, job_id, stage, attempt);
     snprintf(c->leases, sizeof c->leases, "%s:leases", c->prefix);
     snprintf(c->ovk, sizeof c->ovk, "%s:override", c->prefix);
@@ -376,7 +388,7 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
                  "and %" PRId64, model ? model : "(null)", worst_case_micros);
         return -1;
     }
-    snprintf(c->ratek, sizeof c->ratek, "%s:rate:%s", c->prefix, model);
+    rate_key(c->prefix, model, c->ratek, sizeof c->ratek);
     snprintf(c->num[0], sizeof c->num[0], "%" PRId64, worst_case_micros);
     snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
     snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
@@ -460,8 +472,8 @@ int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horiz
         return 0;
     }
     char prefix[48], ratek[160], limit[16], period[16], horizon[16];
-    snprintf(prefix, sizeof prefix, "{pressroom:%s}", t->name);
-    snprintf(ratek, sizeof ratek, "%s:rate:%s", prefix, m->name);
+    tier_prefix(t, prefix, sizeof prefix);
+    rate_key(prefix, m->name, ratek, sizeof ratek);
     snprintf(limit, sizeof limit, "%d", m->rate_limit);
     snprintf(period, sizeof period, "%d", m->rate_period_s);
     snprintf(horizon, sizeof horizon, "%d", horizon_ms > 0 ? horizon_ms : 0);
@@ -647,7 +659,7 @@ static const tier_config_t *tier_or_fail(budget_t *b, const char *tier, char *pr
                  tier ? tier : "(null)");
         return NULL;
     }
-    snprintf(prefix, plen, "{pressroom:%s}", t->name);
+    tier_prefix(t, prefix, plen);
     return t;
 }
 

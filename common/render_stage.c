@@ -51,6 +51,7 @@ struct render_stage {
     budget_call_t *calls;    /* scratch for a batch: cap_calls entries */
     render_t **settling;     /* scratch: renders settled in this batch */
     int cap_calls;
+    metric_t *http_attempts, *render_seconds; /* per tier: found once, counted per render */
 };
 
 /* The model client's rate gate: retries and fallbacks take their model's slot in Redis
@@ -81,6 +82,11 @@ static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t
     }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
     model_client_set_rate_gate(rs->mc, rate_gate, rs);
+    rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
+                                   "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
+    rs->render_seconds = metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
+                                    "Model call time, submit to answer, retries included.", "tier", tier->name,
+                                    NULL);
     return rs;
 }
 
@@ -141,13 +147,8 @@ static void count_render(const render_stage_t *rs, const render_result_t *res) {
                           "tier", rs->tier->name, "model", res->model, "result", res->ok ? "ok" : res->reason,
                           NULL),
                1);
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
-                          "HTTP attempts, retries and fallbacks included.", "tier", rs->tier->name, NULL),
-               res->attempts);
-    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
-                              "Model call time, submit to answer, retries included.", "tier",
-                              rs->tier->name, NULL),
-                   (double)res->latency_ms / 1000.0);
+    metric_inc(rs->http_attempts, res->attempts);
+    metric_observe(rs->render_seconds, (double)res->latency_ms / 1000.0);
 }
 
 /* ==== Admission ==== */

@@ -173,6 +173,18 @@ static void stop_all(proc_t *procs, int n) {
     }
 }
 
+/* The log of a started process: "preview-worker#0" logs to LOGS/preview-worker-0.log.
+ * False for the services (no '#'), whose logs are named otherwise. */
+static bool worker_log(const char *logs, const char *proc_name, char *path, size_t len) {
+    char name[64];
+    snprintf(name, sizeof name, "%s", proc_name);
+    char *hash = strchr(name, '#');
+    if (!hash) return false;
+    *hash = '-';
+    snprintf(path, len, "%s/%s.log", logs, name);
+    return true;
+}
+
 /* The port a worker logged in its "admin_listening" line; 0 when not (yet) there. */
 static unsigned admin_port(const char *logpath) {
     FILE *f = fopen(logpath, "r");
@@ -357,14 +369,7 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
         int st;
         if (waitpid(procs[i].pid, &st, WNOHANG) == procs[i].pid || !alive(procs[i].pid)) {
             fprintf(stderr, "pressctl: %s exited during start-up\n", procs[i].name);
-            char name[64];
-            snprintf(name, sizeof name, "%s", procs[i].name);
-            char *hash = strchr(name, '#');
-            if (hash) {
-                *hash = '-';
-                snprintf(logpath, sizeof logpath, "%s/%s.log", logs, name);
-                tail_log(logpath);
-            }
+            if (worker_log(logs, procs[i].name, logpath, sizeof logpath)) tail_log(logpath);
             goto fail;
         }
     }
@@ -372,12 +377,7 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
            "  workers  preview x%d, verifier x%d, production x%d; logs in %s\n",
            abs_dir, envpath, brokers, redis, renderer, blobs, scale[0], scale[1], scale[2], logs);
     for (int i = 0; i < n; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s", procs[i].name);
-        char *hash = strchr(name, '#');
-        if (!hash) continue; /* not a worker */
-        *hash = '-';
-        snprintf(logpath, sizeof logpath, "%s/%s.log", logs, name);
+        if (!worker_log(logs, procs[i].name, logpath, sizeof logpath)) continue;
         unsigned port = 0;
         for (int t = 0; t < 50 && !(port = admin_port(logpath)); t++) sleep_ms(100);
         if (port) printf("  metrics  %-20s http://127.0.0.1:%u/metrics (/healthz, /readyz)\n", procs[i].name, port);
