@@ -1,10 +1,11 @@
 # pressroom — build, test, demo, benchmarks.
-# Every binary lands in build/bin/. Sources are discovered: common/*.c is the shared
-# library; each folder under workers/ and tools/ is one binary; each
-# tests/unit/test_*.c is one cmocka test binary.
+#
+# common/ is a set of layered static libraries, one per folder, each compiled with
+# only its own packages' flags (docs/architecture.md says what each owns and may
+# include). Every binary lands in build/bin/ and links only the libraries it names
+# below, so its link line shows what it depends on.
 
 CC      ?= gcc
-PKGS    := rdkafka libcurl libcjson tesseract lept hiredis libpng cairo libmicrohttpd
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
 OPT     ?= -O2 -g
@@ -14,51 +15,132 @@ ifeq ($(SANITIZE),1)
   LDSAN := -fsanitize=address,undefined
   BUILD := build-san
 endif
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -Icommon $(PKG_CFLAGS) -MMD -MP
-LDLIBS  += $(PKG_LIBS) -lpthread -lm
+CFLAGS  += $(CSTD) $(WARN) $(OPT) -Icommon -MMD -MP
 LDFLAGS += $(LDSAN)
+pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1) 2>/dev/null))
+pkg_libs   = $(if $(1),$(shell pkg-config --libs $(1) 2>/dev/null))
 
-COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
-LIB        := $(BUILD)/libpressroom.a
+# ---- Libraries: folder, packages ----------------------------------------------
+# base     clock, log, metrics, files, config, message codecs, prompt grammar, blobs
+# runtime  event loop, worker runtime, Kafka, offsets, admin HTTP
+# budget   Redis budget counters (Lua scripts in budget/scripts/)
+# model    model client and one adapter per provider
+# verify   the verifier, OCR pool, image decode, text normalisation
+# route    every decision about a job's fate
+# render   the rendering workers' shared stage (admit, render, store, settle)
+# draw     the reference renderer's drawing code (cairo); tests and benchmarks only
+LIBS           := base runtime budget model verify route render draw
+LIB_DIR_base    := common/base
+LIB_DIR_runtime := common/runtime
+LIB_DIR_budget  := common/budget
+LIB_DIR_model   := common/model
+LIB_DIR_verify  := common/verify
+LIB_DIR_route   := common/route
+LIB_DIR_render  := common/render
+PKGS_base       := libcjson
+PKGS_runtime    := rdkafka libmicrohttpd
+PKGS_budget     := hiredis
+PKGS_model      := libcurl libcjson
+PKGS_verify     := tesseract lept libpng
+PKGS_route      :=
+PKGS_render     :=
+PKGS_draw       := cairo
+# The libraries each one builds on (its headers may include theirs).
+DEPS_runtime    := base
+DEPS_budget     := base
+DEPS_model      := base
+DEPS_verify     := base
+DEPS_route      := runtime base
+DEPS_render     := route budget model runtime base
+SRC_draw        := tools/pressroom-renderer/draw.c
+$(foreach l,$(filter-out draw,$(LIBS)),$(eval SRC_$(l) := $(wildcard $(LIB_DIR_$(l))/*.c)))
+$(foreach l,$(LIBS),$(eval OBJ_$(l) := $(SRC_$(l):%.c=$(BUILD)/obj/%.o)))
+lib_file = $(BUILD)/lib/lib$(1).a
+
+# ---- Programs: the libraries each links, in dependency order ------------------
+USES_preview-worker     := render route budget model runtime base
+USES_production-worker  := render route budget model runtime base
+USES_verifier-worker    := route verify runtime base
+USES_pressctl           := verify budget runtime base
+USES_pressroom-renderer := base
+USES_pressroom-broker   := base
+# Packages a program uses directly, beyond its libraries'.
+PKGS_prog_pressroom-renderer := libmicrohttpd cairo libpng
+PKGS_prog_pressroom-broker   := rdkafka
+# The renderer's draw.c is part of the renderer binary itself.
 PROGRAMS   := $(notdir $(wildcard workers/* tools/*))
 BINS       := $(PROGRAMS:%=$(BUILD)/bin/%)
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-UNIT_BINS  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-BENCH_SRC  := $(wildcard bench/*.c)
-BENCH_BINS := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit integration demo bench eval-verifier fuzz clean
-all: deps $(BINS)
+# Tests and benchmarks link what they need: by default everything.
+ALL_USES        := render route budget model verify runtime draw base
+UNIT_SRC        := $(wildcard tests/unit/test_*.c)
+UNIT_BINS       := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC       := $(wildcard bench/*.c)
+BENCH_BINS      := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+uses_pkgs = $(sort $(foreach l,$(1),$(PKGS_$(l))))
+link_libs = $(foreach l,$(1),$(call lib_file,$(l))) $(call pkg_libs,$(call uses_pkgs,$(1)) $(2)) -lpthread -lm
+
+.PHONY: all deps libs test unit integration demo bench eval-verifier fuzz check-layers clean
+all: $(BINS)
 
 deps:
 	@bash scripts/install-deps.sh
 
-$(BUILD)/obj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+# The first build on a fresh machine installs the packages before compiling anything.
+$(BUILD)/.deps-ok: scripts/install-deps.sh
+	@bash scripts/install-deps.sh
+	@mkdir -p $(dir $@) && touch $@
 
-$(LIB): $(COMMON_OBJ)
+# Library objects: each compiled with its own packages' flags only.
+define lib_rule
+$(BUILD)/obj/$(LIB_DIR_$(1))/%.o: $(LIB_DIR_$(1))/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $(call pkg_cflags,$(call uses_pkgs,$(1) $(DEPS_$(1)))) -c $$< -o $$@
+$(call lib_file,$(1)): $(OBJ_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(filter-out draw,$(LIBS)),$(eval $(call lib_rule,$(l))))
+$(BUILD)/obj/tools/pressroom-renderer/draw.o: tools/pressroom-renderer/draw.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call pkg_cflags,cairo) -c $< -o $@
+$(call lib_file,draw): $(OBJ_draw)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
-# One binary per folder under workers/ and tools/.
+libs: $(foreach l,$(LIBS),$(call lib_file,$(l)))
+
+# Programs: one per folder under workers/ and tools/.
 define program_rule
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard workers/$(1)/*.c tools/$(1)/*.c)) $(LIB)
+$(BUILD)/obj/$(2)/%.o: $(2)/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB) $$(LDLIBS)
+	$$(CC) $$(CFLAGS) $(call pkg_cflags,$(call uses_pkgs,$(USES_$(1))) $(PKGS_prog_$(1))) -c $$< -o $$@
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(2)/*.c)) $(foreach l,$(USES_$(1)),$(call lib_file,$(l)))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(call link_libs,$(USES_$(1)),$(PKGS_prog_$(1)))
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p),$(wildcard workers/$(p) tools/$(p)))))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: CFLAGS += -Itools $(call pkg_cflags,$(call uses_pkgs,$(ALL_USES)))
+$(BUILD)/obj/tests/%.o: tests/%.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/bench/%.o: bench/%.c | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(foreach l,$(ALL_USES),$(call lib_file,$(l)))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(call link_libs,$(ALL_USES)) -lcmocka
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(foreach l,$(ALL_USES),$(call lib_file,$(l)))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(call link_libs,$(ALL_USES))
+
+# Which folder may include which: the layering docs/architecture.md describes.
+check-layers:
+	@bash tests/check_layers.sh
 
 # The README's test command: unit tests, then integration tests against real
 # redis-server, the embedded Kafka broker, the reference renderer and Tesseract.
@@ -86,10 +168,10 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@mkdir -p build-fuzz/corpus
 	clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -Icommon $(shell pkg-config --cflags libcjson) \
-	  tests/fuzz/fuzz_messages.c common/message.c $(shell pkg-config --libs libcjson) -lm -o build-fuzz/fuzz_messages
+	  tests/fuzz/fuzz_messages.c $(SRC_base) $(shell pkg-config --libs libcjson) -lm -o build-fuzz/fuzz_messages
 	build-fuzz/fuzz_messages -max_total_time=$(FUZZ_SECONDS) -max_len=4096 build-fuzz/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf build build-san build-fuzz out
 
--include $(COMMON_OBJ:.o=.d) $(wildcard $(BUILD)/obj/workers/*/*.d $(BUILD)/obj/tools/*/*.d $(BUILD)/obj/tests/unit/*.d $(BUILD)/obj/bench/*.d)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

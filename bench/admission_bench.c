@@ -30,9 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
-#include "config.h"
-#include "log.h"
+#include "budget/budget.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/log.h"
 
 typedef struct {
     int64_t jobs;        /* admitted and settled */
@@ -42,12 +43,6 @@ typedef struct {
     int64_t charged;
     int64_t failures;    /* UNAVAILABLE / ERROR */
 } run_result_t;
-
-static int64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

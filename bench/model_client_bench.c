@@ -14,10 +14,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "config.h"
-#include "log.h"
-#include "model_client.h"
-#include "stats.h"
+#include "base/config.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "model/model_client.h"
+#include "base/stats.h"
 
 
 int main(int argc, char **argv) {

@@ -17,12 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "kafka.h"
-#include "log.h"
-#include "message.h"
-#include "stats.h"
-#include "worker.h"
+#include "base/config.h"
+#include "base/clock.h"
+#include "runtime/kafka.h"
+#include "base/log.h"
+#include "base/message.h"
+#include "base/stats.h"
+#include "runtime/worker.h"
 
 static const char *WORDS[] = {"SALE", "NEW IN", "50% OFF", "TODAY ONLY", "HOT DEALS", "LAST CHANCE"};
 

@@ -19,13 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "color.h"
-#include "draw.h"
-#include "fileio.h"
-#include "message.h"
-#include "ocr.h"
-#include "verify.h"
+#include "base/config.h"
+#include "base/color.h"
+#include "pressroom-renderer/draw.h"
+#include "base/fileio.h"
+#include "base/message.h"
+#include "verify/ocr.h"
+#include "verify/verify.h"
 
 static const char *const PHRASES[] = {
     "SALE", "50% OFF", "$19.99", "NEW ARRIVALS", "Summer Sale", "Limited Edition",

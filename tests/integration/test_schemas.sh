@@ -6,10 +6,10 @@
 #     examples/jobs.jsonl against job.schema.json (and the file is what
 #     examples/make_jobs.py writes);
 #   - malformed messages are rejected (missing job_id, bad size, extra property, ...);
-#   - the schemas agree with the C codecs (common/message.c): every example parses
+#   - the schemas agree with the C codecs (common/base/message.c): every example parses
 #     with job_parse/task_parse/outcome_parse, what task_encode/outcome_encode write
 #     back validates, and the malformed jobs are refused by job_parse too;
-#   - config.schema.json agrees with the real loader (common/config.c, through
+#   - config.schema.json agrees with the real loader (common/base/config.c, through
 #     pressroom-broker --config): a set of configs that both accept and a set with
 #     misspelt keys, wrong types and out-of-range values that both reject.
 source "$(dirname "$0")/../lib.sh"
@@ -58,12 +58,12 @@ echo '{"redis": 6379}' >"$CASES/bad-redis-number.json"
 echo '[]' >"$CASES/bad-not-an-object.json"
 
 # ---- A probe around the C codecs: parse stdin, print what the encoder writes ----
-[ -f "$ROOT/$BUILD/libpressroom.a" ] || fail "$BUILD/libpressroom.a is not built (make)"
+[ -f "$ROOT/$BUILD/lib/libbase.a" ] || fail "$BUILD/lib/libbase.a is not built (make)"
 cat >"$STACK_DIR/codec_probe.c" <<'CEOF'
 /* codec_probe KIND < message: parses one message (jobs: one per line) with the
  * codec for KIND (job | task | outcome), prints the re-encoded JSON (one line per
  * message) or "error: ..." and exits 1 on the first message it refuses. */
-#include "message.h"
+#include "base/message.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,12 +105,12 @@ int main(int argc, char **argv) {
 CEOF
 # A SANITIZE=1 library (build-san) needs the sanitizer runtimes at link time.
 SANFLAGS=()
-nm "$ROOT/$BUILD/libpressroom.a" 2>/dev/null | grep -q '__asan_' && SANFLAGS=(-fsanitize=address,undefined)
+nm "$ROOT/$BUILD/lib/libbase.a" 2>/dev/null | grep -q '__asan_' && SANFLAGS=(-fsanitize=address,undefined)
 # shellcheck disable=SC2046
 gcc -std=c11 -D_GNU_SOURCE -Wall -Werror "${SANFLAGS[@]}" -I"$ROOT/common" "$STACK_DIR/codec_probe.c" \
-    "$ROOT/$BUILD/libpressroom.a" $(pkg-config --cflags --libs libcjson) -lm \
+    "$ROOT/$BUILD/lib/libbase.a" $(pkg-config --cflags --libs libcjson) -lm \
     -o "$STACK_DIR/codec_probe" 2>"$STACK_DIR/probe.log" ||
-  fail "cannot build the codec probe against $BUILD/libpressroom.a: $(head -n 5 "$STACK_DIR/probe.log")"
+  fail "cannot build the codec probe against $BUILD/lib/libbase.a: $(head -n 5 "$STACK_DIR/probe.log")"
 
 # ---- Schemas, examples and negative messages ----
 "$PY" - "$ROOT" "$CASES" "$STACK_DIR/codec_probe" <<'PYEOF' || fail "schema checks failed (see above)"
@@ -373,5 +373,5 @@ for name in $(printf '%s\n' "${!pids[@]}" | sort); do
     loader_failures=$((loader_failures + 1))
   fi
 done
-[ "$loader_failures" -eq 0 ] || fail "$loader_failures config case(s): config.schema.json and common/config.c disagree"
+[ "$loader_failures" -eq 0 ] || fail "$loader_failures config case(s): config.schema.json and common/base/config.c disagree"
 echo "schemas, examples and config loader agree"

@@ -21,10 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
-#include "stats.h"
-#include "config.h"
-#include "log.h"
+#include "budget/budget.h"
+#include "base/clock.h"
+#include "base/stats.h"
+#include "base/config.h"
+#include "base/log.h"
 
 #define TEN_YEARS_S 315360000 /* a window that does not turn during a test */
 
@@ -47,12 +48,6 @@ static int free_port(void) {
         abort();
     close(fd);
     return ntohs(a.sin_port);
-}
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int64_t ms) {

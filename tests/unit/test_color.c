@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "color.h"
+#include "base/color.h"
 
 /* The 34 test pairs of Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula:
  * implementation notes, supplementary test data, and mathematical observations",

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "color.h"
-#include "draw.h"
+#include "base/color.h"
+#include "pressroom-renderer/draw.h"
 
 /* ==== Helpers ==== */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "verify/image.h"
 
 static const image_limits_t LIMITS = {16 << 20, 4096, 64};
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "message.h"
+#include "base/message.h"
 
 static int parse(const char *s, job_t *job, char *err) {
     return job_parse(s, strlen(s), job, err, 512);

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "metrics.h"
+#include "base/metrics.h"
 
 static int reset(void **state) {
     (void)state;

@@ -26,10 +26,11 @@
 
 #include <cmocka.h>
 
-#include "base64.h"
-#include "config.h"
-#include "log.h"
-#include "model_client.h"
+#include "base/base64.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/log.h"
+#include "model/model_client.h"
 
 /* Models by role, in two renderer processes (a config holds at most 16 models, the two
  * built-in ones included). Latencies are tiny except where a test needs them. */
@@ -168,12 +169,6 @@ static int stop_renderer(void **state) {
 }
 
 /* ==== Helpers ==== */
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A tier on `model` with the given fallbacks (NULL-terminated). */
 static tier_config_t tier_for(const char *model, int max_retries, int max_latency_ms, ...) {

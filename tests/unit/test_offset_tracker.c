@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "offset_tracker.h"
+#include "runtime/offset_tracker.h"
 
 typedef struct {
     int calls;

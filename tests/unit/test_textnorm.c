@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "textnorm.h"
+#include "verify/textnorm.h"
 
 static const char *norm(const char *in, bool fold) {
     static char out[256];

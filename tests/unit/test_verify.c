@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "draw.h"
-#include "message.h"
-#include "ocr.h"
-#include "verify.h"
+#include "base/config.h"
+#include "pressroom-renderer/draw.h"
+#include "base/message.h"
+#include "verify/ocr.h"
+#include "verify/verify.h"
 
 /* LeakSanitizer (SANITIZE=1): fontconfig keeps its font cache for the life of the
  * process by design; this is not ours to free. */

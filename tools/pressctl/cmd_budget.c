@@ -15,9 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "budget.h"
-#include "config.h"
-#include "log.h"
+#include "budget/budget.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "pressctl.h"
 
 static const char *const tiers[] = {"preview", "production"};

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "fileio.h"
+#include "base/config.h"
+#include "base/fileio.h"
 #include "pressctl.h"
 
 #define MAX_PROCS 64

@@ -9,13 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blobstore.h"
-#include "config.h"
-#include "kafka.h"
-#include "message.h"
+#include "base/blobstore.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "runtime/kafka.h"
+#include "base/message.h"
 #include "pressctl.h"
-#include "stats.h"
-#include "worker.h"
+#include "base/stats.h"
+#include "runtime/worker.h"
 
 typedef struct {
     char job_id[128];

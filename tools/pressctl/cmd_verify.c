@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "fileio.h"
-#include "message.h"
-#include "ocr.h"
+#include "base/config.h"
+#include "base/fileio.h"
+#include "base/message.h"
+#include "verify/ocr.h"
 #include "pressctl.h"
-#include "verify.h"
+#include "verify/verify.h"
 
 #define BATCH_LINE_MAX (1 << 20)
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "pressctl.h"
 
 /* Loads KEY=VALUE lines into the environment without overriding what is set. */

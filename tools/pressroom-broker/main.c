@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
+#include "base/config.h"
+#include "base/log.h"
 
 static volatile sig_atomic_t g_run = 1;
 static void on_signal(int sig) { (void)sig; g_run = 0; }

@@ -28,8 +28,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "admin_http.h"
-#include "log.h"
+#include "base/hostport.h"
+#include "runtime/admin_http.h"
+#include "base/log.h"
 #include "renderer.h"
 
 #define CACHE_BUCKETS 1024

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base64.h"
-#include "config.h"
+#include "base/base64.h"
+#include "base/config.h"
 #include "draw.h"
 
 #define MAX_BODY_BYTES (1 << 20) /* request bodies above this get 413 */

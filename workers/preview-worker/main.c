@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "message.h"
-#include "pipeline.h"
-#include "render_stage.h"
-#include "worker.h"
+#include "base/log.h"
+#include "base/clock.h"
+#include "base/message.h"
+#include "route/route.h"
+#include "render/render_stage.h"
+#include "runtime/worker.h"
 
 static int preview_init(worker_t *w, char *err, size_t errlen) {
     return render_stage_attach(w, &worker_config(w)->preview, err, errlen);

@@ -13,15 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "blobstore.h"
-#include "log.h"
-#include "message.h"
-#include "metrics.h"
-#include "ocr.h"
-#include "pipeline.h"
-#include "stats.h"
-#include "verify.h"
-#include "worker.h"
+#include "base/blobstore.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/message.h"
+#include "base/metrics.h"
+#include "verify/ocr.h"
+#include "route/route.h"
+#include "base/stats.h"
+#include "verify/verify.h"
+#include "runtime/worker.h"
 
 typedef struct {
     verify_pool_t *pool;

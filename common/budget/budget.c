@@ -1,0 +1,761 @@
+/* budget.c — fleet-wide admission control in Redis; see budget.h for the contract
+ * and budget_scripts.h for the data model and the scripts. */
+#include "budget/budget.h"
+#include "base/clock.h"
+
+#include "base/hostport.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "budget/budget_scripts.h"
+#include "base/log.h"
+
+#define BUDGET_TIMEOUT_MS 1000       /* connect and command timeout */
+#define BUDGET_BACKOFF_MIN_MS 100
+#define BUDGET_BACKOFF_MAX_MS 2000
+#define BUDGET_RETENTION_S (7 * 86400) /* how long a decision is remembered: replays */
+#define BUDGET_MAX_ID 200               /* bytes of job_id / stage */
+
+enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, N_SCRIPTS };
+
+static const char *const script_body[N_SCRIPTS] = {
+    BUDGET_LUA_ADMIT, BUDGET_LUA_SETTLE,  BUDGET_LUA_RELEASE,
+    BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET, BUDGET_LUA_RATE_SLOT,
+};
+
+struct budget {
+    config_t cfg;
+    char addr[80];              /* "host:port", for messages */
+    char host[64];
+    int port;
+    redisContext *rc;           /* NULL while disconnected */
+    bool down;                  /* in an outage (already logged and counted) */
+    int64_t down_since_ms;
+    int64_t next_attempt_ms;    /* monotonic: no reconnect before this */
+    int backoff_ms;
+    bool timed_out;             /* the last failed command hit the command timeout */
+    char sha[N_SCRIPTS][41];    /* SCRIPT LOAD answers; "" = not loaded yet */
+    budget_stats_t stats;
+    char errstr[512];
+    pthread_mutex_t mu;
+};
+
+/* ==== Helpers ==== */
+
+const char *budget_status_name(budget_status_t s) {
+    switch (s) {
+    case BUDGET_ADMITTED: return "admitted";
+    case BUDGET_OVER_CAP: return "over_cap";
+    case BUDGET_RATE_LIMITED: return "rate_limited";
+    case BUDGET_UNAVAILABLE: return "unavailable";
+    case BUDGET_ERROR: return "error";
+    }
+    return "?";
+}
+
+const char *budget_errstr(const budget_t *b) { return b->errstr; }
+
+/* ==== Connection ==== */
+
+/* Marks the connection dead. The first failure of an outage is logged and counted. */
+static void mark_down(budget_t *b, const char *cause) {
+    char why[160];
+    snprintf(why, sizeof why, "%s", cause); /* cause may live in b->rc */
+    if (b->rc) redisFree(b->rc);
+    b->rc = NULL;
+    b->stats.available = false;
+    snprintf(b->errstr, sizeof b->errstr, "redis at %s unavailable: %.160s", b->addr, why);
+    if (!b->down) {
+        b->down = true;
+        b->down_since_ms = mono_ms();
+        b->stats.outages++;
+        log_warn("redis_unavailable", "addr", b->addr, "error", why, NULL);
+    }
+}
+
+/* Ensures b->rc is connected. Honours the backoff unless `force`. Returns 0 or -1
+ * (errstr set). */
+static int ensure_connected(budget_t *b, bool force) {
+    if (b->rc) return 0;
+    int64_t now = mono_ms();
+    if (!force && now < b->next_attempt_ms) {
+        if (!b->errstr[0])
+            snprintf(b->errstr, sizeof b->errstr, "redis at %s unavailable", b->addr);
+        return -1;
+    }
+    struct timeval tv = {BUDGET_TIMEOUT_MS / 1000, (BUDGET_TIMEOUT_MS % 1000) * 1000};
+    redisContext *rc = redisConnectWithTimeout(b->host, b->port, tv);
+    if (!rc || rc->err) {
+        char why[160];
+        snprintf(why, sizeof why, "connect: %s", rc ? rc->errstr : "out of memory");
+        if (rc) redisFree(rc);
+        mark_down(b, why);
+        b->next_attempt_ms = now + b->backoff_ms;
+        b->backoff_ms = b->backoff_ms * 2 > BUDGET_BACKOFF_MAX_MS ? BUDGET_BACKOFF_MAX_MS
+                                                                  : b->backoff_ms * 2;
+        return -1;
+    }
+    redisSetTimeout(rc, tv);
+    redisEnableKeepAlive(rc);
+    b->rc = rc;
+    b->backoff_ms = BUDGET_BACKOFF_MIN_MS;
+    b->next_attempt_ms = 0;
+    return 0;
+}
+
+/* The connection answered: end an outage if one was running. */
+static void mark_up(budget_t *b) {
+    b->stats.available = true;
+    b->errstr[0] = '\0';
+    if (b->down) {
+        char ms[32];
+        snprintf(ms, sizeof ms, "%" PRId64, mono_ms() - b->down_since_ms);
+        log_info("redis_recovered", "addr", b->addr, "down_ms", ms, NULL);
+        b->down = false;
+    }
+}
+
+budget_t *budget_connect(const config_t *cfg, char *err, size_t errlen) {
+    budget_t *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "budget: out of memory");
+        return NULL;
+    }
+    b->cfg = *cfg;
+    if (hostport_parse(cfg->redis, "redis", 1, b->host, sizeof b->host, &b->port)) {
+        snprintf(err, errlen, "redis address: expected host:port or redis://host:port, found \"%s\"",
+                 cfg->redis);
+        free(b);
+        return NULL;
+    }
+    snprintf(b->addr, sizeof b->addr, "%.63s:%d", b->host, b->port);
+    b->backoff_ms = BUDGET_BACKOFF_MIN_MS;
+    pthread_mutex_init(&b->mu, NULL);
+    if (ensure_connected(b, true) == 0) b->stats.available = true;
+    return b;
+}
+
+void budget_free(budget_t *b) {
+    if (!b) return;
+    if (b->rc) redisFree(b->rc);
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+void budget_stats(budget_t *b, budget_stats_t *out) {
+    pthread_mutex_lock(&b->mu);
+    *out = b->stats;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* ==== Keys (see budget_scripts.h) ==== */
+
+/* P = "{pressroom:<tier>}": every key of a tier shares its hash tag (one Cluster slot). */
+static void tier_prefix(const tier_config_t *t, char *buf, size_t len) {
+    snprintf(buf, len, "{pressroom:%s}", t->name);
+}
+
+/* P:rate:<model>: the model's GCRA state, shared by admission and rate slots. */
+static void rate_key(const char *prefix, const char *model, char *buf, size_t len) {
+    snprintf(buf, len, "%s:rate:%s", prefix, model);
+}
+
+/* ==== Script calls ==== */
+
+/* Is this error reply a sign that Redis cannot decide right now (rather than a bug)? */
+static bool transient_error(const redisReply *r) {
+    return !strncmp(r->str, "LOADING", 7) || !strncmp(r->str, "MASTERDOWN", 10) ||
+           !strncmp(r->str, "BUSY", 4) || !strncmp(r->str, "TRYAGAIN", 8) ||
+           !strncmp(r->str, "CLUSTERDOWN", 11);
+}
+
+/* An error reply to a script: errstr says what failed; UNAVAILABLE when Redis cannot
+ * decide right now (the caller marks the connection down), ERROR otherwise. */
+static budget_status_t script_error(budget_t *b, const redisReply *r) {
+    snprintf(b->errstr, sizeof b->errstr, "redis at %s: script failed: %.180s", b->addr, r->str);
+    return transient_error(r) ? BUDGET_UNAVAILABLE : BUDGET_ERROR;
+}
+
+/* One command on the current connection. NULL = connection failure (marked down). */
+static redisReply *command(budget_t *b, int argc, const char **argv) {
+    b->stats.round_trips++;
+    errno = 0;
+    redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
+    if (!r) {
+        b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+        mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+    }
+    return r;
+}
+
+/* EVALSHA sha numkeys keys... args... into argv[32] (EVAL body ... after NOSCRIPT
+ * swaps the first two). Returns argc. */
+static int evalsha_argv(const budget_t *b, int s, const char *numkeys, int nargs, const char **args,
+                        const char **argv) {
+    int argc = 0;
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = b->sha[s];
+    argv[argc++] = numkeys;
+    for (int i = 0; i < nargs && argc < 32; i++) argv[argc++] = args[i];
+    return argc;
+}
+
+/* Runs script `s` with keys and args (argv[0..nkeys-1] are keys). Returns the reply,
+ * or NULL with *status UNAVAILABLE/ERROR and errstr set. The caller frees the reply.
+ * A failure on a connection that was up is retried once on a fresh connection (every
+ * script is idempotent, so a lost reply re-run gives the same decision). */
+static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const char **args,
+                              budget_status_t *status) {
+    const char *argv[32];
+    char numkeys[16];
+    snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        bool was_up = b->rc != NULL;
+        if (ensure_connected(b, false)) break;
+        if (!b->sha[s][0]) {
+            const char *load[] = {"SCRIPT", "LOAD", script_body[s]};
+            redisReply *r = command(b, 3, load);
+            if (!r) {
+                if (was_up && !b->timed_out) continue;
+                break;
+            }
+            if (r->type == REDIS_REPLY_STRING && r->len == 40) {
+                memcpy(b->sha[s], r->str, 40);
+                b->sha[s][40] = '\0';
+            } else {
+                snprintf(b->errstr, sizeof b->errstr, "redis at %s: SCRIPT LOAD: expected a sha1, found %.200s",
+                         b->addr, r->type == REDIS_REPLY_ERROR ? r->str : "another reply type");
+                bool transient = r->type == REDIS_REPLY_ERROR && transient_error(r);
+                freeReplyObject(r);
+                *status = transient ? BUDGET_UNAVAILABLE : BUDGET_ERROR;
+                return NULL;
+            }
+            freeReplyObject(r);
+        }
+        int argc = evalsha_argv(b, s, numkeys, nargs, args, argv);
+        redisReply *r = command(b, argc, argv);
+        if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+            /* Redis restarted or SCRIPT FLUSH: EVAL caches the body again. */
+            freeReplyObject(r);
+            b->stats.script_reloads++;
+            argv[0] = "EVAL";
+            argv[1] = script_body[s];
+            r = command(b, argc, argv);
+        }
+        if (!r) {
+            /* A stale connection (Redis restarted, idle timeout) gets one fresh try; a
+             * timeout does not, so a hung Redis costs one timeout, not two. */
+            if (was_up && !b->timed_out) continue;
+            break;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            *status = script_error(b, r);
+            if (*status == BUDGET_UNAVAILABLE) mark_down(b, r->str);
+            freeReplyObject(r);
+            return NULL;
+        }
+        mark_up(b);
+        return r;
+    }
+    *status = BUDGET_UNAVAILABLE;
+    return NULL;
+}
+
+static int64_t reply_int(const redisReply *r) {
+    if (r->type == REDIS_REPLY_INTEGER) return r->integer;
+    if (r->type == REDIS_REPLY_STRING) return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
+/* Parses the common decision array into *out. Returns 0 or -1 (malformed reply). */
+static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *out) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 || r->element[0]->type != REDIS_REPLY_STRING) {
+        snprintf(out->detail, sizeof out->detail,
+                 "redis at %s: expected an 8-element decision array, found reply type %d", b->addr,
+                 r->type);
+        out->status = BUDGET_ERROR;
+        return -1;
+    }
+    const char *st = r->element[0]->str;
+    out->status = !strcmp(st, "admitted")       ? BUDGET_ADMITTED
+                  : !strcmp(st, "over_cap")     ? BUDGET_OVER_CAP
+                  : !strcmp(st, "rate_limited") ? BUDGET_RATE_LIMITED
+                                                : BUDGET_ERROR;
+    out->replayed = reply_int(r->element[1]) != 0;
+    out->settled = reply_int(r->element[2]) != 0;
+    out->reserved_micros = reply_int(r->element[3]);
+    out->charged_micros = reply_int(r->element[4]);
+    out->retry_after_ms = reply_int(r->element[5]);
+    out->window_reset_ms = reply_int(r->element[6]);
+    if (r->element[7]->type == REDIS_REPLY_STRING)
+        snprintf(out->detail, sizeof out->detail, "%s", r->element[7]->str);
+    if (out->status == BUDGET_ERROR) {
+        snprintf(out->detail, sizeof out->detail, "redis at %s: unknown decision \"%.100s\"", b->addr, st);
+        return -1;
+    }
+    b->stats.decisions++;
+    return 0;
+}
+
+/* ==== Decision calls ==== */
+
+/* One decision's script call: the script, its keys and arguments, and the buffers
+ * they point into (so it is built in place and never copied). Built once by
+ * admit_call / settle_call / release_call, run alone (decide) or pipelined
+ * (decide_batch). */
+typedef struct {
+    int script, nkeys, nargs;
+    const char *args[13];
+    char numkeys[8];
+    char prefix[48], dkey[512], leases[64], ovk[64], ratek[160];
+    char num[7][24];
+    bool alone; /* batch: re-run this one on the single-call path */
+} decision_call_t;
+
+/* Validates the key parts and fills the tier prefix, decision key and the keys every
+ * decision script takes. Resets *out. Returns the tier config, or NULL with
+ * out->detail set. */
+static const tier_config_t *decision_keys(budget_t *b, const char *tier, const char *job_id,
+                                          const char *stage, int attempt, decision_call_t *c,
+                                          budget_decision_t *out) {
+    memset(out, 0, sizeof *out);
+    out->status = BUDGET_ERROR;
+    const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
+    if (!t) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget: tier: expected \"preview\" or \"production\", found \"%s\"",
+                 tier ? tier : "(null)");
+        return NULL;
+    }
+    if (!job_id || !*job_id || strlen(job_id) > BUDGET_MAX_ID || !stage || !*stage ||
+        strlen(stage) > BUDGET_MAX_ID || attempt < 0) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget: decision key: expected a job id and stage of 1..%d bytes and an attempt "
+                 ">= 0, found job \"%.40s\" stage \"%.40s\" attempt %d",
+                 BUDGET_MAX_ID, job_id ? job_id : "(null)", stage ? stage : "(null)", attempt);
+        return NULL;
+    }
+    tier_prefix(t, c->prefix, sizeof c->prefix);
+    snprintf(c->dkey, sizeof c->dkey, "%s:d:%s:%s:%d", c->prefix, job_id, stage, attempt);
+    snprintf(c->leases, sizeof c->leases, "%s:leases", c->prefix);
+    snprintf(c->ovk, sizeof c->ovk, "%s:override", c->prefix);
+    c->alone = false;
+    return t;
+}
+
+/* Sets the script and the count of keys among c->args[0..nargs-1]. */
+static void call_script(decision_call_t *c, int script, int nkeys, int nargs) {
+    c->script = script;
+    c->nkeys = nkeys;
+    c->nargs = nargs;
+    snprintf(c->numkeys, sizeof c->numkeys, "%d", nkeys);
+}
+
+static int admit_call(budget_t *b, const char *tier, const char *model, const char *job_id,
+                      const char *stage, int attempt, int64_t worst_case_micros, decision_call_t *c,
+                      budget_decision_t *out) {
+    const tier_config_t *t = decision_keys(b, tier, job_id, stage, attempt, c, out);
+    if (!t) return -1;
+    if (!model || !*model || strlen(model) >= 64 || worst_case_micros < 0) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget_admit: expected a model name and a worst case >= 0 micros, found \"%.64s\" "
+                 "and %" PRId64, model ? model : "(null)", worst_case_micros);
+        return -1;
+    }
+    rate_key(c->prefix, model, c->ratek, sizeof c->ratek);
+    snprintf(c->num[0], sizeof c->num[0], "%" PRId64, worst_case_micros);
+    snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
+    snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
+    snprintf(c->num[3], sizeof c->num[3], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    const model_config_t *m = config_model(&b->cfg, model); /* its provider's request rate */
+    snprintf(c->num[4], sizeof c->num[4], "%d", m ? m->rate_limit : 0);
+    snprintf(c->num[5], sizeof c->num[5], "%d", m ? m->rate_period_s : 0);
+    snprintf(c->num[6], sizeof c->num[6], "%d", BUDGET_RETENTION_S);
+    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->ratek,  c->prefix, model,    c->num[0],
+                          c->num[1], c->num[2], c->num[3], c->num[4], c->num[5], c->num[6]};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_ADMIT, 4, 13);
+    return 0;
+}
+
+static int settle_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                       int attempt, int64_t actual_micros, decision_call_t *c, budget_decision_t *out) {
+    const tier_config_t *t = decision_keys(b, tier, job_id, stage, attempt, c, out);
+    if (!t) return -1;
+    if (actual_micros < 0) {
+        snprintf(out->detail, sizeof out->detail,
+                 "budget_settle: expected an actual price >= 0 micros, found %" PRId64, actual_micros);
+        return -1;
+    }
+    snprintf(c->num[0], sizeof c->num[0], "%" PRId64, actual_micros);
+    snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
+    snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
+    snprintf(c->num[3], sizeof c->num[3], "%d", BUDGET_RETENTION_S);
+    snprintf(c->num[4], sizeof c->num[4], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->prefix, c->num[0],
+                          c->num[1], c->num[2], c->num[3], c->num[4]};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_SETTLE, 3, 9);
+    return 0;
+}
+
+static int release_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                        int attempt, decision_call_t *c, budget_decision_t *out) {
+    if (!decision_keys(b, tier, job_id, stage, attempt, c, out)) return -1;
+    const char *args[] = {c->dkey, c->leases, c->prefix};
+    memcpy(c->args, args, sizeof args);
+    call_script(c, SCRIPT_RELEASE, 2, 3);
+    return 0;
+}
+
+/* Runs one decision on the single-call path (reload, reconnect and retry included),
+ * parses the answer into *out. Returns 0 or -1. Called with the lock held. */
+static int decide(budget_t *b, decision_call_t *c, budget_decision_t *out) {
+    budget_status_t st = BUDGET_UNAVAILABLE;
+    redisReply *r = run_script(b, c->script, c->nkeys, c->nargs, c->args, &st);
+    if (!r) {
+        out->status = st;
+        snprintf(out->detail, sizeof out->detail, "%.255s", b->errstr);
+        return -1;
+    }
+    int rc = parse_decision(b, r, out);
+    freeReplyObject(r);
+    return rc;
+}
+
+static int decide_locked(budget_t *b, decision_call_t *c, budget_decision_t *out) {
+    pthread_mutex_lock(&b->mu);
+    int rc = decide(b, c, out);
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horizon_ms,
+                     budget_decision_t *out) {
+    memset(out, 0, sizeof *out);
+    out->status = BUDGET_ERROR;
+    const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
+    const model_config_t *m = model ? config_model(&b->cfg, model) : NULL;
+    if (!t || !m) {
+        snprintf(out->detail, sizeof out->detail, "budget_rate_slot: unknown tier \"%.20s\" or model \"%.64s\"",
+                 tier ? tier : "(null)", model ? model : "(null)");
+        return -1;
+    }
+    if (m->rate_limit <= 0 || m->rate_period_s <= 0) { /* no limit: the slot is now */
+        out->status = BUDGET_ADMITTED;
+        return 0;
+    }
+    char prefix[48], ratek[160], limit[16], period[16], horizon[16];
+    tier_prefix(t, prefix, sizeof prefix);
+    rate_key(prefix, m->name, ratek, sizeof ratek);
+    snprintf(limit, sizeof limit, "%d", m->rate_limit);
+    snprintf(period, sizeof period, "%d", m->rate_period_s);
+    snprintf(horizon, sizeof horizon, "%d", horizon_ms > 0 ? horizon_ms : 0);
+    const char *args[] = {ratek, prefix, m->name, limit, period, horizon};
+    decision_call_t c = {.args = {0}};
+    memcpy(c.args, args, sizeof args);
+    call_script(&c, SCRIPT_RATE_SLOT, 1, 6);
+    return decide_locked(b, &c, out);
+}
+
+/* Pipelines the prepared calls (cs[i].script >= 0, all the same script) over the
+ * current connection: every EVALSHA written, then every reply read, one round trip.
+ * Calls it cannot answer are flagged `alone`, or failed closed after a timeout.
+ * Called with the lock held, the connection up and the script's sha known. */
+static void pipeline_calls(budget_t *b, decision_call_t *cs, budget_call_t *calls, size_t n) {
+    const char *argv[32];
+    size_t sent = 0;
+    int script = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].script < 0) continue;
+        script = cs[i].script;
+        int argc = evalsha_argv(b, cs[i].script, cs[i].numkeys, cs[i].nargs, cs[i].args, argv);
+        if (redisAppendCommandArgv(b->rc, argc, argv, NULL) != REDIS_OK) {
+            cs[i].alone = true; /* out of memory formatting it: try it alone */
+            continue;
+        }
+        cs[i].alone = false;
+        sent++;
+    }
+    if (!sent) return;
+    b->stats.round_trips++;
+    bool lost = false, answered = false, noscript = false;
+    char why[160] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (cs[i].script < 0 || cs[i].alone) continue;
+        redisReply *r = NULL;
+        if (!lost) {
+            errno = 0;
+            if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
+                b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+                snprintf(why, sizeof why, "%s", b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+                lost = true;
+                r = NULL;
+            }
+        }
+        budget_call_t *call = &calls[i];
+        if (!r) {
+            /* Reply lost. A stale connection gets the single path's fresh try; after a
+             * timeout the rest fail closed (a hung Redis costs one timeout, not n). */
+            cs[i].alone = !b->timed_out;
+            call->rc = -1;
+            call->d.status = BUDGET_UNAVAILABLE;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+            noscript = true; /* Redis restarted or SCRIPT FLUSH: reload, then alone */
+            cs[i].alone = true;
+        } else if (r->type == REDIS_REPLY_ERROR) {
+            call->rc = -1;
+            call->d.status = script_error(b, r);
+            snprintf(call->d.detail, sizeof call->d.detail, "%.255s", b->errstr);
+            if (call->d.status == BUDGET_UNAVAILABLE) snprintf(why, sizeof why, "%s", r->str);
+        } else {
+            call->rc = parse_decision(b, r, &call->d);
+            answered = true;
+        }
+        freeReplyObject(r);
+    }
+    if (noscript) {
+        b->stats.script_reloads++;
+        b->sha[script][0] = '\0';
+    }
+    if (why[0]) {
+        mark_down(b, why);
+        for (size_t i = 0; i < n; i++)
+            if (cs[i].script >= 0 && calls[i].rc && calls[i].d.status == BUDGET_UNAVAILABLE &&
+                !calls[i].d.detail[0])
+                snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "%.255s", b->errstr);
+    } else if (answered) {
+        mark_up(b);
+    }
+}
+
+/* Decides every prepared call: pipelined when the connection is up, the rest (and
+ * whatever the pipeline could not answer) on the single-call path. */
+static int decide_batch(budget_t *b, decision_call_t *cs, budget_call_t *calls, size_t n) {
+    pthread_mutex_lock(&b->mu);
+    size_t i = 0;
+    /* Until the script is loaded (first use, or after NOSCRIPT), one call goes alone:
+     * it loads the script and reconnects if needed. */
+    for (; i < n && (!b->rc || !b->sha[cs[i].script < 0 ? 0 : cs[i].script][0]); i++) {
+        if (cs[i].script < 0) continue;
+        calls[i].rc = decide(b, &cs[i], &calls[i].d);
+        cs[i].script = -1; /* decided */
+        if (calls[i].rc && calls[i].d.status == BUDGET_UNAVAILABLE) {
+            /* Redis is down: the rest fail closed the same way without a try each. */
+            for (size_t j = i + 1; j < n; j++) {
+                if (cs[j].script < 0) continue;
+                calls[j].rc = -1;
+                calls[j].d.status = BUDGET_UNAVAILABLE;
+                snprintf(calls[j].d.detail, sizeof calls[j].d.detail, "%.255s", calls[i].d.detail);
+                cs[j].script = -1;
+            }
+        }
+    }
+    if (i < n) pipeline_calls(b, cs + i, calls + i, n - i);
+    int ok = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (cs[j].script >= 0 && cs[j].alone) {
+            memset(&calls[j].d, 0, sizeof calls[j].d);
+            calls[j].rc = decide(b, &cs[j], &calls[j].d);
+        }
+        if (calls[j].rc == 0) ok++;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return ok;
+}
+
+/* ==== Decisions ==== */
+
+int budget_admit(budget_t *b, const char *tier, const char *model, const char *job_id,
+                 const char *stage, int attempt, int64_t worst_case_micros,
+                 budget_decision_t *out) {
+    decision_call_t c;
+    if (admit_call(b, tier, model, job_id, stage, attempt, worst_case_micros, &c, out)) return -1;
+    return decide_locked(b, &c, out);
+}
+
+int budget_settle(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                  int attempt, int64_t actual_micros, budget_decision_t *out) {
+    decision_call_t c;
+    if (settle_call(b, tier, job_id, stage, attempt, actual_micros, &c, out)) return -1;
+    return decide_locked(b, &c, out);
+}
+
+int budget_release(budget_t *b, const char *tier, const char *job_id, const char *stage,
+                   int attempt, budget_decision_t *out) {
+    decision_call_t c;
+    if (release_call(b, tier, job_id, stage, attempt, &c, out)) return -1;
+    return decide_locked(b, &c, out);
+}
+
+/* Prepares each call (admit, or settle when !admit), then decides the batch. */
+static int run_batch(budget_t *b, const char *tier, const char *model, budget_call_t *calls,
+                     size_t n, bool admit) {
+    if (!n) return 0;
+    decision_call_t *cs = malloc(n * sizeof *cs);
+    if (!cs) {
+        for (size_t i = 0; i < n; i++) {
+            calls[i].rc = -1;
+            calls[i].d.status = BUDGET_UNAVAILABLE;
+            snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "budget: out of memory for a batch of %zu", n);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        budget_call_t *c = &calls[i];
+        c->rc = admit ? admit_call(b, tier, model, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d)
+                      : settle_call(b, tier, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d);
+        if (c->rc) cs[i].script = -1; /* bad arguments: answered already */
+    }
+    int ok = decide_batch(b, cs, calls, n);
+    free(cs);
+    return ok;
+}
+
+int budget_admit_batch(budget_t *b, const char *tier, const char *model, budget_call_t *calls,
+                       size_t n) {
+    return run_batch(b, tier, model, calls, n, true);
+}
+
+int budget_settle_batch(budget_t *b, const char *tier, budget_call_t *calls, size_t n) {
+    return run_batch(b, tier, NULL, calls, n, false);
+}
+
+/* ==== Snapshot and operator commands ==== */
+
+static const tier_config_t *tier_or_fail(budget_t *b, const char *tier, char *prefix, size_t plen) {
+    const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
+    if (!t) {
+        snprintf(b->errstr, sizeof b->errstr,
+                 "budget: tier: expected \"preview\" or \"production\", found \"%s\"",
+                 tier ? tier : "(null)");
+        return NULL;
+    }
+    tier_prefix(t, prefix, plen);
+    return t;
+}
+
+static budget_model_usage_t *model_usage(budget_snapshot_t *s, const char *name) {
+    for (int i = 0; i < s->n_models; i++)
+        if (!strcmp(s->models[i].model, name)) return &s->models[i];
+    if (s->n_models >= BUDGET_MAX_MODELS) return NULL;
+    budget_model_usage_t *m = &s->models[s->n_models++];
+    snprintf(m->model, sizeof m->model, "%s", name);
+    return m;
+}
+
+int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
+    memset(out, 0, sizeof *out);
+    char prefix[48], leases[64], ovk[64], cap[24], win[16];
+    pthread_mutex_lock(&b->mu);
+    const tier_config_t *t = tier_or_fail(b, tier, prefix, sizeof prefix);
+    if (!t) {
+        pthread_mutex_unlock(&b->mu);
+        return -1;
+    }
+    snprintf(out->tier, sizeof out->tier, "%s", t->name);
+    snprintf(leases, sizeof leases, "%s:leases", prefix);
+    snprintf(ovk, sizeof ovk, "%s:override", prefix);
+    snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
+    snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
+    const char *args[] = {leases, ovk, prefix, cap, win};
+    budget_status_t st;
+    redisReply *r = run_script(b, SCRIPT_SNAPSHOT, 2, 5, args, &st);
+    int rc = -1;
+    if (!r) goto done;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
+        r->element[7]->type != REDIS_REPLY_ARRAY) {
+        snprintf(b->errstr, sizeof b->errstr,
+                 "redis at %s: snapshot: expected an 8-element array, found reply type %d", b->addr,
+                 r->type);
+        goto done;
+    }
+    out->cap_micros = reply_int(r->element[0]);
+    out->window_s = (int)reply_int(r->element[1]);
+    out->window_id = reply_int(r->element[2]);
+    out->window_reset_ms = reply_int(r->element[3]);
+    out->in_flight = reply_int(r->element[4]);
+    out->overridden = reply_int(r->element[5]) != 0;
+    out->now_ms = reply_int(r->element[6]);
+    const redisReply *h = r->element[7];
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const char *f = h->element[i]->str;
+        int64_t v = reply_int(h->element[i + 1]);
+        budget_model_usage_t *m;
+        if (!f) continue;
+        if (!strcmp(f, "spent")) out->spent_micros = v;
+        else if (!strcmp(f, "reserved")) out->reserved_micros = v;
+        else if (!strcmp(f, "admitted")) out->admitted = v;
+        else if (!strcmp(f, "settled")) out->settled = v;
+        else if (!strcmp(f, "released")) out->released = v;
+        else if (!strcmp(f, "expired")) out->expired = v;
+        else if (!strncmp(f, "spent:", 6) && (m = model_usage(out, f + 6))) m->spent_micros = v;
+        else if (!strncmp(f, "reserved:", 9) && (m = model_usage(out, f + 9))) m->reserved_micros = v;
+    }
+    rc = 0;
+done:
+    if (r) freeReplyObject(r);
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+int budget_set_cap(budget_t *b, const char *tier, int64_t cap_micros, int window_s) {
+    char prefix[48], ovk[64], cap[24], win[16];
+    pthread_mutex_lock(&b->mu);
+    int rc = -1;
+    if (!tier_or_fail(b, tier, prefix, sizeof prefix)) goto done;
+    if (cap_micros < 0 || window_s < 0) {
+        snprintf(b->errstr, sizeof b->errstr,
+                 "budget_set_cap: expected a cap >= 0 micros and a window >= 0 s, found %" PRId64
+                 " and %d", cap_micros, window_s);
+        goto done;
+    }
+    snprintf(ovk, sizeof ovk, "%s:override", prefix);
+    snprintf(cap, sizeof cap, "%" PRId64, cap_micros);
+    snprintf(win, sizeof win, "%d", window_s);
+    const char *argv[] = {"HSET", ovk, "cap_micros", cap, "window_s", win};
+    if (ensure_connected(b, true)) goto done;
+    redisReply *r = command(b, window_s > 0 ? 6 : 4, argv);
+    if (!r) goto done;
+    if (r->type == REDIS_REPLY_ERROR)
+        snprintf(b->errstr, sizeof b->errstr, "redis at %s: HSET %s: %.200s", b->addr, ovk, r->str);
+    else {
+        mark_up(b);
+        rc = 0;
+    }
+    freeReplyObject(r);
+done:
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+int budget_reset(budget_t *b, const char *tier) {
+    char prefix[48], leases[64], ovk[64], win[16];
+    pthread_mutex_lock(&b->mu);
+    int rc = -1;
+    const tier_config_t *t = tier_or_fail(b, tier, prefix, sizeof prefix);
+    if (t) {
+        snprintf(leases, sizeof leases, "%s:leases", prefix);
+        snprintf(ovk, sizeof ovk, "%s:override", prefix);
+        snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
+        const char *args[] = {leases, ovk, prefix, win};
+        budget_status_t st;
+        redisReply *r = run_script(b, SCRIPT_RESET, 2, 4, args, &st);
+        if (r) {
+            rc = 0;
+            freeReplyObject(r);
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}

@@ -1,0 +1,716 @@
+/* model_client.c — image-model requests over libcurl multi: timers for retries, a
+ * circuit breaker per model, ordered fallbacks; see model_client.h for the policy. */
+#include "model/model_client.h"
+#include "base/clock.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fileio.h"
+#include "base/log.h"
+#include "model/provider.h"
+
+#define CONNECT_TIMEOUT_MS 1000
+#define BACKOFF_BASE_MS 100
+#define BACKOFF_CAP_MS 5000
+#define GATE_RETRY_MS 1000   /* the rate gate could not answer: ask again after this */
+/* A body may carry the largest PNG as base64 inside JSON. */
+#define MAX_BODY_BYTES ((size_t)MODEL_CLIENT_MAX_PNG_BYTES / 3 * 4 + (1u << 20))
+#define MAX_ENDPOINTS (1 + CFG_MAX_FALLBACKS)
+
+typedef enum { BREAKER_CLOSED = 0, BREAKER_OPEN, BREAKER_HALF_OPEN } breaker_state_t;
+
+/* One model of the tier: how to reach it and whether it is healthy. */
+typedef struct {
+    const model_config_t *model;
+    const provider_t *provider;
+    char base_url[512];
+    char *api_key;              /* "" when none; never logged */
+    provider_target_t target;
+    breaker_state_t state;
+    int failures;               /* consecutive */
+    int64_t opened_ms;
+    bool probing;               /* half-open: the one probe is in flight */
+} endpoint_t;
+
+/* One submitted render, from submit to model_client_next. */
+typedef struct call {
+    struct call *prev, *next;   /* mc->calls: every call not yet returned */
+    struct call *qnext;         /* mc->done queue */
+    render_request_t req;       /* strings owned */
+    void *opaque;
+    int ep;                     /* current endpoint */
+    int ep_attempts;            /* attempts on it */
+    int attempts;               /* over all endpoints */
+    bool probe;                 /* this attempt is the half-open probe */
+    bool waiting;               /* retry or rate timer armed */
+    bool slot_held;             /* the rate gate granted a slot on endpoint slot_ep */
+    int slot_ep;
+    int64_t due_ms, started_ms;
+    CURL *easy;                 /* the attempt in flight, or NULL */
+    provider_request_t hreq;
+    char curl_err[CURL_ERROR_SIZE];
+    unsigned char *buf;
+    size_t len, cap;
+    bool too_big;
+    char reason[64];            /* last failure */
+    char detail[512];
+    int http_status;
+    char trail[512];            /* what happened on models already left behind */
+    render_result_t *result;
+} call_t;
+
+struct model_client {
+    CURLM *multi;
+    tier_config_t tier;
+    endpoint_t ep[MAX_ENDPOINTS];
+    int n_ep;
+    long timeout_ms;
+    call_t *calls;              /* all calls not yet returned */
+    call_t *done_head, *done_tail;
+    int n_calls, n_waiting, n_done;
+    uint64_t rng;
+    model_rate_gate_t gate;     /* NULL: no fleet-wide rate limits */
+    void *gate_ctx;
+};
+
+static void start_attempt(model_client_t *mc, call_t *c);
+
+/* ==== Small things ==== */
+
+static uint64_t rng_next(model_client_t *mc) {
+    uint64_t x = mc->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return mc->rng = x;
+}
+
+static char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+/* Appends a printf-formatted sentence to a fixed buffer, "; "-separated, truncating. */
+static void append(char *dst, size_t dstlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *dst, size_t dstlen, const char *fmt, ...) {
+    size_t n = strlen(dst);
+    if (n && n + 2 < dstlen) { strcat(dst, "; "); n += 2; }
+    if (n + 1 >= dstlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst + n, dstlen - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Replaces every occurrence of secret in s by "[redacted]" (providers sometimes echo keys). */
+static void redact(char *s, size_t cap, const char *secret) {
+    size_t sl = strlen(secret);
+    if (sl < 4) return;
+    char *p;
+    while ((p = strstr(s, secret))) {
+        static const char mark[] = "[redacted]";
+        size_t tail = strlen(p + sl);
+        size_t ml = sizeof mark - 1;
+        if ((size_t)(p - s) + ml + tail + 1 > cap) tail = cap - 1 - (size_t)(p - s) - ml;
+        memmove(p + ml, p + sl, tail);
+        p[ml + tail] = '\0';
+        memcpy(p, mark, ml);
+    }
+}
+
+/* ==== Set-up ==== */
+
+/* Reads the model's API key from its env var or file into *key ("" when none configured).
+ * Returns 0, or -1 with err naming the model and where the key was expected. */
+static int load_api_key(const model_config_t *m, char **key, char *err, size_t errlen) {
+    if (m->api_key_env[0]) {
+        const char *v = getenv(m->api_key_env);
+        if (!v || !*v) {
+            snprintf(err, errlen, "models.%s.api_key_env: expected the API key in environment variable %s, found it %s",
+                     m->name, m->api_key_env, v ? "empty" : "unset");
+            return -1;
+        }
+        *key = strdup(v);
+    } else if (m->api_key_file[0]) {
+        char ferr[256];
+        size_t len = 0;
+        char *text = file_read_all(m->api_key_file, 1 << 16, &len, ferr, sizeof ferr);
+        if (!text) {
+            snprintf(err, errlen, "models.%s.api_key_file: %s", m->name, ferr);
+            return -1;
+        }
+        while (len && isspace((unsigned char)text[len - 1])) text[--len] = '\0';
+        size_t skip = strspn(text, " \t\r\n");
+        if (!text[skip] || strpbrk(text + skip, "\r\n")) {
+            snprintf(err, errlen, "models.%s.api_key_file: expected one line holding the API key in %s, found %s",
+                     m->name, m->api_key_file, text[skip] ? "several lines" : "an empty file");
+            free(text);
+            return -1;
+        }
+        memmove(text, text + skip, len - skip + 1);
+        *key = text;
+    } else {
+        *key = strdup("");
+    }
+    if (!*key) {
+        snprintf(err, errlen, "models.%s: out of memory", m->name);
+        return -1;
+    }
+    return 0;
+}
+
+static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *name, char *err, size_t errlen) {
+    const model_config_t *m = config_model(cfg, name);
+    if (!m) {
+        snprintf(err, errlen, "tiers.%s: expected a model configured under \"models\", found \"%s\"",
+                 mc->tier.name, name);
+        return -1;
+    }
+    const provider_t *p = provider_find(m->provider);
+    if (!p) {
+        snprintf(err, errlen, "models.%s.provider: expected one of openai, raw, stability, a1111, vertex, found \"%s\"",
+                 m->name, m->provider);
+        return -1;
+    }
+    endpoint_t *e = &mc->ep[mc->n_ep];
+    memset(e, 0, sizeof *e);
+    e->model = m;
+    e->provider = p;
+    if (m->endpoint[0]) snprintf(e->base_url, sizeof e->base_url, "%s", m->endpoint);
+    else if (p->default_base) p->default_base(cfg->renderer_url, e->base_url, sizeof e->base_url);
+    else snprintf(e->base_url, sizeof e->base_url, "%s", cfg->renderer_url);
+    size_t n = strlen(e->base_url);
+    while (n && e->base_url[n - 1] == '/') e->base_url[--n] = '\0';
+    if (strncmp(e->base_url, "http://", 7) && strncmp(e->base_url, "https://", 8)) {
+        snprintf(err, errlen, "models.%s.endpoint: expected an http:// or https:// URL, found \"%s\"", m->name,
+                 e->base_url);
+        return -1;
+    }
+    if (load_api_key(m, &e->api_key, err, errlen)) return -1;
+    e->target.model = m->name;
+    e->target.base_url = e->base_url;
+    e->target.api_key = e->api_key;
+    mc->n_ep++;
+    return 0;
+}
+
+model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, char *err, size_t errlen) {
+    model_client_t *mc = calloc(1, sizeof *mc);
+    if (!mc) {
+        snprintf(err, errlen, "model client: out of memory");
+        return NULL;
+    }
+    mc->tier = *tier;
+    mc->timeout_ms = 2L * tier->max_latency_ms + CONNECT_TIMEOUT_MS;
+    mc->rng = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uintptr_t)mc;
+    if (!mc->rng) mc->rng = 1;
+    if (add_endpoint(mc, cfg, tier->model, err, errlen)) goto fail;
+    for (int i = 0; i < tier->n_fallbacks; i++)
+        if (add_endpoint(mc, cfg, tier->fallbacks[i], err, errlen)) goto fail;
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* reference counted; thread-safe in 7.84+ */
+    mc->multi = curl_multi_init();
+    if (!mc->multi) {
+        snprintf(err, errlen, "model client: curl_multi_init failed");
+        goto fail;
+    }
+    /* Every request in flight gets its own connection (HTTP/1.1) and keeps it afterwards:
+     * the worker's window, not libcurl, bounds concurrency. */
+    long conns = tier->max_inflight > 0 ? tier->max_inflight : 1;
+    curl_multi_setopt(mc->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
+    curl_multi_setopt(mc->multi, CURLMOPT_MAXCONNECTS, conns * mc->n_ep);
+    curl_multi_setopt(mc->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return mc;
+fail:
+    model_client_free(mc);
+    return NULL;
+}
+
+int64_t model_client_worst_case_micros(const model_client_t *mc) {
+    int64_t worst = 0;
+    for (int i = 0; i < mc->n_ep; i++)
+        if (mc->ep[i].model->price_micros > worst) worst = mc->ep[i].model->price_micros;
+    return worst;
+}
+
+/* ==== Circuit breaker ==== */
+
+static const char *breaker_name(breaker_state_t s) {
+    return s == BREAKER_OPEN ? "open" : s == BREAKER_HALF_OPEN ? "half_open" : "closed";
+}
+
+const char *model_client_breaker_state(const model_client_t *mc, const char *model, int *failures) {
+    for (int i = 0; i < mc->n_ep; i++) {
+        if (strcmp(mc->ep[i].model->name, model)) continue;
+        if (failures) *failures = mc->ep[i].failures;
+        breaker_state_t s = mc->ep[i].state;
+        if (s == BREAKER_OPEN && mono_ms() - mc->ep[i].opened_ms >= mc->tier.breaker_cooldown_ms)
+            return "half_open"; /* due for a probe */
+        return breaker_name(s);
+    }
+    return NULL;
+}
+
+/* May an attempt go to e now? Sets *probe when it is the half-open probe. */
+static bool breaker_admit(model_client_t *mc, endpoint_t *e, int64_t now, bool *probe) {
+    *probe = false;
+    if (e->state == BREAKER_CLOSED) return true;
+    if (e->state == BREAKER_OPEN && now - e->opened_ms >= mc->tier.breaker_cooldown_ms) {
+        e->state = BREAKER_HALF_OPEN;
+        e->probing = false;
+    }
+    if (e->state == BREAKER_HALF_OPEN && !e->probing) {
+        e->probing = true;
+        *probe = true;
+        return true;
+    }
+    return false;
+}
+
+static void breaker_success(endpoint_t *e, call_t *c) {
+    e->failures = 0;
+    if (c->probe) e->probing = false;
+    if (e->state != BREAKER_CLOSED) {
+        e->state = BREAKER_CLOSED;
+        log_info("model_breaker_closed", "model", e->model->name, NULL);
+    }
+}
+
+static void breaker_open(endpoint_t *e, const char *why) {
+    char n[16];
+    snprintf(n, sizeof n, "%d", e->failures);
+    e->state = BREAKER_OPEN;
+    e->opened_ms = mono_ms();
+    e->probing = false;
+    log_warn("model_breaker_open", "model", e->model->name, "consecutive_failures", n, "last_failure", why, NULL);
+}
+
+static void breaker_failure(model_client_t *mc, endpoint_t *e, call_t *c, const char *why) {
+    e->failures++;
+    if (c->probe) {
+        c->probe = false;
+        breaker_open(e, why);
+    } else if (e->state == BREAKER_CLOSED && e->failures >= mc->tier.breaker_failures) {
+        breaker_open(e, why);
+    }
+}
+
+/* ==== Completion ==== */
+
+static void release_transfer(model_client_t *mc, call_t *c) {
+    if (c->easy) {
+        curl_multi_remove_handle(mc->multi, c->easy);
+        curl_easy_cleanup(c->easy);
+        c->easy = NULL;
+    }
+    provider_request_free(&c->hreq);
+    free(c->buf);
+    c->buf = NULL;
+    c->len = c->cap = 0;
+    c->too_big = false;
+}
+
+static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, size_t png_len) {
+    release_transfer(mc, c);
+    render_result_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        /* Out of memory: nothing sensible left to report; drop the image, keep the call. */
+        free(png);
+        log_error("model_client_oom", "where", "finish", NULL);
+        return;
+    }
+    const endpoint_t *e = &mc->ep[c->ep < mc->n_ep ? c->ep : mc->n_ep - 1];
+    r->ok = ok;
+    r->png = png;
+    r->png_len = png_len;
+    snprintf(r->model, sizeof r->model, "%s", e->model->name);
+    r->price_micros = ok ? e->model->price_micros : 0;
+    r->http_status = c->http_status;
+    r->attempts = c->attempts;
+    r->latency_ms = mono_ms() - c->started_ms;
+    if (!ok) {
+        snprintf(r->reason, sizeof r->reason, "%s", c->reason[0] ? c->reason : "upstream_unavailable");
+        if (c->trail[0] && c->ep < mc->n_ep)
+            append(r->detail, sizeof r->detail, "%s (earlier: %s)", c->detail, c->trail);
+        else if (c->trail[0] && mc->n_ep == 1)
+            append(r->detail, sizeof r->detail, "%s", c->trail);
+        else if (c->trail[0])
+            append(r->detail, sizeof r->detail, "every model failed: %s", c->trail);
+        else
+            snprintf(r->detail, sizeof r->detail, "%s", c->detail);
+        for (int i = 0; i < mc->n_ep; i++) redact(r->detail, sizeof r->detail, mc->ep[i].api_key);
+    }
+    c->result = r;
+    c->qnext = NULL;
+    if (mc->done_tail) mc->done_tail->qnext = c;
+    else mc->done_head = c;
+    mc->done_tail = c;
+    mc->n_done++;
+}
+
+/* Records the last failure on the current model. */
+static void set_failure(call_t *c, const char *reason, int status, const char *detail) {
+    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    snprintf(c->detail, sizeof c->detail, "%s", detail);
+    c->http_status = status;
+}
+
+/* Arms c's timer: start_attempt runs again after delay_ms. */
+static void wait_for(model_client_t *mc, call_t *c, int64_t delay_ms) {
+    c->waiting = true;
+    c->due_ms = mono_ms() + delay_ms;
+    mc->n_waiting++;
+}
+
+/* Leaves the current model for the next one (or the end of the list). */
+static void move_on(model_client_t *mc, call_t *c) {
+    append(c->trail, sizeof c->trail, "%s after %d attempt%s: %s", mc->ep[c->ep].model->name, c->ep_attempts,
+           c->ep_attempts == 1 ? "" : "s", c->detail);
+    c->ep++;
+    c->ep_attempts = 0;
+    start_attempt(mc, c);
+}
+
+/* A retryable failure: count it against the breaker, then retry this model after a
+ * backoff (or Retry-After), or move on when its retries are spent, its breaker opened,
+ * or the server asks to wait longer than an attempt may take. */
+static void retry_or_move_on(model_client_t *mc, call_t *c, long retry_after_s) {
+    endpoint_t *e = &mc->ep[c->ep];
+    breaker_failure(mc, e, c, c->reason);
+    if (c->ep_attempts > mc->tier.max_retries || e->state == BREAKER_OPEN) return move_on(mc, c);
+    int64_t base = BACKOFF_BASE_MS << (c->ep_attempts - 1 < 16 ? c->ep_attempts - 1 : 16);
+    if (base > BACKOFF_CAP_MS) base = BACKOFF_CAP_MS;
+    int64_t delay = base / 2 + (int64_t)(rng_next(mc) % (uint64_t)(base / 2 + 1));
+    if (retry_after_s > 0) {
+        int64_t ra = (int64_t)retry_after_s * 1000;
+        if (ra > mc->timeout_ms) {
+            append(c->detail, sizeof c->detail, "Retry-After %ld s exceeds the %ld ms request timeout", retry_after_s,
+                   mc->timeout_ms);
+            return move_on(mc, c);
+        }
+        if (ra > delay) delay = ra;
+    }
+    wait_for(mc, c, delay);
+    char d[24], a[16];
+    snprintf(d, sizeof d, "%" PRId64, delay);
+    snprintf(a, sizeof a, "%d", c->ep_attempts);
+    log_debug("model_retry", "model", e->model->name, "reason", c->reason, "attempt", a, "delay_ms", d,
+              "detail", c->detail, NULL);
+}
+
+static bool retryable_status(long s) {
+    return s == 408 || s == 429 || s >= 500;
+}
+
+/* One transfer finished: classify and act (finish, retry, move on). */
+static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
+    endpoint_t *e = &mc->ep[c->ep];
+    long status = 0;
+    curl_off_t retry_after = 0;
+    char *ctype = NULL;
+    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after);
+    curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    char detail[512];
+
+    if (cc != CURLE_OK) {
+        if (c->too_big) {
+            snprintf(detail, sizeof detail, "%s: response body exceeds %zu bytes (the largest PNG allowed is %u bytes)",
+                     e->model->name, MAX_BODY_BYTES, MODEL_CLIENT_MAX_PNG_BYTES);
+            set_failure(c, "bad_response", (int)status, detail);
+            breaker_failure(mc, e, c, "bad_response");
+            return finish(mc, c, false, NULL, 0);
+        }
+        bool timeout = cc == CURLE_OPERATION_TIMEDOUT;
+        if (timeout)
+            snprintf(detail, sizeof detail, "%s at %s: no answer within %ld ms (timeout = 2 x max_latency_ms + %d ms)",
+                     e->model->name, e->base_url, mc->timeout_ms, CONNECT_TIMEOUT_MS);
+        else
+            snprintf(detail, sizeof detail, "%s at %s: %s", e->model->name, e->base_url,
+                     c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+        set_failure(c, timeout ? "timeout" : "upstream_unavailable", 0, detail);
+        release_transfer(mc, c);
+        return retry_or_move_on(mc, c, 0);
+    }
+
+    provider_response_t resp = {status, c->buf ? c->buf : (const unsigned char *)"", c->len, ctype, c->easy,
+                                e->model->name};
+    provider_outcome_t out;
+    memset(&out, 0, sizeof out);
+    e->provider->parse(&resp, &out);
+    release_transfer(mc, c);
+    c->http_status = (int)status;
+
+    if (status >= 200 && status <= 299) {
+        if (out.ok) {
+            breaker_success(e, c);
+            return finish(mc, c, true, out.png, out.png_len);
+        }
+        free(out.png);
+        set_failure(c, out.reason[0] ? out.reason : "bad_response", (int)status, out.detail);
+        if (!strcmp(c->reason, "bad_response")) breaker_failure(mc, e, c, "bad_response");
+        else breaker_success(e, c);
+        return finish(mc, c, false, NULL, 0);
+    }
+    free(out.png);
+    if (retryable_status(status)) {
+        set_failure(c, status == 429 ? "rate_limited" : status == 408 ? "timeout" : "upstream_unavailable",
+                    (int)status, out.detail);
+        return retry_or_move_on(mc, c, (long)retry_after);
+    }
+    /* The server is up and refused this request: terminal, and no mark against the model. */
+    breaker_success(e, c);
+    const char *reason = out.reason[0] ? out.reason : (status >= 400 && status <= 499) ? "http_4xx" : "bad_response";
+    if (!out.detail[0]) snprintf(out.detail, sizeof out.detail, "HTTP %ld from %s", status, e->model->name);
+    set_failure(c, reason, (int)status, out.detail);
+    finish(mc, c, false, NULL, 0);
+}
+
+/* ==== Transfers ==== */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp) {
+    call_t *c = userp;
+    size_t n = size * nmemb;
+    if (c->len + n > MAX_BODY_BYTES) {
+        c->too_big = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 16384;
+        while (cap < c->len + n) cap *= 2;
+        unsigned char *b = realloc(c->buf, cap);
+        if (!b) return 0;
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, data, n);
+    c->len += n;
+    return n;
+}
+
+void model_client_set_rate_gate(model_client_t *mc, model_rate_gate_t gate, void *ctx) {
+    mc->gate = gate;
+    mc->gate_ctx = ctx;
+}
+
+/* The rate gate for the attempt about to start on e. Returns true when it may start
+ * now; false when c now waits for its slot (or for the gate to answer). */
+static bool rate_slot(model_client_t *mc, call_t *c, endpoint_t *e) {
+    bool admitted = c->attempts == 0 && c->ep == 0 && c->req.rate_admitted;
+    if (!mc->gate || e->model->rate_limit <= 0 || admitted) return true;
+    bool held = c->slot_held && c->slot_ep == c->ep; /* the timer of a granted slot fired */
+    c->slot_held = false; /* a slot on a model left behind is simply not used */
+    if (held) return true;
+    int64_t delay = 0;
+    int g = mc->gate(mc->gate_ctx, e->model->name, &delay);
+    if (g == 0 && delay <= 0) return true;
+    if (g < 0) delay = GATE_RETRY_MS;
+    c->slot_held = g == 0;
+    c->slot_ep = c->ep;
+    if (c->probe) { /* give the half-open probe back while waiting */
+        e->probing = false;
+        c->probe = false;
+    }
+    char d[24];
+    snprintf(d, sizeof d, "%" PRId64, delay);
+    log_debug("model_rate_wait", "model", e->model->name, "delay_ms", d, "slot", c->slot_held ? "taken" : "none",
+              NULL);
+    wait_for(mc, c, delay > 0 ? delay : 1);
+    return false;
+}
+
+/* Starts the next attempt of c on the first model, from c->ep on, whose breaker admits
+ * it; finishes c when none is left or the request cannot be built. */
+static void start_attempt(model_client_t *mc, call_t *c) {
+    int64_t now = mono_ms();
+    for (; c->ep < mc->n_ep; c->ep++, c->ep_attempts = 0) {
+        endpoint_t *e = &mc->ep[c->ep];
+        if (breaker_admit(mc, e, now, &c->probe)) break;
+        char detail[256];
+        int64_t left = mc->tier.breaker_cooldown_ms - (now - e->opened_ms);
+        snprintf(detail, sizeof detail, "circuit open after %d consecutive failures (next probe in %" PRId64 " ms)",
+                 e->failures, left > 0 ? left : 0);
+        set_failure(c, "circuit_open", 0, detail);
+        append(c->trail, sizeof c->trail, "%s skipped: %s", e->model->name, detail);
+    }
+    if (c->ep >= mc->n_ep) return finish(mc, c, false, NULL, 0);
+
+    endpoint_t *e = &mc->ep[c->ep];
+    if (!rate_slot(mc, c, e)) return; /* waits on a timer for its slot */
+    char err[256] = "";
+    c->easy = curl_easy_init();
+    if (!c->easy) snprintf(err, sizeof err, "curl_easy_init failed");
+    else if (e->provider->build(&e->target, &c->req, c->easy, &c->hreq, err, sizeof err) == 0 &&
+             !provider_header(&c->hreq, "Expect", "%s", "")) {
+        /* "Expect:" (empty) drops curl's 100-continue round trip on large bodies. */
+        CURL *h = c->easy;
+        curl_easy_setopt(h, CURLOPT_URL, c->hreq.url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->hreq.headers);
+        if (c->hreq.mime) {
+            curl_easy_setopt(h, CURLOPT_MIMEPOST, c->hreq.mime);
+        } else {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->hreq.body_len);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->hreq.body ? c->hreq.body : "");
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, mc->timeout_ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "pressroom-model-client/1");
+        c->curl_err[0] = '\0';
+        c->ep_attempts++;
+        c->attempts++;
+        if (curl_multi_add_handle(mc->multi, h) == CURLM_OK) return;
+        snprintf(err, sizeof err, "curl_multi_add_handle failed");
+    } else if (!err[0]) {
+        snprintf(err, sizeof err, "out of memory building the request");
+    }
+    if (c->probe) e->probing = false;
+    char detail[400];
+    snprintf(detail, sizeof detail, "%s: could not build the %s request: %s", e->model->name, e->provider->name, err);
+    set_failure(c, "invalid_request", 0, detail);
+    finish(mc, c, false, NULL, 0);
+}
+
+int model_client_submit(model_client_t *mc, const render_request_t *req, void *opaque) {
+    call_t *c = calloc(1, sizeof *c);
+    if (!c) return -1;
+    c->req = *req;
+    c->req.prompt = dup_or_null(req->prompt ? req->prompt : "");
+    c->req.negative_prompt = dup_or_null(req->negative_prompt);
+    if (!c->req.prompt || (req->negative_prompt && !c->req.negative_prompt)) {
+        free((char *)c->req.prompt);
+        free((char *)c->req.negative_prompt);
+        free(c);
+        return -1;
+    }
+    c->opaque = opaque;
+    c->started_ms = mono_ms();
+    c->next = mc->calls;
+    if (mc->calls) mc->calls->prev = c;
+    mc->calls = c;
+    mc->n_calls++;
+    start_attempt(mc, c);
+    return 0;
+}
+
+/* ==== Event loop ==== */
+
+static void fire_timers(model_client_t *mc) {
+    if (!mc->n_waiting) return;
+    int64_t now = mono_ms();
+    for (call_t *c = mc->calls; c; c = c->next) {
+        if (!c->waiting || c->due_ms > now) continue;
+        c->waiting = false;
+        mc->n_waiting--;
+        start_attempt(mc, c);
+    }
+}
+
+/* Milliseconds until the next retry timer, or -1 when none is armed. */
+static int64_t next_timer_in(model_client_t *mc) {
+    if (!mc->n_waiting) return -1;
+    int64_t now = mono_ms(), best = -1;
+    for (call_t *c = mc->calls; c; c = c->next) {
+        if (!c->waiting) continue;
+        int64_t in = c->due_ms > now ? c->due_ms - now : 0;
+        if (best < 0 || in < best) best = in;
+    }
+    return best;
+}
+
+static int drive(model_client_t *mc) {
+    fire_timers(mc);
+    int running = 0;
+    CURLMcode rc = curl_multi_perform(mc->multi, &running);
+    if (rc != CURLM_OK) {
+        log_error("model_client_perform", "error", curl_multi_strerror(rc), NULL);
+        return -1;
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(mc->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        call_t *c = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+        on_transfer_done(mc, c, m->data.result);
+    }
+    return 0;
+}
+
+int model_client_poll(model_client_t *mc, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms) {
+    if (drive(mc)) return -1;
+    if (timeout_ms < 0) timeout_ms = 0;
+    if (mc->n_done) timeout_ms = 0;
+    int64_t t = next_timer_in(mc);
+    if (t >= 0 && t < timeout_ms) timeout_ms = (int)t;
+    CURLMcode rc = curl_multi_poll(mc->multi, extra, n_extra, timeout_ms, NULL);
+    if (rc != CURLM_OK) {
+        log_error("model_client_poll", "error", curl_multi_strerror(rc), NULL);
+        return -1;
+    }
+    if (drive(mc)) return -1;
+    return mc->n_done;
+}
+
+render_result_t *model_client_next(model_client_t *mc, void **opaque) {
+    call_t *c = mc->done_head;
+    if (!c) return NULL;
+    mc->done_head = c->qnext;
+    if (!mc->done_head) mc->done_tail = NULL;
+    mc->n_done--;
+    if (c->prev) c->prev->next = c->next;
+    else mc->calls = c->next;
+    if (c->next) c->next->prev = c->prev;
+    mc->n_calls--;
+    render_result_t *r = c->result;
+    if (opaque) *opaque = c->opaque;
+    free((char *)c->req.prompt);
+    free((char *)c->req.negative_prompt);
+    free(c);
+    return r;
+}
+
+int model_client_inflight(const model_client_t *mc) {
+    return mc->n_calls;
+}
+
+void model_client_wakeup(model_client_t *mc) {
+    curl_multi_wakeup(mc->multi);
+}
+
+void render_result_free(render_result_t *r) {
+    if (!r) return;
+    free(r->png);
+    free(r);
+}
+
+void model_client_free(model_client_t *mc) {
+    if (!mc) return;
+    call_t *c = mc->calls;
+    while (c) {
+        call_t *next = c->next;
+        release_transfer(mc, c);
+        render_result_free(c->result);
+        free((char *)c->req.prompt);
+        free((char *)c->req.negative_prompt);
+        free(c);
+        c = next;
+    }
+    if (mc->multi) {
+        curl_multi_cleanup(mc->multi);
+        curl_global_cleanup();
+    }
+    for (int i = 0; i < mc->n_ep; i++) free(mc->ep[i].api_key);
+    free(mc);
+}

@@ -1,0 +1,504 @@
+/* render_stage.c — admit, render, store, settle, verify; see render_stage.h. */
+#include "render/render_stage.h"
+#include "base/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/blobstore.h"
+#include "budget/budget.h"
+#include "base/log.h"
+#include "base/metrics.h"
+#include "model/model_client.h"
+#include "route/route.h"
+
+#define REDIS_RETRY_MS 1000
+#define SETTLE_RETRY_MS 500
+#define DEFER_RECHECK_MS 5000
+#define RATE_HORIZON_MS 30000 /* a retry or fallback takes a rate slot at most this far ahead */
+
+/* One render in flight (or waiting for its charge to be recorded). */
+typedef struct render {
+    input_ref_t *ref;
+    task_t task;
+    char prompt[4096];
+    render_result_t *result; /* set once the model answered and settle is pending */
+    char uri[1024];          /* where the image is stored */
+    int64_t retry_at_ms;     /* non-zero: stored, the charge waits for Redis */
+    struct render *next;
+} render_t;
+
+/* A job waiting for the next admission batch (render_stage_wait); m is held. */
+typedef struct {
+    rd_kafka_message_t *m;
+    input_ref_t *ref;
+    task_t task;
+} pending_t;
+
+struct render_stage {
+    const config_t *cfg;
+    const tier_config_t *tier;
+    model_client_t *mc;
+    budget_t *budget;
+    int64_t worst_case_micros;
+    int inflight;            /* model requests */
+    render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
+    int n_unsettled;
+    bool deferred_logged;    /* one log line per deferral episode */
+    worker_t *w;             /* the worker the pending admissions came from */
+    pending_t *pending;      /* admissions for the next batch */
+    int n_pending, cap_pending;
+    budget_call_t *calls;    /* scratch for a batch: cap_calls entries */
+    render_t **settling;     /* scratch: renders settled in this batch */
+    int cap_calls;
+    metric_t *http_attempts, *render_seconds; /* per tier: found once, counted per render */
+};
+
+/* The model client's rate gate: retries and fallbacks take their model's slot in Redis
+ * (admission took the first attempt's). */
+static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
+    render_stage_t *rs = ctx;
+    budget_decision_t d;
+    if (budget_rate_slot(rs->budget, rs->tier->name, model, RATE_HORIZON_MS, &d) != 0) return -1;
+    *delay_ms = d.retry_after_ms;
+    return d.status == BUDGET_ADMITTED ? 0 : 1;
+}
+
+static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
+                                        size_t errlen) {
+    render_stage_t *rs = calloc(1, sizeof *rs);
+    rs->cfg = cfg;
+    rs->tier = tier;
+    rs->mc = model_client_new(cfg, tier, err, errlen);
+    if (!rs->mc) {
+        free(rs);
+        return NULL;
+    }
+    rs->budget = budget_connect(cfg, err, errlen);
+    if (!rs->budget) {
+        model_client_free(rs->mc);
+        free(rs);
+        return NULL;
+    }
+    rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
+    model_client_set_rate_gate(rs->mc, rate_gate, rs);
+    rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
+                                   "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
+    rs->render_seconds = metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
+                                    "Model call time, submit to answer, retries included.", "tier", tier->name,
+                                    NULL);
+    return rs;
+}
+
+static void render_stage_free(render_stage_t *rs) {
+    if (!rs) return;
+    model_client_free(rs->mc);
+    while (rs->unsettled) {
+        render_t *r = rs->unsettled;
+        rs->unsettled = r->next;
+        render_result_free(r->result);
+        free(r);
+    }
+    /* Never admitted: not ended, so they are redelivered. */
+    for (int i = 0; i < rs->n_pending; i++) rd_kafka_message_destroy(rs->pending[i].m);
+    free(rs->pending);
+    free(rs->calls);
+    free(rs->settling);
+    budget_free(rs->budget);
+    free(rs);
+}
+
+static int render_stage_inflight(const render_stage_t *rs) {
+    return rs->inflight + rs->n_unsettled + rs->n_pending;
+}
+
+/* Makes room for n decisions in the batch scratch arrays. Returns 0 or -1. */
+static int reserve_calls(render_stage_t *rs, int n) {
+    if (n <= rs->cap_calls) return 0;
+    budget_call_t *calls = realloc(rs->calls, (size_t)n * sizeof *calls);
+    if (calls) rs->calls = calls;
+    render_t **settling = realloc(rs->settling, (size_t)n * sizeof *settling);
+    if (settling) rs->settling = settling;
+    if (!calls || !settling) return -1;
+    rs->cap_calls = n;
+    return 0;
+}
+
+static void admit_pending(render_stage_t *rs);
+
+static void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
+    if (rs->n_pending) admit_pending(rs);
+    if (rs->unsettled && timeout_ms > SETTLE_RETRY_MS) timeout_ms = SETTLE_RETRY_MS;
+    model_client_poll(rs->mc, fds, n, timeout_ms);
+}
+
+/* ==== Event metrics ==== */
+
+static void count_admission(const render_stage_t *rs, const char *decision) {
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_admissions_total",
+                          "Budget admission outcomes: admitted, replayed, over_cap, rate_limited, unavailable.",
+                          "tier", rs->tier->name, "decision", decision, NULL),
+               1);
+}
+
+static void count_render(const render_stage_t *rs, const render_result_t *res) {
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_renders_total",
+                          "Model renders by the model that answered and the result (ok or a reason).",
+                          "tier", rs->tier->name, "model", res->model, "result", res->ok ? "ok" : res->reason,
+                          NULL),
+               1);
+    metric_inc(rs->http_attempts, res->attempts);
+    metric_observe(rs->render_seconds, (double)res->latency_ms / 1000.0);
+}
+
+/* ==== Admission ==== */
+
+/* Applies the asset class's over-budget policy. Returns true when m was parked. */
+static bool over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
+                        const task_t *task, const budget_decision_t *d) {
+    const asset_class_t *cls = pipeline_class(rs->cfg, task->job.asset_class);
+    bool has_preview = task->preview_uri[0] != 0;
+    over_budget_t policy = cls->over_budget;
+    if (policy == OVER_BUDGET_DEGRADE && !has_preview && !strcmp(task->stage, "preview"))
+        policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
+    if (policy == OVER_BUDGET_DEFER) {
+        /* Paused until the window turns; re-checked every DEFER_RECHECK_MS so an
+         * operator raising the cap (pressctl budget set) takes effect. */
+        int64_t until = d->window_reset_ms + 50;
+        if (until > now_ms() + DEFER_RECHECK_MS) until = now_ms() + DEFER_RECHECK_MS;
+        worker_park(w, m, ref, until, true, "budget_deferred");
+        if (!rs->deferred_logged) {
+            char reset[32];
+            snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
+            log_warn("budget_deferred", "tier", rs->tier->name, "job_id", task->job.job_id,
+                     "window_resets_at_ms", reset, NULL);
+            rs->deferred_logged = true;
+        }
+        return true;
+    }
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s tier over its spend cap: %s", rs->tier->name, d->detail);
+    if (policy == OVER_BUDGET_DEGRADE && has_preview) {
+        task_t t = *task;
+        snprintf(t.stage, sizeof t.stage, "preview");
+        pipeline_finish(w, ref, &t, "degraded", "budget_exhausted", detail, task->preview_uri, NULL);
+    } else {
+        pipeline_finish(w, ref, task, "rejected", "budget_exhausted", detail, "", NULL);
+    }
+    worker_done(w, ref);
+    return false;
+}
+
+/* Hands a stored image to the verifier and ends the input. */
+static void to_verifier(worker_t *w, input_ref_t *ref, task_t *task, const char *uri) {
+    snprintf(task->image_uri, sizeof task->image_uri, "%s", uri);
+    char *json = task_encode(task);
+    worker_emit(w, ref, "verify", task->job.job_id, json);
+    free(json);
+    worker_done(w, ref);
+}
+
+/* Acts on one admission decision (rc, d from budget_admit): park, apply the
+ * over-budget policy, replay a stored render, or start the render. Returns true
+ * when m was parked (kept by the worker). */
+static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
+                     const task_t *task, int rc, const budget_decision_t *d) {
+    const char *id = task->job.job_id;
+    count_admission(rs, rc != 0                             ? "unavailable"
+                        : d->status == BUDGET_RATE_LIMITED ? "rate_limited"
+                        : d->status == BUDGET_OVER_CAP     ? "over_cap"
+                        : d->settled                       ? "replayed"
+                                                           : "admitted");
+    if (rc != 0) { /* Redis unreachable: fail closed, retry later */
+        worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
+        return true;
+    }
+    if (d->status == BUDGET_RATE_LIMITED) {
+        worker_park(w, m, ref, now_ms() + (d->retry_after_ms > 0 ? d->retry_after_ms : 100), true,
+                    "rate_limited");
+        return true;
+    }
+    if (d->status == BUDGET_OVER_CAP) return over_budget(rs, w, m, ref, task, d);
+    rs->deferred_logged = false;
+    char uri[1024];
+    if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
+        task_t t = *task;
+        budget_decision_t rd;
+        pipeline_finish(w, ref, &t, "rejected", "storage_failed", "blob_root has no backend", "", NULL);
+        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, &rd);
+        worker_done(w, ref);
+        return false;
+    }
+    if (d->settled && blob_exists(uri)) {
+        /* Replay of a finished render: same image, same recorded charge. */
+        task_t t = *task;
+        snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
+        task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
+        log_info("render_replayed", "job_id", id, "stage", task->stage, NULL);
+        to_verifier(w, ref, &t, uri);
+        return false;
+    }
+    render_t *r = calloc(1, sizeof *r);
+    r->ref = ref;
+    r->task = *task;
+    snprintf(r->uri, sizeof r->uri, "%s", uri);
+    if (!r->task.started_ms) r->task.started_ms = now_ms();
+    job_render_prompt(&task->job, task->guidance, r->prompt, sizeof r->prompt);
+    render_request_t req = {.prompt = r->prompt,
+                            .width = task->job.width,
+                            .height = task->job.height,
+                            .seed = task->job.seed + (uint64_t)(task->attempt - 1),
+                            .guidance = pipeline_guidance_scale(task->attempt),
+                            .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
+                            .rate_admitted = true};
+    if (model_client_submit(rs->mc, &req, r) != 0) {
+        free(r);
+        worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
+        return true;
+    }
+    rs->inflight++;
+    return false;
+}
+
+void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task) {
+    render_stage_t *rs = worker_state(w);
+    if (rs->n_pending == rs->cap_pending) {
+        int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
+        pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);
+        if (!p) {
+            worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
+            return;
+        }
+        rs->pending = p;
+        rs->cap_pending = cap;
+    }
+    /* Decided with the rest of this iteration's jobs in one Redis round trip. */
+    rs->w = w;
+    worker_hold(w, m);
+    rs->pending[rs->n_pending++] = (pending_t){.m = m, .ref = ref, .task = *task};
+}
+
+/* Admits every pending job in one batch (one Redis round trip) and acts on each
+ * decision in arrival order. */
+static void admit_pending(render_stage_t *rs) {
+    int n = rs->n_pending;
+    bool batch = reserve_calls(rs, n) == 0; /* else out of memory: one by one */
+    for (int i = 0; batch && i < n; i++) {
+        const task_t *t = &rs->pending[i].task;
+        rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = t->stage,
+                                       .attempt = t->attempt, .micros = rs->worst_case_micros};
+    }
+    if (batch) budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
+    rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
+    for (int i = 0; i < n; i++) {
+        pending_t *p = &rs->pending[i];
+        budget_call_t one, *c = batch ? &rs->calls[i] : &one;
+        if (!batch)
+            c->rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, p->task.job.job_id,
+                                 p->task.stage, p->task.attempt, rs->worst_case_micros, &c->d);
+        if (!admitted(rs, rs->w, p->m, p->ref, &p->task, c->rc, &c->d)) rd_kafka_message_destroy(p->m);
+    }
+}
+
+/* ==== Completion ==== */
+
+static void render_failed(render_stage_t *rs, worker_t *w, render_t *r) {
+    task_t *t = &r->task;
+    budget_decision_t d;
+    budget_release(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, &d);
+    const asset_class_t *cls = pipeline_class(rs->cfg, t->job.asset_class);
+    char detail[700];
+    snprintf(detail, sizeof detail, "%s: %s", r->result->reason, r->result->detail);
+    snprintf(t->model, sizeof t->model, "%s", r->result->model);
+    if (t->attempt < cls->max_attempts) {
+        pipeline_escalate(w, r->ref, t, !strcmp(t->stage, "preview") ? "preview_failed" : "render_failed",
+                          t->guidance, t->preview_uri);
+    } else if (t->preview_uri[0]) {
+        pipeline_finish(w, r->ref, t, "degraded", "render_failed", detail, t->preview_uri, NULL);
+    } else {
+        pipeline_finish(w, r->ref, t, "rejected", "render_failed", detail, "", NULL);
+    }
+    worker_done(w, r->ref);
+}
+
+/* Stores the image. Returns true when the render now waits for its charge to be
+ * settled; false when it ended (storage failed: rejected, the charge recorded). */
+static bool store_image(render_stage_t *rs, worker_t *w, render_t *r) {
+    task_t *t = &r->task;
+    char err[512];
+    if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
+    log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
+    budget_decision_t d;
+    budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
+                  r->result->price_micros, &d);
+    task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
+    pipeline_finish(w, r->ref, t, "rejected", "storage_failed", err, "", NULL);
+    worker_done(w, r->ref);
+    return false;
+}
+
+static void render_free(render_t *r) {
+    render_result_free(r->result);
+    free(r);
+}
+
+/* Records the charges of the n stored renders in rs->settling in one batch (one
+ * Redis round trip): each settled one goes to the verifier; the others wait on the
+ * unsettled list and are retried after SETTLE_RETRY_MS (the input stays held). */
+static void settle_batch(render_stage_t *rs, worker_t *w, int n) {
+    for (int i = 0; i < n; i++) {
+        render_t *r = rs->settling[i];
+        rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
+                                       .attempt = r->task.attempt, .micros = r->result->price_micros};
+    }
+    budget_settle_batch(rs->budget, rs->tier->name, rs->calls, (size_t)n);
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        render_t *r = rs->settling[i];
+        task_t *t = &r->task;
+        if (rs->calls[i].rc != 0) {
+            r->retry_at_ms = now + SETTLE_RETRY_MS;
+            r->next = rs->unsettled;
+            rs->unsettled = r;
+            rs->n_unsettled++;
+            continue;
+        }
+        snprintf(t->model, sizeof t->model, "%s", r->result->model);
+        task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[i].d.charged_micros);
+        to_verifier(w, r->ref, t, r->uri);
+        render_free(r);
+    }
+}
+
+static void render_stage_collect(render_stage_t *rs, worker_t *w) {
+    /* Charges Redis could not record yet that are due for a retry go first. */
+    int n = 0;
+    int64_t now = now_ms();
+    for (render_t **pp = &rs->unsettled; *pp;) {
+        render_t *r = *pp;
+        if (r->retry_at_ms > now || reserve_calls(rs, n + 1) != 0) {
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        rs->n_unsettled--;
+        rs->settling[n++] = r;
+    }
+    void *opaque;
+    render_result_t *res;
+    while ((res = model_client_next(rs->mc, &opaque))) {
+        render_t *r = opaque;
+        rs->inflight--;
+        r->result = res;
+        count_render(rs, res);
+        if (!res->ok) {
+            render_failed(rs, w, r);
+            render_free(r);
+        } else if (!store_image(rs, w, r)) {
+            render_free(r);
+        } else if (reserve_calls(rs, n + 1) != 0) { /* out of memory: retry later */
+            r->retry_at_ms = now + SETTLE_RETRY_MS;
+            r->next = rs->unsettled;
+            rs->unsettled = r;
+            rs->n_unsettled++;
+        } else {
+            rs->settling[n++] = r;
+        }
+    }
+    if (n) settle_batch(rs, w, n);
+}
+
+static void render_stage_log_stats(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    char rt[24], dec[24], out[24], rel[24];
+    snprintf(rt, sizeof rt, "%llu", (unsigned long long)st.round_trips);
+    snprintf(dec, sizeof dec, "%llu", (unsigned long long)st.decisions);
+    snprintf(out, sizeof out, "%llu", (unsigned long long)st.outages);
+    snprintf(rel, sizeof rel, "%llu", (unsigned long long)st.script_reloads);
+    log_info("budget_stats", "tier", rs->tier->name, "redis_available", st.available ? "true" : "false",
+             "redis_outages", out, "round_trips", rt, "decisions", dec, "script_reloads", rel, NULL);
+}
+
+/* ==== Metrics and readiness ==== */
+
+static void render_stage_refresh_metrics(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    const char *tier = rs->tier->name;
+    const struct {
+        metric_kind_t kind;
+        const char *name, *help;
+        double value;
+    } budget_metrics[] = {
+        {METRIC_GAUGE, "pressroom_redis_available", "1 while the budget store answers; 0 = admission fails closed.",
+         st.available},
+        {METRIC_COUNTER, "pressroom_redis_outages_total", "Times the budget store became unreachable.",
+         (double)st.outages},
+        {METRIC_COUNTER, "pressroom_redis_round_trips_total", "Round trips to the budget store.",
+         (double)st.round_trips},
+        {METRIC_COUNTER, "pressroom_budget_decisions_total", "Admit, settle and release decisions taken in Redis.",
+         (double)st.decisions},
+        {METRIC_COUNTER, "pressroom_redis_script_reloads_total", "Budget scripts reloaded after NOSCRIPT.",
+         (double)st.script_reloads},
+    };
+    for (size_t i = 0; i < sizeof budget_metrics / sizeof budget_metrics[0]; i++)
+        metric_set(metric_get(budget_metrics[i].kind, budget_metrics[i].name, budget_metrics[i].help, "tier",
+                              tier, NULL),
+                   budget_metrics[i].value);
+    for (int i = -1; i < rs->tier->n_fallbacks; i++) {
+        const char *model = i < 0 ? rs->tier->model : rs->tier->fallbacks[i];
+        const char *state = model_client_breaker_state(rs->mc, model, NULL);
+        metric_set(metric_get(METRIC_GAUGE, "pressroom_model_breaker_open",
+                              "1 while a model's circuit breaker is open or half-open.", "tier", tier,
+                              "model", model, NULL),
+                   state && strcmp(state, "closed") != 0);
+    }
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_unsettled_renders",
+                          "Stored renders whose charge waits for Redis.", "tier", tier, NULL),
+               rs->n_unsettled);
+}
+
+static const char *render_stage_not_ready(render_stage_t *rs) {
+    budget_stats_t st;
+    budget_stats(rs->budget, &st);
+    return st.available ? NULL : "the budget store (Redis) is unreachable: admission fails closed";
+}
+
+/* ==== The worker stage ==== */
+
+int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
+    render_stage_t *rs = render_stage_new(worker_config(w), tier, err, errlen);
+    if (!rs) return -1;
+    worker_set_state(w, rs);
+    worker_set_max_inflight(w, tier->max_inflight);
+    return 0;
+}
+
+static void stage_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
+    render_stage_wait(worker_state(w), fds, n, timeout_ms);
+}
+static void stage_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
+static int stage_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
+static void stage_fini(worker_t *w) { render_stage_free(worker_state(w)); }
+static void stage_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
+static void stage_refresh_metrics(worker_t *w) { render_stage_refresh_metrics(worker_state(w)); }
+static const char *stage_not_ready(worker_t *w) { return render_stage_not_ready(worker_state(w)); }
+
+worker_stage_t render_stage_worker(const char *name, const char *input,
+                                   int (*init)(worker_t *w, char *err, size_t errlen),
+                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
+                                                      input_ref_t *ref)) {
+    return (worker_stage_t){.name = name,
+                            .input = input,
+                            .init = init,
+                            .on_message = on_message,
+                            .wait = stage_wait,
+                            .collect = stage_collect,
+                            .inflight = stage_inflight,
+                            .fini = stage_fini,
+                            .log_stats = stage_log_stats,
+                            .refresh_metrics = stage_refresh_metrics,
+                            .not_ready = stage_not_ready};
+}

@@ -1,0 +1,36 @@
+/* render_stage.h — what preview-worker and production-worker share: admit the
+ * render against the tier's budget, call the model (many in flight), store the
+ * image, settle the charge, hand the image to the verifier.
+ *
+ * Over budget, per asset class: defer parks the message (consumption paused) until
+ * the window turns; degrade delivers the verified preview marked "degraded" (at the
+ * preview stage there is none yet, so it defers); reject ends the job with
+ * budget_exhausted. Redis unreachable: park and retry with backoff (fail closed).
+ * A replayed render that was already settled and stored is not rendered or charged
+ * again: the stored image goes to the verifier with the recorded charge. */
+#ifndef PRESSROOM_RENDER_STAGE_H
+#define PRESSROOM_RENDER_STAGE_H
+
+#include "base/message.h"
+#include "runtime/worker.h"
+
+typedef struct render_stage render_stage_t;
+
+/* The stage of a rendering worker: name, input topic, init and on_message are the
+ * worker's own; waiting, collecting, in-flight accounting, stats, metrics, readiness
+ * and clean-up come from here. init must call render_stage_attach. */
+worker_stage_t render_stage_worker(const char *name, const char *input,
+                                   int (*init)(worker_t *w, char *err, size_t errlen),
+                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
+                                                      input_ref_t *ref));
+
+/* Creates the render stage for `tier` (preview or production) as w's state and sizes
+ * the window from the tier's max_inflight. Returns 0, or -1 with err. */
+int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen);
+
+/* Queues task->job for admission (task->stage / task->attempt); m is held
+ * (worker_hold). The queued jobs are admitted in one pipelined Redis batch at the
+ * start of the next wait, then rendered; m is parked or destroyed. */
+void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task);
+
+#endif

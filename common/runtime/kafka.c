@@ -1,0 +1,360 @@
+/* kafka.c — consumer, producer and watermark storage; see kafka.h. */
+#include "runtime/kafka.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+extern char **environ;
+
+struct kafka {
+    rd_kafka_t *producer;
+    rd_kafka_t *consumer; /* NULL for produce-only users */
+    rd_kafka_queue_t *consumer_q;
+    rd_kafka_queue_t *producer_q;
+    int consumer_pipe[2];
+    int producer_pipe[2];
+    offset_tracker_t *tracker;
+    bool paused;
+    bool cooperative;
+    bool failed;
+    bool close_abandoned; /* the consumer did not close in time: destroy without closing */
+    char failure[512];
+};
+
+/* ==== Configuration ==== */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
+    char e[256];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
+        return -1;
+    }
+    return 0;
+}
+
+int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen) {
+    static const char prefix[] = "PRESSROOM_KAFKA_";
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, prefix, sizeof prefix - 1)) continue;
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        char prop[128];
+        size_t n = 0;
+        for (const char *p = *e + sizeof prefix - 1; p < eq && n + 1 < sizeof prop; p++)
+            prop[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+        prop[n] = 0;
+        if (conf_set(conf, prop, eq + 1, err, errlen)) return -1;
+    }
+    return 0;
+}
+
+/* librdkafka's own log lines, as structured JSON like every other line (called
+ * from librdkafka's threads; log.c writes each line with one write(2)). */
+static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    log_level_t l = level <= 3 ? LOG_ERROR : level == 4 ? LOG_WARN : level <= 6 ? LOG_INFO : LOG_DEBUG;
+    log_event(l, "rdkafka", "client", rd_kafka_name(rk), "facility", fac, "msg", buf, NULL);
+}
+
+static rd_kafka_conf_t *base_conf(const config_t *cfg, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    if (conf_set(conf, "bootstrap.servers", cfg->brokers, err, errlen) ||
+        conf_set(conf, "log_level", "4", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+/* ==== Delivery reports and watermarks ==== */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+    (void)rk;
+    kafka_t *k = opaque;
+    input_ref_t *ref = m->_private;
+    if (m->err) {
+        /* librdkafka already retried within message.timeout.ms: this is permanent.
+         * Do not release the hold: the input's offset must never be stored. */
+        k->failed = true;
+        snprintf(k->failure, sizeof k->failure, "delivery to %s failed: %s",
+                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        log_error("delivery_failed", "topic", rd_kafka_topic_name(m->rkt), "error",
+                  rd_kafka_err2str(m->err), NULL);
+        return;
+    }
+    if (ref) input_ref_release(ref);
+}
+
+static void store_watermark(void *opaque, const char *topic, int32_t partition, int64_t next) {
+    kafka_t *k = opaque;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = next;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(k->consumer, l);
+    if (e && e != RD_KAFKA_RESP_ERR__STATE) {
+        char p[16];
+        snprintf(p, sizeof p, "%d", (int)partition);
+        log_warn("offset_store_failed", "topic", topic, "partition", p, "error", rd_kafka_err2str(e), NULL);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* ==== Rebalance ==== */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    kafka_t *k = opaque;
+    char n[16];
+    snprintf(n, sizeof n, "%d", parts->cnt);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        log_info("partitions_assigned", "count", n, "protocol", k->cooperative ? "cooperative" : "eager",
+                 NULL);
+        rd_kafka_error_t *e = NULL;
+        if (k->cooperative) e = rd_kafka_incremental_assign(rk, parts);
+        else rd_kafka_assign(rk, parts);
+        if (e) {
+            log_error("assign_failed", "error", rd_kafka_error_string(e), NULL);
+            rd_kafka_error_destroy(e);
+        }
+        if (k->paused) rd_kafka_pause_partitions(rk, parts);
+    } else {
+        log_info("partitions_revoked", "count", n, NULL);
+        /* Commit what is stored (the watermarks) before giving the partitions up, so
+         * the next owner redelivers only what was still in flight. */
+        rd_kafka_commit(rk, NULL, 0);
+        for (int i = 0; i < parts->cnt; i++)
+            offset_tracker_revoke(k->tracker, parts->elems[i].topic, parts->elems[i].partition);
+        if (k->cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            if (e) rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, NULL);
+        }
+    }
+}
+
+/* ==== Life cycle ==== */
+
+static int make_pipe(int fds[2]) {
+    if (pipe(fds) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
+}
+
+kafka_t *kafka_new(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                   char *err, size_t errlen) {
+    kafka_t *k = calloc(1, sizeof *k);
+    k->consumer_pipe[0] = k->consumer_pipe[1] = k->producer_pipe[0] = k->producer_pipe[1] = -1;
+    char e[512];
+
+    rd_kafka_conf_t *pconf = base_conf(cfg, err, errlen);
+    if (!pconf) goto fail;
+    if (conf_set(pconf, "enable.idempotence", "true", err, errlen) ||
+        conf_set(pconf, "linger.ms", "5", err, errlen) ||
+        conf_set(pconf, "message.timeout.ms", "60000", err, errlen) ||
+        conf_set(pconf, "queue.buffering.max.messages", "200000", err, errlen) ||
+        /* JSON compresses several-fold: less network and disk on a real cluster, and
+         * several times the backlog inside the embedded broker's 5 MB per partition. */
+        conf_set(pconf, "compression.type", "lz4", err, errlen) ||
+        kafka_conf_from_env(pconf, err, errlen)) {
+        rd_kafka_conf_destroy(pconf);
+        goto fail;
+    }
+    rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
+    rd_kafka_conf_set_opaque(pconf, k);
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, e, sizeof e);
+    if (!k->producer) {
+        snprintf(err, errlen, "cannot create a Kafka producer for %s: %s", cfg->brokers, e);
+        goto fail;
+    }
+    k->producer_q = rd_kafka_queue_get_main(k->producer);
+    if (make_pipe(k->producer_pipe)) goto fail_errno;
+    rd_kafka_queue_io_event_enable(k->producer_q, k->producer_pipe[1], "1", 1);
+
+    if (group) {
+        rd_kafka_conf_t *cconf = base_conf(cfg, err, errlen);
+        if (!cconf) goto fail;
+        char session[16], heartbeat[16];
+        snprintf(session, sizeof session, "%d", cfg->session_timeout_ms);
+        snprintf(heartbeat, sizeof heartbeat, "%d", cfg->session_timeout_ms / 4 > 100 ? cfg->session_timeout_ms / 4 : 100);
+        if (conf_set(cconf, "group.id", group, err, errlen) ||
+            conf_set(cconf, "enable.auto.commit", "true", err, errlen) ||
+            conf_set(cconf, "auto.commit.interval.ms", "500", err, errlen) ||
+            conf_set(cconf, "enable.auto.offset.store", "false", err, errlen) ||
+            conf_set(cconf, "auto.offset.reset", "earliest", err, errlen) ||
+            conf_set(cconf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+            conf_set(cconf, "session.timeout.ms", session, err, errlen) ||
+            conf_set(cconf, "heartbeat.interval.ms", heartbeat, err, errlen) ||
+            conf_set(cconf, "max.poll.interval.ms", "300000", err, errlen) ||
+            kafka_conf_from_env(cconf, err, errlen)) {
+            rd_kafka_conf_destroy(cconf);
+            goto fail;
+        }
+        rd_kafka_conf_set_rebalance_cb(cconf, on_rebalance);
+        rd_kafka_conf_set_opaque(cconf, k);
+        k->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cconf, e, sizeof e);
+        if (!k->consumer) {
+            snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+            goto fail;
+        }
+        k->cooperative = true; /* cooperative-sticky, configured above */
+        rd_kafka_poll_set_consumer(k->consumer);
+        k->consumer_q = rd_kafka_queue_get_consumer(k->consumer);
+        if (make_pipe(k->consumer_pipe)) goto fail_errno;
+        rd_kafka_queue_io_event_enable(k->consumer_q, k->consumer_pipe[1], "1", 1);
+        k->tracker = offset_tracker_new(store_watermark, k);
+        rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(n_topics);
+        for (int i = 0; i < n_topics; i++)
+            rd_kafka_topic_partition_list_add(subs, topics[i], RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t se = rd_kafka_subscribe(k->consumer, subs);
+        rd_kafka_topic_partition_list_destroy(subs);
+        if (se) {
+            snprintf(err, errlen, "cannot subscribe to %s: %s", topics[0], rd_kafka_err2str(se));
+            goto fail;
+        }
+    }
+    return k;
+fail_errno:
+    snprintf(err, errlen, "pipe: %s", strerror(errno));
+fail:
+    kafka_free(k);
+    return NULL;
+}
+
+void kafka_free(kafka_t *k) {
+    if (!k) return;
+    if (k->consumer_q) rd_kafka_queue_destroy(k->consumer_q);
+    if (k->producer_q) rd_kafka_queue_destroy(k->producer_q);
+    if (k->consumer)
+        rd_kafka_destroy_flags(k->consumer, k->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
+    if (k->producer) rd_kafka_destroy(k->producer);
+    offset_tracker_free(k->tracker);
+    for (int i = 0; i < 2; i++) {
+        if (k->consumer_pipe[i] >= 0) close(k->consumer_pipe[i]);
+        if (k->producer_pipe[i] >= 0) close(k->producer_pipe[i]);
+    }
+    free(k);
+}
+
+/* ==== Consuming ==== */
+
+rd_kafka_message_t *kafka_poll(kafka_t *k, int timeout_ms) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(k->consumer, timeout_ms);
+    if (!m) return NULL;
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log_warn("consumer_error", "error", rd_kafka_message_errstr(m), NULL);
+        }
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+input_ref_t *kafka_track(kafka_t *k, const rd_kafka_message_t *m) {
+    return offset_tracker_track(k->tracker, rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+}
+
+void kafka_pause(kafka_t *k, bool paused) {
+    if (!k->consumer || k->paused == paused) return;
+    k->paused = paused;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(k->consumer, &parts) || !parts) return;
+    if (paused) rd_kafka_pause_partitions(k->consumer, parts);
+    else rd_kafka_resume_partitions(k->consumer, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+bool kafka_paused(const kafka_t *k) { return k->paused; }
+
+int kafka_consumer_fd(const kafka_t *k) { return k->consumer_pipe[0]; }
+int kafka_producer_fd(const kafka_t *k) { return k->producer_pipe[0]; }
+
+void kafka_drain_fds(kafka_t *k) {
+    char buf[256];
+    if (k->consumer_pipe[0] >= 0)
+        while (read(k->consumer_pipe[0], buf, sizeof buf) > 0) {}
+    if (k->producer_pipe[0] >= 0)
+        while (read(k->producer_pipe[0], buf, sizeof buf) > 0) {}
+}
+
+/* ==== Producing ==== */
+
+int kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                  const kafka_header_t *headers, int n_headers, input_ref_t *ref, char *err,
+                  size_t errlen) {
+    rd_kafka_headers_t *hdrs = NULL;
+    if (n_headers > 0) {
+        hdrs = rd_kafka_headers_new((size_t)n_headers);
+        for (int i = 0; i < n_headers; i++)
+            rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value, -1);
+    }
+    if (ref) input_ref_hold(ref);
+    for (int tries = 0;; tries++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+        if (!e) return 0;
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 100) {
+            rd_kafka_poll(k->producer, 100); /* serve delivery reports to make room */
+            continue;
+        }
+        if (hdrs) rd_kafka_headers_destroy(hdrs);
+        if (ref) input_ref_release(ref);
+        snprintf(err, errlen, "produce to %s failed: %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+}
+
+void kafka_serve(kafka_t *k) { rd_kafka_poll(k->producer, 0); }
+
+bool kafka_failed(const kafka_t *k, char *why, size_t len) {
+    if (k->failed && why) snprintf(why, len, "%s", k->failure);
+    return k->failed;
+}
+
+int kafka_pending_inputs(const kafka_t *k) { return k->tracker ? offset_tracker_pending(k->tracker) : 0; }
+int kafka_outq_len(const kafka_t *k) { return rd_kafka_outq_len(k->producer); }
+
+void kafka_close(kafka_t *k, int timeout_ms) {
+    rd_kafka_flush(k->producer, timeout_ms); /* delivery reports move watermarks */
+    if (!k->consumer) return;
+    rd_kafka_commit(k->consumer, NULL, 0);
+    /* Leave the group, but never hang on it: rd_kafka_consumer_close() blocks
+     * forever when the brokers are gone mid-rebalance. */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->consumer);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(k->consumer, q);
+    if (e) rd_kafka_error_destroy(e);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int limit = timeout_ms > 1000 ? timeout_ms : 1000;
+    for (;;) {
+        if (rd_kafka_consumer_closed(k->consumer)) break;
+        /* The consumer queue now forwards here, prefetched messages included: serve
+         * it as events (a callback-mode poll aborts inside librdkafka on a message).
+         * The final revocation still runs our handler; unread messages are dropped
+         * uncommitted, so the next owner gets them again. */
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+            on_rebalance(k->consumer, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), k);
+        if (ev) rd_kafka_event_destroy(ev);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > limit) {
+            log_warn("consumer_close_timeout", "msg", "left the group without the brokers' answer", NULL);
+            k->close_abandoned = true;
+            break;
+        }
+    }
+    rd_kafka_queue_destroy(q);
+}

@@ -1,0 +1,76 @@
+/* kafka.h — pressroom's Kafka consumer and producer (librdkafka).
+ *
+ * Delivery contract: an input's offset is stored only after every output produced
+ * for it was acknowledged by the broker, and only as a contiguous watermark per
+ * partition (offset_tracker.h); auto-commit then commits what was stored.
+ * Rebalances are cooperative-sticky (incremental assign/unassign); a revoked
+ * partition's in-flight inputs finish without storing anything. */
+#ifndef PRESSROOM_KAFKA_H
+#define PRESSROOM_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/config.h"
+#include "runtime/offset_tracker.h"
+
+typedef struct kafka kafka_t;
+
+/* One header on a produced message. */
+typedef struct {
+    const char *name;
+    const char *value;
+} kafka_header_t;
+
+/* Creates the producer and, when group is not NULL, a consumer in that group
+ * subscribed to `topics` (full names). Returns NULL with err. */
+kafka_t *kafka_new(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                   char *err, size_t errlen);
+void kafka_free(kafka_t *k);
+
+/* Polls one message (NULL when none within timeout_ms). Serves rebalances.
+ * Messages for paused partitions are not returned. Caller destroys the message. */
+rd_kafka_message_t *kafka_poll(kafka_t *k, int timeout_ms);
+
+/* Starts tracking a consumed message; the returned ref holds the processing hold. */
+input_ref_t *kafka_track(kafka_t *k, const rd_kafka_message_t *m);
+
+/* Produces value under key to topic (full name). When ref is not NULL, the input
+ * gains a hold released by the delivery report. Returns 0, or -1 with err (queue
+ * full after retrying, or a fatal producer error). Never blocks for long. */
+int kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                  const kafka_header_t *headers, int n_headers, input_ref_t *ref, char *err,
+                  size_t errlen);
+
+/* Serves delivery reports (releases input holds). */
+void kafka_serve(kafka_t *k);
+
+/* Pause/resume every assigned partition (the in-flight window is full, the budget
+ * is deferred, Redis is down). Newly assigned partitions inherit the state. */
+void kafka_pause(kafka_t *k, bool paused);
+bool kafka_paused(const kafka_t *k);
+
+/* File descriptors that become readable when a queue has something (consumer
+ * messages or rebalances; producer delivery reports). Drain with kafka_drain_fds. */
+int kafka_consumer_fd(const kafka_t *k);
+int kafka_producer_fd(const kafka_t *k);
+void kafka_drain_fds(kafka_t *k);
+
+/* Fatal: a delivery failed permanently. The worker must stop without storing. */
+bool kafka_failed(const kafka_t *k, char *why, size_t len);
+
+/* Inputs tracked and not done. */
+int kafka_pending_inputs(const kafka_t *k);
+/* Messages queued in the producer and not yet acknowledged. */
+int kafka_outq_len(const kafka_t *k);
+
+/* Flushes the producer (up to timeout), stores and commits the watermarks
+ * synchronously, closes the consumer. */
+void kafka_close(kafka_t *k, int timeout_ms);
+
+/* librdkafka properties from the environment: PRESSROOM_KAFKA_<PROP> with dots as
+ * underscores, e.g. PRESSROOM_KAFKA_SECURITY_PROTOCOL=SASL_SSL. */
+int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen);
+
+#endif

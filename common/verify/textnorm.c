@@ -1,0 +1,213 @@
+/* textnorm.c — Unicode/whitespace normalisation and edit distance; see textnorm.h. */
+#include "verify/textnorm.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== UTF-8 ==== */
+
+/* Decodes one code point at s (len bytes left); *adv = bytes consumed (>= 1).
+ * Invalid or overlong sequences decode as U+FFFD consuming one byte. */
+static uint32_t utf8_next(const unsigned char *s, size_t len, size_t *adv) {
+    unsigned c = s[0];
+    *adv = 1;
+    if (c < 0x80) return c;
+    int n = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+    if (n < 0 || (size_t)n >= len) return 0xfffd;
+    uint32_t cp = c & (0x3f >> n);
+    for (int i = 1; i <= n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0xfffd;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    static const uint32_t min[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0xfffd;
+    *adv = (size_t)n + 1;
+    return cp;
+}
+
+static int utf8_put(uint32_t cp, char *out) {
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Decodes a whole string into a malloc'd code point array. */
+static uint32_t *utf8_decode(const char *s, size_t *n) {
+    size_t len = strlen(s), k = 0, adv;
+    uint32_t *cps = malloc((len + 1) * sizeof *cps);
+    if (!cps) abort();
+    for (size_t i = 0; i < len; i += adv) cps[k++] = utf8_next((const unsigned char *)s + i, len - i, &adv);
+    *n = k;
+    return cps;
+}
+
+/* ==== Normalisation ==== */
+
+static bool is_space(uint32_t c) {
+    return c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+           c == 0x205f || c == 0x3000;
+}
+
+static bool is_ignorable(uint32_t c) {
+    return c == 0x200b || c == 0x200c || c == 0x200d || c == 0x2060 || c == 0xfeff || c == 0xad;
+}
+
+/* Composition of a Latin-1 base letter with a combining accent, 0 when none. */
+static uint32_t compose(uint32_t base, uint32_t mark) {
+    static const struct { uint32_t mark; const char *bases; uint32_t first[12]; } table[] = {
+        {0x300, "AEIOUaeiou", {0xc0, 0xc8, 0xcc, 0xd2, 0xd9, 0xe0, 0xe8, 0xec, 0xf2, 0xf9}},
+        {0x301, "AEIOUYaeiouy", {0xc1, 0xc9, 0xcd, 0xd3, 0xda, 0xdd, 0xe1, 0xe9, 0xed, 0xf3, 0xfa, 0xfd}},
+        {0x302, "AEIOUaeiou", {0xc2, 0xca, 0xce, 0xd4, 0xdb, 0xe2, 0xea, 0xee, 0xf4, 0xfb}},
+        {0x303, "ANOano", {0xc3, 0xd1, 0xd5, 0xe3, 0xf1, 0xf5}},
+        {0x308, "AEIOUaeiouy", {0xc4, 0xcb, 0xcf, 0xd6, 0xdc, 0xe4, 0xeb, 0xef, 0xf6, 0xfc, 0xff}},
+        {0x30a, "Aa", {0xc5, 0xe5}},
+        {0x327, "Cc", {0xc7, 0xe7}},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (table[i].mark != mark) continue;
+        const char *p = base < 0x80 ? strchr(table[i].bases, (int)base) : NULL;
+        if (p && base) return table[i].first[p - table[i].bases];
+    }
+    return 0;
+}
+
+/* Maps one code point to its normalised replacement string (ASCII) or NULL when
+ * it stands for itself. */
+static const char *replacement(uint32_t c) {
+    switch (c) {
+    case 0x2018: case 0x2019: case 0x201a: case 0x201b: case 0x2032: case 0x00b4: case 0x0060:
+        return "'";
+    case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x2033: case 0x00ab: case 0x00bb:
+        return "\"";
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
+    case 0xfe58: case 0xfe63: case 0xff0d:
+        return "-";
+    case 0x2026: return "...";
+    case 0xfb00: return "ff";
+    case 0xfb01: return "fi";
+    case 0xfb02: return "fl";
+    case 0xfb03: return "ffi";
+    case 0xfb04: return "ffl";
+    case 0x2044: case 0x2215: return "/";
+    default: return NULL;
+    }
+}
+
+static uint32_t fold(uint32_t c) {
+    if (c >= 'A' && c <= 'Z') return c + 32;
+    if (c >= 0xc0 && c <= 0xde && c != 0xd7) return c + 32;
+    return c;
+}
+
+size_t textnorm(const char *in, char *out, size_t outlen, bool casefold) {
+    if (outlen == 0) return 0;
+    size_t n;
+    uint32_t *cps = utf8_decode(in ? in : "", &n);
+    /* First pass: compose, map, drop ignorables, into a code point buffer. */
+    uint32_t *buf = malloc((3 * n + 1) * sizeof *buf);
+    if (!buf) abort();
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if (is_ignorable(c)) continue;
+        if (c >= 0x300 && c <= 0x36f && m > 0) {
+            uint32_t comp = compose(buf[m - 1], c);
+            if (comp) { buf[m - 1] = comp; continue; }
+        }
+        if (c >= 0xff01 && c <= 0xff5e) c = c - 0xff01 + 0x21; /* fullwidth ASCII */
+        const char *rep = replacement(c);
+        if (rep) {
+            for (; *rep; rep++) buf[m++] = (uint32_t)*rep;
+            continue;
+        }
+        buf[m++] = is_space(c) ? ' ' : casefold ? fold(c) : c;
+    }
+    if (casefold)
+        for (size_t i = 0; i < m; i++) buf[i] = fold(buf[i]);
+    /* Second pass: collapse and trim spaces, encode. */
+    size_t pos = 0;
+    bool pending_space = false;
+    for (size_t i = 0; i < m; i++) {
+        if (buf[i] == ' ') {
+            pending_space = pos > 0;
+            continue;
+        }
+        char enc[5];
+        int k = utf8_put(buf[i], enc);
+        if (pos + (size_t)k + (pending_space ? 1 : 0) >= outlen) break;
+        if (pending_space) out[pos++] = ' ';
+        pending_space = false;
+        memcpy(out + pos, enc, (size_t)k);
+        pos += (size_t)k;
+    }
+    out[pos] = '\0';
+    free(buf);
+    free(cps);
+    return pos;
+}
+
+/* ==== Distances ==== */
+
+int text_edit_distance(const char *a, const char *b) {
+    size_t na, nb;
+    uint32_t *ca = utf8_decode(a, &na), *cb = utf8_decode(b, &nb);
+    int *row = malloc((nb + 1) * sizeof *row);
+    if (!row) abort();
+    for (size_t j = 0; j <= nb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int up = row[j];
+            int best = diag + (ca[i - 1] != cb[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    int d = row[nb];
+    free(row);
+    free(ca);
+    free(cb);
+    return d;
+}
+
+double text_normalized_distance(const char *a, const char *b) {
+    size_t na, nb;
+    free(utf8_decode(a, &na));
+    free(utf8_decode(b, &nb));
+    size_t mx = na > nb ? na : nb;
+    if (mx == 0) return 0.0;
+    return (double)text_edit_distance(a, b) / (double)mx;
+}
+
+int text_alnum_count(const char *s) {
+    size_t n;
+    uint32_t *cps = utf8_decode(s, &n);
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t c = cps[i];
+        if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+            (c >= 0xc0 && c != 0xd7 && c != 0xf7 && c != 0xfffd && !(c >= 0x2000 && c <= 0x2bff)))
+            count++;
+    }
+    free(cps);
+    return count;
+}
