@@ -48,7 +48,7 @@ PKGS_draw       := cairo
 # The libraries each one builds on (its headers may include theirs).
 DEPS_runtime    := base
 DEPS_budget     := base
-DEPS_model      := base
+DEPS_model      := runtime base
 DEPS_verify     := base
 DEPS_route      := runtime base
 DEPS_render     := route budget model runtime base

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "model/model_client.h"
+#include "runtime/loop.h"
 #include "base/stats.h"
 
 
@@ -58,7 +59,8 @@ int main(int argc, char **argv) {
     tier.max_inflight = inflight;
     tier.max_retries = 0;
     if (tier.max_latency_ms < m->latency_p99_ms) tier.max_latency_ms = m->latency_p99_ms;
-    model_client_t *mc = model_client_new(&cfg, &tier, err, sizeof err);
+    loop_t *loop = loop_new();
+    model_client_t *mc = model_client_new(&cfg, &tier, loop, err, sizeof err);
     if (!mc) FATAL("%s", err);
 
     int64_t *lat = calloc((size_t)total, sizeof *lat);
@@ -72,7 +74,8 @@ int main(int argc, char **argv) {
             if (model_client_submit(mc, &req, NULL)) FATAL("submit failed (out of memory)");
             submitted++;
         }
-        if (model_client_poll(mc, NULL, 0, 100) < 0) FATAL("model_client_poll failed");
+        model_client_run_gate(mc);
+        loop_run_once(loop, 100);
         render_result_t *r;
         while ((r = model_client_next(mc, NULL))) {
             lat[done++] = r->latency_ms;
@@ -92,5 +95,6 @@ int main(int argc, char **argv) {
     if (fail_reason[0]) printf("first failure: %s: %s\n", fail_reason, fail_detail);
     free(lat);
     model_client_free(mc);
+    loop_free(loop);
     return ok == total ? 0 : 1;
 }

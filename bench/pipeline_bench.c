@@ -127,7 +127,7 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
     }
     double secs = (now_ms() - t0) / 1000.0;
     printf("throughput: %d/%d jobs reached %s in %.2f s: %.0f jobs/s\n", seen, n, out_t, secs, seen / secs);
-    kafka_close(k, 1000);
+    kafka_close(k, 1000, true);
     kafka_free(k);
     return seen == n ? 0 : 1;
 }
@@ -168,7 +168,7 @@ static int latency(const config_t *cfg, double rate, double seconds) {
            rate, seconds, got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
            (long long)stats_percentile(lat, (size_t)got, 99));
     free(lat);
-    kafka_close(k, 1000);
+    kafka_close(k, 1000, true);
     kafka_free(k);
     return got == n ? 0 : 1;
 }

@@ -8,7 +8,7 @@ declare -A allowed=(
   [base]="base"
   [runtime]="base runtime"
   [budget]="base budget"
-  [model]="base model"
+  [model]="base runtime model"
   [verify]="base verify"
   [route]="base runtime route"
   [render]="base runtime budget model route render"
@@ -29,6 +29,8 @@ for f in common/*/*.h; do
   case $f in common/model/*) continue ;; esac
   grep -q '#include <curl/' "$f" && { echo "$f includes curl: only common/model/ may"; bad=1; }
 done
-grep -l '#include <cairo' common/*/*.[ch] 2>/dev/null | sed 's/$/ includes cairo: drawing lives in tools\/pressroom-renderer\//' && bad=1
+for f in $(grep -l '#include <cairo' common/*/*.[ch] 2>/dev/null); do
+  echo "$f includes cairo: drawing lives in tools/pressroom-renderer/"; bad=1
+done
 [ $bad -eq 0 ] && echo "layers ok"
 exit $bad

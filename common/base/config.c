@@ -63,6 +63,7 @@ void config_defaults(config_t *cfg) {
     snprintf(cfg->topic_prefix, sizeof cfg->topic_prefix, "pressroom.");
     snprintf(cfg->group_prefix, sizeof cfg->group_prefix, "pressroom.");
     cfg->session_timeout_ms = 10000;
+    cfg->max_message_bytes = 1048576;
     cfg->verify_ocr = true;
     cfg->default_max_attempts = 3;
     tier_defaults(&cfg->preview, "preview", "sd3.5_turbo", 800, 50 * 1000000LL);
@@ -401,13 +402,15 @@ static int load_json(ctx_t *c, config_t *cfg, const cJSON *root) {
     check_object(c, k, "kafka");
     if (cJSON_IsObject(k)) {
         static const char *const kk[] = {"brokers", "topic_prefix", "group_prefix",
-                                         "session_timeout_ms", NULL};
+                                         "session_timeout_ms", "max_message_bytes", NULL};
         check_keys(c, k, "kafka.", kk);
         get_string(c, k, "brokers", "kafka.", cfg->brokers, sizeof cfg->brokers);
         get_string(c, k, "topic_prefix", "kafka.", cfg->topic_prefix, sizeof cfg->topic_prefix);
         get_string(c, k, "group_prefix", "kafka.", cfg->group_prefix, sizeof cfg->group_prefix);
         get_int(c, k, "session_timeout_ms", "kafka.", &cfg->session_timeout_ms, 1000, 300000,
                 "milliseconds, 1000 to 300000");
+        get_int(c, k, "max_message_bytes", "kafka.", &cfg->max_message_bytes, 1024, 104857600,
+                "bytes, 1024 to 104857600");
     }
     const cJSON *models = cJSON_GetObjectItemCaseSensitive(root, "models");
     check_object(c, models, "models");

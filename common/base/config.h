@@ -104,6 +104,7 @@ typedef struct {
     char topic_prefix[64];      /* default "pressroom." */
     char group_prefix[64];      /* consumer group = prefix + worker name */
     int session_timeout_ms;     /* consumer group session timeout */
+    int max_message_bytes;      /* larger inputs go to the DLQ unparsed (kafka.max_message_bytes) */
     bool verify_ocr;
     int default_max_attempts;
     tier_config_t preview;

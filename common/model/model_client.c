@@ -15,6 +15,7 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "model/provider.h"
+#include "runtime/loop.h"
 
 #define CONNECT_TIMEOUT_MS 1000
 #define BACKOFF_BASE_MS 100
@@ -50,6 +51,7 @@ typedef struct call {
     int attempts;               /* over all endpoints */
     bool probe;                 /* this attempt is the half-open probe */
     bool waiting;               /* retry or rate timer armed */
+    bool gate_pending;          /* waits for the rate gate (model_client_run_gate) */
     bool slot_held;             /* the rate gate granted a slot on endpoint slot_ep */
     int slot_ep;
     int64_t due_ms, started_ms;
@@ -74,13 +76,20 @@ struct model_client {
     long timeout_ms;
     call_t *calls;              /* all calls not yet returned */
     call_t *done_head, *done_tail;
-    int n_calls, n_waiting, n_done;
+    int n_calls, n_waiting, n_done, n_gate_pending;
+    loop_t *loop;               /* the worker's event loop: curl's sockets and timers */
+    loop_timer_id curl_timer;   /* libcurl's one timeout */
+    loop_timer_id retry_timer;  /* the earliest retry or rate wait */
+    int64_t retry_due_ms;
     uint64_t rng;
     model_rate_gate_t gate;     /* NULL: no fleet-wide rate limits */
     void *gate_ctx;
 };
 
 static void start_attempt(model_client_t *mc, call_t *c);
+static void arm_retry_timer(model_client_t *mc);
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp);
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp);
 
 /* ==== Small things ==== */
 
@@ -200,13 +209,15 @@ static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *nam
     return 0;
 }
 
-model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, char *err, size_t errlen) {
+model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, loop_t *loop, char *err,
+                                 size_t errlen) {
     model_client_t *mc = calloc(1, sizeof *mc);
     if (!mc) {
         snprintf(err, errlen, "model client: out of memory");
         return NULL;
     }
     mc->tier = *tier;
+    mc->loop = loop;
     mc->timeout_ms = 2L * tier->max_latency_ms + CONNECT_TIMEOUT_MS;
     mc->rng = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uintptr_t)mc;
     if (!mc->rng) mc->rng = 1;
@@ -225,6 +236,10 @@ model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier,
     curl_multi_setopt(mc->multi, CURLMOPT_MAX_HOST_CONNECTIONS, conns);
     curl_multi_setopt(mc->multi, CURLMOPT_MAXCONNECTS, conns * mc->n_ep);
     curl_multi_setopt(mc->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(mc->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(mc->multi, CURLMOPT_SOCKETDATA, mc);
+    curl_multi_setopt(mc->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(mc->multi, CURLMOPT_TIMERDATA, mc);
     return mc;
 fail:
     model_client_free(mc);
@@ -499,29 +514,52 @@ void model_client_set_rate_gate(model_client_t *mc, model_rate_gate_t gate, void
 }
 
 /* The rate gate for the attempt about to start on e. Returns true when it may start
- * now; false when c now waits for its slot (or for the gate to answer). */
+ * now; false when c waits: for the gate to be asked (model_client_run_gate, from the
+ * owner's before-sleep hook, never from inside a transfer), or for its slot's time. */
 static bool rate_slot(model_client_t *mc, call_t *c, endpoint_t *e) {
     bool admitted = c->attempts == 0 && c->ep == 0 && c->req.rate_admitted;
     if (!mc->gate || e->model->rate_limit <= 0 || admitted) return true;
     bool held = c->slot_held && c->slot_ep == c->ep; /* the timer of a granted slot fired */
     c->slot_held = false; /* a slot on a model left behind is simply not used */
     if (held) return true;
-    int64_t delay = 0;
-    int g = mc->gate(mc->gate_ctx, e->model->name, &delay);
-    if (g == 0 && delay <= 0) return true;
-    if (g < 0) delay = GATE_RETRY_MS;
-    c->slot_held = g == 0;
-    c->slot_ep = c->ep;
     if (c->probe) { /* give the half-open probe back while waiting */
         e->probing = false;
         c->probe = false;
     }
+    if (!c->gate_pending) {
+        c->gate_pending = true;
+        mc->n_gate_pending++;
+    }
+    return false;
+}
+
+/* Asks the gate for c's slot on its current model; starts c or arms its wait. */
+static void ask_gate(model_client_t *mc, call_t *c) {
+    endpoint_t *e = &mc->ep[c->ep];
+    int64_t delay = 0;
+    int g = mc->gate(mc->gate_ctx, e->model->name, &delay);
+    if (g < 0) delay = GATE_RETRY_MS;
+    c->slot_held = g == 0;
+    c->slot_ep = c->ep;
+    if (g == 0 && delay <= 0) return start_attempt(mc, c);
     char d[24];
     snprintf(d, sizeof d, "%" PRId64, delay);
     log_debug("model_rate_wait", "model", e->model->name, "delay_ms", d, "slot", c->slot_held ? "taken" : "none",
               NULL);
     wait_for(mc, c, delay > 0 ? delay : 1);
-    return false;
+}
+
+int model_client_run_gate(model_client_t *mc) {
+    int asked = 0;
+    for (call_t *c = mc->calls; c && mc->n_gate_pending; c = c->next) {
+        if (!c->gate_pending) continue;
+        c->gate_pending = false;
+        mc->n_gate_pending--;
+        ask_gate(mc, c);
+        asked++;
+    }
+    arm_retry_timer(mc);
+    return asked;
 }
 
 /* Starts the next attempt of c on the first model, from c->ep on, whose breaker admits
@@ -601,42 +639,14 @@ int model_client_submit(model_client_t *mc, const render_request_t *req, void *o
     mc->calls = c;
     mc->n_calls++;
     start_attempt(mc, c);
+    arm_retry_timer(mc);
     return 0;
 }
 
 /* ==== Event loop ==== */
 
-static void fire_timers(model_client_t *mc) {
-    if (!mc->n_waiting) return;
-    int64_t now = mono_ms();
-    for (call_t *c = mc->calls; c; c = c->next) {
-        if (!c->waiting || c->due_ms > now) continue;
-        c->waiting = false;
-        mc->n_waiting--;
-        start_attempt(mc, c);
-    }
-}
-
-/* Milliseconds until the next retry timer, or -1 when none is armed. */
-static int64_t next_timer_in(model_client_t *mc) {
-    if (!mc->n_waiting) return -1;
-    int64_t now = mono_ms(), best = -1;
-    for (call_t *c = mc->calls; c; c = c->next) {
-        if (!c->waiting) continue;
-        int64_t in = c->due_ms > now ? c->due_ms - now : 0;
-        if (best < 0 || in < best) best = in;
-    }
-    return best;
-}
-
-static int drive(model_client_t *mc) {
-    fire_timers(mc);
-    int running = 0;
-    CURLMcode rc = curl_multi_perform(mc->multi, &running);
-    if (rc != CURLM_OK) {
-        log_error("model_client_perform", "error", curl_multi_strerror(rc), NULL);
-        return -1;
-    }
+/* Finished transfers: classify and act on each. */
+static void read_done(model_client_t *mc) {
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(mc->multi, &left))) {
@@ -645,23 +655,79 @@ static int drive(model_client_t *mc) {
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
         on_transfer_done(mc, c, m->data.result);
     }
+    arm_retry_timer(mc);
+}
+
+static void socket_action(model_client_t *mc, curl_socket_t fd, int flags) {
+    int running = 0;
+    CURLMcode rc = curl_multi_socket_action(mc->multi, fd, flags, &running);
+    if (rc != CURLM_OK) log_error("model_client_socket_action", "error", curl_multi_strerror(rc), NULL);
+    read_done(mc);
+}
+
+static void on_socket_ready(void *ctx, int fd, int events) {
+    socket_action(ctx, fd, ((events & LOOP_READ) ? CURL_CSELECT_IN : 0) | ((events & LOOP_WRITE) ? CURL_CSELECT_OUT : 0));
+}
+
+/* CURLMOPT_SOCKETFUNCTION: libcurl says which of its sockets to watch for what. */
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+    model_client_t *mc = userp;
+    if (what == CURL_POLL_REMOVE) loop_unwatch(mc->loop, fd);
+    else
+        loop_watch(mc->loop, fd,
+                   (what == CURL_POLL_IN ? LOOP_READ : what == CURL_POLL_OUT ? LOOP_WRITE : LOOP_READ | LOOP_WRITE),
+                   on_socket_ready, mc);
     return 0;
 }
 
-int model_client_poll(model_client_t *mc, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms) {
-    if (drive(mc)) return -1;
-    if (timeout_ms < 0) timeout_ms = 0;
-    if (mc->n_done) timeout_ms = 0;
-    int64_t t = next_timer_in(mc);
-    if (t >= 0 && t < timeout_ms) timeout_ms = (int)t;
-    CURLMcode rc = curl_multi_poll(mc->multi, extra, n_extra, timeout_ms, NULL);
-    if (rc != CURLM_OK) {
-        log_error("model_client_poll", "error", curl_multi_strerror(rc), NULL);
-        return -1;
-    }
-    if (drive(mc)) return -1;
-    return mc->n_done;
+static void on_curl_timeout(void *ctx) {
+    model_client_t *mc = ctx;
+    mc->curl_timer = 0;
+    socket_action(mc, CURL_SOCKET_TIMEOUT, 0);
 }
+
+/* CURLMOPT_TIMERFUNCTION: libcurl's one timeout, as a loop timer (never acted on here:
+ * libcurl forbids calling it back from inside this callback). */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+    model_client_t *mc = userp;
+    loop_timer_cancel(mc->loop, mc->curl_timer);
+    mc->curl_timer = timeout_ms < 0 ? 0 : loop_timer_at(mc->loop, mono_ms() + timeout_ms, on_curl_timeout, mc);
+    return 0;
+}
+
+static void fire_retries(void *ctx) {
+    model_client_t *mc = ctx;
+    mc->retry_timer = 0;
+    int64_t now = mono_ms();
+    for (call_t *c = mc->calls; c && mc->n_waiting; c = c->next) {
+        if (!c->waiting || c->due_ms > now) continue;
+        c->waiting = false;
+        mc->n_waiting--;
+        start_attempt(mc, c);
+    }
+    arm_retry_timer(mc);
+}
+
+/* Keeps one loop timer at the earliest retry or rate wait. */
+static void arm_retry_timer(model_client_t *mc) {
+    int64_t best = -1;
+    for (call_t *c = mc->calls; c && mc->n_waiting; c = c->next)
+        if (c->waiting && (best < 0 || c->due_ms < best)) best = c->due_ms;
+    if (best < 0 || (mc->retry_timer && best == mc->retry_due_ms)) {
+        if (best < 0 && mc->retry_timer) {
+            loop_timer_cancel(mc->loop, mc->retry_timer);
+            mc->retry_timer = 0;
+        }
+        return;
+    }
+    loop_timer_cancel(mc->loop, mc->retry_timer);
+    mc->retry_due_ms = best;
+    mc->retry_timer = loop_timer_at(mc->loop, best, fire_retries, mc);
+}
+
+int model_client_waiting_for_gate(const model_client_t *mc) { return mc->n_gate_pending; }
+
+int model_client_ready(const model_client_t *mc) { return mc->n_done; }
 
 render_result_t *model_client_next(model_client_t *mc, void **opaque) {
     call_t *c = mc->done_head;
@@ -685,10 +751,6 @@ int model_client_inflight(const model_client_t *mc) {
     return mc->n_calls;
 }
 
-void model_client_wakeup(model_client_t *mc) {
-    curl_multi_wakeup(mc->multi);
-}
-
 void render_result_free(render_result_t *r) {
     if (!r) return;
     free(r->png);
@@ -706,6 +768,10 @@ void model_client_free(model_client_t *mc) {
         free((char *)c->req.negative_prompt);
         free(c);
         c = next;
+    }
+    if (mc->loop) {
+        loop_timer_cancel(mc->loop, mc->curl_timer);
+        loop_timer_cancel(mc->loop, mc->retry_timer);
     }
     if (mc->multi) {
         curl_multi_cleanup(mc->multi);

@@ -1,15 +1,15 @@
 /* model_client.h — many image-model requests in flight from one thread (libcurl multi),
  * with retries, a circuit breaker per model and ordered fallback models.
  *
- * The worker owns the event loop:
+ * The client runs on the worker's event loop (runtime/loop.h): libcurl's sockets and
+ * its timeout are watched there, retries wait on loop timers, nothing here blocks.
  *
- *   model_client_t *mc = model_client_new(cfg, &cfg->preview, err, sizeof err);
+ *   model_client_t *mc = model_client_new(cfg, &cfg->preview, loop, err, sizeof err);
  *   model_client_submit(mc, &req, job);                 // never blocks
- *   for (;;) {
- *       model_client_poll(mc, fds, nfds, 100);          // drives transfers and timers
- *       void *job; render_result_t *r;
- *       while ((r = model_client_next(mc, &job))) { ...; render_result_free(r); }
- *   }
+ *   // in a before-sleep hook of the loop:
+ *   model_client_run_gate(mc);                          // rate slots, batched here
+ *   void *job; render_result_t *r;
+ *   while ((r = model_client_next(mc, &job))) { ...; render_result_free(r); }
  *
  * Policy (see docs/providers.md):
  * - per-attempt timeout: 2 x tier.max_latency_ms + 1000 ms (connect timeout 1000 ms);
@@ -30,12 +30,12 @@
 #ifndef PRESSROOM_MODEL_CLIENT_H
 #define PRESSROOM_MODEL_CLIENT_H
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/config.h"
+#include "runtime/loop.h"
 
 #define MODEL_CLIENT_MAX_PNG_BYTES (32u << 20) /* larger images are a bad_response */
 
@@ -68,16 +68,22 @@ typedef struct model_client model_client_t;
 /* A client for one tier: its primary model and fallbacks from cfg (the config must outlive
  * the client). Reads API keys (api_key_env / api_key_file) now. Returns NULL with a
  * sentence in err when a model is unknown, a provider has no adapter, or a key is missing. */
-model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, char *err, size_t errlen);
+model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, loop_t *loop, char *err,
+                                 size_t errlen);
 
-/* Queues a render; copies req. Never blocks: the transfer starts in the next poll.
+/* Queues a render; copies req. Never blocks: the transfer starts on the loop.
  * Returns 0, or -1 when out of memory. */
 int model_client_submit(model_client_t *mc, const render_request_t *req, void *opaque);
 
-/* Drives transfers and retry timers; waits up to timeout_ms, until a transfer needs
- * attention, one of the extra fds is ready, or model_client_wakeup(). Returns the number
- * of results waiting for model_client_next (0 ...), or -1 on a libcurl failure. */
-int model_client_poll(model_client_t *mc, struct curl_waitfd *extra, unsigned n_extra, int timeout_ms);
+/* Asks the rate gate (model_client_set_rate_gate) for every attempt waiting on a slot
+ * and starts or schedules each. The owner calls it from a before-sleep hook, so the
+ * gate's Redis calls never run inside a socket or timer handler. Returns the number
+ * of attempts that asked. */
+int model_client_run_gate(model_client_t *mc);
+/* Attempts waiting for model_client_run_gate. */
+int model_client_waiting_for_gate(const model_client_t *mc);
+/* Results waiting for model_client_next. */
+int model_client_ready(const model_client_t *mc);
 
 /* A completed request (and its opaque through *opaque), or NULL. The caller frees it
  * with render_result_free. */
@@ -92,10 +98,6 @@ int model_client_inflight(const model_client_t *mc);
  * it cannot tell (Redis down): the attempt waits and asks again (fail closed). */
 typedef int (*model_rate_gate_t)(void *ctx, const char *model, int64_t *delay_ms);
 void model_client_set_rate_gate(model_client_t *mc, model_rate_gate_t gate, void *ctx);
-
-/* Interrupts a model_client_poll in progress, from another thread or a signal handler
- * (curl_multi_wakeup: one send(2) on an internal socket pair). */
-void model_client_wakeup(model_client_t *mc);
 
 void render_result_free(render_result_t *r);
 

@@ -12,6 +12,7 @@
 #include "base/metrics.h"
 #include "model/model_client.h"
 #include "route/route.h"
+#include "runtime/loop.h"
 
 #define REDIS_RETRY_MS 1000
 #define SETTLE_RETRY_MS 500
@@ -20,7 +21,7 @@
 
 /* One render in flight (or waiting for its charge to be recorded). */
 typedef struct render {
-    input_ref_t *ref;
+    input_t *in;
     task_t task;
     char prompt[4096];
     render_result_t *result; /* set once the model answered and settle is pending */
@@ -29,10 +30,9 @@ typedef struct render {
     struct render *next;
 } render_t;
 
-/* A job waiting for the next admission batch (render_stage_wait); m is held. */
+/* A job waiting for the next admission batch (the before-sleep hook). */
 typedef struct {
-    rd_kafka_message_t *m;
-    input_ref_t *ref;
+    input_t *in;
     task_t task;
 } pending_t;
 
@@ -46,7 +46,7 @@ struct render_stage {
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
     int n_unsettled;
     bool deferred_logged;    /* one log line per deferral episode */
-    worker_t *w;             /* the worker the pending admissions came from */
+    worker_t *w;
     pending_t *pending;      /* admissions for the next batch */
     int n_pending, cap_pending;
     budget_call_t *calls;    /* scratch for a batch: cap_calls entries */
@@ -65,12 +65,17 @@ static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
     return d.status == BUDGET_ADMITTED ? 0 : 1;
 }
 
-static render_stage_t *render_stage_new(const config_t *cfg, const tier_config_t *tier, char *err,
-                                        size_t errlen) {
+static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
+    const config_t *cfg = worker_config(w);
     render_stage_t *rs = calloc(1, sizeof *rs);
+    if (!rs) {
+        snprintf(err, errlen, "render stage: out of memory");
+        return NULL;
+    }
+    rs->w = w;
     rs->cfg = cfg;
     rs->tier = tier;
-    rs->mc = model_client_new(cfg, tier, err, errlen);
+    rs->mc = model_client_new(cfg, tier, worker_loop(w), err, errlen);
     if (!rs->mc) {
         free(rs);
         return NULL;
@@ -101,7 +106,6 @@ static void render_stage_free(render_stage_t *rs) {
         free(r);
     }
     /* Never admitted: not ended, so they are redelivered. */
-    for (int i = 0; i < rs->n_pending; i++) rd_kafka_message_destroy(rs->pending[i].m);
     free(rs->pending);
     free(rs->calls);
     free(rs->settling);
@@ -125,13 +129,6 @@ static int reserve_calls(render_stage_t *rs, int n) {
     return 0;
 }
 
-static void admit_pending(render_stage_t *rs);
-
-static void render_stage_wait(render_stage_t *rs, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
-    if (rs->n_pending) admit_pending(rs);
-    if (rs->unsettled && timeout_ms > SETTLE_RETRY_MS) timeout_ms = SETTLE_RETRY_MS;
-    model_client_poll(rs->mc, fds, n, timeout_ms);
-}
 
 /* ==== Event metrics ==== */
 
@@ -154,81 +151,58 @@ static void count_render(const render_stage_t *rs, const render_result_t *res) {
 
 /* ==== Admission ==== */
 
-/* Applies the asset class's over-budget policy. Returns true when m was parked. */
-static bool over_budget(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
-                        const task_t *task, const budget_decision_t *d) {
-    const asset_class_t *cls = pipeline_class(rs->cfg, task->job.asset_class);
-    bool has_preview = task->preview_uri[0] != 0;
-    over_budget_t policy = cls->over_budget;
-    if (policy == OVER_BUDGET_DEGRADE && !has_preview && !strcmp(task->stage, "preview"))
-        policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
-    if (policy == OVER_BUDGET_DEFER) {
-        /* Paused until the window turns; re-checked every DEFER_RECHECK_MS so an
-         * operator raising the cap (pressctl budget set) takes effect. */
-        int64_t until = d->window_reset_ms + 50;
-        if (until > now_ms() + DEFER_RECHECK_MS) until = now_ms() + DEFER_RECHECK_MS;
-        worker_park(w, m, ref, until, true, "budget_deferred");
-        if (!rs->deferred_logged) {
-            char reset[32];
-            snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
-            log_warn("budget_deferred", "tier", rs->tier->name, "job_id", task->job.job_id,
-                     "window_resets_at_ms", reset, NULL);
-            rs->deferred_logged = true;
-        }
-        return true;
+/* Applies the asset class's over-budget policy (route_over_budget). */
+static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cls, const task_t *task,
+                        const budget_decision_t *d) {
+    /* Deferred jobs are re-checked every DEFER_RECHECK_MS so an operator raising the cap
+     * (pressctl budget set) takes effect. */
+    fate_t f = route_over_budget(cls, task, rs->tier->name, d->detail, d->window_reset_ms, now_ms(), DEFER_RECHECK_MS);
+    if (f.kind == FATE_DEFER && !rs->deferred_logged) {
+        char reset[32];
+        snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
+        log_warn("budget_deferred", "tier", rs->tier->name, "job_id", task->job.job_id, "window_resets_at_ms", reset,
+                 NULL);
+        rs->deferred_logged = true;
     }
-    char detail[512];
-    snprintf(detail, sizeof detail, "%s tier over its spend cap: %s", rs->tier->name, d->detail);
-    if (policy == OVER_BUDGET_DEGRADE && has_preview) {
-        task_t t = *task;
-        snprintf(t.stage, sizeof t.stage, "preview");
-        pipeline_finish(w, ref, &t, "degraded", "budget_exhausted", detail, task->preview_uri, NULL);
-    } else {
-        pipeline_finish(w, ref, task, "rejected", "budget_exhausted", detail, "", NULL);
-    }
-    worker_done(w, ref);
-    return false;
+    route_apply(rs->w, in, task, &f, NULL);
 }
 
 /* Hands a stored image to the verifier and ends the input. */
-static void to_verifier(worker_t *w, input_ref_t *ref, task_t *task, const char *uri) {
+static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri) {
     snprintf(task->image_uri, sizeof task->image_uri, "%s", uri);
     char *json = task_encode(task);
-    worker_emit(w, ref, "verify", task->job.job_id, json);
+    if (!json) return input_dlq(w, in, "out_of_memory: the verify task could not be encoded");
+    worker_emit(w, in, "verify", task->job.job_id, json);
     free(json);
-    worker_done(w, ref);
+    input_done(w, in);
 }
 
 /* Acts on one admission decision (rc, d from budget_admit): park, apply the
- * over-budget policy, replay a stored render, or start the render. Returns true
- * when m was parked (kept by the worker). */
-static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, input_ref_t *ref,
-                     const task_t *task, int rc, const budget_decision_t *d) {
+ * over-budget policy, replay a stored render, or start the render. */
+static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc, const budget_decision_t *d) {
+    worker_t *w = rs->w;
     const char *id = task->job.job_id;
     count_admission(rs, rc != 0                             ? "unavailable"
                         : d->status == BUDGET_RATE_LIMITED ? "rate_limited"
                         : d->status == BUDGET_OVER_CAP     ? "over_cap"
                         : d->settled                       ? "replayed"
                                                            : "admitted");
-    if (rc != 0) { /* Redis unreachable: fail closed, retry later */
-        worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
-        return true;
-    }
-    if (d->status == BUDGET_RATE_LIMITED) {
-        worker_park(w, m, ref, now_ms() + (d->retry_after_ms > 0 ? d->retry_after_ms : 100), true,
-                    "rate_limited");
-        return true;
-    }
-    if (d->status == BUDGET_OVER_CAP) return over_budget(rs, w, m, ref, task, d);
+    if (rc != 0) /* Redis unreachable: fail closed, retry later */
+        return input_park(w, in, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
+    if (d->status == BUDGET_RATE_LIMITED)
+        return input_park(w, in, now_ms() + (d->retry_after_ms > 0 ? d->retry_after_ms : 100), true, "rate_limited");
+    char err[512];
+    const asset_class_t *cls = route_class(rs->cfg, task->job.asset_class, err, sizeof err);
+    if (!cls) return input_dlq(w, in, err);
+    if (d->status == BUDGET_OVER_CAP) return over_budget(rs, in, cls, task, d);
     rs->deferred_logged = false;
     char uri[1024];
     if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
-        task_t t = *task;
         budget_decision_t rd;
-        pipeline_finish(w, ref, &t, "rejected", "storage_failed", "blob_root has no backend", "", NULL);
         budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, &rd);
-        worker_done(w, ref);
-        return false;
+        fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
+        snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
+        return route_apply(w, in, task, &f, NULL);
     }
     if (d->settled && blob_exists(uri)) {
         /* Replay of a finished render: same image, same recorded charge. */
@@ -236,11 +210,11 @@ static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, inp
         snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
         task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
         log_info("render_replayed", "job_id", id, "stage", task->stage, NULL);
-        to_verifier(w, ref, &t, uri);
-        return false;
+        return to_verifier(w, in, &t, uri);
     }
     render_t *r = calloc(1, sizeof *r);
-    r->ref = ref;
+    if (!r) return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
+    r->in = in;
     r->task = *task;
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
@@ -249,34 +223,27 @@ static bool admitted(render_stage_t *rs, worker_t *w, rd_kafka_message_t *m, inp
                             .width = task->job.width,
                             .height = task->job.height,
                             .seed = task->job.seed + (uint64_t)(task->attempt - 1),
-                            .guidance = pipeline_guidance_scale(task->attempt),
+                            .guidance = route_guidance_scale(task->attempt),
                             .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
                             .rate_admitted = true};
     if (model_client_submit(rs->mc, &req, r) != 0) {
         free(r);
-        worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
-        return true;
+        return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
     }
     rs->inflight++;
-    return false;
 }
 
-void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task) {
+void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
     render_stage_t *rs = worker_state(w);
     if (rs->n_pending == rs->cap_pending) {
         int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
         pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);
-        if (!p) {
-            worker_park(w, m, ref, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
-            return;
-        }
+        if (!p) return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
         rs->pending = p;
         rs->cap_pending = cap;
     }
-    /* Decided with the rest of this iteration's jobs in one Redis round trip. */
-    rs->w = w;
-    worker_hold(w, m);
-    rs->pending[rs->n_pending++] = (pending_t){.m = m, .ref = ref, .task = *task};
+    /* Decided with the rest of this turn's jobs in one Redis round trip. */
+    rs->pending[rs->n_pending++] = (pending_t){.in = in, .task = *task};
 }
 
 /* Admits every pending job in one batch (one Redis round trip) and acts on each
@@ -297,34 +264,27 @@ static void admit_pending(render_stage_t *rs) {
         if (!batch)
             c->rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, p->task.job.job_id,
                                  p->task.stage, p->task.attempt, rs->worst_case_micros, &c->d);
-        if (!admitted(rs, rs->w, p->m, p->ref, &p->task, c->rc, &c->d)) rd_kafka_message_destroy(p->m);
+        admitted(rs, p->in, &p->task, c->rc, &c->d);
     }
 }
 
 /* ==== Completion ==== */
 
-static void render_failed(render_stage_t *rs, worker_t *w, render_t *r) {
+static void render_failed(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     budget_decision_t d;
     budget_release(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, &d);
-    const asset_class_t *cls = pipeline_class(rs->cfg, t->job.asset_class);
-    char detail[700];
-    snprintf(detail, sizeof detail, "%s: %s", r->result->reason, r->result->detail);
     snprintf(t->model, sizeof t->model, "%s", r->result->model);
-    if (t->attempt < cls->max_attempts) {
-        pipeline_escalate(w, r->ref, t, !strcmp(t->stage, "preview") ? "preview_failed" : "render_failed",
-                          t->guidance, t->preview_uri);
-    } else if (t->preview_uri[0]) {
-        pipeline_finish(w, r->ref, t, "degraded", "render_failed", detail, t->preview_uri, NULL);
-    } else {
-        pipeline_finish(w, r->ref, t, "rejected", "render_failed", detail, "", NULL);
-    }
-    worker_done(w, r->ref);
+    char err[512];
+    const asset_class_t *cls = route_class(rs->cfg, t->job.asset_class, err, sizeof err);
+    if (!cls) return input_dlq(rs->w, r->in, err);
+    fate_t f = route_after_render_failure(cls, t, r->result->reason, r->result->detail);
+    route_apply(rs->w, r->in, t, &f, NULL);
 }
 
 /* Stores the image. Returns true when the render now waits for its charge to be
  * settled; false when it ended (storage failed: rejected, the charge recorded). */
-static bool store_image(render_stage_t *rs, worker_t *w, render_t *r) {
+static bool store_image(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     char err[512];
     if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
@@ -333,8 +293,9 @@ static bool store_image(render_stage_t *rs, worker_t *w, render_t *r) {
     budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
                   r->result->price_micros, &d);
     task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
-    pipeline_finish(w, r->ref, t, "rejected", "storage_failed", err, "", NULL);
-    worker_done(w, r->ref);
+    fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
+    snprintf(f.detail, sizeof f.detail, "%s", err);
+    route_apply(rs->w, r->in, t, &f, NULL);
     return false;
 }
 
@@ -346,7 +307,7 @@ static void render_free(render_t *r) {
 /* Records the charges of the n stored renders in rs->settling in one batch (one
  * Redis round trip): each settled one goes to the verifier; the others wait on the
  * unsettled list and are retried after SETTLE_RETRY_MS (the input stays held). */
-static void settle_batch(render_stage_t *rs, worker_t *w, int n) {
+static void settle_batch(render_stage_t *rs, int n) {
     for (int i = 0; i < n; i++) {
         render_t *r = rs->settling[i];
         rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
@@ -366,12 +327,16 @@ static void settle_batch(render_stage_t *rs, worker_t *w, int n) {
         }
         snprintf(t->model, sizeof t->model, "%s", r->result->model);
         task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[i].d.charged_micros);
-        to_verifier(w, r->ref, t, r->uri);
+        to_verifier(rs->w, r->in, t, r->uri);
         render_free(r);
     }
 }
 
-static void render_stage_collect(render_stage_t *rs, worker_t *w) {
+/* Before every wait: finished renders (store, settle in one batch), charges due for a
+ * retry, the admission batch, and the rate gate's slots: every Redis call of the stage
+ * runs here, batched, never inside a transfer's handler. */
+static void render_stage_before_sleep(void *ctx) {
+    render_stage_t *rs = ctx;
     /* Charges Redis could not record yet that are due for a retry go first. */
     int n = 0;
     int64_t now = now_ms();
@@ -393,9 +358,9 @@ static void render_stage_collect(render_stage_t *rs, worker_t *w) {
         r->result = res;
         count_render(rs, res);
         if (!res->ok) {
-            render_failed(rs, w, r);
+            render_failed(rs, r);
             render_free(r);
-        } else if (!store_image(rs, w, r)) {
+        } else if (!store_image(rs, r)) {
             render_free(r);
         } else if (reserve_calls(rs, n + 1) != 0) { /* out of memory: retry later */
             r->retry_at_ms = now + SETTLE_RETRY_MS;
@@ -406,7 +371,11 @@ static void render_stage_collect(render_stage_t *rs, worker_t *w) {
             rs->settling[n++] = r;
         }
     }
-    if (n) settle_batch(rs, w, n);
+    if (n) settle_batch(rs, n);
+    if (rs->n_pending) admit_pending(rs);
+    model_client_run_gate(rs->mc);
+    if (model_client_ready(rs->mc)) loop_wake(worker_loop(rs->w)); /* answered during the batch */
+    if (rs->unsettled) loop_sleep_at_most(worker_loop(rs->w), SETTLE_RETRY_MS);
 }
 
 static void render_stage_log_stats(render_stage_t *rs) {
@@ -469,17 +438,18 @@ static const char *render_stage_not_ready(render_stage_t *rs) {
 /* ==== The worker stage ==== */
 
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
-    render_stage_t *rs = render_stage_new(worker_config(w), tier, err, errlen);
+    render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
+    if (loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs)) {
+        render_stage_free(rs);
+        snprintf(err, errlen, "render stage: out of memory");
+        return -1;
+    }
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
     return 0;
 }
 
-static void stage_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
-    render_stage_wait(worker_state(w), fds, n, timeout_ms);
-}
-static void stage_collect(worker_t *w) { render_stage_collect(worker_state(w), w); }
 static int stage_inflight(worker_t *w) { return render_stage_inflight(worker_state(w)); }
 static void stage_fini(worker_t *w) { render_stage_free(worker_state(w)); }
 static void stage_log_stats(worker_t *w) { render_stage_log_stats(worker_state(w)); }
@@ -488,14 +458,11 @@ static const char *stage_not_ready(worker_t *w) { return render_stage_not_ready(
 
 worker_stage_t render_stage_worker(const char *name, const char *input,
                                    int (*init)(worker_t *w, char *err, size_t errlen),
-                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
-                                                      input_ref_t *ref)) {
+                                   void (*on_input)(worker_t *w, input_t *in)) {
     return (worker_stage_t){.name = name,
                             .input = input,
                             .init = init,
-                            .on_message = on_message,
-                            .wait = stage_wait,
-                            .collect = stage_collect,
+                            .on_input = on_input,
                             .inflight = stage_inflight,
                             .fini = stage_fini,
                             .log_stats = stage_log_stats,

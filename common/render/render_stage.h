@@ -16,21 +16,21 @@
 
 typedef struct render_stage render_stage_t;
 
-/* The stage of a rendering worker: name, input topic, init and on_message are the
- * worker's own; waiting, collecting, in-flight accounting, stats, metrics, readiness
- * and clean-up come from here. init must call render_stage_attach. */
+/* The stage of a rendering worker: name, input topic, init and on_input are the
+ * worker's own; in-flight accounting, stats, metrics, readiness and clean-up come from
+ * here. init must call render_stage_attach. */
 worker_stage_t render_stage_worker(const char *name, const char *input,
                                    int (*init)(worker_t *w, char *err, size_t errlen),
-                                   void (*on_message)(worker_t *w, rd_kafka_message_t *m,
-                                                      input_ref_t *ref));
+                                   void (*on_input)(worker_t *w, input_t *in));
 
-/* Creates the render stage for `tier` (preview or production) as w's state and sizes
- * the window from the tier's max_inflight. Returns 0, or -1 with err. */
+/* Creates the render stage for `tier` (preview or production) as w's state, hooks it on
+ * the worker's loop and sizes the window from the tier's max_inflight. Returns 0, or -1
+ * with err. */
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen);
 
-/* Queues task->job for admission (task->stage / task->attempt); m is held
- * (worker_hold). The queued jobs are admitted in one pipelined Redis batch at the
- * start of the next wait, then rendered; m is parked or destroyed. */
-void render_stage_start(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, const task_t *task);
+/* Queues task->job for admission (task->stage / task->attempt). The queued jobs are
+ * admitted in one pipelined Redis batch before the loop next sleeps, then rendered; the
+ * stage ends the input (to the verifier, parked, or through route_apply). */
+void render_stage_start(worker_t *w, input_t *in, const task_t *task);
 
 #endif

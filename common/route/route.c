@@ -1,34 +1,117 @@
-/* pipeline.c — routing and terminal verdicts; see pipeline.h. */
+/* route.c — a job's fate: the pure decisions, and route_apply; see route.h. */
 #include "route/route.h"
-#include "base/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
 
-const asset_class_t *pipeline_class(const config_t *cfg, const char *asset_class) {
-    static asset_class_t fallback = {"default", ROUTE_PREVIEW, OVER_BUDGET_DEFER, 3};
-    const asset_class_t *c = config_class(cfg, asset_class);
-    if (c) return c;
-    fallback.max_attempts = cfg->default_max_attempts;
-    return &fallback;
+const char *job_verdict_name(job_verdict_t v) {
+    switch (v) {
+    case VERDICT_ACCEPTED: return "accepted";
+    case VERDICT_DEGRADED: return "degraded";
+    case VERDICT_REJECTED: return "rejected";
+    }
+    return "rejected";
 }
 
-int pipeline_finish(worker_t *w, input_ref_t *ref, const task_t *task, const char *verdict,
-                    const char *reason, const char *detail, const char *image_uri,
-                    const cJSON *report) {
+const asset_class_t *route_class(const config_t *cfg, const char *asset_class, char *err, size_t errlen) {
+    const asset_class_t *c = config_class(cfg, asset_class);
+    if (c) return c;
+    char known[512] = "";
+    size_t n = 0;
+    for (int i = 0; i < cfg->n_classes && n + 1 < sizeof known; i++)
+        n += (size_t)snprintf(known + n, sizeof known - n, "%s\"%s\"", i ? ", " : "", cfg->classes[i].name);
+    snprintf(err, errlen, "asset_class: unknown class \"%s\"; expected one of %s (the config's asset_classes)",
+             asset_class, known);
+    return NULL;
+}
+
+static fate_t finish(job_verdict_t v, const char *reason, const char *detail, const char *image_uri) {
+    fate_t f = {.kind = FATE_FINISH, .verdict = v, .reason = reason, .image_uri = image_uri};
+    snprintf(f.detail, sizeof f.detail, "%s", detail ? detail : "");
+    return f;
+}
+
+static fate_t escalate(const char *escalation, const char *guidance, const char *preview_uri) {
+    return (fate_t){.kind = FATE_ESCALATE, .escalation = escalation, .guidance = guidance,
+                    .preview_uri = preview_uri};
+}
+
+fate_t route_on_arrival(const asset_class_t *cls, const task_t *task) {
+    if (cls->route == ROUTE_PRODUCTION_ONLY) return escalate("route", "", "");
+    return (fate_t){.kind = FATE_RENDER};
+}
+
+fate_t route_failure(const asset_class_t *cls, const task_t *task, const char *escalation, const char *reason,
+                     const char *detail, const char *guidance) {
+    if (task->attempt < cls->max_attempts) return escalate(escalation, guidance, task->preview_uri);
+    if (task->preview_uri[0]) return finish(VERDICT_DEGRADED, reason, detail, task->preview_uri);
+    return finish(VERDICT_REJECTED, reason, detail, task->image_uri);
+}
+
+fate_t route_after_check(const asset_class_t *cls, const task_t *task, bool pass, const char *reasons,
+                         const char *guidance) {
+    bool preview = !strcmp(task->stage, "preview");
+    if (pass) {
+        if (preview && cls->route == ROUTE_FINAL && task->attempt < cls->max_attempts)
+            return escalate("final_render", "", task->image_uri);
+        return finish(VERDICT_ACCEPTED, "", "", task->image_uri);
+    }
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s: %s", reasons, guidance);
+    return route_failure(cls, task, "verification_failed", "verification_failed", detail, guidance);
+}
+
+fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, const char *reason,
+                                  const char *detail) {
+    char d[1024];
+    snprintf(d, sizeof d, "%s: %s", reason, detail);
+    fate_t f = route_failure(cls, task, !strcmp(task->stage, "preview") ? "preview_failed" : "render_failed",
+                             "render_failed", d, task->guidance);
+    if (f.kind == FATE_FINISH && f.verdict == VERDICT_REJECTED) f.image_uri = ""; /* nothing was drawn */
+    return f;
+}
+
+fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
+                         int64_t window_reset_ms, int64_t now, int64_t recheck_ms) {
+    bool has_preview = task->preview_uri[0] != 0;
+    over_budget_t policy = cls->over_budget;
+    if (policy == OVER_BUDGET_DEGRADE && !has_preview && !strcmp(task->stage, "preview"))
+        policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
+    if (policy == OVER_BUDGET_DEFER) {
+        int64_t until = window_reset_ms + 50;
+        if (until > now + recheck_ms) until = now + recheck_ms;
+        return (fate_t){.kind = FATE_DEFER, .until_ms = until, .why = "budget_deferred"};
+    }
+    char d[1024];
+    snprintf(d, sizeof d, "%s tier over its spend cap: %s", tier, detail);
+    if (policy == OVER_BUDGET_DEGRADE && has_preview) {
+        fate_t f = finish(VERDICT_DEGRADED, "budget_exhausted", d, task->preview_uri);
+        f.as_preview = true;
+        return f;
+    }
+    return finish(VERDICT_REJECTED, "budget_exhausted", d, "");
+}
+
+double route_guidance_scale(int attempt) { return attempt <= 1 ? 0.0 : 7.0 * (1.0 + 0.5 * (attempt - 1)); }
+
+/* ==== Acting on a fate ==== */
+
+static void emit_verdict(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report) {
+    const char *verdict = job_verdict_name(f->verdict);
     outcome_t o;
     memset(&o, 0, sizeof o);
     snprintf(o.job_id, sizeof o.job_id, "%s", task->job.job_id);
     snprintf(o.asset_class, sizeof o.asset_class, "%s", task->job.asset_class);
     snprintf(o.verdict, sizeof o.verdict, "%s", verdict);
-    snprintf(o.reason, sizeof o.reason, "%s", reason ? reason : "");
-    snprintf(o.detail, sizeof o.detail, "%s", detail ? detail : "");
-    snprintf(o.image_uri, sizeof o.image_uri, "%s", image_uri ? image_uri : "");
-    snprintf(o.stage, sizeof o.stage, "%s", task->stage);
+    snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
+    snprintf(o.detail, sizeof o.detail, "%s", f->detail);
+    snprintf(o.image_uri, sizeof o.image_uri, "%s", f->image_uri ? f->image_uri : "");
+    snprintf(o.stage, sizeof o.stage, "%s", f->as_preview ? "preview" : task->stage);
     snprintf(o.model, sizeof o.model, "%s", task->model);
     o.attempt = task->attempt;
     memcpy(o.charges, task->charges, sizeof o.charges);
@@ -42,48 +125,59 @@ int pipeline_finish(worker_t *w, input_ref_t *ref, const task_t *task, const cha
     o.failed_checks = task->failed_checks;
     o.report = (cJSON *)report; /* borrowed: outcome_encode copies it */
     char *json = outcome_encode(&o);
-    int rc = worker_emit(w, ref, strcmp(verdict, "rejected") ? "results" : "rejected", o.job_id, json);
+    if (!json) {
+        input_dlq(w, in, "out_of_memory: the verdict could not be encoded");
+        return;
+    }
+    worker_emit(w, in, f->verdict == VERDICT_REJECTED ? "rejected" : "results", o.job_id, json);
+    free(json);
     char cost[32];
     snprintf(cost, sizeof cost, "%lld", (long long)o.cost_micros);
-    log_info("job_finished", "job_id", o.job_id, "verdict", verdict, "reason", o.reason, "cost_micros",
-             cost, NULL);
+    log_info("job_finished", "job_id", o.job_id, "verdict", verdict, "reason", o.reason, "cost_micros", cost, NULL);
     const char *cls = o.asset_class[0] ? o.asset_class : "unknown";
     metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total", "Jobs ended, by verdict and reason.",
                           "asset_class", cls, "verdict", verdict, "reason", o.reason, NULL),
                1);
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_spend_usd_total",
-                          "Charges carried by finished jobs, in dollars.", "asset_class", cls, NULL),
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_spend_usd_total", "Charges carried by finished jobs, in dollars.",
+                          "asset_class", cls, NULL),
                (double)o.cost_micros / 1e6);
-    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_job_seconds",
-                              "Submission to verdict, per asset class.", "asset_class", cls, NULL),
+    metric_observe(metric_get(METRIC_HISTOGRAM, "pressroom_job_seconds", "Submission to verdict, per asset class.",
+                              "asset_class", cls, NULL),
                    (double)o.latency_ms / 1000.0);
-    free(json);
-    return rc;
+    input_done(w, in);
 }
 
-int pipeline_escalate(worker_t *w, input_ref_t *ref, const task_t *task, const char *escalation,
-                      const char *guidance, const char *preview_uri) {
+static void emit_escalation(worker_t *w, input_t *in, const task_t *task, const fate_t *f) {
     task_t next = *task;
     snprintf(next.stage, sizeof next.stage, "production");
     next.attempt = task->attempt + 1;
     next.image_uri[0] = 0;
     next.model[0] = 0;
-    snprintf(next.escalation, sizeof next.escalation, "%s", escalation);
-    snprintf(next.guidance, sizeof next.guidance, "%s", guidance ? guidance : "");
-    snprintf(next.preview_uri, sizeof next.preview_uri, "%s", preview_uri ? preview_uri : "");
+    snprintf(next.escalation, sizeof next.escalation, "%s", f->escalation);
+    snprintf(next.guidance, sizeof next.guidance, "%s", f->guidance ? f->guidance : "");
+    snprintf(next.preview_uri, sizeof next.preview_uri, "%s", f->preview_uri ? f->preview_uri : "");
     char *json = task_encode(&next);
+    if (!json) {
+        input_dlq(w, in, "out_of_memory: the escalation could not be encoded");
+        return;
+    }
     char attempt[16];
     snprintf(attempt, sizeof attempt, "%d", next.attempt);
-    log_info("job_escalated", "job_id", task->job.job_id, "escalation", escalation, "attempt", attempt,
-             NULL);
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_escalations_total",
-                          "Jobs sent to production, by why.", "escalation", escalation, NULL),
+    log_info("job_escalated", "job_id", task->job.job_id, "escalation", f->escalation, "attempt", attempt, NULL);
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_escalations_total", "Jobs sent to production, by why.",
+                          "escalation", f->escalation, NULL),
                1);
-    int rc = worker_emit(w, ref, "production", task->job.job_id, json);
+    worker_emit(w, in, "production", task->job.job_id, json);
     free(json);
-    return rc;
+    input_done(w, in);
 }
 
-double pipeline_guidance_scale(int attempt) {
-    return attempt <= 1 ? 0.0 : 7.0 * (1.0 + 0.5 * (attempt - 1));
+void route_apply(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report) {
+    switch (f->kind) {
+    case FATE_RENDER: return;
+    case FATE_FINISH: return emit_verdict(w, in, task, f, report);
+    case FATE_ESCALATE: return emit_escalation(w, in, task, f);
+    case FATE_DEFER: return input_park(w, in, f->until_ms, true, f->why);
+    case FATE_DEAD_LETTER: return input_dlq(w, in, f->detail);
+    }
 }

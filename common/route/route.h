@@ -1,34 +1,93 @@
-/* pipeline.h — where a job goes next: the routing decisions and terminal verdicts
- * every worker shares (one home for them, so the rules cannot drift apart).
+/* route.h — every decision about a job's fate, in one place.
  *
- * Attempts count renders: the preview is attempt 1, each production render one
- * more, up to the asset class's max_attempts. */
-#ifndef PRESSROOM_PIPELINE_H
-#define PRESSROOM_PIPELINE_H
+ * The decisions are pure functions: given the asset class, the job's task and what
+ * just happened, they return a typed fate_t and touch nothing. route_apply is the one
+ * function that acts on a fate: it emits the outputs (a verdict, an escalation, a
+ * dead letter) and ends the input (runtime/worker.h). So the rules cannot drift apart
+ * between workers, and each exists once:
+ *
+ *   route_on_arrival         a new job: render the preview here, or straight to
+ *                            production (production_only), or the DLQ (unknown class)
+ *   route_after_check        the verifier's verdict: accept, final render, or the
+ *                            failure rule below
+ *   route_after_render_failure  the model gave up: the failure rule below
+ *   route_over_budget        the class's over-budget policy: defer, degrade, reject
+ *   route_failure            THE rule: attempts left -> escalate; none left and a
+ *                            verified preview -> degraded; none -> rejected
+ *
+ * Attempts count renders: the preview is attempt 1, each production render one more,
+ * up to the asset class's max_attempts. */
+#ifndef PRESSROOM_ROUTE_H
+#define PRESSROOM_ROUTE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
 
+#include "base/config.h"
 #include "base/message.h"
 #include "runtime/worker.h"
 
-/* The asset class of a job (config), or a default preview-route class when the
- * config does not name it. */
-const asset_class_t *pipeline_class(const config_t *cfg, const char *asset_class);
+typedef enum {
+    FATE_RENDER = 0, /* render here (the caller's own work, route_apply does nothing) */
+    FATE_FINISH,     /* a terminal verdict */
+    FATE_ESCALATE,   /* to production for the next attempt */
+    FATE_DEFER,      /* park until a time, consumption paused */
+    FATE_DEAD_LETTER /* not a job we can run */
+} fate_kind_t;
 
-/* Emits the job's terminal verdict to results (accepted/degraded) or rejected.
- * report may be NULL (not taken over). Returns 0 or -1 (the worker stops). */
-int pipeline_finish(worker_t *w, input_ref_t *ref, const task_t *task, const char *verdict,
-                    const char *reason, const char *detail, const char *image_uri,
-                    const cJSON *report);
+typedef enum { VERDICT_ACCEPTED = 0, VERDICT_DEGRADED, VERDICT_REJECTED } job_verdict_t;
 
-/* Sends the job to production for attempt task->attempt + 1 with this guidance and
- * escalation reason ("final_render", "verification_failed", "preview_failed", "route").
- * preview_uri: a verified preview to fall back on ("" when none). */
-int pipeline_escalate(worker_t *w, input_ref_t *ref, const task_t *task, const char *escalation,
-                      const char *guidance, const char *preview_uri);
+typedef struct {
+    fate_kind_t kind;
+    /* FATE_FINISH */
+    job_verdict_t verdict;
+    const char *reason;      /* "" for accepted; budget_exhausted, verification_failed ... */
+    char detail[1024];
+    const char *image_uri;   /* borrowed from the task: the image the verdict delivers */
+    bool as_preview;         /* the verdict delivers the preview (degrade over budget) */
+    /* FATE_ESCALATE */
+    const char *escalation;  /* final_render | verification_failed | preview_failed |
+                                render_failed | route */
+    const char *guidance;    /* borrowed: what the re-render must fix */
+    const char *preview_uri; /* borrowed: a verified preview to fall back on */
+    /* FATE_DEFER */
+    int64_t until_ms;
+    const char *why;
+} fate_t;
+
+/* The string a verdict has on the wire ("accepted" ...). */
+const char *job_verdict_name(job_verdict_t v);
+
+/* The asset class of a job, or NULL with a sentence in err naming the known ones. */
+const asset_class_t *route_class(const config_t *cfg, const char *asset_class, char *err, size_t errlen);
+
+/* A job just consumed from the jobs topic (task->stage "preview", attempt 0). */
+fate_t route_on_arrival(const asset_class_t *cls, const task_t *task);
+
+/* The failure rule, for a job whose current attempt failed for `reason`. */
+fate_t route_failure(const asset_class_t *cls, const task_t *task, const char *escalation, const char *reason,
+                     const char *detail, const char *guidance);
+
+/* The verifier's verdict on task->image_uri. */
+fate_t route_after_check(const asset_class_t *cls, const task_t *task, bool pass, const char *reasons,
+                         const char *guidance);
+
+/* The model gave up on the render (reason and detail from the model client). */
+fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, const char *reason,
+                                  const char *detail);
+
+/* The tier is over its cap; its window turns at window_reset_ms (epoch ms). Deferral is
+ * re-checked at least every recheck_ms, so a raised cap takes effect. */
+fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
+                         int64_t window_reset_ms, int64_t now, int64_t recheck_ms);
+
+/* Acts on a fate: emits what it says and ends the input (FATE_RENDER: nothing).
+ * report (may be NULL) is the verification report for a verdict, borrowed. */
+void route_apply(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report);
 
 /* Guidance scale for a render attempt: 0 (provider default) for attempt 1, then
  * stronger with each escalation. */
-double pipeline_guidance_scale(int attempt);
+double route_guidance_scale(int attempt);
 
 #endif

@@ -26,6 +26,9 @@ struct kafka {
     bool cooperative;
     bool failed;
     bool close_abandoned; /* the consumer did not close in time: destroy without closing */
+    kafka_delivery_fn on_delivery;
+    void *delivery_ctx;
+    size_t message_max_bytes;
     char failure[512];
 };
 
@@ -79,19 +82,43 @@ static rd_kafka_conf_t *base_conf(const config_t *cfg, char *err, size_t errlen)
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     kafka_t *k = opaque;
-    input_ref_t *ref = m->_private;
-    if (m->err) {
-        /* librdkafka already retried within message.timeout.ms: this is permanent.
-         * Do not release the hold: the input's offset must never be stored. */
-        k->failed = true;
-        snprintf(k->failure, sizeof k->failure, "delivery to %s failed: %s",
-                 rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-        log_error("delivery_failed", "topic", rd_kafka_topic_name(m->rkt), "error",
-                  rd_kafka_err2str(m->err), NULL);
-        return;
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    if (m->err)
+        log_error("delivery_failed", "topic", topic, "error", rd_kafka_err2str(m->err), NULL);
+    if (k->on_delivery && m->_private) {
+        k->on_delivery(k->delivery_ctx, m->_private, m->err, topic);
+    } else if (m->err) {
+        /* librdkafka already retried within message.timeout.ms: nobody to tell. */
+        char why[512];
+        snprintf(why, sizeof why, "delivery to %s failed: %s", topic, rd_kafka_err2str(m->err));
+        kafka_fail(k, why);
     }
-    if (ref) input_ref_release(ref);
 }
+
+void kafka_fail(kafka_t *k, const char *why) {
+    if (k->failed) return;
+    k->failed = true;
+    snprintf(k->failure, sizeof k->failure, "%s", why);
+}
+
+void kafka_set_delivery_handler(kafka_t *k, kafka_delivery_fn fn, void *ctx) {
+    k->on_delivery = fn;
+    k->delivery_ctx = ctx;
+}
+
+bool kafka_error_permanent(rd_kafka_resp_err_t e) {
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR__BAD_MSG: return true;
+    default: return false;
+    }
+}
+
+size_t kafka_message_max_bytes(const kafka_t *k) { return k->message_max_bytes; }
 
 static void store_watermark(void *opaque, const char *topic, int32_t partition, int64_t next) {
     kafka_t *k = opaque;
@@ -178,6 +205,11 @@ kafka_t *kafka_new(const config_t *cfg, const char *group, const char *const *to
         goto fail;
     }
     k->producer_q = rd_kafka_queue_get_main(k->producer);
+    char mmb[32];
+    size_t mmb_len = sizeof mmb;
+    k->message_max_bytes = 1000000;
+    if (rd_kafka_conf_get(rd_kafka_conf(k->producer), "message.max.bytes", mmb, &mmb_len) == RD_KAFKA_CONF_OK)
+        k->message_max_bytes = (size_t)strtoull(mmb, NULL, 10);
     if (make_pipe(k->producer_pipe)) goto fail_errno;
     rd_kafka_queue_io_event_enable(k->producer_q, k->producer_pipe[1], "1", 1);
 
@@ -290,30 +322,28 @@ void kafka_drain_fds(kafka_t *k) {
 
 /* ==== Producing ==== */
 
-int kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
-                  const kafka_header_t *headers, int n_headers, input_ref_t *ref, char *err,
-                  size_t errlen) {
+rd_kafka_resp_err_t kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                                  const kafka_header_t *headers, int n_headers, void *opaque, char *err,
+                                  size_t errlen) {
     rd_kafka_headers_t *hdrs = NULL;
     if (n_headers > 0) {
         hdrs = rd_kafka_headers_new((size_t)n_headers);
         for (int i = 0; i < n_headers; i++)
             rd_kafka_header_add(hdrs, headers[i].name, -1, headers[i].value, -1);
     }
-    if (ref) input_ref_hold(ref);
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             k->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
             RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(ref), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         if (!e) return 0;
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 100) {
             rd_kafka_poll(k->producer, 100); /* serve delivery reports to make room */
             continue;
         }
         if (hdrs) rd_kafka_headers_destroy(hdrs);
-        if (ref) input_ref_release(ref);
-        snprintf(err, errlen, "produce to %s failed: %s", topic, rd_kafka_err2str(e));
-        return -1;
+        snprintf(err, errlen, "produce to %s failed: %s (%zu bytes)", topic, rd_kafka_err2str(e), len);
+        return e;
     }
 }
 
@@ -327,10 +357,10 @@ bool kafka_failed(const kafka_t *k, char *why, size_t len) {
 int kafka_pending_inputs(const kafka_t *k) { return k->tracker ? offset_tracker_pending(k->tracker) : 0; }
 int kafka_outq_len(const kafka_t *k) { return rd_kafka_outq_len(k->producer); }
 
-void kafka_close(kafka_t *k, int timeout_ms) {
+void kafka_close(kafka_t *k, int timeout_ms, bool commit) {
     rd_kafka_flush(k->producer, timeout_ms); /* delivery reports move watermarks */
     if (!k->consumer) return;
-    rd_kafka_commit(k->consumer, NULL, 0);
+    if (commit) rd_kafka_commit(k->consumer, NULL, 0);
     /* Leave the group, but never hang on it: rd_kafka_consumer_close() blocks
      * forever when the brokers are gone mid-rebalance. */
     rd_kafka_queue_t *q = rd_kafka_queue_new(k->consumer);

@@ -36,14 +36,27 @@ rd_kafka_message_t *kafka_poll(kafka_t *k, int timeout_ms);
 /* Starts tracking a consumed message; the returned ref holds the processing hold. */
 input_ref_t *kafka_track(kafka_t *k, const rd_kafka_message_t *m);
 
-/* Produces value under key to topic (full name). When ref is not NULL, the input
- * gains a hold released by the delivery report. Returns 0, or -1 with err (queue
- * full after retrying, or a fatal producer error). Never blocks for long. */
-int kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
-                  const kafka_header_t *headers, int n_headers, input_ref_t *ref, char *err,
-                  size_t errlen);
+/* Produces value under key to topic (full name); opaque comes back with its delivery
+ * report. Returns 0, or the error with a sentence in err (the queue stayed full, the
+ * message is refused, the producer failed). Never blocks for long. */
+rd_kafka_resp_err_t kafka_produce(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                                  const kafka_header_t *headers, int n_headers, void *opaque, char *err,
+                                  size_t errlen);
 
-/* Serves delivery reports (releases input holds). */
+/* Receives every delivery report of a message produced with a non-NULL opaque: err 0 =
+ * acknowledged, else librdkafka gave up on it. Without a handler a failed delivery makes
+ * the client failed (kafka_failed). */
+typedef void (*kafka_delivery_fn)(void *ctx, void *opaque, rd_kafka_resp_err_t err, const char *topic);
+void kafka_set_delivery_handler(kafka_t *k, kafka_delivery_fn fn, void *ctx);
+
+/* True when the error refuses this one message for good (too large, invalid, a record
+ * the broker rejects): retrying it cannot help, and it says nothing about the others. */
+bool kafka_error_permanent(rd_kafka_resp_err_t e);
+
+/* The producer's message.max.bytes: the largest message it will send. */
+size_t kafka_message_max_bytes(const kafka_t *k);
+
+/* Serves delivery reports. */
 void kafka_serve(kafka_t *k);
 
 /* Pause/resume every assigned partition (the in-flight window is full, the budget
@@ -57,17 +70,19 @@ int kafka_consumer_fd(const kafka_t *k);
 int kafka_producer_fd(const kafka_t *k);
 void kafka_drain_fds(kafka_t *k);
 
-/* Fatal: a delivery failed permanently. The worker must stop without storing. */
+/* Fatal: the client cannot work (a delivery failed without a handler, or the handler
+ * declared it, kafka_fail). The worker must stop without storing. */
 bool kafka_failed(const kafka_t *k, char *why, size_t len);
+void kafka_fail(kafka_t *k, const char *why);
 
 /* Inputs tracked and not done. */
 int kafka_pending_inputs(const kafka_t *k);
 /* Messages queued in the producer and not yet acknowledged. */
 int kafka_outq_len(const kafka_t *k);
 
-/* Flushes the producer (up to timeout), stores and commits the watermarks
- * synchronously, closes the consumer. */
-void kafka_close(kafka_t *k, int timeout_ms);
+/* Flushes the producer (up to timeout), commits the stored watermarks synchronously
+ * when commit is true, and closes the consumer. */
+void kafka_close(kafka_t *k, int timeout_ms, bool commit);
 
 /* librdkafka properties from the environment: PRESSROOM_KAFKA_<PROP> with dots as
  * underscores, e.g. PRESSROOM_KAFKA_SECURITY_PROTOCOL=SASL_SSL. */

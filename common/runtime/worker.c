@@ -1,46 +1,58 @@
 /* worker.c — the shared worker runtime; see worker.h. */
 #include "runtime/worker.h"
-#include "base/clock.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
-#include "runtime/admin_http.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/sha256.h"
+#include "runtime/admin_http.h"
+#include "runtime/kafka.h"
 
-#define WORKER_MAX_FDS 8
 #define DRAIN_TIMEOUT_MS 30000
 #define STATS_INTERVAL_MS 10000
+#define POLL_BATCH 256          /* messages consumed per loop turn at most */
+#define LETTER_MAX_BYTES 65536  /* a dead letter keeps at most this much of the input */
+#define LETTER_OVERHEAD 256     /* the producer's own framing, on top of headers and key */
 
-typedef struct parked {
+typedef enum { INPUT_WITH_STAGE = 0, INPUT_PARKED, INPUT_ENDED } input_state_t;
+
+/* One consumed message, from poll until it ended and its outputs were acknowledged. */
+struct input {
+    worker_t *w;
     rd_kafka_message_t *m;
-    input_ref_t *ref;
+    input_ref_t *ref;         /* the offset tracker's hold on this offset */
+    input_state_t state;
+    int outputs;              /* produced, not yet acknowledged */
+    bool refused;             /* the broker refused an output for good: dead-letter it */
+    bool letter_sent;         /* its dead letter is queued: a failure of that is fatal */
+    char refusal[512];
+    /* parked */
     int64_t due_ms;
     bool pause;
-    struct parked *next;
-} parked_t;
+    struct input *next_parked;
+};
 
 struct worker {
     const worker_stage_t *stage;
     void *state;
     config_t cfg;
     kafka_t *kafka;
+    loop_t *loop;
     int max_inflight;
-    int extra_fds[WORKER_MAX_FDS];
-    int n_extra;
-    parked_t *parked;
+    input_t *parked;          /* by due time */
     int n_parked;
-    rd_kafka_message_t *held; /* worker_hold() during the current on_message */
+    int with_stage;           /* inputs dispatched and not yet ended or parked */
     bool failed;
     bool draining;
-    admin_http_t *admin; /* NULL unless metrics_listen is set */
+    bool consuming;           /* false while draining: polled messages are left */
+    admin_http_t *admin;      /* NULL unless metrics_listen is set */
     metric_t *consumed, *emitted, *dlq;
 };
 
@@ -51,72 +63,188 @@ static void on_signal(int sig) {
 }
 
 const config_t *worker_config(const worker_t *w) { return &w->cfg; }
+loop_t *worker_loop(worker_t *w) { return w->loop; }
 void *worker_state(const worker_t *w) { return w->state; }
 void worker_set_state(worker_t *w, void *state) { w->state = state; }
 int worker_max_inflight(const worker_t *w) { return w->max_inflight; }
 void worker_set_max_inflight(worker_t *w, int n) { w->max_inflight = n > 0 ? n : 1; }
-bool worker_running(const worker_t *w) { return g_run && !w->failed; }
+bool worker_running(const worker_t *w) { return g_run && !w->failed && !kafka_failed(w->kafka, NULL, 0); }
 
-void worker_add_fd(worker_t *w, int fd) {
-    if (w->n_extra < WORKER_MAX_FDS) w->extra_fds[w->n_extra++] = fd;
+const void *input_payload(const input_t *in) { return in->m->payload; }
+size_t input_len(const input_t *in) { return in->m->len; }
+const char *input_topic(const input_t *in) { return rd_kafka_topic_name(in->m->rkt); }
+
+/* Fatal: the process cannot work (the producer failed, a dead letter was refused).
+ * Nothing is stored from now on: what is unfinished is redelivered after a restart. */
+static void worker_fail(worker_t *w, const char *why) {
+    if (!w->failed) log_error("worker_failed", "error", why, NULL);
+    w->failed = true;
+    kafka_fail(w->kafka, why);
+}
+
+/* Frees an input once it ended and nothing it produced is waiting for the broker. */
+static void input_maybe_free(input_t *in) {
+    if (in->state != INPUT_ENDED || in->outputs > 0) return;
+    rd_kafka_message_destroy(in->m);
+    free(in);
 }
 
 /* ==== Outputs ==== */
 
-int worker_emit(worker_t *w, input_ref_t *ref, const char *topic, const char *key, const char *json) {
-    char full[256], err[512];
-    config_topic(&w->cfg, topic, full, sizeof full);
-    if (kafka_produce(w->kafka, full, key, json, strlen(json), NULL, 0, ref, err, sizeof err) != 0) {
-        log_error("produce_failed", "topic", full, "key", key, "error", err, NULL);
-        w->failed = true;
-        return -1;
+static rd_kafka_resp_err_t produce_for(worker_t *w, input_t *in, const char *topic, const char *key,
+                                       const void *value, size_t len, const kafka_header_t *h, int nh,
+                                       char *err, size_t errlen) {
+    rd_kafka_resp_err_t e = kafka_produce(w->kafka, topic, key, value, len, h, nh, in, err, errlen);
+    if (!e) {
+        in->outputs++;
+        input_ref_hold(in->ref);
     }
-    metric_inc(w->emitted, 1);
-    return 0;
+    return e;
 }
 
-void worker_dlq(worker_t *w, const rd_kafka_message_t *m, input_ref_t *ref, const char *reason) {
-    char full[256], err[512], part[16], off[32];
+int worker_emit(worker_t *w, input_t *in, const char *topic, const char *key, const char *json) {
+    char full[256], err[512];
+    config_topic(&w->cfg, topic, full, sizeof full);
+    if (in->refused || w->failed) return -1;
+    rd_kafka_resp_err_t e = produce_for(w, in, full, key, json, strlen(json), NULL, 0, err, sizeof err);
+    if (!e) {
+        metric_inc(w->emitted, 1);
+        return 0;
+    }
+    log_error("produce_failed", "topic", full, "key", key, "error", err, NULL);
+    if (kafka_error_permanent(e)) {
+        in->refused = true;
+        snprintf(in->refusal, sizeof in->refusal, "%s", err);
+    } else {
+        worker_fail(w, err);
+    }
+    return -1;
+}
+
+/* The dead letter of in: its bytes (the first part only when they do not fit the
+ * producer's limit), with headers saying why, where from, how large and its SHA-256.
+ * Returns 0 when it is queued (in waits for its acknowledgement). */
+static int send_letter(worker_t *w, input_t *in, const char *reason) {
+    const rd_kafka_message_t *m = in->m;
+    char full[256], err[512], part[16], off[32], size[24], sha[65], kept[24];
     config_topic(&w->cfg, "dlq", full, sizeof full);
     snprintf(part, sizeof part, "%d", (int)m->partition);
     snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    snprintf(size, sizeof size, "%zu", m->len);
+    sha256_hex(m->payload, m->len, sha);
+    char key[160] = "";
+    if (m->key_len) snprintf(key, sizeof key, "%.*s", (int)(m->key_len < 150 ? m->key_len : 150), (const char *)m->key);
+    char why[300];
+    snprintf(why, sizeof why, "%s", reason); /* a header stays small whatever the reason */
     const char *src = rd_kafka_topic_name(m->rkt);
-    kafka_header_t h[] = {{"pressroom-reason", reason},
+    kafka_header_t h[] = {{"pressroom-reason", why},
                           {"pressroom-source-topic", src},
                           {"pressroom-source-partition", part},
                           {"pressroom-source-offset", off},
-                          {"pressroom-worker", w->stage->name}};
-    char key[160] = "";
-    if (m->key_len) snprintf(key, sizeof key, "%.*s", (int)(m->key_len < 150 ? m->key_len : 150), (const char *)m->key);
-    log_warn("dead_lettered", "topic", src, "partition", part, "offset", off, "reason", reason, NULL);
-    if (kafka_produce(w->kafka, full, m->key_len ? key : NULL, m->payload, m->len, h, 5, ref, err,
-                      sizeof err) != 0) {
-        log_error("produce_failed", "topic", full, "error", err, NULL);
-        w->failed = true;
-    }
+                          {"pressroom-worker", w->stage->name},
+                          {"pressroom-original-bytes", size},
+                          {"pressroom-original-sha256", sha},
+                          {"pressroom-kept-bytes", kept}};
+    int nh = (int)(sizeof h / sizeof h[0]);
+    size_t overhead = LETTER_OVERHEAD + strlen(key);
+    for (int i = 0; i < nh; i++) overhead += strlen(h[i].name) + 24 + 8;
+    overhead += strlen(why) + strlen(src);
+    size_t limit = kafka_message_max_bytes(w->kafka);
+    size_t room = limit > overhead ? limit - overhead : 0;
+    if (room > LETTER_MAX_BYTES && m->len > LETTER_MAX_BYTES) room = LETTER_MAX_BYTES;
+    size_t keep = m->len < room ? m->len : room;
+    snprintf(kept, sizeof kept, "%zu", keep);
+    log_warn("dead_lettered", "topic", src, "partition", part, "offset", off, "reason", why, "bytes", size,
+             "kept_bytes", kept, NULL);
     metric_inc(w->dlq, 1);
-    worker_done(w, ref);
+    rd_kafka_resp_err_t e = produce_for(w, in, full, m->key_len ? key : NULL, m->payload, keep, h, nh, err, sizeof err);
+    in->letter_sent = true;
+    if (!e) return 0;
+    char fatal[700];
+    snprintf(fatal, sizeof fatal, "the dead letter of %s [%s] at %s was refused: %s", src, part, off, err);
+    worker_fail(w, fatal);
+    return -1;
 }
 
-void worker_done(worker_t *w, input_ref_t *ref) {
-    (void)w;
-    input_ref_release(ref);
+/* Ends the stage's part of in: the processing hold goes; the outputs carry it on. */
+static void input_end(worker_t *w, input_t *in) {
+    if (in->state == INPUT_ENDED) {
+        log_error("input_ended_twice", "topic", input_topic(in), NULL);
+        abort(); /* a stage bug: ending twice would store an offset that is not done */
+    }
+    if (in->state == INPUT_WITH_STAGE) w->with_stage--;
+    in->state = INPUT_ENDED;
+    if (w->failed) {
+        /* Never release: the offset must not be stored. The input is redelivered. */
+        input_maybe_free(in);
+        return;
+    }
+    input_ref_release(in->ref);
+    input_maybe_free(in);
 }
 
-/* ==== Parking ==== */
+void input_done(worker_t *w, input_t *in) {
+    if (in->refused && !w->failed) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "%s: %s",
+                 strstr(in->refusal, "too large") ? "message_too_large" : "output_refused", in->refusal);
+        send_letter(w, in, reason);
+    }
+    input_end(w, in);
+}
 
-void worker_park(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, int64_t until_ms, bool pause,
-                 const char *why) {
-    parked_t *p = calloc(1, sizeof *p);
-    p->m = m;
-    p->ref = ref;
-    p->due_ms = until_ms;
-    p->pause = pause;
-    /* keep due order */
-    parked_t **pp = &w->parked;
-    while (*pp && (*pp)->due_ms <= until_ms) pp = &(*pp)->next;
-    p->next = *pp;
-    *pp = p;
+void input_dlq(worker_t *w, input_t *in, const char *reason) {
+    if (!w->failed) send_letter(w, in, reason);
+    input_end(w, in);
+}
+
+/* A delivery report for an output of an input. */
+static void on_delivery(void *ctx, void *opaque, rd_kafka_resp_err_t err, const char *topic) {
+    worker_t *w = ctx;
+    input_t *in = opaque;
+    if (err) {
+        char why[512];
+        snprintf(why, sizeof why, "delivery to %s failed: %s", topic, rd_kafka_err2str(err));
+        if (!kafka_error_permanent(err) || in->letter_sent || w->failed) {
+            /* The brokers are gone past message.timeout.ms, or even the letter was
+             * refused: stop without storing. The hold stays: never released. */
+            worker_fail(w, why);
+            in->outputs--;
+            input_maybe_free(in);
+            return;
+        }
+        /* Refused for good: the input becomes a dead letter, whose acknowledgement
+         * (not this output's) ends it. */
+        in->refused = true;
+        snprintf(in->refusal, sizeof in->refusal, "%s", why);
+        char reason[600];
+        snprintf(reason, sizeof reason, "%s: %s",
+                 err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+                     ? "message_too_large"
+                     : "output_refused",
+                 why);
+        if (send_letter(w, in, reason) != 0) {
+            in->outputs--;
+            input_maybe_free(in);
+            return;
+        }
+    }
+    in->outputs--;
+    input_ref_release(in->ref);
+    input_maybe_free(in);
+}
+
+/* ==== Dispatch and parking ==== */
+
+void input_park(worker_t *w, input_t *in, int64_t until_ms, bool pause, const char *why) {
+    if (in->state == INPUT_WITH_STAGE) w->with_stage--;
+    in->state = INPUT_PARKED;
+    in->due_ms = until_ms;
+    in->pause = pause;
+    input_t **pp = &w->parked; /* keep due order */
+    while (*pp && (*pp)->due_ms <= until_ms) pp = &(*pp)->next_parked;
+    in->next_parked = *pp;
+    *pp = in;
     w->n_parked++;
     if (pause && !kafka_paused(w->kafka)) {
         char resume[32];
@@ -129,103 +257,98 @@ void worker_park(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, int64_t u
 }
 
 static bool parked_pause(const worker_t *w) {
-    for (parked_t *p = w->parked; p; p = p->next)
+    for (const input_t *p = w->parked; p; p = p->next_parked)
         if (p->pause) return true;
     return false;
 }
 
-static bool is_parked(const worker_t *w, const rd_kafka_message_t *m) {
-    for (parked_t *p = w->parked; p; p = p->next)
-        if (p->m == m) return true;
-    return false;
-}
-
-void worker_hold(worker_t *w, rd_kafka_message_t *m) { w->held = m; }
-
-/* Dispatches m to the stage; destroys it unless the stage parked or held it. */
-static void dispatch(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref) {
-    w->held = NULL;
-    w->stage->on_message(w, m, ref);
-    if (w->held != m && !is_parked(w, m)) rd_kafka_message_destroy(m);
-    w->held = NULL;
+static void dispatch(worker_t *w, input_t *in) {
+    in->state = INPUT_WITH_STAGE;
+    w->with_stage++;
+    if ((int64_t)in->m->len > w->cfg.max_message_bytes) {
+        char reason[200];
+        snprintf(reason, sizeof reason,
+                 "message_too_large: %zu bytes, above kafka.max_message_bytes (%d); not parsed", in->m->len,
+                 w->cfg.max_message_bytes);
+        input_dlq(w, in, reason);
+        return;
+    }
+    w->stage->on_input(w, in);
 }
 
 static void redispatch_due(worker_t *w) {
     int64_t now = now_ms();
     while (w->parked && w->parked->due_ms <= now && worker_running(w)) {
-        parked_t *p = w->parked;
-        w->parked = p->next;
+        input_t *in = w->parked;
+        w->parked = in->next_parked;
         w->n_parked--;
-        rd_kafka_message_t *m = p->m;
-        input_ref_t *ref = p->ref;
-        free(p);
-        dispatch(w, m, ref);
+        dispatch(w, in);
     }
 }
 
+/* Parked inputs are not ended: their offsets are not stored, so they are redelivered. */
 static void drop_parked(worker_t *w) {
-    /* Never ended: their offsets are not stored, so they are redelivered. */
     while (w->parked) {
-        parked_t *p = w->parked;
-        w->parked = p->next;
-        rd_kafka_message_destroy(p->m);
-        free(p);
+        input_t *in = w->parked;
+        w->parked = in->next_parked;
+        rd_kafka_message_destroy(in->m);
+        free(in);
     }
     w->n_parked = 0;
 }
 
-/* ==== Loop ==== */
-
-static void default_wait(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms) {
-    (void)w;
-    struct pollfd p[WORKER_MAX_FDS + 3];
-    for (unsigned i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i].fd, .events = POLLIN};
-    poll(p, n, timeout_ms);
-}
+/* ==== The loop's hooks ==== */
 
 static int stage_inflight(worker_t *w) { return w->stage->inflight ? w->stage->inflight(w) : 0; }
+static bool window_full(worker_t *w) { return stage_inflight(w) + w->n_parked >= w->max_inflight; }
 
-static void iterate(worker_t *w, bool consume) {
-    redispatch_due(w);
-    int busy = stage_inflight(w) + w->n_parked;
-    bool full = busy >= w->max_inflight;
-    kafka_pause(w->kafka, !consume || full || parked_pause(w));
+/* Before every wait: parked inputs that are due, then consumption while the window
+ * has room. */
+static void before_sleep(void *ctx) {
+    worker_t *w = ctx;
+    if (w->consuming) redispatch_due(w);
+    kafka_pause(w->kafka, !w->consuming || window_full(w) || parked_pause(w));
     /* Poll even when paused: it serves rebalances; a paused partition yields nothing. */
-    for (int n = 0; n < 256 && worker_running(w); n++) {
+    int n = 0;
+    for (; n < POLL_BATCH && worker_running(w); n++) {
         rd_kafka_message_t *m = kafka_poll(w->kafka, 0);
         if (!m) break;
-        if (!consume) { /* draining: leave it to be redelivered */
+        if (!w->consuming) { /* draining: leave it to be redelivered */
             rd_kafka_message_destroy(m);
             continue;
         }
         metric_inc(w->consumed, 1);
-        input_ref_t *ref = kafka_track(w->kafka, m);
-        dispatch(w, m, ref);
-        if (stage_inflight(w) + w->n_parked >= w->max_inflight) {
+        input_t *in = calloc(1, sizeof *in);
+        input_ref_t *ref = in ? kafka_track(w->kafka, m) : NULL;
+        if (!ref) { /* out of memory: not tracked, so never stored; redelivered later */
+            free(in);
+            rd_kafka_message_destroy(m);
+            worker_fail(w, "out of memory tracking an input");
+            break;
+        }
+        in->w = w;
+        in->m = m;
+        in->ref = ref;
+        dispatch(w, in);
+        if (window_full(w)) {
             kafka_pause(w->kafka, true);
             break;
         }
     }
-    struct curl_waitfd fds[WORKER_MAX_FDS + 3];
-    unsigned nfds = 0;
-    fds[nfds++] = (struct curl_waitfd){.fd = kafka_consumer_fd(w->kafka), .events = CURL_WAIT_POLLIN};
-    fds[nfds++] = (struct curl_waitfd){.fd = kafka_producer_fd(w->kafka), .events = CURL_WAIT_POLLIN};
-    for (int i = 0; i < w->n_extra; i++)
-        fds[nfds++] = (struct curl_waitfd){.fd = w->extra_fds[i], .events = CURL_WAIT_POLLIN};
-    if (w->admin) fds[nfds++] = (struct curl_waitfd){.fd = admin_http_fd(w->admin), .events = CURL_WAIT_POLLIN};
-    int timeout = 100;
+    if (n == POLL_BATCH) loop_wake(w->loop); /* more may be waiting */
     if (w->parked) {
         int64_t until = w->parked->due_ms - now_ms();
-        if (until < timeout) timeout = until < 0 ? 0 : (int)until;
+        loop_sleep_at_most(w->loop, until > 0 ? (int)(until < 100 ? until : 100) : 0);
     }
-    if (w->stage->wait) w->stage->wait(w, fds, nfds, timeout);
-    else default_wait(w, fds, nfds, timeout);
-    kafka_drain_fds(w->kafka);
-    kafka_serve(w->kafka);
-    if (w->stage->collect) w->stage->collect(w);
-    kafka_serve(w->kafka);
-    if (w->admin) admin_http_serve(w->admin);
 }
+
+static void on_kafka_fd(void *ctx, int fd, int events) {
+    worker_t *w = ctx;
+    kafka_drain_fds(w->kafka);
+    kafka_serve(w->kafka); /* delivery reports; consumer messages are taken in before_sleep */
+}
+
+static void on_admin_fd(void *ctx, int fd, int events) { admin_http_serve(ctx); }
 
 /* ==== Metrics, health and readiness ==== */
 
@@ -283,38 +406,60 @@ static void usage(const worker_stage_t *stage) {
             stage->name);
 }
 
-int worker_main(int argc, char **argv, const worker_stage_t *stage) {
-    const char *config_path = NULL;
-    const char *metrics_listen = NULL;
-    int max_inflight = 0;
+/* Parses the command line. Returns 0, or 2 after printing the usage. */
+static int parse_args(int argc, char **argv, const worker_stage_t *stage, const char **config_path,
+                      const char **metrics_listen, int *max_inflight) {
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
-        else if (!strcmp(argv[i], "--metrics-listen") && i + 1 < argc) metrics_listen = argv[++i];
-        else if (!strcmp(argv[i], "--max-inflight") && i + 1 < argc) max_inflight = atoi(argv[++i]);
-        else {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) *config_path = argv[++i];
+        else if (!strcmp(argv[i], "--metrics-listen") && i + 1 < argc) *metrics_listen = argv[++i];
+        else if (!strcmp(argv[i], "--max-inflight") && i + 1 < argc) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 1000000) {
+                fprintf(stderr, "%s: --max-inflight: expected an integer from 1 to 1000000, found \"%s\"\n",
+                        stage->name, argv[i]);
+                return 2;
+            }
+            *max_inflight = (int)n;
+        } else {
             usage(stage);
             return 2;
         }
     }
-    log_init(stage->name);
-    setenv("OMP_THREAD_LIMIT", "1", 0);
-    worker_t *w = calloc(1, sizeof *w);
-    w->stage = stage;
+    return 0;
+}
+
+static void worker_free(worker_t *w) {
+    drop_parked(w);
+    if (w->stage->fini && w->state) w->stage->fini(w);
+    kafka_free(w->kafka);
+    admin_http_stop(w->admin);
+    loop_free(w->loop);
+    free(w);
+    metrics_reset();
+}
+
+/* Loads the config, sets up the stage, Kafka and the admin endpoint. Returns 0, or
+ * the exit status. */
+static int worker_start(worker_t *w, const char *config_path, const char *metrics_listen, int max_inflight) {
+    const worker_stage_t *stage = w->stage;
     char err[1024];
     if (config_load(&w->cfg, config_path, err, sizeof err) != 0) {
         log_error("bad_config", "error", err, NULL);
         fprintf(stderr, "%s: %s\n", stage->name, err);
-        free(w);
         return 2;
     }
     if (metrics_listen) snprintf(w->cfg.metrics_listen, sizeof w->cfg.metrics_listen, "%s", metrics_listen);
     register_metrics(w);
     w->max_inflight = 64;
+    w->loop = loop_new();
+    if (!w->loop || loop_before_sleep(w->loop, before_sleep, w)) {
+        fprintf(stderr, "%s: out of memory\n", stage->name);
+        return 1;
+    }
     if (stage->init && stage->init(w, err, sizeof err) != 0) {
         log_error("init_failed", "error", err, NULL);
         fprintf(stderr, "%s: %s\n", stage->name, err);
-        free(w);
-        metrics_reset();
         return 2;
     }
     if (max_inflight > 0) w->max_inflight = max_inflight;
@@ -326,66 +471,82 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
     w->kafka = kafka_new(&w->cfg, group, topics, 1, err, sizeof err);
     if (!w->kafka) {
         log_error("kafka_failed", "error", err, NULL);
-        if (stage->fini) stage->fini(w);
-        free(w);
-        metrics_reset();
+        fprintf(stderr, "%s: %s\n", stage->name, err);
         return 1;
     }
+    kafka_set_delivery_handler(w->kafka, on_delivery, w);
+    loop_watch(w->loop, kafka_consumer_fd(w->kafka), LOOP_READ, on_kafka_fd, w);
+    loop_watch(w->loop, kafka_producer_fd(w->kafka), LOOP_READ, on_kafka_fd, w);
     if (w->cfg.metrics_listen[0]) {
         admin_http_hooks_t hooks = {.refresh = refresh_metrics, .not_ready = not_ready, .ctx = w};
         w->admin = admin_http_start(w->cfg.metrics_listen, &hooks, err, sizeof err);
         if (!w->admin) {
             log_error("admin_http_failed", "error", err, NULL);
             fprintf(stderr, "%s: %s\n", stage->name, err);
-            kafka_free(w->kafka);
-            if (stage->fini) stage->fini(w);
-            free(w);
-            metrics_reset();
             return 2;
         }
+        loop_watch(w->loop, admin_http_fd(w->admin), LOOP_READ, on_admin_fd, w->admin);
+    }
+    char mi[16];
+    snprintf(mi, sizeof mi, "%d", w->max_inflight);
+    log_info("worker_started", "input", topic, "group", group, "max_inflight", mi, "brokers", w->cfg.brokers, NULL);
+    return 0;
+}
+
+int worker_main(int argc, char **argv, const worker_stage_t *stage) {
+    const char *config_path = NULL, *metrics_listen = NULL;
+    int max_inflight = 0;
+    int rc = parse_args(argc, argv, stage, &config_path, &metrics_listen, &max_inflight);
+    if (rc) return rc;
+    log_init(stage->name);
+    setenv("OMP_THREAD_LIMIT", "1", 0);
+    worker_t *w = calloc(1, sizeof *w);
+    if (!w) return 1;
+    w->stage = stage;
+    w->consuming = true;
+    rc = worker_start(w, config_path, metrics_listen, max_inflight);
+    if (rc) {
+        worker_free(w);
+        return rc;
     }
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    char mi[16];
-    snprintf(mi, sizeof mi, "%d", w->max_inflight);
-    log_info("worker_started", "input", topic, "group", group, "max_inflight", mi, "brokers",
-             w->cfg.brokers, NULL);
 
-    int64_t next_stats = now_ms() + STATS_INTERVAL_MS;
+    int64_t next_stats = mono_ms() + STATS_INTERVAL_MS;
     while (worker_running(w)) {
-        iterate(w, true);
-        if (now_ms() >= next_stats) {
+        loop_run_once(w->loop, 100);
+        if (mono_ms() >= next_stats) {
             log_stats(w);
-            next_stats = now_ms() + STATS_INTERVAL_MS;
+            next_stats = mono_ms() + STATS_INTERVAL_MS;
         }
     }
     /* Drain: finish what is in flight, let outputs be acknowledged, store, commit. */
     char why[512] = "";
-    int rc = 0;
     if (kafka_failed(w->kafka, why, sizeof why) || w->failed) {
         log_error("worker_failed", "error", why[0] ? why : "produce failed", NULL);
         rc = 1;
     } else {
         log_info("draining", NULL);
         w->draining = true;
+        w->consuming = false;
         drop_parked(w);
-        int64_t deadline = now_ms() + DRAIN_TIMEOUT_MS;
-        while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && now_ms() < deadline &&
+        int64_t deadline = mono_ms() + DRAIN_TIMEOUT_MS;
+        while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && mono_ms() < deadline &&
                !kafka_failed(w->kafka, NULL, 0))
-            iterate(w, false);
+            loop_run_once(w->loop, 100);
         if (stage_inflight(w) > 0) log_warn("drain_timeout", NULL);
+        if (kafka_failed(w->kafka, why, sizeof why)) rc = 1;
     }
     drop_parked(w);
     log_stats(w);
-    kafka_close(w->kafka, rc ? 0 : 10000);
+    /* A failed worker stores nothing more: no flush-driven watermark, no final commit. */
+    kafka_close(w->kafka, rc ? 0 : 10000, rc == 0);
     if (stage->fini) stage->fini(w);
-    kafka_free(w->kafka);
-    admin_http_stop(w->admin);
-    free(w);
-    metrics_reset();
+    w->state = NULL;
+    worker_free(w);
     log_info("worker_stopped", "status", rc ? "failed" : "clean", NULL);
     return rc;
 }

@@ -1,47 +1,49 @@
 /* worker.h — the runtime every pressroom worker shares: config and signals, the
- * Kafka consumer/producer, the in-flight window, parking, the DLQ, draining.
+ * event loop (loop.h), the Kafka consumer and producer, the in-flight window, parking,
+ * the DLQ, draining — and the inputs.
  *
- * A worker binary supplies a worker_stage_t (what is particular to it) and calls
- * worker_main(). The main loop is single-threaded:
+ * The runtime owns every consumed message as an input_t. A stage receives each input
+ * through on_input and ends it exactly once, now or later, with one of:
  *
- *   while (running or draining) {
- *       re-dispatch parked messages that are due;
- *       consume while the window has room (pausing partitions when it is full);
- *       stage->wait(...)  -- model requests, OCR verdicts, Kafka queues, one wait;
- *       serve delivery reports; stage->collect(...)
- *   }
+ *   input_done   the stage is finished; the outputs it emitted (worker_emit) carry it on
+ *   input_dlq    the input is bad: a dead letter with the reason
+ *   input_park   not now: re-dispatched to on_input at a time (budget deferral, Redis down)
+ *   route_apply  (route/route.h) a decision about the job's fate, emitted and ended
  *
- * Each consumed message gets an input_ref_t holding its offset back until the stage
- * calls worker_done() and every output produced with worker_emit() is acknowledged. */
+ * An input's offset is stored only when it was ended and every output produced for it
+ * was acknowledged by the broker. An output the broker refuses for good (too large,
+ * invalid) never advances the watermark: the input is dead-lettered instead (a bounded
+ * letter with the original size, a SHA-256 and the reason), and ends when that letter
+ * is acknowledged. If even the letter cannot be written the worker stops without
+ * storing the offset, so the input is redelivered after a restart.
+ *
+ * One turn of the loop: the runtime's before-sleep hook re-dispatches parked inputs that
+ * are due and consumes while the window has room; the stage's own hooks and fd handlers
+ * (model transfers, OCR verdicts) follow; delivery reports end outputs. */
 #ifndef PRESSROOM_WORKER_H
 #define PRESSROOM_WORKER_H
 
-#include <curl/curl.h>
-#include <librdkafka/rdkafka.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/config.h"
-#include "runtime/kafka.h"
+#include "runtime/loop.h"
 
 typedef struct worker worker_t;
+typedef struct input input_t;
 
 typedef struct {
     const char *name;  /* "preview-worker": process name and consumer group suffix */
     const char *input; /* short name of the topic consumed: "jobs" */
-    /* Sets up the stage's own state (worker_set_state). Returns 0, or -1 with err. */
+    /* Sets up the stage's own state (worker_set_state) and registers its fds and
+     * hooks on worker_loop(w). Returns 0, or -1 with err. */
     int (*init)(worker_t *w, char *err, size_t errlen);
-    /* A consumed (or re-dispatched parked) message. The stage must end the input
-     * with worker_done(), worker_dlq() or worker_park(). The runtime destroys m
-     * after the call unless it was parked or held (worker_hold). */
-    void (*on_message)(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref);
-    /* Waits up to timeout_ms or until one of fds is readable; NULL = poll(2). */
-    void (*wait)(worker_t *w, struct curl_waitfd *fds, unsigned n, int timeout_ms);
-    /* Collects finished asynchronous work (model results, verdicts). */
-    void (*collect)(worker_t *w);
-    /* Work in flight inside the stage. */
+    /* A consumed (or re-dispatched parked) input, to be ended exactly once. */
+    void (*on_input)(worker_t *w, input_t *in);
+    /* Inputs the stage has taken and not ended. */
     int (*inflight)(worker_t *w);
-    /* Frees the stage's state. */
+    /* Frees the stage's state; inputs it still holds are not ended (redelivered). */
     void (*fini)(worker_t *w);
     /* Logs the stage's own metrics with the runtime's periodic stats (optional). */
     void (*log_stats)(worker_t *w);
@@ -58,30 +60,30 @@ typedef struct {
 int worker_main(int argc, char **argv, const worker_stage_t *stage);
 
 const config_t *worker_config(const worker_t *w);
+loop_t *worker_loop(worker_t *w);
 void *worker_state(const worker_t *w);
 void worker_set_state(worker_t *w, void *state);
 int worker_max_inflight(const worker_t *w);
 /* Sets the window (from the stage's tier) before the loop starts. */
 void worker_set_max_inflight(worker_t *w, int n);
-/* An extra fd the loop waits on (e.g. the OCR pool's). */
-void worker_add_fd(worker_t *w, int fd);
-
-/* Produces json (NUL-terminated) to the short-named topic, keyed by key, as an
- * output of ref. On failure the worker stops without storing the offset. */
-int worker_emit(worker_t *w, input_ref_t *ref, const char *topic, const char *key, const char *json);
-/* Sends m's original bytes to the DLQ with its reason and ends the input. */
-void worker_dlq(worker_t *w, const rd_kafka_message_t *m, input_ref_t *ref, const char *reason);
-/* Ends the stage's processing of ref. */
-void worker_done(worker_t *w, input_ref_t *ref);
-/* From on_message: the stage keeps m past the call (to decide it in a batch later);
- * the runtime does not destroy it. The stage later parks it (worker_park) or
- * destroys it (rd_kafka_message_destroy) once the input is ended. */
-void worker_hold(worker_t *w, rd_kafka_message_t *m);
-/* Keeps m and re-dispatches it at until_ms (epoch ms). While anything is parked
- * with pause=true, consumption is paused (defer, Redis down): nothing is lost and
- * nothing busy-loops. */
-void worker_park(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref, int64_t until_ms, bool pause,
-                 const char *why);
 bool worker_running(const worker_t *w);
+
+/* The input's bytes and where it came from. */
+const void *input_payload(const input_t *in);
+size_t input_len(const input_t *in);
+const char *input_topic(const input_t *in);
+
+/* Produces json (NUL-terminated) to the short-named topic, keyed by key, as an output
+ * of in. Returns 0; or -1 when the broker refused it (the input will be dead-lettered
+ * when it ends) or the producer failed (the worker stops). Either way the caller still
+ * ends the input. */
+int worker_emit(worker_t *w, input_t *in, const char *topic, const char *key, const char *json);
+
+/* Ends the input: done (outputs emitted), dead-lettered with a reason, or parked until
+ * until_ms (epoch ms). While anything is parked with pause=true, consumption is paused
+ * (defer, Redis down): nothing is lost and nothing busy-loops. */
+void input_done(worker_t *w, input_t *in);
+void input_dlq(worker_t *w, input_t *in, const char *reason);
+void input_park(worker_t *w, input_t *in, int64_t until_ms, bool pause, const char *why);
 
 #endif

@@ -31,6 +31,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "model/model_client.h"
+#include "runtime/loop.h"
 
 /* Models by role, in two renderer processes (a config holds at most 16 models, the two
  * built-in ones included). Latencies are tiny except where a test needs them. */
@@ -71,6 +72,7 @@ static char renderer_bin[PATH_MAX];
 static char renderer_url[128];
 static pid_t renderer_pid;
 static config_t cfg;
+static loop_t *g_loop; /* the event loop every client of these tests runs on */
 
 /* ==== The renderer process ==== */
 
@@ -188,7 +190,7 @@ static tier_config_t tier_for(const char *model, int max_retries, int max_latenc
 
 static model_client_t *client_for(const tier_config_t *t) {
     char err[512] = "";
-    model_client_t *mc = model_client_new(&cfg, t, err, sizeof err);
+    model_client_t *mc = model_client_new(&cfg, t, g_loop, err, sizeof err);
     if (!mc) fprintf(stderr, "model_client_new: %s\n", err);
     assert_non_null(mc);
     return mc;
@@ -206,7 +208,8 @@ static int collect(model_client_t *mc, render_result_t **out, int n, int deadlin
     int got = 0;
     int64_t end = mono_ms() + deadline_ms;
     while (got < n && mono_ms() < end) {
-        assert_true(model_client_poll(mc, NULL, 0, 50) >= 0);
+        model_client_run_gate(mc); /* what a worker's before-sleep hook does */
+        loop_run_once(g_loop, 50);
         void *op;
         render_result_t *r;
         while ((r = model_client_next(mc, &op))) {
@@ -607,13 +610,13 @@ static void test_missing_api_key_env_fails_construction_naming_the_variable(void
     unsetenv("PRESSROOM_TEST_NO_SUCH_KEY");
     tier_config_t t = tier_for("m_openai", 0, 500, NULL);
     char err[512] = "";
-    assert_null(model_client_new(&c2, &t, err, sizeof err));
+    assert_null(model_client_new(&c2, &t, g_loop, err, sizeof err));
     assert_non_null(strstr(err, "PRESSROOM_TEST_NO_SUCH_KEY"));
     assert_non_null(strstr(err, "models.m_openai.api_key_env"));
 
     /* With the key set (env, then file), requests carry it and still render. */
     setenv("PRESSROOM_TEST_NO_SUCH_KEY", "sk-test-secret-123", 1);
-    model_client_t *mc = model_client_new(&c2, &t, err, sizeof err);
+    model_client_t *mc = model_client_new(&c2, &t, g_loop, err, sizeof err);
     assert_non_null(mc);
     render_request_t req = request(128, 128, 11);
     render_result_t *r = render_one(mc, &req, 5000);
@@ -626,12 +629,12 @@ static void test_missing_api_key_env_fails_construction_naming_the_variable(void
     snprintf(keyfile, sizeof keyfile, "%s/key", tmpdir);
     m->api_key_env[0] = '\0';
     snprintf(m->api_key_file, sizeof m->api_key_file, "%s", keyfile);
-    assert_null(model_client_new(&c2, &t, err, sizeof err)); /* no such file yet */
+    assert_null(model_client_new(&c2, &t, g_loop, err, sizeof err)); /* no such file yet */
     assert_non_null(strstr(err, "models.m_openai.api_key_file"));
     FILE *f = fopen(keyfile, "w");
     fputs("sk-from-file\n", f);
     fclose(f);
-    mc = model_client_new(&c2, &t, err, sizeof err);
+    mc = model_client_new(&c2, &t, g_loop, err, sizeof err);
     assert_non_null(mc);
     model_client_free(mc);
 }
@@ -662,32 +665,55 @@ static void test_retry_after_longer_than_timeout_moves_on_to_fallback(void **s) 
 
 /* ==== The event loop ==== */
 
-static void test_poll_returns_when_extra_fd_is_readable_or_woken(void **s) {
+static int64_t g_timer_fired_ms;
+static int g_hook_runs, g_fd_events;
+static void on_test_timer(void *ctx) { g_timer_fired_ms = mono_ms(); }
+static void on_test_hook(void *ctx) { g_hook_runs++; }
+static void on_test_fd(void *ctx, int fd, int events) {
+    char b;
+    if (read(fd, &b, 1) == 1) g_fd_events++;
+}
+
+/* The loop waits for its fds and timers, runs hooks before every wait, and a client's
+ * transfer completes on it without any poll of the client's own. */
+static void test_loop_runs_fd_handlers_timers_and_hooks(void **s) {
     (void)s;
-    tier_config_t t = tier_for("backup", 0, 100, NULL);
-    model_client_t *mc = client_for(&t);
+    loop_t *l = loop_new();
+    assert_non_null(l);
+    assert_int_equal(loop_before_sleep(l, on_test_hook, NULL), 0);
     int p[2];
     assert_int_equal(pipe(p), 0);
-    struct curl_waitfd w = {.fd = p[0], .events = CURL_WAIT_POLLIN};
+    assert_int_equal(loop_watch(l, p[0], LOOP_READ, on_test_fd, NULL), 0);
+    g_hook_runs = g_fd_events = 0;
     int64_t t0 = mono_ms();
-    assert_int_equal(model_client_poll(mc, &w, 1, 200), 0); /* nothing: waits the timeout */
+    assert_int_equal(loop_run_once(l, 200), 0); /* nothing: waits the timeout */
     assert_true(mono_ms() - t0 >= 150);
+    assert_int_equal(g_hook_runs, 1);
     assert_int_equal(write(p[1], "x", 1), 1);
     t0 = mono_ms();
-    assert_int_equal(model_client_poll(mc, &w, 1, 5000), 0);
+    assert_int_equal(loop_run_once(l, 5000), 1); /* the fd wakes it */
     assert_true(mono_ms() - t0 < 1000);
-    assert_true(w.revents & CURL_WAIT_POLLIN);
+    assert_int_equal(g_fd_events, 1);
+    g_timer_fired_ms = 0;
+    t0 = mono_ms();
+    loop_timer_at(l, t0 + 50, on_test_timer, NULL);
+    loop_timer_id gone = loop_timer_at(l, t0 + 20, on_test_timer, NULL);
+    loop_timer_cancel(l, gone);
+    while (!g_timer_fired_ms && mono_ms() - t0 < 2000) loop_run_once(l, 5000);
+    assert_true(g_timer_fired_ms - t0 >= 45); /* the cancelled one never fired */
+    assert_true(g_timer_fired_ms - t0 < 1000);
+    loop_unwatch(l, p[0]);
     close(p[0]);
     close(p[1]);
-    model_client_wakeup(mc);
-    t0 = mono_ms();
-    assert_int_equal(model_client_poll(mc, NULL, 0, 5000), 0);
-    assert_true(mono_ms() - t0 < 1000);
-    /* A result waiting for model_client_next makes poll return at once. */
+    loop_free(l);
+
+    tier_config_t t = tier_for("backup", 0, 100, NULL);
+    model_client_t *mc = client_for(&t);
     render_request_t req = request(64, 64, 13);
     assert_int_equal(model_client_submit(mc, &req, NULL), 0);
     render_result_t *r = NULL;
     assert_int_equal(collect(mc, &r, 1, 5000), 1);
+    assert_true(r->ok);
     render_result_free(r);
     model_client_free(mc);
 }
@@ -791,15 +817,17 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_garbage_responses_are_bad_response_in_every_dialect),
         cmocka_unit_test(test_safety_refusals_are_safety_filtered_in_every_dialect),
         cmocka_unit_test(test_retry_after_longer_than_timeout_moves_on_to_fallback),
-        cmocka_unit_test(test_poll_returns_when_extra_fd_is_readable_or_woken),
+        cmocka_unit_test(test_loop_runs_fd_handlers_timers_and_hooks),
         cmocka_unit_test(test_base64_round_trips_every_length),
         cmocka_unit_test(test_base64_rejects_foreign_characters_and_bad_padding),
         cmocka_unit_test(test_hundreds_in_flight_complete_in_about_one_latency),
     };
     if (getenv("PRESSROOM_TEST_DEBUG")) log_set_level(LOG_DEBUG);
     group_config = config_resilience;
+    g_loop = loop_new();
     int failed = cmocka_run_group_tests(resilience, start_renderer, stop_renderer);
     group_config = config_answers;
     failed += cmocka_run_group_tests(answers, start_renderer, stop_renderer);
+    loop_free(g_loop);
     return failed;
 }

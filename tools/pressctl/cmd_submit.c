@@ -154,7 +154,7 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
             last_print = now_ms();
         }
     }
-    kafka_close(k, 1000);
+    kafka_close(k, 1000, true);
     kafka_free(k);
     return 0;
 }
@@ -382,7 +382,7 @@ int cmd_submit(int argc, char **argv) {
         }
         free(json);
     }
-    kafka_close(k, 30000);
+    kafka_close(k, 30000, true);
     int unsent = kafka_outq_len(k);
     kafka_free(k);
     free(jobs);

@@ -19,8 +19,9 @@
 #include "base/message.h"
 #include "base/metrics.h"
 #include "verify/ocr.h"
-#include "route/route.h"
 #include "base/stats.h"
+#include "route/route.h"
+#include "runtime/loop.h"
 #include "verify/verify.h"
 #include "runtime/worker.h"
 
@@ -30,10 +31,12 @@ typedef struct {
 
 /* One check in flight. */
 typedef struct {
-    input_ref_t *ref;
+    input_t *in;
     task_t task;
     int64_t queued_us; /* mono_us() at submission to the pool */
 } check_t;
+
+static void on_verdicts(void *ctx, int fd, int events);
 
 static int verifier_init(worker_t *w, char *err, size_t errlen) {
     const config_t *cfg = worker_config(w);
@@ -44,7 +47,7 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
         return -1;
     }
     worker_set_state(w, st);
-    worker_add_fd(w, verify_pool_fd(st->pool));
+    loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
     /* Enough queued to keep every OCR thread busy, few enough to redeliver little. */
     worker_set_max_inflight(w, 4 * verify_pool_threads(st->pool) + 4);
     return 0;
@@ -73,44 +76,39 @@ static void decide(worker_t *w, check_t *c, const verdict_t *v) {
     task_t *t = &c->task;
     count_verdict(c, v);
     if (!verdict_pass(v)) t->failed_checks++;
-    const asset_class_t *cls = pipeline_class(worker_config(w), t->job.asset_class);
-    cJSON *report = verdict_report(v);
-    bool preview = !strcmp(t->stage, "preview");
-    if (verdict_pass(v)) {
-        if (preview && cls->route == ROUTE_FINAL && t->attempt < cls->max_attempts)
-            pipeline_escalate(w, c->ref, t, "final_render", "", t->image_uri);
-        else
-            pipeline_finish(w, c->ref, t, "accepted", "", "", t->image_uri, report);
-    } else if (t->attempt < cls->max_attempts) {
-        pipeline_escalate(w, c->ref, t, "verification_failed", verdict_guidance(v), t->preview_uri);
-    } else {
-        char detail[1024];
-        snprintf(detail, sizeof detail, "%s: %s", verdict_reasons(v), verdict_guidance(v));
-        if (t->preview_uri[0])
-            pipeline_finish(w, c->ref, t, "degraded", "verification_failed", detail, t->preview_uri, report);
-        else
-            pipeline_finish(w, c->ref, t, "rejected", "verification_failed", detail, t->image_uri, report);
+    char err[512];
+    const asset_class_t *cls = route_class(worker_config(w), t->job.asset_class, err, sizeof err);
+    if (!cls) {
+        input_dlq(w, c->in, err);
+        return;
     }
+    cJSON *report = verdict_report(v);
+    fate_t f = route_after_check(cls, t, verdict_pass(v), verdict_reasons(v), verdict_guidance(v));
+    route_apply(w, c->in, t, &f, report);
     cJSON_Delete(report);
-    worker_done(w, c->ref);
 }
 
-static void verifier_on_message(worker_t *w, rd_kafka_message_t *m, input_ref_t *ref) {
+static void verifier_on_input(worker_t *w, input_t *in) {
     verifier_state_t *st = worker_state(w);
     const config_t *cfg = worker_config(w);
     check_t *c = calloc(1, sizeof *c);
     char err[512];
-    if (task_parse(m->payload, m->len, &c->task, err, sizeof err) != 0) {
-        worker_dlq(w, m, ref, err);
+    if (task_parse(input_payload(in), input_len(in), &c->task, err, sizeof err) != 0) {
+        input_dlq(w, in, err);
         free(c);
         return;
     }
     if (!c->task.image_uri[0]) {
-        worker_dlq(w, m, ref, "image: expected the URI of the rendered image");
+        input_dlq(w, in, "image: expected the URI of the rendered image");
         free(c);
         return;
     }
-    c->ref = ref;
+    if (!route_class(cfg, c->task.job.asset_class, err, sizeof err)) {
+        input_dlq(w, in, err);
+        free(c);
+        return;
+    }
+    c->in = in;
     size_t len = 0;
     unsigned char *png = blob_get(c->task.image_uri, (size_t)cfg->verifier.max_png_bytes, &len, err,
                                   sizeof err);
@@ -127,7 +125,8 @@ static void verifier_on_message(worker_t *w, rd_kafka_message_t *m, input_ref_t 
     }
 }
 
-static void verifier_collect(worker_t *w) {
+static void on_verdicts(void *ctx, int fd, int events) {
+    worker_t *w = ctx;
     verifier_state_t *st = worker_state(w);
     void *opaque;
     verdict_t *v;
@@ -163,8 +162,7 @@ int main(int argc, char **argv) {
         .name = "verifier-worker",
         .input = "verify",
         .init = verifier_init,
-        .on_message = verifier_on_message,
-        .collect = verifier_collect,
+        .on_input = verifier_on_input,
         .inflight = verifier_inflight,
         .fini = verifier_fini,
         .refresh_metrics = verifier_refresh_metrics,
