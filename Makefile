@@ -102,6 +102,17 @@ $(call lib_file,$(1)): $(OBJ_$(1))
 	$$(AR) rcs $$@ $$^
 endef
 $(foreach l,$(filter-out draw,$(LIBS)),$(eval $(call lib_rule,$(l))))
+
+# The budget's Lua scripts (common/budget/scripts/, prelude first) become one generated
+# header of C strings, each the prelude followed by its script; only budget.c sees it.
+BUDGET_LUA     := common/budget/scripts/prelude.lua \
+                  $(filter-out %/prelude.lua,$(sort $(wildcard common/budget/scripts/*.lua)))
+BUDGET_SCRIPTS := $(BUILD)/gen/budget/budget_scripts.h
+$(BUDGET_SCRIPTS): $(BUDGET_LUA) common/budget/scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh common/budget/scripts/embed.sh $(BUDGET_LUA) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/common/budget/budget.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/common/budget/budget.o: $(BUDGET_SCRIPTS)
 $(BUILD)/obj/tools/pressroom-renderer/draw.o: tools/pressroom-renderer/draw.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pkg_cflags,cairo) -c $< -o $@

@@ -1,5 +1,7 @@
-/* budget.c — fleet-wide admission control in Redis; see budget.h for the contract
- * and budget_scripts.h for the data model and the scripts. */
+/* budget.c — fleet-wide admission control in Redis; see budget.h for the contract,
+ * scripts/prelude.lua for the data model, the other .lua files in scripts/ for the
+ * scripts (the build turns them into budget_scripts.h) and budget_args.h for where each
+ * script finds its keys and arguments. */
 #include "budget/budget.h"
 #include "base/clock.h"
 
@@ -15,7 +17,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "budget/budget_scripts.h"
+#include "budget/budget_args.h"
+#include "budget/budget_scripts.h" /* generated: $(BUILD)/gen/budget/, from scripts/ */
 #include "base/log.h"
 
 #define BUDGET_TIMEOUT_MS 1000       /* connect and command timeout */
@@ -156,7 +159,7 @@ void budget_stats(budget_t *b, budget_stats_t *out) {
     pthread_mutex_unlock(&b->mu);
 }
 
-/* ==== Keys (see budget_scripts.h) ==== */
+/* ==== Keys (see scripts/prelude.lua) ==== */
 
 /* P = "{pressroom:<tier>}": every key of a tier shares its hash tag (one Cluster slot). */
 static void tier_prefix(const tier_config_t *t, char *buf, size_t len) {
@@ -313,7 +316,7 @@ static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *o
  * (decide_batch). */
 typedef struct {
     int script, nkeys, nargs;
-    const char *args[13];
+    const char *args[ADMIT_NKEYS + ADMIT_ARGC]; /* admit takes the most */
     char numkeys[8];
     char prefix[48], dkey[512], leases[64], ovk[64], ratek[160];
     char num[7][24];
@@ -379,10 +382,23 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
     snprintf(c->num[4], sizeof c->num[4], "%d", m ? m->rate_limit : 0);
     snprintf(c->num[5], sizeof c->num[5], "%d", m ? m->rate_period_s : 0);
     snprintf(c->num[6], sizeof c->num[6], "%d", BUDGET_RETENTION_S);
-    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->ratek,  c->prefix, model,    c->num[0],
-                          c->num[1], c->num[2], c->num[3], c->num[4], c->num[5], c->num[6]};
+    const char *args[ADMIT_NKEYS + ADMIT_ARGC] = {
+        [KEY_AT(ADMIT_KEY_DECISION)] = c->dkey,
+        [KEY_AT(ADMIT_KEY_LEASES)] = c->leases,
+        [KEY_AT(ADMIT_KEY_OVERRIDE)] = c->ovk,
+        [KEY_AT(ADMIT_KEY_RATE)] = c->ratek,
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_PREFIX)] = c->prefix,
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_MODEL)] = model,
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_WORST_MICROS)] = c->num[0],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_CFG_CAP)] = c->num[1],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_CFG_WINDOW_S)] = c->num[2],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_LEASE_TTL_S)] = c->num[3],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RATE_LIMIT)] = c->num[4],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RATE_PERIOD_S)] = c->num[5],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RETENTION_S)] = c->num[6],
+    };
     memcpy(c->args, args, sizeof args);
-    call_script(c, SCRIPT_ADMIT, 4, 13);
+    call_script(c, SCRIPT_ADMIT, ADMIT_NKEYS, ADMIT_NKEYS + ADMIT_ARGC);
     return 0;
 }
 
@@ -400,19 +416,34 @@ static int settle_call(budget_t *b, const char *tier, const char *job_id, const 
     snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
     snprintf(c->num[3], sizeof c->num[3], "%d", BUDGET_RETENTION_S);
     snprintf(c->num[4], sizeof c->num[4], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
-    const char *args[] = {c->dkey,   c->leases, c->ovk,    c->prefix, c->num[0],
-                          c->num[1], c->num[2], c->num[3], c->num[4]};
+    const char *args[SETTLE_NKEYS + SETTLE_ARGC] = {
+        [KEY_AT(SETTLE_KEY_DECISION)] = c->dkey,
+        [KEY_AT(SETTLE_KEY_LEASES)] = c->leases,
+        [KEY_AT(SETTLE_KEY_OVERRIDE)] = c->ovk,
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_PREFIX)] = c->prefix,
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_ACTUAL_MICROS)] = c->num[0],
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_CFG_CAP)] = c->num[1],
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_CFG_WINDOW_S)] = c->num[2],
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_RETENTION_S)] = c->num[3],
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_LEASE_TTL_S)] = c->num[4],
+    };
+    _Static_assert(sizeof args <= sizeof c->args, "settle's keys and arguments fit a decision call");
     memcpy(c->args, args, sizeof args);
-    call_script(c, SCRIPT_SETTLE, 3, 9);
+    call_script(c, SCRIPT_SETTLE, SETTLE_NKEYS, SETTLE_NKEYS + SETTLE_ARGC);
     return 0;
 }
 
 static int release_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
                         int attempt, decision_call_t *c, budget_decision_t *out) {
     if (!decision_keys(b, tier, job_id, stage, attempt, c, out)) return -1;
-    const char *args[] = {c->dkey, c->leases, c->prefix};
+    const char *args[RELEASE_NKEYS + RELEASE_ARGC] = {
+        [KEY_AT(RELEASE_KEY_DECISION)] = c->dkey,
+        [KEY_AT(RELEASE_KEY_LEASES)] = c->leases,
+        [ARG_AT(RELEASE_NKEYS, RELEASE_ARG_PREFIX)] = c->prefix,
+    };
+    _Static_assert(sizeof args <= sizeof c->args, "release's keys and arguments fit a decision call");
     memcpy(c->args, args, sizeof args);
-    call_script(c, SCRIPT_RELEASE, 2, 3);
+    call_script(c, SCRIPT_RELEASE, RELEASE_NKEYS, RELEASE_NKEYS + RELEASE_ARGC);
     return 0;
 }
 
@@ -459,10 +490,18 @@ int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horiz
     snprintf(limit, sizeof limit, "%d", m->rate_limit);
     snprintf(period, sizeof period, "%d", m->rate_period_s);
     snprintf(horizon, sizeof horizon, "%d", horizon_ms > 0 ? horizon_ms : 0);
-    const char *args[] = {ratek, prefix, m->name, limit, period, horizon};
+    const char *args[RATE_SLOT_NKEYS + RATE_SLOT_ARGC] = {
+        [KEY_AT(RATE_SLOT_KEY_RATE)] = ratek,
+        [ARG_AT(RATE_SLOT_NKEYS, RATE_SLOT_ARG_PREFIX)] = prefix,
+        [ARG_AT(RATE_SLOT_NKEYS, RATE_SLOT_ARG_MODEL)] = m->name,
+        [ARG_AT(RATE_SLOT_NKEYS, RATE_SLOT_ARG_RATE_LIMIT)] = limit,
+        [ARG_AT(RATE_SLOT_NKEYS, RATE_SLOT_ARG_RATE_PERIOD_S)] = period,
+        [ARG_AT(RATE_SLOT_NKEYS, RATE_SLOT_ARG_HORIZON_MS)] = horizon,
+    };
     decision_call_t c = {.args = {0}};
+    _Static_assert(sizeof args <= sizeof c.args, "rate_slot's keys and arguments fit a decision call");
     memcpy(c.args, args, sizeof args);
-    call_script(&c, SCRIPT_RATE_SLOT, 1, 6);
+    call_script(&c, SCRIPT_RATE_SLOT, RATE_SLOT_NKEYS, RATE_SLOT_NKEYS + RATE_SLOT_ARGC);
     return decide_locked(b, &c, out);
 }
 
@@ -668,9 +707,15 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
     snprintf(ovk, sizeof ovk, "%s:override", prefix);
     snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
     snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
-    const char *args[] = {leases, ovk, prefix, cap, win};
+    const char *args[SNAPSHOT_NKEYS + SNAPSHOT_ARGC] = {
+        [KEY_AT(SNAPSHOT_KEY_LEASES)] = leases,
+        [KEY_AT(SNAPSHOT_KEY_OVERRIDE)] = ovk,
+        [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_PREFIX)] = prefix,
+        [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_CFG_CAP)] = cap,
+        [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_CFG_WINDOW_S)] = win,
+    };
     budget_status_t st;
-    redisReply *r = run_script(b, SCRIPT_SNAPSHOT, 2, 5, args, &st);
+    redisReply *r = run_script(b, SCRIPT_SNAPSHOT, SNAPSHOT_NKEYS, SNAPSHOT_NKEYS + SNAPSHOT_ARGC, args, &st);
     int rc = -1;
     if (!r) goto done;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
@@ -748,9 +793,14 @@ int budget_reset(budget_t *b, const char *tier) {
         snprintf(leases, sizeof leases, "%s:leases", prefix);
         snprintf(ovk, sizeof ovk, "%s:override", prefix);
         snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
-        const char *args[] = {leases, ovk, prefix, win};
+        const char *args[RESET_NKEYS + RESET_ARGC] = {
+            [KEY_AT(RESET_KEY_LEASES)] = leases,
+            [KEY_AT(RESET_KEY_OVERRIDE)] = ovk,
+            [ARG_AT(RESET_NKEYS, RESET_ARG_PREFIX)] = prefix,
+            [ARG_AT(RESET_NKEYS, RESET_ARG_CFG_WINDOW_S)] = win,
+        };
         budget_status_t st;
-        redisReply *r = run_script(b, SCRIPT_RESET, 2, 4, args, &st);
+        redisReply *r = run_script(b, SCRIPT_RESET, RESET_NKEYS, RESET_NKEYS + RESET_ARGC, args, &st);
         if (r) {
             rc = 0;
             freeReplyObject(r);

@@ -1,0 +1,105 @@
+/* budget_args.h — private to budget.c: where each budget script (scripts/<name>.lua)
+ * finds its KEYS and ARGV.
+ *
+ * Positions are Lua's, 1-based: FOO_KEY_X is KEYS[FOO_KEY_X] and FOO_ARG_X is
+ * ARGV[FOO_ARG_X] in scripts/foo.lua, whose ARG_X locals carry the same numbers.
+ * ARGV[1] is always the key prefix P, which the prelude reads. FOO_NKEYS and FOO_ARGC
+ * are the counts.
+ *
+ * budget.c hands EVALSHA one array, the keys followed by the arguments; KEY_AT and
+ * ARG_AT give a position's index in that array. */
+#ifndef PRESSROOM_BUDGET_ARGS_H
+#define PRESSROOM_BUDGET_ARGS_H
+
+#define KEY_AT(key) ((key) - 1)
+#define ARG_AT(nkeys, arg) ((nkeys) + (arg) - 1)
+
+/* admit.lua */
+enum {
+    ADMIT_KEY_DECISION = 1,
+    ADMIT_KEY_LEASES,
+    ADMIT_KEY_OVERRIDE,
+    ADMIT_KEY_RATE,
+    ADMIT_NKEYS = ADMIT_KEY_RATE,
+};
+enum {
+    ADMIT_ARG_PREFIX = 1,
+    ADMIT_ARG_MODEL,
+    ADMIT_ARG_WORST_MICROS,
+    ADMIT_ARG_CFG_CAP,
+    ADMIT_ARG_CFG_WINDOW_S,
+    ADMIT_ARG_LEASE_TTL_S,
+    ADMIT_ARG_RATE_LIMIT,
+    ADMIT_ARG_RATE_PERIOD_S,
+    ADMIT_ARG_RETENTION_S,
+    ADMIT_ARGC = ADMIT_ARG_RETENTION_S,
+};
+
+/* settle.lua */
+enum {
+    SETTLE_KEY_DECISION = 1,
+    SETTLE_KEY_LEASES,
+    SETTLE_KEY_OVERRIDE,
+    SETTLE_NKEYS = SETTLE_KEY_OVERRIDE,
+};
+enum {
+    SETTLE_ARG_PREFIX = 1,
+    SETTLE_ARG_ACTUAL_MICROS,
+    SETTLE_ARG_CFG_CAP,
+    SETTLE_ARG_CFG_WINDOW_S,
+    SETTLE_ARG_RETENTION_S,
+    SETTLE_ARG_LEASE_TTL_S,
+    SETTLE_ARGC = SETTLE_ARG_LEASE_TTL_S,
+};
+
+/* release.lua */
+enum {
+    RELEASE_KEY_DECISION = 1,
+    RELEASE_KEY_LEASES,
+    RELEASE_NKEYS = RELEASE_KEY_LEASES,
+};
+enum {
+    RELEASE_ARG_PREFIX = 1,
+    RELEASE_ARGC = RELEASE_ARG_PREFIX,
+};
+
+/* snapshot.lua */
+enum {
+    SNAPSHOT_KEY_LEASES = 1,
+    SNAPSHOT_KEY_OVERRIDE,
+    SNAPSHOT_NKEYS = SNAPSHOT_KEY_OVERRIDE,
+};
+enum {
+    SNAPSHOT_ARG_PREFIX = 1,
+    SNAPSHOT_ARG_CFG_CAP,
+    SNAPSHOT_ARG_CFG_WINDOW_S,
+    SNAPSHOT_ARGC = SNAPSHOT_ARG_CFG_WINDOW_S,
+};
+
+/* reset.lua */
+enum {
+    RESET_KEY_LEASES = 1,
+    RESET_KEY_OVERRIDE,
+    RESET_NKEYS = RESET_KEY_OVERRIDE,
+};
+enum {
+    RESET_ARG_PREFIX = 1,
+    RESET_ARG_CFG_WINDOW_S,
+    RESET_ARGC = RESET_ARG_CFG_WINDOW_S,
+};
+
+/* rate_slot.lua */
+enum {
+    RATE_SLOT_KEY_RATE = 1,
+    RATE_SLOT_NKEYS = RATE_SLOT_KEY_RATE,
+};
+enum {
+    RATE_SLOT_ARG_PREFIX = 1,
+    RATE_SLOT_ARG_MODEL,
+    RATE_SLOT_ARG_RATE_LIMIT,
+    RATE_SLOT_ARG_RATE_PERIOD_S,
+    RATE_SLOT_ARG_HORIZON_MS,
+    RATE_SLOT_ARGC = RATE_SLOT_ARG_HORIZON_MS,
+};
+
+#endif

@@ -1,0 +1,478 @@
+/* find_lines.c — where the text is: the sharp-edge map, its connected components
+ * grouped into words and then lines (find_lines), and per line the channel (luma, R,
+ * G, B), Otsu threshold and polarity that separate ink from ground, the ink and
+ * ground colours with their contrast, and the ink mask the palette check skips
+ * (analyse_box). The phase before reading; see verify_internal.h. */
+#include "verify/verify_internal.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/color.h"
+
+#define MAX_CC 20000
+
+typedef struct {
+    int x0, y0, x1, y1; /* inclusive, full-res pixels */
+    int count;          /* edge pixels */
+} cc_t;
+
+
+/* ==== Small image helpers ==== */
+
+/* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
+ * total variance (0..1, how well two classes explain the values). */
+int otsu(const unsigned hist[256], double *eta) {
+    double total = 0, sum = 0, sumsq = 0;
+    for (int i = 0; i < 256; i++) {
+        total += hist[i];
+        sum += (double)i * hist[i];
+        sumsq += (double)i * i * hist[i];
+    }
+    *eta = 0;
+    if (total == 0) return 127;
+    double mean = sum / total, var = sumsq / total - mean * mean;
+    double w0 = 0, sum0 = 0, best = -1;
+    int t = 127;
+    for (int i = 0; i < 255; i++) {
+        w0 += hist[i];
+        sum0 += (double)i * hist[i];
+        if (w0 == 0 || w0 == total) continue;
+        double w1 = total - w0, m0 = sum0 / w0, m1 = (sum - sum0) / w1;
+        double between = w0 * w1 * (m0 - m1) * (m0 - m1) / (total * total);
+        if (between > best) {
+            best = between;
+            t = i;
+        }
+    }
+    *eta = var > 1e-9 ? best / var : 0;
+    return t;
+}
+
+/* Median of each channel of per-channel histograms holding n pixels each. */
+static uint32_t median_rgb(const unsigned hist[3][256], unsigned n) {
+    int out[3] = {0, 0, 0};
+    for (int ch = 0; ch < 3; ch++) {
+        unsigned acc = 0;
+        for (int i = 0; i < 256; i++) {
+            acc += hist[ch][i];
+            if (acc * 2 >= n) {
+                out[ch] = i;
+                break;
+            }
+        }
+    }
+    return RGB_PACK(out[0], out[1], out[2]);
+}
+
+
+/* ==== Finding text lines ==== */
+
+static int uf_find(int *parent, int i) {
+    while (parent[i] != i) {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    return i;
+}
+
+static int cmp_cc_x(const void *a, const void *b) {
+    const cc_t *x = a, *y = b;
+    return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+static int cmp_box_mass(const void *a, const void *b) {
+    const tbox_t *x = a, *y = b;
+    return (y->mass > x->mass) - (y->mass < x->mass);
+}
+
+static int cmp_box_y(const void *a, const void *b) {
+    const tbox_t *x = a, *y = b;
+    return (x->y > y->y) - (x->y < y->y);
+}
+
+/* 16 bytes at a time (GCC/Clang vector extensions; unaligned loads via memcpy). */
+typedef unsigned char v16u8 __attribute__((vector_size(16)));
+
+static inline v16u8 v16_load(const unsigned char *p) {
+    v16u8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline v16u8 v16_absdiff(v16u8 a, v16u8 b) {
+    v16u8 gt = (v16u8)(a > b);
+    return ((a - b) & gt) | ((b - a) & ~gt);
+}
+
+static inline v16u8 v16_max(v16u8 a, v16u8 b) {
+    v16u8 gt = (v16u8)(a > b);
+    return (a & gt) | (b & ~gt);
+}
+
+/* dst[i] = max(|a[i] - b[i]|, |c[i] - d[i]|) for i < n. */
+static void absdiff_max(unsigned char *restrict dst, const unsigned char *a, const unsigned char *b,
+                        const unsigned char *cc, const unsigned char *d, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16u8 r = v16_max(v16_absdiff(v16_load(a + i), v16_load(b + i)),
+                          v16_absdiff(v16_load(cc + i), v16_load(d + i)));
+        memcpy(dst + i, &r, sizeof r);
+    }
+    for (; i < n; i++) {
+        int x = abs(a[i] - b[i]), y = abs(cc[i] - d[i]);
+        dst[i] = (unsigned char)(x > y ? x : y);
+    }
+}
+
+/* Sharp-edge map: per pixel the largest central difference over R, G, B in x and
+ * y (one-sided at the image border). Returns the threshold chosen above the
+ * background's texture. */
+static int edge_map(const image_t *img, unsigned char *grad) {
+    int w = img->w, h = img->h;
+    size_t rs = (size_t)w * 3;
+    const unsigned char *p = img->rgb;
+    unsigned hist[256] = {0};
+    unsigned char *m = malloc(rs);
+    if (!m) abort();
+    for (int y = 0; y < h; y++) {
+        int ym = y > 0 ? y - 1 : y, yp = y < h - 1 ? y + 1 : y;
+        const unsigned char *row = p + (size_t)y * rs, *up = p + (size_t)ym * rs, *dn = p + (size_t)yp * rs;
+        /* Per byte (pixel x channel): max of the x and y differences. Interior
+         * columns first, then the two border columns (neighbour clamped). */
+        if (w > 2) absdiff_max(m + 3, row + 6, row, dn + 3, up + 3, rs - 6);
+        for (int x = 0; x < w; x += (w > 1 ? w - 1 : 1)) {
+            int xm = x > 0 ? x - 1 : x, xp = x < w - 1 ? x + 1 : x;
+            for (int ch = 0; ch < 3; ch++) {
+                int gx = abs(row[3 * xp + ch] - row[3 * xm + ch]), gy = abs(dn[3 * x + ch] - up[3 * x + ch]);
+                m[3 * x + ch] = (unsigned char)(gx > gy ? gx : gy);
+            }
+        }
+        unsigned char *g = grad + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            unsigned char a = m[3 * x], b = m[3 * x + 1], cc = m[3 * x + 2];
+            unsigned char v = a > b ? a : b;
+            v = v > cc ? v : cc;
+            g[x] = v;
+            hist[v]++;
+        }
+    }
+    free(m);
+    unsigned n = (unsigned)w * h, acc = 0;
+    int median = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[i];
+        if (acc * 2 >= n) {
+            median = i;
+            break;
+        }
+    }
+    int t = (int)(2.2 * median) + 8;
+    if (t < 30) t = 30;
+    if (t > 72) t = 72;
+    return t;
+}
+
+/* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
+void find_lines(vctx_t *c) {
+    int w = c->img.w, h = c->img.h;
+    size_t n = (size_t)w * h;
+    unsigned char *grad = malloc(n);
+    int *stack = malloc(n * sizeof *stack);
+    cc_t *ccs = malloc(MAX_CC * sizeof *ccs);
+    if (!grad || !stack || !ccs) abort();
+    c->edge_threshold = edge_map(&c->img, grad);
+    int t = c->edge_threshold, ncc = 0;
+
+    /* Connected components (8-neighbour) of edge pixels; visited pixels are zeroed. */
+    const v16u8 below = (v16u8){0} + (unsigned char)(t - 1);
+    for (size_t i = 0; i < n && ncc < MAX_CC; i++) {
+        /* Skip 16 quiet pixels at a time (most of the image has no sharp edge). */
+        while (i + 16 <= n) {
+            v16u8 hit = (v16u8)(v16_load(grad + i) > below);
+            uint64_t lanes[2];
+            memcpy(lanes, &hit, sizeof lanes);
+            if (lanes[0] | lanes[1]) break;
+            i += 16;
+        }
+        if (i >= n) break;
+        if (grad[i] < t) continue;
+        cc_t cc = {(int)(i % w), (int)(i / w), (int)(i % w), (int)(i / w), 0};
+        int sp = 0;
+        stack[sp++] = (int)i;
+        grad[i] = 0;
+        while (sp) {
+            int k = stack[--sp], x = k % w, y = k / w;
+            cc.count++;
+            if (x < cc.x0) cc.x0 = x;
+            if (x > cc.x1) cc.x1 = x;
+            if (y < cc.y0) cc.y0 = y;
+            if (y > cc.y1) cc.y1 = y;
+            for (int dy = -1; dy <= 1; dy++) {
+                int yy = y + dy;
+                if (yy < 0 || yy >= h) continue;
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx;
+                    if (xx < 0 || xx >= w) continue;
+                    size_t j = (size_t)yy * w + xx;
+                    if (grad[j] >= t) {
+                        grad[j] = 0;
+                        stack[sp++] = (int)j;
+                    }
+                }
+            }
+        }
+        int ch = cc.y1 - cc.y0 + 1, cw = cc.x1 - cc.x0 + 1;
+        if (cc.count < 4 || ch < 3) continue;             /* specks */
+        if (ch > h * 0.9 && cw > w * 0.9) continue;       /* frame-like outline */
+        ccs[ncc++] = cc;
+    }
+    free(grad);
+    free(stack);
+
+    /* Group components into lines: overlapping vertically by half the smaller
+     * height, and horizontally closer than 1.2x the taller height. */
+    qsort(ccs, (size_t)ncc, sizeof *ccs, cmp_cc_x);
+    int *parent = malloc((size_t)(ncc ? ncc : 1) * sizeof *parent);
+    if (!parent) abort();
+    int hmax = 0;
+    for (int i = 0; i < ncc; i++) {
+        parent[i] = i;
+        if (ccs[i].y1 - ccs[i].y0 + 1 > hmax) hmax = ccs[i].y1 - ccs[i].y0 + 1;
+    }
+    for (int i = 0; i < ncc; i++) {
+        int hi = ccs[i].y1 - ccs[i].y0 + 1;
+        for (int j = i + 1; j < ncc && ccs[j].x0 <= ccs[i].x1 + 1.2 * hmax; j++) {
+            int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
+            int gap = ccs[j].x0 - ccs[i].x1;
+            if (gap > 1.2 * hm) continue;
+            int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
+                     (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
+            if (ov * 2 < hs) continue;
+            int a = uf_find(parent, i), b = uf_find(parent, j);
+            if (a != b) parent[b] = a;
+        }
+    }
+    /* Collect groups. */
+    tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
+    int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);
+    if (!all || !slot) abort();
+    int ng = 0;
+    for (int i = 0; i < ncc; i++) slot[i] = -1;
+    for (int i = 0; i < ncc; i++) {
+        int r = uf_find(parent, i);
+        if (slot[r] < 0) {
+            slot[r] = ng;
+            all[ng] = (tbox_t){.x = ccs[i].x0, .y = ccs[i].y0, .w = ccs[i].x1, .h = ccs[i].y1};
+            ng++;
+        }
+        tbox_t *b = &all[slot[r]];
+        if (ccs[i].x0 < b->x) b->x = ccs[i].x0;
+        if (ccs[i].y0 < b->y) b->y = ccs[i].y0;
+        if (ccs[i].x1 > b->w) b->w = ccs[i].x1;
+        if (ccs[i].y1 > b->h) b->h = ccs[i].y1;
+        b->mass += ccs[i].count;
+    }
+    for (int g = 0; g < ng; g++) {
+        all[g].w = all[g].w - all[g].x + 1;
+        all[g].h = all[g].h - all[g].y + 1;
+    }
+    /* Second level: whole words into lines. A word's box spans ascenders and
+     * descenders, so gaps are judged against the taller box (word spaces in wide
+     * or italic faces exceed the letter-level rule above). */
+    int live = 0;
+    for (int g = 0; g < ng; g++) {
+        if (all[g].h < 6 || all[g].mass < 20) all[g].mass = 0;
+        live += all[g].mass > 0;
+    }
+    for (bool merged = live <= 400; merged;) {
+        merged = false;
+        for (int a = 0; a < ng; a++) {
+            tbox_t *A = &all[a];
+            if (A->mass == 0 || A->h < 6) continue;
+            for (int b = a + 1; b < ng; b++) {
+                tbox_t *B = &all[b];
+                if (B->mass == 0 || B->h < 6) continue;
+                int hs = A->h < B->h ? A->h : B->h, hm = A->h > B->h ? A->h : B->h;
+                if (hs * 2 < hm) continue;
+                int ov = (A->y + A->h < B->y + B->h ? A->y + A->h : B->y + B->h) - (A->y > B->y ? A->y : B->y);
+                int gap = (A->x > B->x ? A->x : B->x) - (A->x + A->w < B->x + B->w ? A->x + A->w : B->x + B->w);
+                if (ov * 3 < hs * 2 || gap > 0.9 * hm) continue;
+                int x0 = A->x < B->x ? A->x : B->x, y0 = A->y < B->y ? A->y : B->y;
+                int x1 = A->x + A->w > B->x + B->w ? A->x + A->w : B->x + B->w;
+                int y1 = A->y + A->h > B->y + B->h ? A->y + A->h : B->y + B->h;
+                A->x = x0, A->y = y0, A->w = x1 - x0, A->h = y1 - y0;
+                A->mass += B->mass;
+                B->mass = 0;
+                merged = true;
+            }
+        }
+    }
+    int kept = 0;
+    for (int g = 0; g < ng; g++) {
+        tbox_t *b = &all[g];
+        if (b->mass == 0) continue;
+        double density = (double)b->mass / ((double)b->w * b->h);
+        if (b->h < 8 || b->mass < 40 || density < 0.03) continue;
+        if (b->w < b->h / 4) continue;
+        all[kept++] = *b;
+    }
+    qsort(all, (size_t)kept, sizeof *all, cmp_box_mass);
+    c->nboxes = kept < MAX_BOXES ? kept : MAX_BOXES;
+    for (int i = 0; i < c->nboxes; i++) {
+        c->boxes[i] = all[i];
+        c->boxes[i].expected = -1;
+    }
+    qsort(c->boxes, (size_t)c->nboxes, sizeof c->boxes[0], cmp_box_y);
+    free(all);
+    free(slot);
+    free(parent);
+    free(ccs);
+}
+
+/* ==== Per-line analysis: channel, binarisation, colours ==== */
+
+/* Box b with a margin of a fifth of its height (and 4 px), clipped to the image. */
+crop_t padded_crop(const vctx_t *c, const tbox_t *b) {
+    int pad = b->h / 5 + 4;
+    crop_t k = {b->x - pad, b->y - pad, b->x + b->w + pad, b->y + b->h + pad};
+    if (k.x0 < 0) k.x0 = 0;
+    if (k.y0 < 0) k.y0 = 0;
+    if (k.x1 > c->img.w) k.x1 = c->img.w;
+    if (k.y1 > c->img.h) k.y1 = c->img.h;
+    return k;
+}
+
+/* Copies channel ch (0 luma, 1 R, 2 G, 3 B) of crop k into a new w x h buffer. */
+static unsigned char *channel_crop(const vctx_t *c, crop_t k, int ch) {
+    int cw = k.x1 - k.x0, chh = k.y1 - k.y0, w = c->img.w;
+    unsigned char *out = malloc((size_t)cw * chh);
+    if (!out) abort();
+    for (int y = 0; y < chh; y++) {
+        unsigned char *o = out + (size_t)y * cw;
+        if (ch == 0) {
+            memcpy(o, c->luma + (size_t)(y + k.y0) * w + k.x0, (size_t)cw);
+            continue;
+        }
+        const unsigned char *p = c->img.rgb + ((size_t)(y + k.y0) * w + k.x0) * 3 + (ch - 1);
+        for (int x = 0; x < cw; x++) o[x] = p[3 * x];
+    }
+    return out;
+}
+
+/* Picks the channel separating ink from ground best, the threshold and the
+ * polarity (ground = the class holding most of the crop's border), then measures
+ * the ink and ground colours, their WCAG contrast, and marks ink in c->inkmask.
+ * Keeps the chosen channel of the padded crop in b->chan for OCR. */
+void analyse_box(vctx_t *c, tbox_t *b) {
+    crop_t k = padded_crop(c, b);
+    int w = c->img.w;
+    const unsigned char *rgb = c->img.rgb;
+    unsigned hist[4][256];
+    memset(hist, 0, sizeof hist);
+    for (int y = k.y0; y < k.y1; y++) {
+        const unsigned char *l = c->luma + (size_t)y * w;
+        const unsigned char *p = rgb + (size_t)y * w * 3;
+        for (int x = k.x0; x < k.x1; x++) {
+            hist[0][l[x]]++;
+            hist[1][p[3 * x]]++;
+            hist[2][p[3 * x + 1]]++;
+            hist[3][p[3 * x + 2]]++;
+        }
+    }
+    double best = -1;
+    for (int ch = 0; ch < 4; ch++) {
+        double eta;
+        int t = otsu(hist[ch], &eta);
+        if (ch == 0) eta *= 1.03; /* prefer luma on ties */
+        if (eta > best) {
+            best = eta;
+            b->channel = ch;
+            b->thresh = t;
+        }
+    }
+    int cw = k.x1 - k.x0, chh = k.y1 - k.y0, th = b->thresh;
+    unsigned char *chan = channel_crop(c, k, b->channel);
+    b->chan = chan;
+    /* Polarity from the border of the crop. */
+    unsigned above = 0, total = 0;
+    for (int x = 0; x < cw; x++) {
+        above += chan[x] > th;
+        above += chan[(size_t)(chh - 1) * cw + x] > th;
+        total += 2;
+    }
+    for (int y = 0; y < chh; y++) {
+        above += chan[(size_t)y * cw] > th;
+        above += chan[(size_t)y * cw + cw - 1] > th;
+        total += 2;
+    }
+    b->dark_text = above * 2 >= total;
+
+    /* Ink mask of the crop (1 = ink side of the threshold). */
+    unsigned char *m = malloc((size_t)cw * chh * 2);
+    if (!m) abort();
+    unsigned char *near = m + (size_t)cw * chh;
+    for (size_t i = 0; i < (size_t)cw * chh; i++)
+        m[i] = b->dark_text ? chan[i] <= th : chan[i] > th;
+
+    /* Ink: the 40% of ink pixels farthest from the threshold (stroke cores, not
+     * anti-aliased fringes). Ground: pixels not next to ink. */
+    unsigned dist_hist[256] = {0}, n_ink = 0;
+    int bx0 = b->x - k.x0, by0 = b->y - k.y0;
+    for (int y = by0; y < by0 + b->h; y++)
+        for (int x = bx0; x < bx0 + b->w; x++) {
+            size_t i = (size_t)y * cw + x;
+            if (!m[i]) continue;
+            c->inkmask[(size_t)(y + k.y0) * w + x + k.x0] = 1;
+            dist_hist[abs(chan[i] - th)]++;
+            n_ink++;
+        }
+    int cut = 0;
+    for (unsigned acc = 0; cut < 255; cut++) {
+        acc += dist_hist[cut];
+        if (acc * 10 >= n_ink * 6) break;
+    }
+    /* near = ink at any of the offsets {-2, 0, 2} x {-2, 0, 2} (separable: rows,
+     * then columns). */
+    unsigned char *rowd = malloc((size_t)cw * chh);
+    if (!rowd) abort();
+    for (int y = 0; y < chh; y++) {
+        const unsigned char *r = m + (size_t)y * cw;
+        unsigned char *o = rowd + (size_t)y * cw;
+        for (int x = 0; x < cw; x++)
+            o[x] = r[x] | (x >= 2 ? r[x - 2] : 0) | (x + 2 < cw ? r[x + 2] : 0);
+    }
+    for (int y = 0; y < chh; y++) {
+        const unsigned char *r = rowd + (size_t)y * cw;
+        const unsigned char *u = y >= 2 ? r - 2 * (size_t)cw : NULL, *d = y + 2 < chh ? r + 2 * (size_t)cw : NULL;
+        unsigned char *o = near + (size_t)y * cw;
+        for (int x = 0; x < cw; x++) o[x] = r[x] | (u ? u[x] : 0) | (d ? d[x] : 0);
+    }
+    free(rowd);
+    unsigned ih[3][256], gh[3][256], ni = 0, ng = 0;
+    memset(ih, 0, sizeof ih);
+    memset(gh, 0, sizeof gh);
+    for (int y = 0; y < chh; y++) {
+        bool yin = y >= by0 && y < by0 + b->h;
+        for (int x = 0; x < cw; x++) {
+            size_t i = (size_t)y * cw + x;
+            const unsigned char *p = rgb + ((size_t)(y + k.y0) * w + x + k.x0) * 3;
+            if (m[i]) {
+                bool inside = yin && x >= bx0 && x < bx0 + b->w;
+                if (!inside || abs(chan[i] - th) < cut) continue;
+                for (int ch = 0; ch < 3; ch++) ih[ch][p[ch]]++;
+                ni++;
+                continue;
+            }
+            if (near[i]) continue;
+            for (int ch = 0; ch < 3; ch++) gh[ch][p[ch]]++;
+            ng++;
+        }
+    }
+    free(m);
+    b->ink = ni ? median_rgb(ih, ni) : 0;
+    b->ground = ng ? median_rgb(gh, ng) : 0xffffff;
+    b->contrast = (ni && ng) ? color_contrast_ratio(b->ink, b->ground) : 1.0;
+}
+

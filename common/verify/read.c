@@ -1,0 +1,182 @@
+/* read.c — reading the lines with OCR: each box's chosen channel cropped, scaled to
+ * a modest text height, made dark-on-light and binarised, then one Tesseract call
+ * (ocr_box); the first pass over the largest boxes (read_lines); and the extra passes
+ * (other binarisation, scale, page mode) for a line whose first reading does not
+ * match (retry_line), which checks.c decides to ask for. See verify_internal.h. */
+#include "verify/verify_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/color.h"
+#include "verify/textnorm.h"
+
+/* ==== Small image helpers ==== */
+
+static inline int px_channel(const unsigned char *p, int ch) {
+    return ch == 0 ? (77 * p[0] + 150 * p[1] + 29 * p[2]) >> 8 : p[ch - 1];
+}
+
+/* Resamples a grey image (sw x sh) to dw x dh: area average when shrinking,
+ * bilinear when enlarging. */
+static void resample(const unsigned char *src, int sw, int sh, unsigned char *dst, int dw, int dh) {
+    double sx = (double)sw / dw, sy = (double)sh / dh;
+    if (sx >= 1 && sy >= 1) {
+        for (int y = 0; y < dh; y++) {
+            int y0 = (int)(y * sy), y1 = (int)((y + 1) * sy);
+            if (y1 <= y0) y1 = y0 + 1;
+            if (y1 > sh) y1 = sh;
+            for (int x = 0; x < dw; x++) {
+                int x0 = (int)(x * sx), x1 = (int)((x + 1) * sx);
+                if (x1 <= x0) x1 = x0 + 1;
+                if (x1 > sw) x1 = sw;
+                unsigned sum = 0, n = 0;
+                for (int yy = y0; yy < y1; yy++)
+                    for (int xx = x0; xx < x1; xx++) sum += src[(size_t)yy * sw + xx], n++;
+                dst[(size_t)y * dw + x] = (unsigned char)(n ? sum / n : 255);
+            }
+        }
+        return;
+    }
+    for (int y = 0; y < dh; y++) {
+        double fy = (y + 0.5) * sy - 0.5;
+        if (fy < 0) fy = 0;
+        int y0 = (int)fy, y1 = y0 + 1 < sh ? y0 + 1 : y0;
+        double ty = fy - y0;
+        for (int x = 0; x < dw; x++) {
+            double fx = (x + 0.5) * sx - 0.5;
+            if (fx < 0) fx = 0;
+            int x0 = (int)fx, x1 = x0 + 1 < sw ? x0 + 1 : x0;
+            double tx = fx - x0;
+            double a = src[(size_t)y0 * sw + x0] * (1 - tx) + src[(size_t)y0 * sw + x1] * tx;
+            double b = src[(size_t)y1 * sw + x0] * (1 - tx) + src[(size_t)y1 * sw + x1] * tx;
+            dst[(size_t)y * dw + x] = (unsigned char)(a * (1 - ty) + b * ty + 0.5);
+        }
+    }
+}
+
+/* ==== OCR of one line ==== */
+
+/* Variants of the OCR input for a line. */
+typedef enum { BIN_OTSU = 0, BIN_GREY, BIN_MIDPOINT } binmode_t;
+
+/* OCRs box b: crop the chosen channel, scale so the text is about target_h pixels
+ * tall, make it dark-on-light and binarise per mode, white margin, one OCR call. */
+static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int psm, ocr_line_t *out) {
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, ch = k.y1 - k.y0;
+    unsigned char *src = malloc((size_t)cw * ch);
+    if (!src) abort();
+    for (size_t i = 0; i < (size_t)cw * ch; i++)
+        src[i] = (unsigned char)(b->dark_text ? b->chan[i] : 255 - b->chan[i]);
+    double s = target_h / b->h;
+    if (s > 4) s = 4;
+    if (s > 0.85 && s < 1.25) s = 1; /* close enough: skip the resample */
+    int dw = (int)(cw * s + 0.5), dh = (int)(ch * s + 0.5);
+    if (dw < 1) dw = 1;
+    if (dh < 1) dh = 1;
+    unsigned char *dst = src;
+    if (s != 1) {
+        dst = malloc((size_t)dw * dh);
+        if (!dst) abort();
+        resample(src, cw, ch, dst, dw, dh);
+    }
+    int thr;
+    if (mode == BIN_MIDPOINT) {
+        int ink = px_channel((const unsigned char[]){RGB_R(b->ink), RGB_G(b->ink), RGB_B(b->ink)}, b->channel);
+        int gr = px_channel((const unsigned char[]){RGB_R(b->ground), RGB_G(b->ground), RGB_B(b->ground)}, b->channel);
+        if (!b->dark_text) ink = 255 - ink, gr = 255 - gr;
+        thr = (ink + gr) / 2;
+    } else {
+        unsigned hist[256] = {0};
+        for (size_t i = 0; i < (size_t)dw * dh; i++) hist[dst[i]]++;
+        double eta;
+        thr = otsu(hist, &eta);
+    }
+    int m = 8, ow = dw + 2 * m, oh = dh + 2 * m;
+    unsigned char *o = malloc((size_t)ow * oh);
+    if (!o) abort();
+    memset(o, 255, (size_t)ow * oh);
+    for (int y = 0; y < dh; y++)
+        for (int x = 0; x < dw; x++) {
+            unsigned char v = dst[(size_t)y * dw + x];
+            o[(size_t)(y + m) * ow + x + m] = mode == BIN_GREY ? v : (v <= thr ? 0 : 255);
+        }
+    double t0 = (double)mono_us() / 1e3;
+    ocr_engine_read(c->ocr, o, ow, oh, psm, out);
+    c->ocr_ms += (double)mono_us() / 1e3 - t0;
+    c->ocr_calls++;
+    free(o);
+    if (dst != src) free(dst);
+    free(src);
+}
+
+/* ==== Readings ==== */
+
+static void set_reading(vctx_t *c, tbox_t *b, const ocr_line_t *line) {
+    b->ocr = *line;
+    textnorm(line->text, b->norm, sizeof b->norm, casefold(c));
+}
+
+double line_min_conf(const ocr_line_t *l) {
+    double mn = l->n_words ? 100 : 0;
+    for (int k = 0; k < l->n_words; k++) mn = fmin(mn, l->word_conf[k]);
+    return mn;
+}
+
+/* Extra passes for an expected line that no first reading matched: tries other
+ * inputs on the box most like it and keeps the first that reads it exactly. */
+bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
+    static const struct {
+        double target;
+        binmode_t mode;
+        int psm;
+    } passes[] = {
+        {40, BIN_GREY, OCR_PSM_LINE},  {64, BIN_OTSU, OCR_PSM_LINE},
+        {32, BIN_MIDPOINT, OCR_PSM_LINE}, {48, BIN_OTSU, OCR_PSM_RAW_LINE},
+        {56, BIN_GREY, OCR_PSM_WORD},
+    };
+    bool one_word = !strchr(want, ' ');
+    b->first = b->ocr;
+    int agree = 0; /* passes in a row that read exactly the first (wrong) reading */
+    for (size_t i = 0; i < sizeof passes / sizeof passes[0]; i++) {
+        if (passes[i].psm == OCR_PSM_WORD && !one_word) continue;
+        ocr_line_t line;
+        ocr_box(c, b, passes[i].target, passes[i].mode, passes[i].psm, &line);
+        b->passes++;
+        char norm[OCR_TEXT_LEN];
+        textnorm(line.text, norm, sizeof norm, casefold(c));
+        if (!strcmp(norm, want) && line_min_conf(&line) >= need_conf) {
+            set_reading(c, b, &line);
+            return true;
+        }
+        /* Two more inputs (other binarisation, other scale) reading the very same
+         * wrong text: the text really is that; further passes only cost time. */
+        agree = strcmp(norm, want) && !strcmp(norm, b->norm) ? agree + 1 : 0;
+        if (agree >= 2) break;
+    }
+    return false;
+}
+
+void read_lines(vctx_t *c) {
+    /* First pass: the largest boxes, a few more than the lines expected. */
+    int budget = c->n_expected + 2;
+    tbox_t *order[MAX_BOXES];
+    for (int i = 0; i < c->nboxes; i++) order[i] = &c->boxes[i];
+    for (int i = 0; i < c->nboxes; i++)
+        for (int j = i + 1; j < c->nboxes; j++)
+            if (order[j]->mass > order[i]->mass) {
+                tbox_t *t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+    for (int i = 0; i < c->nboxes && i < budget; i++) {
+        ocr_line_t line;
+        ocr_box(c, order[i], 40, BIN_OTSU, OCR_PSM_LINE, &line);
+        order[i]->read = true;
+        order[i]->passes = 1;
+        set_reading(c, order[i], &line);
+    }
+}

@@ -1,0 +1,131 @@
+/* verify_internal.h — private to common/verify/: what the verifier's phases share.
+ *
+ * One image is checked by one thread in phases, each in its own file:
+ *   verify.c      orchestration: decode, luma, the phases in order (verify_png)
+ *   find_lines.c  locating text lines, and per line the channel, threshold and
+ *                 polarity that separate ink from ground (binarisation), its colours
+ *   read.c        OCR of the lines: the first reading, extra passes for lines that
+ *                 do not match
+ *   checks.c      every check and its part of the report: size, blank, text, layout,
+ *                 contrast, palette, blur
+ *   verdict.c     the verdict: reason codes, guidance, the report's summary, and the
+ *                 public verdict_* accessors
+ * This header holds the per-image context (vctx_t) and the line boxes (tbox_t) they
+ * all work on, and the functions one phase calls in another. Nothing outside
+ * common/verify/ includes it. */
+#ifndef PRESSROOM_VERIFY_INTERNAL_H
+#define PRESSROOM_VERIFY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "verify/image.h"
+#include "verify/ocr.h"
+#include "verify/verify.h"
+
+#define MAX_BOXES 24
+
+/* ==== Per-image state ==== */
+
+/* One candidate text line: its box and ink analysis (find_lines.c), its readings
+ * (read.c) and what it was matched to (checks.c). */
+typedef struct {
+    int x, y, w, h;     /* text box (full-res pixels, edge-tight) */
+    int mass;           /* edge pixels inside */
+    int channel;        /* 0 luma, 1 R, 2 G, 3 B */
+    int thresh;         /* Otsu threshold on that channel */
+    bool dark_text;     /* ink below the threshold */
+    uint32_t ink, ground;
+    double contrast;
+    bool read;          /* OCR ran */
+    ocr_line_t ocr;
+    char norm[OCR_TEXT_LEN];
+    int expected;       /* index of the expected line it was matched to, -1 none */
+    bool exact;         /* reading equals that line */
+    bool uncertain;     /* equal, but some word read with low confidence */
+    bool texty;         /* counts as text for layout/contrast */
+    int passes;
+    ocr_line_t first;   /* first reading, kept when extra passes ran */
+    unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
+    const char *no_retry; /* why no extra OCR passes ran (the box fails on its own) */
+} tbox_t;
+
+/* One image under check: the job and settings, the decoded image and the maps
+ * derived from it, the line boxes, and the verdict and report being built. */
+typedef struct {
+    const verifier_config_t *cfg;
+    const job_t *job;
+    ocr_engine_t *ocr;
+    image_t img;
+    unsigned char *luma;      /* full-res luma */
+    unsigned char *inkmask;   /* full-res: 1 = text ink */
+    tbox_t boxes[MAX_BOXES];
+    int nboxes;
+    char expected[JOB_MAX_TEXT][JOB_TEXT_LEN]; /* normalised */
+    int n_expected;
+    /* verdict under construction */
+    verdict_t *v;
+    cJSON *report, *checks;
+    int edge_threshold;
+    int ocr_calls;
+    double ocr_ms;
+} vctx_t;
+
+static inline bool casefold(const vctx_t *c) { return c->job->case_insensitive; }
+
+/* The padded crop around a line box, clipped to the image: what is binarised and read. */
+typedef struct {
+    int x0, y0, x1, y1; /* padded crop, exclusive ends */
+} crop_t;
+
+/* ==== find_lines.c ==== */
+
+/* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
+void find_lines(vctx_t *c);
+/* Chooses box b's channel, threshold and polarity, measures its ink and ground
+ * colours and contrast, marks its ink in c->inkmask, keeps the channel crop in b->chan. */
+void analyse_box(vctx_t *c, tbox_t *b);
+crop_t padded_crop(const vctx_t *c, const tbox_t *b);
+/* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
+ * total variance (0..1, how well two classes explain the values). */
+int otsu(const unsigned hist[256], double *eta);
+
+/* ==== read.c ==== */
+
+/* First pass: reads the largest boxes once each, a few more than the lines expected. */
+void read_lines(vctx_t *c);
+/* Extra OCR passes on box b for the expected line `want` (normalised); true when
+ * one reads it exactly with every word at >= need_conf (the reading is then b's). */
+bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
+/* The lowest word confidence of a reading (0 when it has no words). */
+double line_min_conf(const ocr_line_t *l);
+
+/* ==== checks.c ==== */
+
+/* Each check fails the verdict for what it finds and adds its scores to the report
+ * (the cJSON object or array it is given, or c->report). */
+void check_size(vctx_t *c);
+/* Returns whether the image is blank (then blur is not checked). */
+bool check_blank(vctx_t *c, cJSON *sanity, double luma_sd);
+/* Matches the readings to the expected lines (asking read.c for extra passes on
+ * inconclusive ones); marks the boxes that count as text. */
+void check_text(vctx_t *c, cJSON *lines_json);
+/* Without OCR every line-like box counts as text; none at all is text_unreadable. */
+void check_text_without_ocr(vctx_t *c);
+void check_layout(vctx_t *c, cJSON *layout);
+void check_contrast(vctx_t *c, cJSON *contrast);
+void check_palette(vctx_t *c, cJSON *pj);
+void check_blur(vctx_t *c, cJSON *sanity);
+
+/* ==== verdict.c ==== */
+
+/* A new verdict that passes until a check fails it; NULL when out of memory. */
+verdict_t *verdict_new(void);
+/* Records a failure on c's verdict: the reason code (once) and a guidance sentence. */
+void verdict_fail(vctx_t *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds the verdict's summary (pass, reasons, guidance, elapsed since t0 ms) to
+ * c->report and hands the report to the verdict, which it returns. */
+verdict_t *verdict_close(vctx_t *c, double t0);
+
+#endif
