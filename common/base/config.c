@@ -11,6 +11,7 @@
 
 #include "base/hostport.h"
 #include "base/fileio.h"
+#include "base/providers.h"
 
 /* ==== Defaults ==== */
 
@@ -247,15 +248,12 @@ static void load_model(ctx_t *c, const cJSON *mj, model_config_t *m) {
         "latency_p99_ms", "rates", "prerendered", "fault", "rate_limit", NULL};
     check_keys(c, mj, path, known);
     get_string(c, mj, "provider", path, m->provider, sizeof m->provider);
-    static const char *const providers[] = {"openai", "raw", "stability", "a1111", "vertex", NULL};
-    int known_provider = 0;
-    for (const char *const *p = providers; *p; p++)
-        if (!strcmp(*p, m->provider)) known_provider = 1;
-    if (!known_provider) {
-        char key[160];
+    if (!provider_known(m->provider)) {
+        char key[160], expected[160];
         snprintf(key, sizeof key, "%sprovider", path);
-        fail(c, key, "one of openai, raw, stability, a1111, vertex",
-             cJSON_GetObjectItemCaseSensitive(mj, "provider"));
+        size_t n = (size_t)snprintf(expected, sizeof expected, "one of ");
+        provider_names_list(expected + n, sizeof expected - n);
+        fail(c, key, expected, cJSON_GetObjectItemCaseSensitive(mj, "provider"));
     }
     get_string(c, mj, "endpoint", path, m->endpoint, sizeof m->endpoint);
     get_string(c, mj, "api_key_env", path, m->api_key_env, sizeof m->api_key_env);

@@ -27,7 +27,7 @@
 /* One model: how to call it and, for the reference renderer, how it behaves. */
 typedef struct {
     char name[64];            /* key under "models", e.g. "sd3.5_turbo" */
-    char provider[16];        /* adapter: openai | raw | stability | a1111 | vertex */
+    char provider[16];        /* adapter: one of PRESSROOM_PROVIDERS (base/providers.h) */
     char endpoint[512];       /* base URL; "" = the renderer_url */
     char api_key_env[64];     /* env var holding the API key ("" = none) */
     char api_key_file[256];   /* or a file holding it */

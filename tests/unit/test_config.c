@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/config.h"
+#include "base/providers.h"
 
 static char path[64];
 
@@ -76,6 +77,36 @@ static void test_bad_values_name_file_key_and_expected_form(void **state) {
     expect_error("{\"tiers\": {\n  \"preview\": {,}\n}}", ":2:");
 }
 
+/* The provider list (base/providers.h) is the validator's and its message's. */
+static void test_provider_list_names_every_provider(void **state) {
+    (void)state;
+    clear_env();
+    char list[128];
+    assert_int_equal(provider_names_list(list, sizeof list), strlen("openai, raw, stability, a1111, vertex"));
+    assert_string_equal(list, "openai, raw, stability, a1111, vertex");
+    char small[8];
+    assert_int_equal(provider_names_list(small, sizeof small), strlen(list)); /* truncated, NUL-terminated */
+    assert_string_equal(small, "openai,");
+    assert_int_equal(provider_names_list(NULL, 0), strlen(list));
+    for (int i = 0; i < PROVIDER_COUNT; i++) assert_true(provider_known(provider_names[i]));
+    assert_false(provider_known("dalle"));
+    assert_false(provider_known(""));
+    expect_error("{\"models\":{\"m\":{\"provider\":\"dalle\"}}}",
+                 "models.m.provider: expected one of openai, raw, stability, a1111, vertex, found \"dalle\"");
+    /* Every provider in the list loads. */
+    char text[1024];
+    size_t n = (size_t)snprintf(text, sizeof text, "{\"models\":{");
+    for (int i = 0; i < PROVIDER_COUNT; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s\"m_%s\":{\"provider\":\"%s\"}", i ? "," : "",
+                              provider_names[i], provider_names[i]);
+    snprintf(text + n, sizeof text - n, "}}");
+    config_t cfg;
+    char err[512] = "";
+    const char *p = write_config(text);
+    if (config_load(&cfg, p, err, sizeof err)) fail_msg("%s", err);
+    unlink(p);
+}
+
 static void test_environment_overrides_the_file(void **state) {
     (void)state;
     clear_env();
@@ -105,6 +136,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_snippet_loads_unchanged),
         cmocka_unit_test(test_bad_values_name_file_key_and_expected_form),
+        cmocka_unit_test(test_provider_list_names_every_provider),
         cmocka_unit_test(test_environment_overrides_the_file),
         cmocka_unit_test(test_missing_file_is_an_error),
     };

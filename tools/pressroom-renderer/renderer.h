@@ -12,6 +12,7 @@
 #include "base/base64.h"
 #include "base/config.h"
 #include "base/prompt.h"
+#include "base/providers.h"
 #include "draw.h"
 
 #define MAX_BODY_BYTES (1 << 20) /* request bodies above this get 413 */
@@ -127,7 +128,7 @@ typedef struct {
     void (*garbage)(const render_request_t *rq, unsigned variant, reply_t *out);
 } dialect_ops_t;
 
-extern const dialect_ops_t DIALECT_OPS[5];
+extern const dialect_ops_t DIALECT_OPS[PROVIDER_COUNT]; /* indexed by dialect_t */
 
 /* Which dialect serves (method, url); returns -1 when none does. */
 int dialect_route(const char *url);
