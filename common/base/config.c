@@ -11,6 +11,7 @@
 
 #include "base/hostport.h"
 #include "base/fileio.h"
+#include "base/providers.h"
 
 /* ==== Defaults ==== */
 
@@ -46,12 +47,13 @@ static void tier_defaults(tier_config_t *t, const char *name, const char *model,
     t->breaker_cooldown_ms = 5000;
 }
 
-static void class_defaults(asset_class_t *c, const char *name, route_t route, over_budget_t p) {
+static void class_defaults(asset_class_t *c, const char *name, route_t route, over_budget_t p,
+                           int max_attempts) {
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     c->route = route;
     c->over_budget = p;
-    c->max_attempts = 3;
+    c->max_attempts = max_attempts;
 }
 
 void config_defaults(config_t *cfg) {
@@ -71,11 +73,11 @@ void config_defaults(config_t *cfg) {
     model_defaults(&cfg->models[0], "sd3.5_turbo", 20000, 300, 700, 0.10, 0.04);
     model_defaults(&cfg->models[1], "imagen4_ultra", 60000, 1000, 2000, 0.02, 0.01);
     cfg->n_models = 2;
-    class_defaults(&cfg->classes[0], "avatar", ROUTE_PREVIEW, OVER_BUDGET_DEFER);
-    class_defaults(&cfg->classes[1], "auto_preview", ROUTE_PREVIEW, OVER_BUDGET_DEFER);
-    class_defaults(&cfg->classes[2], "thumbnail", ROUTE_PREVIEW, OVER_BUDGET_DEFER);
-    class_defaults(&cfg->classes[3], "editorial", ROUTE_FINAL, OVER_BUDGET_DEGRADE);
-    class_defaults(&cfg->classes[4], "paid", ROUTE_FINAL, OVER_BUDGET_REJECT);
+    class_defaults(&cfg->classes[0], "avatar", ROUTE_PREVIEW, OVER_BUDGET_DEFER, cfg->default_max_attempts);
+    class_defaults(&cfg->classes[1], "auto_preview", ROUTE_PREVIEW, OVER_BUDGET_DEFER, cfg->default_max_attempts);
+    class_defaults(&cfg->classes[2], "thumbnail", ROUTE_PREVIEW, OVER_BUDGET_DEFER, cfg->default_max_attempts);
+    class_defaults(&cfg->classes[3], "editorial", ROUTE_FINAL, OVER_BUDGET_DEGRADE, cfg->default_max_attempts);
+    class_defaults(&cfg->classes[4], "paid", ROUTE_FINAL, OVER_BUDGET_REJECT, cfg->default_max_attempts);
     cfg->n_classes = 5;
     verifier_config_t *v = &cfg->verifier;
     v->threads = 0;
@@ -248,15 +250,12 @@ static void load_model(ctx_t *c, const cJSON *mj, model_config_t *m) {
         "latency_p99_ms", "rates", "prerendered", "fault", "rate_limit", NULL};
     check_keys(c, mj, path, known);
     get_string(c, mj, "provider", path, m->provider, sizeof m->provider);
-    static const char *const providers[] = {"openai", "raw", "stability", "a1111", "vertex", NULL};
-    int known_provider = 0;
-    for (const char *const *p = providers; *p; p++)
-        if (!strcmp(*p, m->provider)) known_provider = 1;
-    if (!known_provider) {
-        char key[160];
+    if (!provider_known(m->provider)) {
+        char key[160], expected[160];
         snprintf(key, sizeof key, "%sprovider", path);
-        fail(c, key, "one of openai, raw, stability, a1111, vertex",
-             cJSON_GetObjectItemCaseSensitive(mj, "provider"));
+        size_t n = (size_t)snprintf(expected, sizeof expected, "one of ");
+        provider_names_list(expected + n, sizeof expected - n);
+        fail(c, key, expected, cJSON_GetObjectItemCaseSensitive(mj, "provider"));
     }
     get_string(c, mj, "endpoint", path, m->endpoint, sizeof m->endpoint);
     get_string(c, mj, "api_key_env", path, m->api_key_env, sizeof m->api_key_env);
@@ -324,7 +323,9 @@ static asset_class_t *class_slot(config_t *cfg, const char *name) {
         if (!strcmp(cfg->classes[i].name, name)) return &cfg->classes[i];
     if (cfg->n_classes >= CFG_MAX_CLASSES) return NULL;
     asset_class_t *a = &cfg->classes[cfg->n_classes++];
-    class_defaults(a, name, ROUTE_PREVIEW, OVER_BUDGET_DEFER);
+    /* A class the file adds inherits the top-level max_attempts, which load_json reads
+     * before any class (by name: the order of keys in the file does not matter). */
+    class_defaults(a, name, ROUTE_PREVIEW, OVER_BUDGET_DEFER, cfg->default_max_attempts);
     return a;
 }
 
@@ -395,6 +396,7 @@ static int load_json(ctx_t *c, config_t *cfg, const cJSON *root) {
     if (cfg->metrics_listen[0] && listen_addr_parse(cfg->metrics_listen, &sa))
         fail(c, "metrics_listen", "HOST:PORT with an IPv4 address, e.g. 0.0.0.0:9464",
              cJSON_GetObjectItemCaseSensitive(root, "metrics_listen"));
+    /* Before the classes: every class without its own max_attempts takes this one. */
     get_int(c, root, "max_attempts", "", &cfg->default_max_attempts, 1, 10, "an integer from 1 to 10");
     for (int i = 0; i < cfg->n_classes; i++) cfg->classes[i].max_attempts = cfg->default_max_attempts;
 
@@ -529,6 +531,17 @@ const asset_class_t *config_class(const config_t *cfg, const char *name) {
     for (int i = 0; i < cfg->n_classes; i++)
         if (!strcmp(cfg->classes[i].name, name)) return &cfg->classes[i];
     return NULL;
+}
+
+size_t config_class_names(const config_t *cfg, char *buf, size_t len) {
+    size_t n = 0;
+    if (len) buf[0] = '\0';
+    for (int i = 0; i < cfg->n_classes; i++) {
+        int r = snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0, "%s\"%s\"", i ? ", " : "",
+                         cfg->classes[i].name);
+        if (r > 0) n += (size_t)r;
+    }
+    return n;
 }
 
 const tier_config_t *config_tier(const config_t *cfg, const char *tier) {

@@ -27,7 +27,7 @@
 /* One model: how to call it and, for the reference renderer, how it behaves. */
 typedef struct {
     char name[64];            /* key under "models", e.g. "sd3.5_turbo" */
-    char provider[16];        /* adapter: openai | raw | stability | a1111 | vertex */
+    char provider[16];        /* adapter: one of PRESSROOM_PROVIDERS (base/providers.h) */
     char endpoint[512];       /* base URL; "" = the renderer_url */
     char api_key_env[64];     /* env var holding the API key ("" = none) */
     char api_key_file[256];   /* or a file holding it */
@@ -79,7 +79,8 @@ typedef struct {
                                    final: verified preview then a production render;
                                    production_only: skip the preview */
     over_budget_t over_budget;
-    int max_attempts;           /* renders per job, preview included */
+    int max_attempts;           /* renders per job, preview included; default: the
+                                   top-level max_attempts (3) */
 } asset_class_t;
 
 typedef struct {
@@ -129,6 +130,11 @@ void config_defaults(config_t *cfg);
 const model_config_t *config_model(const config_t *cfg, const char *name);
 /* The asset class named `name`; NULL when unknown. */
 const asset_class_t *config_class(const config_t *cfg, const char *name);
+/* The known asset class names, in the config's order, as "avatar", "paid", ... into
+ * buf (for "unknown asset class \"x\": expected one of ..."), truncated to len - 1
+ * bytes and NUL-terminated when len > 0. Returns the length of the whole list, as
+ * snprintf does. */
+size_t config_class_names(const config_t *cfg, char *buf, size_t len);
 const tier_config_t *config_tier(const config_t *cfg, const char *tier);
 /* Full topic name for a short name ("jobs" -> "pressroom.jobs"), into buf. */
 const char *config_topic(const config_t *cfg, const char *shortname, char *buf, size_t len);

@@ -1,6 +1,7 @@
 /* message.c — codecs for the messages on pressroom's topics; see message.h.
  * The single place where Kafka payloads are parsed and validated. */
 #include "base/message.h"
+#include "base/prompt.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -232,29 +233,6 @@ int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen)
     return rc;
 }
 
-void job_default_text(job_t *job) {
-    job->n_text = 0;
-    const char *s = job->prompt;
-    char quote = strchr(s, '"') ? '"' : '\'';
-    while (job->n_text < JOB_MAX_TEXT && (s = strchr(s, quote)) != NULL) {
-        /* A single quote inside a word (it's, Chef's) is an apostrophe, not a quote. */
-        if (quote == '\'' && s > job->prompt && isalnum((unsigned char)s[-1])) {
-            s++;
-            continue;
-        }
-        const char *e = strchr(s + 1, quote);
-        while (e && quote == '\'' && isalnum((unsigned char)e[1])) e = strchr(e + 1, quote);
-        if (!e) break;
-        size_t n = (size_t)(e - s - 1);
-        if (n > 0 && n < JOB_TEXT_LEN) {
-            memcpy(job->text[job->n_text], s + 1, n);
-            job->text[job->n_text][n] = 0;
-            job->n_text++;
-        }
-        s = e + 1;
-    }
-}
-
 cJSON *job_to_json(const job_t *job) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "job_id", job->job_id);
@@ -293,51 +271,6 @@ char *job_encode(const job_t *job) {
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
-}
-
-/* Does the prompt already quote exactly the job's lines, in order? */
-static bool prompt_quotes_text(const job_t *job) {
-    job_t quoted;
-    snprintf(quoted.prompt, sizeof quoted.prompt, "%s", job->prompt);
-    job_default_text(&quoted);
-    if (quoted.n_text != job->n_text) return false;
-    for (int i = 0; i < job->n_text; i++)
-        if (strcmp(quoted.text[i], job->text[i])) return false;
-    return true;
-}
-
-void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t len) {
-    size_t n = 0;
-    if (prompt_quotes_text(job)) {
-        n = (size_t)snprintf(buf, len, "%s", job->prompt);
-    } else {
-        /* The text to draw is quoted exactly once: drop the prompt's own quotes. */
-        for (const char *p = job->prompt; *p && n + 1 < len; p++)
-            if (*p != '"') buf[n++] = *p;
-        buf[n] = 0;
-        if (job->n_text) {
-            n += (size_t)snprintf(buf + n, n < len ? len - n : 0, ". Overlay text, exactly:");
-            for (int i = 0; i < job->n_text && n < len; i++)
-                n += (size_t)snprintf(buf + n, len - n, " \"%s\"", job->text[i]);
-        }
-    }
-    if (job->n_palette && n < len) {
-        n += (size_t)snprintf(buf + n, len - n, ". Brand palette:");
-        for (int i = 0; i < job->n_palette && n < len; i++)
-            n += (size_t)snprintf(buf + n, len - n, " #%06X", job->palette[i] & 0xFFFFFF);
-    }
-    if (job->has_region && n < len)
-        n += (size_t)snprintf(buf + n, len - n, ". text area: %d%%,%d%%,%d%%,%d%%",
-                              (int)lround(job->region.x * 100), (int)lround(job->region.y * 100),
-                              (int)lround(job->region.w * 100), (int)lround(job->region.h * 100));
-    if (guidance && *guidance && n + 8 < len) {
-        /* Quotes in the prompt mean "draw this": the fix must not quote the
-         * misspelling it asks to avoid. */
-        n += (size_t)snprintf(buf + n, len - n, ". Fix: ");
-        for (const char *g = guidance; *g && n + 1 < len; g++)
-            if (*g != '"') buf[n++] = *g;
-        buf[n] = 0;
-    }
 }
 
 /* ==== Charges ==== */

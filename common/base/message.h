@@ -31,7 +31,7 @@ typedef struct {
 
 /* A render job as submitted upstream. Required: job_id, asset_class, prompt.
  * text[]: the exact lines the image must carry; when absent, the prompt's quoted
- * strings ('SALE' or "SALE") are taken. */
+ * strings ("SALE", “SALE”, 'SALE' or ‘SALE’: the grammar in base/prompt.h). */
 typedef struct {
     char job_id[128];
     char asset_class[32];
@@ -111,11 +111,8 @@ char *task_encode(const task_t *task);
 char *outcome_encode(const outcome_t *out);
 void outcome_free(outcome_t *out);
 
-/* Fills job->text from the prompt's quoted strings when the job gave none. */
-void job_default_text(job_t *job);
-/* The prompt sent to a model: the job's prompt, the exact text in double quotes,
- * the palette and, when given, the guidance of a failed check. */
-void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t len);
+/* job_default_text (a job's text from its prompt) and job_render_prompt (the prompt
+ * sent to a model) are in base/prompt.h, with the prompt grammar. */
 
 int64_t task_cost(const task_t *task);
 int task_add_charge(task_t *task, const char *stage, int attempt, const char *model, int64_t micros);

@@ -14,6 +14,7 @@
 
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/providers.h"
 #include "model/provider.h"
 #include "runtime/loop.h"
 
@@ -183,8 +184,9 @@ static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *nam
     }
     const provider_t *p = provider_find(m->provider);
     if (!p) {
-        snprintf(err, errlen, "models.%s.provider: expected one of openai, raw, stability, a1111, vertex, found \"%s\"",
-                 m->name, m->provider);
+        char names[256];
+        provider_names_list(names, sizeof names);
+        snprintf(err, errlen, "models.%s.provider: expected one of %s, found \"%s\"", m->name, names, m->provider);
         return -1;
     }
     endpoint_t *e = &mc->ep[mc->n_ep];

@@ -11,13 +11,14 @@
 
 #include "base/base64.h"
 
-static const provider_t *const providers[] = {
-    &provider_openai, &provider_raw, &provider_stability, &provider_a1111, &provider_vertex, NULL,
-};
+/* The registry: one adapter per name in base/providers.h, in the list's order. */
+#define PROVIDER_ENTRY_(n) &provider_##n,
+static const provider_t *const providers[PROVIDER_COUNT] = {PRESSROOM_PROVIDERS(PROVIDER_ENTRY_)};
+#undef PROVIDER_ENTRY_
 
 const provider_t *provider_find(const char *name) {
-    for (const provider_t *const *p = providers; *p; p++)
-        if (!strcmp((*p)->name, name)) return *p;
+    for (int i = 0; i < PROVIDER_COUNT; i++)
+        if (!strcmp(providers[i]->name, name)) return providers[i];
     return NULL;
 }
 

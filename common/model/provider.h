@@ -1,6 +1,7 @@
 /* provider.h — model provider adapters: one table of function pointers per HTTP dialect,
  * the shape of curl's `struct Curl_ssl`. Adding a provider is a new provider_NAME.c that
- * defines `const provider_t provider_NAME` and one line in provider_find().
+ * defines `const provider_t provider_NAME` and one X(NAME) in PRESSROOM_PROVIDERS
+ * (base/providers.h), from which the registry and the config validator are built.
  *
  * An adapter knows only its dialect: how to turn a render_request_t into an HTTP request,
  * and how to read the answer (image, safety refusal, malformed body, the provider's error
@@ -13,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/providers.h"
 #include "model/model_client.h"
 
 struct cJSON;
@@ -68,11 +70,10 @@ typedef struct provider {
     void (*default_base)(const char *renderer_url, char *out, size_t outlen);
 } provider_t;
 
-extern const provider_t provider_openai;
-extern const provider_t provider_raw;
-extern const provider_t provider_stability;
-extern const provider_t provider_a1111;
-extern const provider_t provider_vertex;
+/* One adapter per name in base/providers.h: provider_openai, provider_raw, ... */
+#define PROVIDER_EXTERN_(n) extern const provider_t provider_##n;
+PRESSROOM_PROVIDERS(PROVIDER_EXTERN_)
+#undef PROVIDER_EXTERN_
 
 /* The adapter for a config "provider" name, or NULL. */
 const provider_t *provider_find(const char *name);

@@ -10,6 +10,7 @@
 #include "budget/budget.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/prompt.h"
 #include "model/model_client.h"
 #include "route/route.h"
 #include "runtime/loop.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/message.h"
+#include "base/prompt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[512];
@@ -21,6 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(again);
         char prompt[4096];
         job_render_prompt(&job, "expected \"X\"", prompt, sizeof prompt);
+        /* The prompt without its quote marks quotes nothing (base/prompt.h). */
+        char plain[sizeof job.prompt];
+        prompt_unquote(job.prompt, plain, sizeof plain);
+        prompt_lines_t lines;
+        if (prompt_lines(plain, &lines, NULL, 0) != 0 || lines.n_lines != 0) abort();
     }
     task_t task;
     if (task_parse(buf, size, &task, err, sizeof err) == 0) free(task_encode(&task));

@@ -12,6 +12,7 @@
 #   - config.schema.json agrees with the real loader (common/base/config.c, through
 #     pressroom-broker --config): a set of configs that both accept and a set with
 #     misspelt keys, wrong types and out-of-range values that both reject.
+#   - its provider enum is the C provider list (common/base/providers.h).
 source "$(dirname "$0")/../lib.sh"
 stack_init schemas
 PY=/usr/bin/python3
@@ -38,6 +39,7 @@ echo '{"tiers": {"preview": {"max_latency_ms": 800.5}}}' >"$CASES/bad-latency-fr
 echo '{"tiers": {"preview": {"window": "2h"}}}' >"$CASES/bad-window.json"
 echo '{"tiers": {"preview": {"fallbacks": ["a", "b", "c", "d", "e"]}}}' >"$CASES/bad-five-fallbacks.json"
 echo '{"models": {"sd3.5_turbo": {"provider": "dalle"}}}' >"$CASES/bad-provider.json"
+echo '{"models": {"m_openai": {"provider": "openai"}, "m_raw": {"provider": "raw"}, "m_stability": {"provider": "stability"}, "m_a1111": {"provider": "a1111"}, "m_vertex": {"provider": "vertex"}}}' >"$CASES/good-every-provider.json"
 echo '{"models": {"sd3.5_turbo": {"rates": {"typo": 1.5}}}}' >"$CASES/bad-rate-above-one.json"
 echo '{"models": {"sd3.5_turbo": {"price_usd": -1}}}' >"$CASES/bad-negative-price.json"
 echo '{"models": {"sd3.5_turbo": {"fault": {"kind": "crash"}}}}' >"$CASES/bad-fault-kind.json"
@@ -62,8 +64,10 @@ echo '[]' >"$CASES/bad-not-an-object.json"
 cat >"$STACK_DIR/codec_probe.c" <<'CEOF'
 /* codec_probe KIND < message: parses one message (jobs: one per line) with the
  * codec for KIND (job | task | outcome), prints the re-encoded JSON (one line per
- * message) or "error: ..." and exits 1 on the first message it refuses. */
+ * message) or "error: ..." and exits 1 on the first message it refuses.
+ * codec_probe providers: prints the provider list (base/providers.h), one a line. */
 #include "base/message.h"
+#include "base/providers.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +77,9 @@ int main(int argc, char **argv) {
     buf[n] = 0;
     char err[512];
     const char *kind = argc > 1 ? argv[1] : "";
-    if (!strcmp(kind, "job")) {
+    if (!strcmp(kind, "providers")) {
+        for (int i = 0; i < PROVIDER_COUNT; i++) printf("%s\n", provider_names[i]);
+    } else if (!strcmp(kind, "job")) {
         for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
             job_t job;
             if (job_parse(line, strlen(line), &job, err, sizeof err)) { printf("error: %s\n", err); return 1; }
@@ -97,7 +103,7 @@ int main(int argc, char **argv) {
         outcome_free(o);
         free(o);
     } else {
-        fprintf(stderr, "usage: codec_probe job|task|outcome < message\n");
+        fprintf(stderr, "usage: codec_probe job|task|outcome|providers < message\n");
         return 2;
     }
     return 0;
@@ -299,6 +305,13 @@ for size in ["16x16", "15x16", "16x15", "768x512", "99x100", "999x1000", "7999x8
     rc, out = codec("job", json.dumps(doc))
     check(schema_ok == (rc == 0), f"size {size}: schema {'accepts' if schema_ok else 'refuses'}, "
           f"job_parse {'accepts' if rc == 0 else 'refuses'}")
+
+# The schema's provider enum is the C list (common/base/providers.h), in order.
+rc, out = codec("providers", "")
+c_providers = out.split()
+enum = schemas["config.schema.json"]["$defs"]["model"]["properties"]["provider"]["enum"]
+check(rc == 0 and enum == c_providers,
+      f"config.schema.json's provider enum {enum} is PRESSROOM_PROVIDERS {c_providers}")
 
 # Config cases: the schema's verdict (the real loader's is checked by the shell below).
 for path in sorted(glob.glob(os.path.join(cases, "*.json"))):

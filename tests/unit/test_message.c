@@ -1,4 +1,5 @@
-/* The message codecs: every payload parsed in one place, validated, round-tripped. */
+/* The message codecs: every payload parsed in one place, validated, round-tripped.
+ * The prompt grammar (quoted lines, the prompt sent to a model) is in test_prompt.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,16 +29,6 @@ static void test_minimal_job_gets_defaults_and_quoted_text(void **state) {
     job_t again;
     assert_int_equal(parse("{\"job_id\":\"t-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"x 'SALE'\"}", &again, err), 0);
     assert_true(j.seed == again.seed); /* seed derived from the job id: deterministic */
-}
-
-static void test_apostrophes_are_not_quotes(void **state) {
-    (void)state;
-    job_t j;
-    char err[512];
-    assert_int_equal(parse("{\"job_id\":\"e-2\",\"asset_class\":\"editorial\",\"prompt\":"
-                           "\"The chef's table with the title 'Chef's Table' on top\"}", &j, err), 0);
-    assert_int_equal(j.n_text, 1);
-    assert_string_equal(j.text[0], "Chef's Table");
 }
 
 static void test_double_quoted_lines_win_and_explicit_text_overrides(void **state) {
@@ -130,28 +121,14 @@ static void test_task_with_a_bad_nested_job_names_the_path(void **state) {
     assert_non_null(strstr(err, "stage"));
 }
 
-static void test_render_prompt_carries_text_palette_and_guidance(void **state) {
-    (void)state;
-    job_t j;
-    char err[512], buf[2048];
-    assert_int_equal(parse("{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"Poster\","
-                           "\"text\":[\"SALE\"],\"palette\":[\"#112233\"]}", &j, err), 0);
-    job_render_prompt(&j, "expected \"SALE\"", buf, sizeof buf);
-    assert_non_null(strstr(buf, "\"SALE\""));
-    assert_non_null(strstr(buf, "#112233"));
-    assert_non_null(strstr(buf, "Fix: expected SALE"));
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_job_gets_defaults_and_quoted_text),
-        cmocka_unit_test(test_apostrophes_are_not_quotes),
         cmocka_unit_test(test_double_quoted_lines_win_and_explicit_text_overrides),
         cmocka_unit_test(test_invalid_jobs_are_rejected_with_the_field_named),
         cmocka_unit_test(test_truncated_payload_is_not_read_past_its_length),
         cmocka_unit_test(test_task_round_trips_with_charges),
         cmocka_unit_test(test_task_with_a_bad_nested_job_names_the_path),
-        cmocka_unit_test(test_render_prompt_carries_text_palette_and_guidance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,7 +30,9 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/providers.h"
 #include "model/model_client.h"
+#include "model/provider.h"
 #include "runtime/loop.h"
 
 /* Models by role, in two renderer processes (a config holds at most 16 models, the two
@@ -54,7 +56,8 @@ static const char *config_resilience =
     "  \"refusing_400\":{\"provider\": \"openai\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"status\", \"status\": 400, \"rate\": 1}}\n"
     " }}\n";
 
-/* The second process: garbage_<dialect> and safety_<dialect> are generated. */
+/* The second process: garbage_<dialect> and safety_<dialect> are generated, one pair
+ * per provider in base/providers.h. */
 static const char *config_answers =
     "{\"tiers\": {\"preview\": {\"model\": \"slow_300\", \"max_latency_ms\": 1000}},\n"
     " \"models\": {\n"
@@ -63,8 +66,6 @@ static const char *config_answers =
     "  \"slow_300\":    {\"provider\": \"raw\",    \"latency_p50_ms\": 300, \"latency_p99_ms\": 300, \"prerendered\": true}\n"
     " }}\n";
 static const char *group_config;
-
-static const char *const dialects[] = {"openai", "raw", "stability", "a1111", "vertex"};
 
 static char tmpdir[PATH_MAX];
 static char config_path[PATH_MAX];
@@ -104,11 +105,11 @@ static void write_config(void) {
     const char *end = strstr(group_config, "\n }}");
     assert_non_null(end);
     fwrite(group_config, 1, (size_t)(end - group_config), f);
-    for (size_t i = 0; group_config == config_answers && i < sizeof dialects / sizeof *dialects; i++) {
+    for (size_t i = 0; group_config == config_answers && i < (size_t)PROVIDER_COUNT; i++) {
         fprintf(f, ",\n  \"garbage_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"garbage\", \"rate\": 1}}",
-                dialects[i], dialects[i]);
+                provider_names[i], provider_names[i]);
         fprintf(f, ",\n  \"safety_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"safety\", \"rate\": 1}}",
-                dialects[i], dialects[i]);
+                provider_names[i], provider_names[i]);
     }
     fputs(end, f);
     fclose(f);
@@ -552,9 +553,9 @@ static void test_4xx_is_terminal_and_keeps_provider_message(void **s) {
 
 static void test_garbage_responses_are_bad_response_in_every_dialect(void **s) {
     (void)s;
-    for (size_t d = 0; d < sizeof dialects / sizeof *dialects; d++) {
+    for (size_t d = 0; d < (size_t)PROVIDER_COUNT; d++) {
         char model[64];
-        snprintf(model, sizeof model, "garbage_%s", dialects[d]);
+        snprintf(model, sizeof model, "garbage_%s", provider_names[d]);
         tier_config_t t = tier_for(model, 3, 500, NULL);
         t.breaker_failures = 1000;
         t.breaker_cooldown_ms = 1000;
@@ -582,9 +583,9 @@ static void test_garbage_responses_are_bad_response_in_every_dialect(void **s) {
 
 static void test_safety_refusals_are_safety_filtered_in_every_dialect(void **s) {
     (void)s;
-    for (size_t d = 0; d < sizeof dialects / sizeof *dialects; d++) {
+    for (size_t d = 0; d < (size_t)PROVIDER_COUNT; d++) {
         char model[64];
-        snprintf(model, sizeof model, "safety_%s", dialects[d]);
+        snprintf(model, sizeof model, "safety_%s", provider_names[d]);
         tier_config_t t = tier_for(model, 3, 500, "backup", NULL);
         model_client_t *mc = client_for(&t);
         render_request_t req = request(256, 256, 10);
@@ -788,6 +789,17 @@ static void test_hundreds_in_flight_complete_in_about_one_latency(void **s) {
     model_client_free(mc);
 }
 
+/* The registry is the provider list: every name finds its adapter, named alike. */
+static void test_every_provider_in_the_list_has_its_adapter(void **state) {
+    (void)state;
+    for (int i = 0; i < PROVIDER_COUNT; i++) {
+        const provider_t *p = provider_find(provider_names[i]);
+        if (!p) fail_msg("provider \"%s\" has no adapter", provider_names[i]);
+        assert_string_equal(p->name, provider_names[i]);
+    }
+    assert_null(provider_find("dalle"));
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     char self[PATH_MAX];
@@ -818,6 +830,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_safety_refusals_are_safety_filtered_in_every_dialect),
         cmocka_unit_test(test_retry_after_longer_than_timeout_moves_on_to_fallback),
         cmocka_unit_test(test_loop_runs_fd_handlers_timers_and_hooks),
+        cmocka_unit_test(test_every_provider_in_the_list_has_its_adapter),
         cmocka_unit_test(test_base64_round_trips_every_length),
         cmocka_unit_test(test_base64_rejects_foreign_characters_and_bad_padding),
         cmocka_unit_test(test_hundreds_in_flight_complete_in_about_one_latency),

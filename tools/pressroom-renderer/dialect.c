@@ -809,7 +809,11 @@ static void vertex_garbage(const render_request_t *rq, unsigned variant, reply_t
 
 /* ==== The table ==== */
 
-const dialect_ops_t DIALECT_OPS[5] = {
+/* One dialect per provider adapter (base/providers.h): a provider added there needs
+ * its API here too, or the reference renderer cannot stand in for it. */
+_Static_assert(DIALECT_VERTEX + 1 == PROVIDER_COUNT, "one renderer dialect per provider in base/providers.h");
+
+const dialect_ops_t DIALECT_OPS[PROVIDER_COUNT] = {
     [DIALECT_OPENAI] = {"openai", openai_parse, openai_image, openai_error, openai_safety, openai_garbage},
     [DIALECT_RAW] = {"raw", raw_parse, raw_image, raw_error, raw_safety, raw_garbage},
     [DIALECT_STABILITY] = {"stability", stability_parse, stability_image, stability_error,

@@ -11,6 +11,8 @@
 
 #include "base/base64.h"
 #include "base/config.h"
+#include "base/prompt.h"
+#include "base/providers.h"
 #include "draw.h"
 
 #define MAX_BODY_BYTES (1 << 20) /* request bodies above this get 413 */
@@ -22,16 +24,17 @@
 typedef struct {
     char lines[SCENE_MAX_LINES][SCENE_LINE_LEN]; /* each quoted string, in order */
     int n_lines;
-    uint32_t palette[8]; /* every #RRGGBB token, in order */
+    uint32_t palette[PROMPT_MAX_PALETTE]; /* every #RRGGBB token, in order */
     int n_palette;
     bool has_region;     /* "text area: X%,Y%,W%,H%" */
     double region_x, region_y, region_w, region_h; /* fractions */
 } prompt_spec_t;
 
-/* Reads the overlay text (double-quoted strings, or single-quoted ones when there are
- * no double quotes), the palette and the optional text area out of a prompt.
- * Returns 0, or -1 with a sentence in err (too many lines, a line too long, a text
- * area outside the image). */
+/* Reads the overlay text, the palette and the optional text area out of a prompt,
+ * in the workers' prompt grammar (base/prompt.h: prompt_lines, prompt_palette,
+ * prompt_text_area). Returns 0, or -1 with a sentence in err (an unclosed double
+ * quote, too many lines, a line too long, a malformed text area or one outside the
+ * image). */
 int prompt_parse(const char *prompt, prompt_spec_t *spec, char *err, size_t errlen);
 
 /* ==== The typed request ==== */
@@ -125,7 +128,7 @@ typedef struct {
     void (*garbage)(const render_request_t *rq, unsigned variant, reply_t *out);
 } dialect_ops_t;
 
-extern const dialect_ops_t DIALECT_OPS[5];
+extern const dialect_ops_t DIALECT_OPS[PROVIDER_COUNT]; /* indexed by dialect_t */
 
 /* Which dialect serves (method, url); returns -1 when none does. */
 int dialect_route(const char *url);
