@@ -21,10 +21,8 @@ const char *job_verdict_name(job_verdict_t v) {
 const asset_class_t *route_class(const config_t *cfg, const char *asset_class, char *err, size_t errlen) {
     const asset_class_t *c = config_class(cfg, asset_class);
     if (c) return c;
-    char known[512] = "";
-    size_t n = 0;
-    for (int i = 0; i < cfg->n_classes && n + 1 < sizeof known; i++)
-        n += (size_t)snprintf(known + n, sizeof known - n, "%s\"%s\"", i ? ", " : "", cfg->classes[i].name);
+    char known[512];
+    config_class_names(cfg, known, sizeof known);
     snprintf(err, errlen, "asset_class: unknown class \"%s\"; expected one of %s (the config's asset_classes)",
              asset_class, known);
     return NULL;

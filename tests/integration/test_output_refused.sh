@@ -10,7 +10,9 @@
 #     within the producer's limit);
 #   - the job's offset is stored only after that letter was acknowledged: a restarted
 #     worker neither re-renders it nor dead-letters it again;
-#   - an input above kafka.max_message_bytes goes to the DLQ unparsed, the same way.
+#   - an input above kafka.max_message_bytes goes to the DLQ unparsed, the same way;
+#   - a job naming an asset class the config does not know goes to the DLQ with a
+#     reason naming the known classes (it used to run silently on defaults).
 # The DLQ is read with kcat, a Kafka client that is not ours.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -38,13 +40,14 @@ big=$(printf '{"job_id":"big-1","asset_class":"thumbnail","prompt":"%s with the 
 # Above kafka.max_message_bytes (4096): never parsed.
 huge=$(printf '{"job_id":"huge-1","asset_class":"thumbnail","prompt":"%s"}' "$(head -c 6000 /dev/zero | tr '\0' x)")
 [ ${#big} -lt 1000 ] && [ ${#big} -gt 800 ] || fail "the big job is ${#big} bytes; expected 800..999"
-printf 'big-1\t%s\nhuge-1\t%s\n' "$big" "$huge" | kafka_put pressroom.jobs
+printf 'big-1\t%s\nhuge-1\t%s\nnocls-1\t%s\n' "$big" "$huge" \
+  '{"job_id":"nocls-1","asset_class":"posters","prompt":"A poster","text":["HI"]}' | kafka_put pressroom.jobs
 
 PRESSROOM_KAFKA_MESSAGE_MAX_BYTES=1000 start_bg preview "$BIN/preview-worker"; P1=$LAST_PID
 
 dlq_lines() { kcat -C -b "$PRESSROOM_BROKERS" -t pressroom.dlq -e -q -f '%k\t%S\t%h\n' 2>/dev/null || true; }
 for _ in $(seq 1 60); do
-  [ "$(dlq_lines | cut -f1 | sort -u | wc -l)" -ge 2 ] && break
+  [ "$(dlq_lines | cut -f1 | sort -u | wc -l)" -ge 3 ] && break
   gone "$P1" && fail "preview-worker died: $(tail -n 5 "$STACK_DIR/preview.log")"
   sleep 0.5
 done
@@ -61,7 +64,10 @@ for line in open(path):
     key, size, headers = line.rstrip("\n").split("\t", 2)
     h = dict(kv.split("=", 1) for kv in re.split(r",(?=pressroom-)", headers))
     letters.setdefault(key, []).append((int(size), h))
-assert set(letters) == {"big-1", "huge-1"}, letters.keys()
+assert set(letters) == {"big-1", "huge-1", "nocls-1"}, letters.keys()
+size, h = letters.pop("nocls-1")[0]
+assert "unknown class \"posters\"" in h["pressroom-reason"], h
+assert '"thumbnail"' in h["pressroom-reason"] and '"editorial"' in h["pressroom-reason"], h  # the known ones
 for key in letters:  # kafka_put may have sent a job twice: every letter says the same
     for size, h in letters[key]:
         assert h["pressroom-reason"].startswith("message_too_large"), (key, h)
