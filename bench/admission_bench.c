@@ -111,7 +111,7 @@ static run_result_t run_serial(const config_t *cfg, const char *tag, bool pairs,
         if (!pairs) { r.jobs++; continue; }
         int64_t actual = worst / 2 + rand_r(&seed) % (worst / 2 + 1);
         t0 = mono_us();
-        rc = budget_settle(b, "preview", job, "preview", 1, actual, &d);
+        rc = budget_settle(b, "preview", job, "preview", 1, 0, actual, &d);
         if (lat && *n_lat < lat_cap) lat[(*n_lat)++] = mono_us() - t0;
         if (rc) { r.failures++; break; }
         r.decisions++;

@@ -88,7 +88,9 @@ start_renderer() {
   local out="$STACK_DIR/renderer.out"
   : >"$out"
   # Port 0: the renderer binds a free port itself and prints it (no race).
-  "$BIN/pressroom-renderer" --config "$1" --listen "127.0.0.1:0" >"$out" 2>"$STACK_DIR/renderer.log" &
+  # RENDERER_TRUTH_LOG=FILE: one line per image the renderer drew (what a provider bills).
+  "$BIN/pressroom-renderer" --config "$1" --listen "127.0.0.1:0" ${RENDERER_TRUTH_LOG:+--truth-log "$RENDERER_TRUTH_LOG"} \
+    >"$out" 2>"$STACK_DIR/renderer.log" &
   STACK_PIDS+=($!)
   RENDERER_PID=$!
   wait_for grep -q '^listening http://' "$out"

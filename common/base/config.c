@@ -42,7 +42,7 @@ static void tier_defaults(tier_config_t *t, const char *name, const char *model,
     t->max_retries = 3;
     t->cap_micros = cap;
     t->window_s = 3600;
-    t->lease_ttl_s = 60;
+    t->lease_ttl_s = 0; /* derived by the rendering worker from the longest request */
     t->breaker_failures = 5;
     t->breaker_cooldown_ms = 5000;
 }

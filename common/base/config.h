@@ -64,7 +64,7 @@ typedef struct {
     int max_retries;          /* per endpoint, on 429/5xx/timeouts */
     int64_t cap_micros;       /* spend cap per window; 0 = no cap */
     int window_s;             /* 3600 (hour) or 86400 (day) */
-    int lease_ttl_s;          /* in-flight lease lifetime */
+    int lease_ttl_s;          /* in-flight lease lifetime; 0 = derived (1.5 x the longest request, >= 60 s) */
     int breaker_failures;     /* consecutive failures that open a model's circuit */
     int breaker_cooldown_ms;  /* how long it stays open before one probe */
 } tier_config_t;

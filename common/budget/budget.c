@@ -27,11 +27,12 @@
 #define BUDGET_RETENTION_S (7 * 86400) /* how long a decision is remembered: replays */
 #define BUDGET_MAX_ID 200               /* bytes of job_id / stage */
 
-enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, N_SCRIPTS };
+enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, SCRIPT_RENEW,
+       N_SCRIPTS };
 
 static const char *const script_body[N_SCRIPTS] = {
     BUDGET_LUA_ADMIT, BUDGET_LUA_SETTLE,  BUDGET_LUA_RELEASE,
-    BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET, BUDGET_LUA_RATE_SLOT,
+    BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET, BUDGET_LUA_RATE_SLOT, BUDGET_LUA_RENEW,
 };
 
 struct budget {
@@ -280,9 +281,9 @@ static int64_t reply_int(const redisReply *r) {
 
 /* Parses the common decision array into *out. Returns 0 or -1 (malformed reply). */
 static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *out) {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 || r->element[0]->type != REDIS_REPLY_STRING) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 9 || r->element[0]->type != REDIS_REPLY_STRING) {
         snprintf(out->detail, sizeof out->detail,
-                 "redis at %s: expected an 8-element decision array, found reply type %d", b->addr,
+                 "redis at %s: expected a 9-element decision array, found reply type %d", b->addr,
                  r->type);
         out->status = BUDGET_ERROR;
         return -1;
@@ -298,6 +299,7 @@ static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *o
     out->charged_micros = reply_int(r->element[4]);
     out->retry_after_ms = reply_int(r->element[5]);
     out->window_reset_ms = reply_int(r->element[6]);
+    out->lease_gen = reply_int(r->element[8]);
     if (r->element[7]->type == REDIS_REPLY_STRING)
         snprintf(out->detail, sizeof out->detail, "%s", r->element[7]->str);
     if (out->status == BUDGET_ERROR) {
@@ -403,7 +405,8 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
 }
 
 static int settle_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                       int attempt, int64_t actual_micros, decision_call_t *c, budget_decision_t *out) {
+                       int attempt, int64_t actual_micros, int64_t gen, decision_call_t *c,
+                       budget_decision_t *out) {
     const tier_config_t *t = decision_keys(b, tier, job_id, stage, attempt, c, out);
     if (!t) return -1;
     if (actual_micros < 0) {
@@ -416,6 +419,7 @@ static int settle_call(budget_t *b, const char *tier, const char *job_id, const 
     snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
     snprintf(c->num[3], sizeof c->num[3], "%d", BUDGET_RETENTION_S);
     snprintf(c->num[4], sizeof c->num[4], "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    snprintf(c->num[5], sizeof c->num[5], "%" PRId64, gen > 0 ? gen : 0);
     const char *args[SETTLE_NKEYS + SETTLE_ARGC] = {
         [KEY_AT(SETTLE_KEY_DECISION)] = c->dkey,
         [KEY_AT(SETTLE_KEY_LEASES)] = c->leases,
@@ -426,6 +430,7 @@ static int settle_call(budget_t *b, const char *tier, const char *job_id, const 
         [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_CFG_WINDOW_S)] = c->num[2],
         [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_RETENTION_S)] = c->num[3],
         [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_LEASE_TTL_S)] = c->num[4],
+        [ARG_AT(SETTLE_NKEYS, SETTLE_ARG_GEN)] = c->num[5],
     };
     _Static_assert(sizeof args <= sizeof c->args, "settle's keys and arguments fit a decision call");
     memcpy(c->args, args, sizeof args);
@@ -434,12 +439,14 @@ static int settle_call(budget_t *b, const char *tier, const char *job_id, const 
 }
 
 static int release_call(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                        int attempt, decision_call_t *c, budget_decision_t *out) {
+                        int attempt, int64_t gen, decision_call_t *c, budget_decision_t *out) {
     if (!decision_keys(b, tier, job_id, stage, attempt, c, out)) return -1;
+    snprintf(c->num[0], sizeof c->num[0], "%" PRId64, gen > 0 ? gen : 0);
     const char *args[RELEASE_NKEYS + RELEASE_ARGC] = {
         [KEY_AT(RELEASE_KEY_DECISION)] = c->dkey,
         [KEY_AT(RELEASE_KEY_LEASES)] = c->leases,
         [ARG_AT(RELEASE_NKEYS, RELEASE_ARG_PREFIX)] = c->prefix,
+        [ARG_AT(RELEASE_NKEYS, RELEASE_ARG_GEN)] = c->num[0],
     };
     _Static_assert(sizeof args <= sizeof c->args, "release's keys and arguments fit a decision call");
     memcpy(c->args, args, sizeof args);
@@ -624,17 +631,63 @@ int budget_admit(budget_t *b, const char *tier, const char *model, const char *j
 }
 
 int budget_settle(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                  int attempt, int64_t actual_micros, budget_decision_t *out) {
+                  int attempt, int64_t gen, int64_t actual_micros, budget_decision_t *out) {
     decision_call_t c;
-    if (settle_call(b, tier, job_id, stage, attempt, actual_micros, &c, out)) return -1;
+    if (settle_call(b, tier, job_id, stage, attempt, actual_micros, gen, &c, out)) return -1;
     return decide_locked(b, &c, out);
 }
 
 int budget_release(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                   int attempt, budget_decision_t *out) {
+                   int attempt, int64_t gen, budget_decision_t *out) {
     decision_call_t c;
-    if (release_call(b, tier, job_id, stage, attempt, &c, out)) return -1;
+    if (release_call(b, tier, job_id, stage, attempt, gen, &c, out)) return -1;
     return decide_locked(b, &c, out);
+}
+
+static const tier_config_t *tier_or_fail(budget_t *b, const char *tier, char *prefix, size_t plen);
+
+/* Leases per renew call: EVALSHA, sha, numkeys, the leases key, the prefix and the
+ * TTL take 6 of run_script's 32 argv slots; each lease a key and a gen. */
+#define RENEW_CHUNK 13
+
+int budget_renew(budget_t *b, const char *tier, const budget_lease_t *leases, size_t n) {
+    char prefix[48], lkey[64], ttl[16];
+    char dkeys[RENEW_CHUNK][512], gens[RENEW_CHUNK][24];
+    int renewed = 0;
+    pthread_mutex_lock(&b->mu);
+    const tier_config_t *t = tier_or_fail(b, tier, prefix, sizeof prefix);
+    if (!t) {
+        pthread_mutex_unlock(&b->mu);
+        return -1;
+    }
+    snprintf(lkey, sizeof lkey, "%s:leases", prefix);
+    snprintf(ttl, sizeof ttl, "%d", t->lease_ttl_s > 0 ? t->lease_ttl_s : 60);
+    for (size_t i = 0; i < n; i += RENEW_CHUNK) {
+        size_t m = n - i < RENEW_CHUNK ? n - i : RENEW_CHUNK;
+        const char *args[2 * RENEW_CHUNK + 3];
+        int nkeys = 1, k = 0;
+        args[k++] = lkey;
+        for (size_t j = 0; j < m; j++) {
+            const budget_lease_t *l = &leases[i + j];
+            snprintf(dkeys[j], sizeof dkeys[j], "%s:d:%s:%s:%d", prefix, l->job_id, l->stage, l->attempt);
+            snprintf(gens[j], sizeof gens[j], "%" PRId64, l->gen);
+            args[k++] = dkeys[j];
+            nkeys++;
+        }
+        args[k++] = prefix;
+        args[k++] = ttl;
+        for (size_t j = 0; j < m; j++) args[k++] = gens[j];
+        budget_status_t st;
+        redisReply *r = run_script(b, SCRIPT_RENEW, nkeys, k, args, &st);
+        if (!r) {
+            renewed = -1;
+            break;
+        }
+        renewed += (int)reply_int(r);
+        freeReplyObject(r);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return renewed;
 }
 
 /* Prepares each call (admit, or settle when !admit), then decides the batch. */
@@ -653,7 +706,7 @@ static int run_batch(budget_t *b, const char *tier, const char *model, budget_ca
     for (size_t i = 0; i < n; i++) {
         budget_call_t *c = &calls[i];
         c->rc = admit ? admit_call(b, tier, model, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d)
-                      : settle_call(b, tier, c->job_id, c->stage, c->attempt, c->micros, &cs[i], &c->d);
+                      : settle_call(b, tier, c->job_id, c->stage, c->attempt, c->micros, c->gen, &cs[i], &c->d);
         if (c->rc) cs[i].script = -1; /* bad arguments: answered already */
     }
     int ok = decide_batch(b, cs, calls, n);
@@ -744,6 +797,8 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
         else if (!strcmp(f, "settled")) out->settled = v;
         else if (!strcmp(f, "released")) out->released = v;
         else if (!strcmp(f, "expired")) out->expired = v;
+        else if (!strcmp(f, "charged_unsettled")) out->charged_unsettled_micros = v;
+        else if (!strcmp(f, "late_settles")) out->late_settles = v;
         else if (!strncmp(f, "spent:", 6) && (m = model_usage(out, f + 6))) m->spent_micros = v;
         else if (!strncmp(f, "reserved:", 9) && (m = model_usage(out, f + 9))) m->reserved_micros = v;
     }
@@ -782,6 +837,13 @@ int budget_set_cap(budget_t *b, const char *tier, int64_t cap_micros, int window
 done:
     pthread_mutex_unlock(&b->mu);
     return rc;
+}
+
+void budget_set_lease_ttl(budget_t *b, const char *tier, int lease_ttl_s) {
+    pthread_mutex_lock(&b->mu);
+    tier_config_t *t = (tier_config_t *)config_tier(&b->cfg, tier); /* b's own copy */
+    if (t && lease_ttl_s > 0) t->lease_ttl_s = lease_ttl_s;
+    pthread_mutex_unlock(&b->mu);
 }
 
 int budget_reset(budget_t *b, const char *tier) {

@@ -5,7 +5,8 @@
  *   budget_admit()   reserve the worst-case price of one render, if the tier's
  *                    window cap and the model's request rate allow it;
  *   budget_settle()  turn the reservation into the actual charge;
- *   budget_release() give the reservation back (the render failed, nothing to pay).
+ *   budget_release() give the reservation back (the render failed, nothing to pay);
+ *   budget_renew()   keep the leases of the requests still in flight alive.
  *
  * Each call is one atomic Lua script, one round trip (plus one to reload a script
  * Redis forgot); the _batch forms pipeline many decisions into one round trip. Decisions are keyed by (job_id, stage, attempt), so a redelivered
@@ -14,9 +15,15 @@
  *   admit after settle      -> BUDGET_ADMITTED, replayed, settled, the recorded charge:
  *                              do not render again
  *   admit during a lease    -> the same reservation (replayed), lease renewed
- *   admit after the lease expired unsettled -> re-reserved under the same key
- * A reservation is a lease with a TTL (tier lease_ttl_s): a killed worker's
- * reservations are returned by whichever script call runs next after it expires.
+ *   admit after the lease expired unsettled -> a new reservation (gen + 1): a new charge
+ * A reservation is a lease with a TTL (tier lease_ttl_s) that its worker renews while
+ * the request runs. A lease that expires unsettled belonged to a worker that vanished
+ * after sending its request: the provider billed it, so its worst case is CHARGED
+ * (spent, and charged_unsettled in the snapshot) by whichever script call runs next,
+ * never returned. A late settle (or release) of that reservation, named by its gen,
+ * reconciles the charge to the actual price once (counted in late_settles). So Redis's
+ * spend is never below what the providers billed; it exceeds it by at most the worst
+ * cases of renders that died before their request reached the provider.
  *
  * Redis unreachable: calls fail closed with BUDGET_UNAVAILABLE within about a second
  * (connect and command timeouts 1 s), later calls reconnect with exponential backoff
@@ -51,6 +58,8 @@ typedef struct {
     int64_t reserved_micros, charged_micros;
     int64_t retry_after_ms;     /* RATE_LIMITED: when to try again */
     int64_t window_reset_ms;    /* OVER_CAP: epoch ms when the window turns */
+    int64_t lease_gen;          /* which reservation of the key this is (admit); settle
+                                   and release name it back */
     char detail[256];
 } budget_decision_t;
 
@@ -73,6 +82,8 @@ typedef struct {
     int64_t spent_micros, reserved_micros;
     int64_t in_flight;          /* live leases (all windows) */
     int64_t admitted, settled, released, expired; /* decisions in this window */
+    int64_t charged_unsettled_micros; /* worst cases of expired leases, not reconciled */
+    int64_t late_settles;       /* settles or releases after their lease expired */
     budget_model_usage_t models[BUDGET_MAX_MODELS];
     int n_models;
 } budget_snapshot_t;
@@ -100,22 +111,37 @@ int budget_admit(budget_t *b, const char *tier, const char *model, const char *j
                  const char *stage, int attempt, int64_t worst_case_micros,
                  budget_decision_t *out);
 
-/* Charge actual_micros for the decision, exactly once. Returns 0 (out->status
- * ADMITTED, out->charged_micros the final charge; replayed when it was already
- * settled) or -1 (UNAVAILABLE / ERROR: retry later, the charge is not recorded). */
+/* Charge actual_micros for reservation `gen` of the decision (admit's lease_gen; 0 = the
+ * current one), exactly once. Returns 0 (out->status ADMITTED, out->charged_micros the
+ * final charge; replayed when it was already settled) or -1 (UNAVAILABLE / ERROR:
+ * retry later, the charge is not recorded). */
 int budget_settle(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                  int attempt, int64_t actual_micros, budget_decision_t *out);
+                  int attempt, int64_t gen, int64_t actual_micros, budget_decision_t *out);
 
-/* Return the decision's reservation without charging. Idempotent; a settled
- * decision stays settled. Returns 0 or -1 like budget_settle. */
+/* Return reservation `gen` of the decision without charging (an expired one: its worst
+ * case charged back). Idempotent; a settled decision stays settled. Returns 0 or -1
+ * like budget_settle. */
 int budget_release(budget_t *b, const char *tier, const char *job_id, const char *stage,
-                   int attempt, budget_decision_t *out);
+                   int attempt, int64_t gen, budget_decision_t *out);
+
+/* One lease a worker holds: the decision key and its reservation. */
+typedef struct {
+    const char *job_id, *stage;
+    int attempt;
+    int64_t gen;
+} budget_lease_t;
+
+/* Extends the n leases to lease_ttl_s from now (Redis's clock), pipelined in calls of
+ * up to 13. A lease that already expired or was re-reserved is not renewed. Returns
+ * the number renewed, or -1 when Redis could not be asked. */
+int budget_renew(budget_t *b, const char *tier, const budget_lease_t *leases, size_t n);
 
 /* One decision of a batch: the key and amount in, the answer out. */
 typedef struct {
     const char *job_id, *stage;
     int attempt;
     int64_t micros;       /* admit: the worst case; settle: the actual price */
+    int64_t gen;          /* settle: the reservation (admit's d.lease_gen); 0 = current */
     int rc;               /* out: what budget_admit / budget_settle would have returned */
     budget_decision_t d;  /* out */
 } budget_call_t;
@@ -152,6 +178,10 @@ int budget_set_cap(budget_t *b, const char *tier, int64_t cap_micros, int window
 /* Clears the tier's current window (spend, reservations, live leases) and its
  * override. Returns 0 or -1. */
 int budget_reset(budget_t *b, const char *tier);
+
+/* The lease lifetime this handle reserves with in `tier` (the rendering worker derives it
+ * when the config leaves tiers.NAME.lease_ttl_s unset). */
+void budget_set_lease_ttl(budget_t *b, const char *tier, int lease_ttl_s);
 
 /* Counters since budget_connect (copied under the handle's lock). */
 void budget_stats(budget_t *b, budget_stats_t *out);

@@ -49,7 +49,8 @@ enum {
     SETTLE_ARG_CFG_WINDOW_S,
     SETTLE_ARG_RETENTION_S,
     SETTLE_ARG_LEASE_TTL_S,
-    SETTLE_ARGC = SETTLE_ARG_LEASE_TTL_S,
+    SETTLE_ARG_GEN,
+    SETTLE_ARGC = SETTLE_ARG_GEN,
 };
 
 /* release.lua */
@@ -60,7 +61,19 @@ enum {
 };
 enum {
     RELEASE_ARG_PREFIX = 1,
-    RELEASE_ARGC = RELEASE_ARG_PREFIX,
+    RELEASE_ARG_GEN,
+    RELEASE_ARGC = RELEASE_ARG_GEN,
+};
+
+/* renew.lua: KEYS = leases then one decision per lease; ARGV = P, ttl, one gen per lease */
+enum {
+    RENEW_KEY_LEASES = 1,
+    RENEW_KEY_FIRST_DECISION,
+};
+enum {
+    RENEW_ARG_PREFIX = 1,
+    RENEW_ARG_LEASE_TTL_S,
+    RENEW_ARG_FIRST_GEN,
 };
 
 /* snapshot.lua */

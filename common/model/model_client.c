@@ -248,6 +248,14 @@ fail:
     return NULL;
 }
 
+int64_t model_client_longest_request_ms(const model_client_t *mc) {
+    /* Per model: every attempt runs to its timeout, and every wait between attempts is
+     * as long as it may be (a Retry-After up to the timeout, or the backoff's cap). */
+    int64_t wait = mc->timeout_ms > BACKOFF_CAP_MS ? mc->timeout_ms : BACKOFF_CAP_MS;
+    int64_t per_model = (int64_t)(mc->tier.max_retries + 1) * mc->timeout_ms + (int64_t)mc->tier.max_retries * wait;
+    return per_model * mc->n_ep;
+}
+
 int64_t model_client_worst_case_micros(const model_client_t *mc) {
     int64_t worst = 0;
     for (int i = 0; i < mc->n_ep; i++)

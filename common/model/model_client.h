@@ -104,6 +104,10 @@ void render_result_free(render_result_t *r);
 /* Cancels what is in flight and frees everything (results not yet returned included). */
 void model_client_free(model_client_t *mc);
 
+/* The longest one request may take, retries, waits and fallbacks included: what a budget
+ * lease must outlive. */
+int64_t model_client_longest_request_ms(const model_client_t *mc);
+
 /* The highest price over the primary model and its fallbacks: what one request may cost. */
 int64_t model_client_worst_case_micros(const model_client_t *mc);
 

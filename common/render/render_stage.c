@@ -28,7 +28,9 @@ typedef struct render {
     render_result_t *result; /* set once the model answered and settle is pending */
     char uri[1024];          /* where the image is stored */
     int64_t retry_at_ms;     /* non-zero: stored, the charge waits for Redis */
-    struct render *next;
+    int64_t lease_gen;       /* the reservation admission made for it */
+    struct render *next;     /* rs->unsettled */
+    struct render *live_prev, *live_next; /* rs->live: every render holding a lease */
 } render_t;
 
 /* A job waiting for the next admission batch (the before-sleep hook). */
@@ -45,6 +47,12 @@ struct render_stage {
     int64_t worst_case_micros;
     int inflight;            /* model requests */
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
+    render_t *live;          /* every render holding a lease, in flight or unsettled */
+    int n_live;
+    int64_t next_renew_ms;   /* monotonic: when the live leases are renewed next */
+    int lease_ttl_s;         /* the tier's, or derived from the longest request */
+    budget_lease_t *renewing; /* scratch for a renewal */
+    int cap_renewing;
     int n_unsettled;
     bool deferred_logged;    /* one log line per deferral episode */
     worker_t *w;
@@ -88,6 +96,24 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
         return NULL;
     }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
+    /* A lease must outlive the longest request: between two renewals nothing else keeps
+     * a live render's reservation from being taken for a dead worker's. */
+    int64_t longest = model_client_longest_request_ms(rs->mc);
+    int need_s = (int)((longest + 999) / 1000);
+    if (tier->lease_ttl_s > 0 && tier->lease_ttl_s < need_s) {
+        snprintf(err, errlen,
+                 "tiers.%s.lease_ttl_s: expected at least %d s, the longest a request can take "
+                 "(tiers.%s.max_latency_ms %d and max_retries %d over %d model%s: every attempt to its "
+                 "timeout, every wait as long as allowed), found %d",
+                 tier->name, need_s, tier->name, tier->max_latency_ms, tier->max_retries, 1 + tier->n_fallbacks,
+                 tier->n_fallbacks ? "s" : "", tier->lease_ttl_s);
+        budget_free(rs->budget);
+        model_client_free(rs->mc);
+        free(rs);
+        return NULL;
+    }
+    rs->lease_ttl_s = tier->lease_ttl_s > 0 ? tier->lease_ttl_s : (need_s * 3 / 2 > 60 ? need_s * 3 / 2 : 60);
+    budget_set_lease_ttl(rs->budget, tier->name, rs->lease_ttl_s);
     model_client_set_rate_gate(rs->mc, rate_gate, rs);
     rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
                                    "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
@@ -97,15 +123,63 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
     return rs;
 }
 
+static void render_free(render_stage_t *rs, render_t *r);
+
+static void live_add(render_stage_t *rs, render_t *r) {
+    r->live_prev = NULL;
+    r->live_next = rs->live;
+    if (rs->live) rs->live->live_prev = r;
+    rs->live = r;
+    rs->n_live++;
+}
+
+static void live_remove(render_stage_t *rs, render_t *r) {
+    if (r->live_prev) r->live_prev->live_next = r->live_next;
+    else rs->live = r->live_next;
+    if (r->live_next) r->live_next->live_prev = r->live_prev;
+    rs->n_live--;
+}
+
+/* Every lease_ttl_s / 3, one pipelined renewal of every lease this worker holds: a
+ * render that outlives its lease is never taken for a dead worker's (its worst case
+ * charged, more jobs admitted past the cap). */
+static void renew_leases(render_stage_t *rs) {
+    int64_t now = mono_ms();
+    if (!rs->n_live || now < rs->next_renew_ms) return;
+    int ttl_ms = rs->lease_ttl_s * 1000;
+    rs->next_renew_ms = now + ttl_ms / 3;
+    if (rs->n_live > rs->cap_renewing) {
+        budget_lease_t *l = realloc(rs->renewing, (size_t)rs->n_live * sizeof *l);
+        if (!l) return; /* out of memory: the next turn tries again */
+        rs->renewing = l;
+        rs->cap_renewing = rs->n_live;
+    }
+    int n = 0;
+    for (render_t *r = rs->live; r; r = r->live_next)
+        rs->renewing[n++] = (budget_lease_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
+                                             .attempt = r->task.attempt, .gen = r->lease_gen};
+    int renewed = budget_renew(rs->budget, rs->tier->name, rs->renewing, (size_t)n);
+    if (renewed < 0) {
+        rs->next_renew_ms = now + 1000; /* Redis down: ask again soon */
+        return;
+    }
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_lease_renewals_total", "Leases renewed while their request ran.",
+                          "tier", rs->tier->name, NULL),
+               renewed);
+    if (renewed < n) {
+        char lost[16];
+        snprintf(lost, sizeof lost, "%d", n - renewed);
+        log_warn("leases_lost", "tier", rs->tier->name, "count", lost, "msg",
+                 "leases expired before renewal (their worst cases are charged); a late settle reconciles them", NULL);
+    }
+}
+
 static void render_stage_free(render_stage_t *rs) {
     if (!rs) return;
+    free(rs->renewing);
     model_client_free(rs->mc);
-    while (rs->unsettled) {
-        render_t *r = rs->unsettled;
-        rs->unsettled = r->next;
-        render_result_free(r->result);
-        free(r);
-    }
+    /* In flight or unsettled: their inputs are not ended, so they are redelivered. */
+    while (rs->live) render_free(rs, rs->live);
     /* Never admitted: not ended, so they are redelivered. */
     free(rs->pending);
     free(rs->calls);
@@ -200,7 +274,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     char uri[1024];
     if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
         budget_decision_t rd;
-        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, &rd);
+        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, d->lease_gen, &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
         snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
         return route_apply(w, in, task, &f, NULL);
@@ -216,6 +290,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     render_t *r = calloc(1, sizeof *r);
     if (!r) return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
     r->in = in;
+    r->lease_gen = d->lease_gen;
     r->task = *task;
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
@@ -231,6 +306,8 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
         free(r);
         return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
     }
+    if (!rs->n_live) rs->next_renew_ms = mono_ms() + rs->lease_ttl_s * 1000 / 3;
+    live_add(rs, r);
     rs->inflight++;
 }
 
@@ -274,7 +351,7 @@ static void admit_pending(render_stage_t *rs) {
 static void render_failed(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     budget_decision_t d;
-    budget_release(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, &d);
+    budget_release(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, r->lease_gen, &d);
     snprintf(t->model, sizeof t->model, "%s", r->result->model);
     char err[512];
     const asset_class_t *cls = route_class(rs->cfg, t->job.asset_class, err, sizeof err);
@@ -291,7 +368,7 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
-    budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt,
+    budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, r->lease_gen,
                   r->result->price_micros, &d);
     task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
@@ -300,7 +377,8 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     return false;
 }
 
-static void render_free(render_t *r) {
+static void render_free(render_stage_t *rs, render_t *r) {
+    live_remove(rs, r);
     render_result_free(r->result);
     free(r);
 }
@@ -312,7 +390,8 @@ static void settle_batch(render_stage_t *rs, int n) {
     for (int i = 0; i < n; i++) {
         render_t *r = rs->settling[i];
         rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
-                                       .attempt = r->task.attempt, .micros = r->result->price_micros};
+                                       .attempt = r->task.attempt, .micros = r->result->price_micros,
+                                       .gen = r->lease_gen};
     }
     budget_settle_batch(rs->budget, rs->tier->name, rs->calls, (size_t)n);
     int64_t now = now_ms();
@@ -326,10 +405,13 @@ static void settle_batch(render_stage_t *rs, int n) {
             rs->n_unsettled++;
             continue;
         }
+        if (!strncmp(rs->calls[i].d.detail, "settled after", 13))
+            log_warn("settled_after_lease_expired", "tier", rs->tier->name, "job_id", t->job.job_id, "detail",
+                     rs->calls[i].d.detail, NULL);
         snprintf(t->model, sizeof t->model, "%s", r->result->model);
         task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[i].d.charged_micros);
         to_verifier(rs->w, r->in, t, r->uri);
-        render_free(r);
+        render_free(rs, r);
     }
 }
 
@@ -360,9 +442,9 @@ static void render_stage_before_sleep(void *ctx) {
         count_render(rs, res);
         if (!res->ok) {
             render_failed(rs, r);
-            render_free(r);
+            render_free(rs, r);
         } else if (!store_image(rs, r)) {
-            render_free(r);
+            render_free(rs, r);
         } else if (reserve_calls(rs, n + 1) != 0) { /* out of memory: retry later */
             r->retry_at_ms = now + SETTLE_RETRY_MS;
             r->next = rs->unsettled;
@@ -374,6 +456,7 @@ static void render_stage_before_sleep(void *ctx) {
     }
     if (n) settle_batch(rs, n);
     if (rs->n_pending) admit_pending(rs);
+    renew_leases(rs);
     model_client_run_gate(rs->mc);
     if (model_client_ready(rs->mc)) loop_wake(worker_loop(rs->w)); /* answered during the batch */
     if (rs->unsettled) loop_sleep_at_most(worker_loop(rs->w), SETTLE_RETRY_MS);

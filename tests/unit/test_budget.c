@@ -180,7 +180,7 @@ static budget_snapshot_t snap(budget_t *b) {
 
 #define ADMIT(b, job, attempt, worst, d) \
     budget_admit(b, "preview", "sd3.5_turbo", job, "preview", attempt, worst, d)
-#define SETTLE(b, job, attempt, actual, d) budget_settle(b, "preview", job, "preview", attempt, actual, d)
+#define SETTLE(b, job, attempt, actual, d) budget_settle(b, "preview", job, "preview", attempt, 0, actual, d)
 
 /* ==== Single decisions ==== */
 
@@ -265,10 +265,10 @@ static void test_release_returns_the_reservation_without_charge(void **state) {
     budget_t *b = connect_ok(&cfg);
     budget_decision_t d;
     assert_int_equal(ADMIT(b, "job-5", 1, 80000, &d), 0);
-    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, &d), 0);
+    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, 0, &d), 0);
     assert_int_equal(d.status, BUDGET_ADMITTED);
     assert_false(d.replayed);
-    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, &d), 0);
+    assert_int_equal(budget_release(b, "preview", "job-5", "preview", 1, 0, &d), 0);
     assert_true(d.replayed);
     budget_snapshot_t s = snap(b);
     assert_int_equal(s.reserved_micros, 0);
@@ -278,7 +278,7 @@ static void test_release_returns_the_reservation_without_charge(void **state) {
     /* Releasing a settled decision does not undo its charge. */
     assert_int_equal(ADMIT(b, "job-6", 1, 80000, &d), 0);
     assert_int_equal(SETTLE(b, "job-6", 1, 10000, &d), 0);
-    assert_int_equal(budget_release(b, "preview", "job-6", "preview", 1, &d), 0);
+    assert_int_equal(budget_release(b, "preview", "job-6", "preview", 1, 0, &d), 0);
     assert_true(d.settled);
     assert_int_equal(snap(b).spent_micros, 10000);
     budget_free(b);
@@ -447,7 +447,7 @@ static void test_concurrent_workers_never_exceed_cap_and_every_charge_is_account
                 if (d.status != BUDGET_ADMITTED || d.replayed) _exit(4);
                 admitted++;
                 if (rand() % 10 == 0) { /* a failed render */
-                    if (budget_release(b, "preview", job, "preview", 1, &d)) _exit(5);
+                    if (budget_release(b, "preview", job, "preview", 1, 0, &d)) _exit(5);
                     continue;
                 }
                 if (SETTLE(b, job, 1, actual, &d) || d.charged_micros != actual) _exit(6);
@@ -534,7 +534,11 @@ static void test_replayed_batch_is_not_charged_twice(void **state) {
     budget_free(b);
 }
 
-static void test_killed_worker_lease_expires_and_readmit_is_not_double_charged(void **state) {
+/* A worker killed after sending its request: the provider billed the render, so the
+ * expired lease's worst case is charged (charged_unsettled), never returned; the
+ * redelivered job's render is a new reservation and a new charge. Redis's spend is then
+ * at least what the provider billed (two renders). */
+static void test_killed_worker_lease_expires_charged_and_readmit_is_a_new_charge(void **state) {
     cfg.preview.lease_ttl_s = 1;
     int fd[2];
     assert_int_equal(pipe(fd), 0);
@@ -560,37 +564,105 @@ static void test_killed_worker_lease_expires_and_readmit_is_not_double_charged(v
     assert_int_equal(s.reserved_micros, 50000);
     assert_int_equal(s.in_flight, 1);
     sleep_ms(1300);
-    s = snap(b); /* any script call returns expired reservations */
+    s = snap(b); /* any script call charges expired reservations */
     assert_int_equal(s.reserved_micros, 0);
     assert_int_equal(s.in_flight, 0);
     assert_int_equal(s.expired, 1);
+    assert_int_equal(s.spent_micros, 50000);
+    assert_int_equal(s.charged_unsettled_micros, 50000);
 
     budget_decision_t d;
     assert_int_equal(ADMIT(b, "doomed", 1, 50000, &d), 0);
     assert_int_equal(d.status, BUDGET_ADMITTED);
     assert_true(d.replayed);
     assert_false(d.settled);
+    assert_int_equal(d.lease_gen, 2);
     assert_int_equal(snap(b).reserved_micros, 50000);
-    assert_int_equal(SETTLE(b, "doomed", 1, 42000, &d), 0);
-    assert_int_equal(SETTLE(b, "doomed", 1, 42000, &d), 0);
+    assert_int_equal(budget_settle(b, "preview", "doomed", "preview", 1, 2, 42000, &d), 0);
+    assert_int_equal(budget_settle(b, "preview", "doomed", "preview", 1, 2, 42000, &d), 0);
+    assert_true(d.replayed);
     s = snap(b);
-    assert_int_equal(s.spent_micros, 42000);
+    assert_int_equal(s.spent_micros, 50000 + 42000);
     assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.charged_unsettled_micros, 50000);
     budget_free(b);
 }
 
-static void test_settle_after_lease_expiry_still_charges_once(void **state) {
+/* A render that outlived its lease (the worker was alive): the expired lease's worst
+ * case was charged; the late settle reconciles it to the actual price, once, counted. */
+static void test_settle_after_lease_expiry_reconciles_the_worst_case_once(void **state) {
     cfg.preview.lease_ttl_s = 1;
     budget_t *b = connect_ok(&cfg);
     budget_decision_t d;
     assert_int_equal(ADMIT(b, "slow", 1, 50000, &d), 0);
+    int64_t gen = d.lease_gen;
     sleep_ms(1200); /* the render outlived its lease */
-    assert_int_equal(SETTLE(b, "slow", 1, 45000, &d), 0);
+    assert_int_equal(budget_settle(b, "preview", "slow", "preview", 1, gen, 45000, &d), 0);
     assert_int_equal(d.charged_micros, 45000);
-    assert_int_equal(SETTLE(b, "slow", 1, 45000, &d), 0);
+    assert_non_null(strstr(d.detail, "after its lease expired"));
+    assert_int_equal(budget_settle(b, "preview", "slow", "preview", 1, gen, 45000, &d), 0);
+    assert_true(d.replayed);
     budget_snapshot_t s = snap(b);
     assert_int_equal(s.spent_micros, 45000);
     assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.charged_unsettled_micros, 0);
+    assert_int_equal(s.late_settles, 1);
+    budget_free(b);
+}
+
+/* The lease expired, the job was redelivered and re-reserved (gen 2), then the first
+ * render's settle arrives: it reconciles gen 1 and leaves gen 2's reservation alone, so
+ * gen 2's own settle is charged too. Nothing the provider billed is lost. */
+static void test_late_settle_of_an_old_reservation_does_not_swallow_the_new_one(void **state) {
+    cfg.preview.lease_ttl_s = 1;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "twice", 1, 50000, &d), 0);
+    assert_int_equal(d.lease_gen, 1);
+    sleep_ms(1200);
+    assert_int_equal(ADMIT(b, "twice", 1, 50000, &d), 0); /* the redelivery */
+    assert_int_equal(d.lease_gen, 2);
+    assert_int_equal(budget_settle(b, "preview", "twice", "preview", 1, 1, 40000, &d), 0);
+    assert_int_equal(snap(b).reserved_micros, 50000); /* gen 2 still reserved */
+    assert_int_equal(budget_settle(b, "preview", "twice", "preview", 1, 2, 41000, &d), 0);
+    assert_false(d.replayed);
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.spent_micros, 40000 + 41000);
+    assert_int_equal(s.reserved_micros, 0);
+    assert_int_equal(s.charged_unsettled_micros, 0);
+    budget_free(b);
+}
+
+/* Renewed leases outlive lease_ttl_s; an unrenewed one expires (and is charged). */
+static void test_renewed_leases_outlive_their_ttl(void **state) {
+    cfg.preview.lease_ttl_s = 1;
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    assert_int_equal(ADMIT(b, "kept", 1, 30000, &d), 0);
+    budget_lease_t kept = {.job_id = "kept", .stage = "preview", .attempt = 1, .gen = d.lease_gen};
+    assert_int_equal(ADMIT(b, "left", 1, 20000, &d), 0);
+    budget_lease_t wrong_gen = {.job_id = "left", .stage = "preview", .attempt = 1, .gen = d.lease_gen + 1};
+    for (int i = 0; i < 5; i++) {
+        sleep_ms(400);
+        budget_lease_t both[] = {kept, wrong_gen};
+        assert_int_equal(budget_renew(b, "preview", both, 2), 1); /* only the right gen */
+    }
+    budget_snapshot_t s = snap(b);
+    assert_int_equal(s.in_flight, 1);
+    assert_int_equal(s.reserved_micros, 30000);
+    assert_int_equal(s.charged_unsettled_micros, 20000);
+    assert_int_equal(SETTLE(b, "kept", 1, 25000, &d), 0);
+    assert_int_equal(snap(b).late_settles, 0);
+    /* More leases than one script call takes. */
+    enum { N = 40 };
+    budget_lease_t many[N];
+    char ids[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "many-%d", i);
+        assert_int_equal(ADMIT(b, ids[i], 1, 100, &d), 0);
+        many[i] = (budget_lease_t){.job_id = ids[i], .stage = "preview", .attempt = 1, .gen = d.lease_gen};
+    }
+    assert_int_equal(budget_renew(b, "preview", many, N), N);
     budget_free(b);
 }
 
@@ -961,8 +1033,10 @@ int main(void) {
         T(test_invalid_arguments_are_errors_not_decisions),
         T(test_concurrent_workers_never_exceed_cap_and_every_charge_is_accounted),
         T(test_replayed_batch_is_not_charged_twice),
-        T(test_killed_worker_lease_expires_and_readmit_is_not_double_charged),
-        T(test_settle_after_lease_expiry_still_charges_once),
+        T(test_killed_worker_lease_expires_charged_and_readmit_is_a_new_charge),
+        T(test_settle_after_lease_expiry_reconciles_the_worst_case_once),
+        T(test_late_settle_of_an_old_reservation_does_not_swallow_the_new_one),
+        T(test_renewed_leases_outlive_their_ttl),
         T(test_gcra_admits_n_per_period_then_rate_limits),
         T(test_rate_slots_are_scheduled_and_shared_with_admission),
         T(test_script_flush_between_calls_still_works),

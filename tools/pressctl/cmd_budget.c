@@ -106,6 +106,8 @@ static cJSON *snapshot_json(const budget_snapshot_t *s) {
     cJSON_AddNumberToObject(o, "settled", (double)s->settled);
     cJSON_AddNumberToObject(o, "released", (double)s->released);
     cJSON_AddNumberToObject(o, "expired", (double)s->expired);
+    cJSON_AddNumberToObject(o, "charged_unsettled_micros", (double)s->charged_unsettled_micros);
+    cJSON_AddNumberToObject(o, "late_settles", (double)s->late_settles);
     cJSON *models = cJSON_AddArrayToObject(o, "models");
     for (int i = 0; i < s->n_models; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -124,6 +126,9 @@ static void snapshot_text(const budget_snapshot_t *s) {
            usd(s->spent_micros, spent, sizeof spent), usd(s->reserved_micros, res, sizeof res),
            s->in_flight, window_name(s->window_s, win, sizeof win),
            iso_utc(s->window_reset_ms, reset, sizeof reset), s->overridden ? "  (override)" : "");
+    if (s->charged_unsettled_micros || s->late_settles)
+        printf("  charged for leases that expired unsettled: %s (late settles %" PRId64 ")\n",
+               usd(s->charged_unsettled_micros, spent, sizeof spent), s->late_settles);
     for (int i = 0; i < s->n_models; i++)
         printf("  %-30s spent %-14s reserved %s\n", s->models[i].model,
                usd(s->models[i].spent_micros, spent, sizeof spent),

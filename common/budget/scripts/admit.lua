@@ -20,9 +20,10 @@ local cap, win = effective(KEYS[3], tonumber(ARGV[ARG_CFG_CAP]), tonumber(ARGV[A
 local wid = math.floor(now / (win * 1000))
 local reset_ms = (wid + 1) * win * 1000
 local ttl_ms = tonumber(ARGV[ARG_LEASE_TTL_S]) * 1000
-local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model')
+local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model', 'gen')
+local gen = tonumber(d[8]) or 0
 if d[1] == 'settled' then
-  return {'admitted', 1, 1, tonumber(d[2]), tonumber(d[3]), 0, reset_ms, 'already settled'}
+  return {'admitted', 1, 1, tonumber(d[2]), tonumber(d[3]), 0, reset_ms, 'already settled', gen}
 end
 if d[1] == 'reserved' and tonumber(d[4]) > now then
   -- A redelivery while the lease lives: the same reservation, lease renewed for
@@ -30,10 +31,11 @@ if d[1] == 'reserved' and tonumber(d[4]) > now then
   local exp = now + ttl_ms
   redis.call('HSET', dk, 'exp', I(exp))
   redis.call('ZADD', leases, I(exp), dk)
-  return {'admitted', 1, 0, tonumber(d[2]), 0, 0, reset_ms, 'live lease renewed'}
+  return {'admitted', 1, 0, tonumber(d[2]), 0, 0, reset_ms, 'live lease renewed', gen}
 end
 if d[1] == 'reserved' then
-  unreserve(dk, tonumber(d[2]), tonumber(d[5]), tonumber(d[6]), d[7], 'expired', 'expired')
+  -- Expired and not yet swept: its holder sent the request; the provider billed it.
+  expire_charged(dk, tonumber(d[2]), tonumber(d[5]), tonumber(d[6]), d[7], gen > 0 and gen or 1)
   redis.call('ZREM', leases, dk)
 end
 local replayed = d[1] and 1 or 0
@@ -45,7 +47,7 @@ if cap > 0 then
   if used + worst > cap then
     return {'over_cap', replayed, 0, 0, 0, 0, reset_ms,
             'window spent+reserved ' .. I(used) .. ' + worst case ' .. I(worst) ..
-            ' micros would exceed cap ' .. I(cap)}
+            ' micros would exceed cap ' .. I(cap), gen}
   end
 end
 local limit, period = tonumber(ARGV[ARG_RATE_LIMIT]), tonumber(ARGV[ARG_RATE_PERIOD_S])
@@ -54,13 +56,14 @@ if limit > 0 and period > 0 then
   if not taken then
     return {'rate_limited', replayed, 0, 0, 0, math.ceil(wait / 1000),
             reset_ms, 'more than ' .. I(limit) .. ' requests per ' .. I(period) ..
-            ' s to ' .. ARGV[ARG_MODEL]}
+            ' s to ' .. ARGV[ARG_MODEL], gen}
   end
 end
 local exp = now + ttl_ms
 local model = ARGV[ARG_MODEL]
+gen = gen + 1 -- a new reservation under this key: the redelivered job's render is a new charge
 redis.call('HSET', dk, 'state', 'reserved', 'reserved', I(worst), 'charged', '0',
-           'win', I(win), 'wid', I(wid), 'model', model, 'exp', I(exp))
+           'win', I(win), 'wid', I(wid), 'model', model, 'exp', I(exp), 'gen', I(gen))
 redis.call('EXPIRE', dk, ARGV[ARG_RETENTION_S])
 redis.call('ZADD', leases, I(exp), dk)
 redis.call('HINCRBY', wk, 'reserved', I(worst))
@@ -68,4 +71,4 @@ redis.call('HINCRBY', wk, 'reserved:' .. model, I(worst))
 redis.call('HINCRBY', wk, 'admitted', 1)
 redis.call('EXPIRE', wk, I(win * 3 + tonumber(ARGV[ARG_LEASE_TTL_S])))
 return {'admitted', replayed, 0, worst, 0, 0, reset_ms,
-        replayed == 1 and 're-reserved under the same key' or 'reserved'}
+        replayed == 1 and 're-reserved under the same key' or 'reserved', gen}

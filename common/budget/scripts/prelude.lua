@@ -10,11 +10,15 @@
 --   P = "{pressroom:<tier>}"
 --   P:d:<job>:<stage>:<attempt>  hash   the decision: state (reserved | settled |
 --                                       released | expired), reserved, charged, win
---                                       (window_s), wid, model, exp (lease expiry, ms)
+--                                       (window_s), wid, model, exp (lease expiry, ms),
+--                                       gen (which reservation: 1, 2, ... per key)
+--   P:d:<...>:x:<gen>            hash   a lease that expired unsettled: its worst case,
+--                                       charged (charged, win, wid, model, reconciled)
 --   P:leases                     zset   decision keys of live reservations, by expiry
 --   P:w:<window_s>:<wid>         hash   a window: spent, reserved, spent:<model>,
---                                       reserved:<model>, admitted, settled, released,
---                                       expired (counts)
+--                                       reserved:<model>, charged_unsettled (worst cases
+--                                       of expired leases not yet reconciled), admitted,
+--                                       settled, released, expired, late_settles (counts)
 --   P:override                   hash   cap_micros, window_s set by `pressctl budget set`
 --   P:rate:<model>               string GCRA theoretical arrival time, microseconds
 --
@@ -36,8 +40,16 @@
 -- microsecond timestamp into "1.7e+15"; every number handed to redis.call goes through
 -- I(), which prints it as an integer. Money stays below 2^53 micro-dollars.
 --
--- Every script but snapshot returns the same array:
---   {status, replayed, settled, reserved, charged, retry_after_ms, window_reset_ms, detail}
+-- Leases: a reservation is held while its render runs; the worker renews the leases of
+-- its requests in flight (renew.lua). A lease that expires unsettled belonged to a
+-- worker that vanished after sending its request: the provider billed it, so its worst
+-- case is CHARGED (spent and charged_unsettled), never returned. A late settle or
+-- release of that reservation (the worker was alive after all) reconciles the charge
+-- to the actual price, once. So Redis's spend is never below the providers' bill.
+--
+-- Every script but snapshot and renew returns the same array:
+--   {status, replayed, settled, reserved, charged, retry_after_ms, window_reset_ms, detail,
+--    gen}
 -- with status one of "admitted", "over_cap", "rate_limited" ("admitted" = the
 -- decision stands, also for settle and release).
 --
@@ -79,13 +91,46 @@ local function unreserve(dk, res, win, wid, model, state, count)
   end
   redis.call('HSET', dk, 'state', state)
 end
--- Leases whose holder died: return their reservations (bounded per call).
+-- A lease expired unsettled: its holder sent the request and vanished, so the worst
+-- case is charged to the reservation's window and recorded for a later reconcile.
+local EXPIRED_RETENTION_S = 7 * 86400
+local function expire_charged(dk, res, win, wid, model, gen)
+  local wk = win_key(win, wid)
+  redis.call('HINCRBY', wk, 'reserved', I(-res))
+  redis.call('HINCRBY', wk, 'reserved:' .. model, I(-res))
+  redis.call('HINCRBY', wk, 'spent', I(res))
+  redis.call('HINCRBY', wk, 'spent:' .. model, I(res))
+  redis.call('HINCRBY', wk, 'charged_unsettled', I(res))
+  redis.call('HINCRBY', wk, 'expired', 1)
+  redis.call('EXPIRE', wk, I(win * 3 + 3600))
+  local xk = dk .. ':x:' .. I(gen)
+  redis.call('HSET', xk, 'charged', I(res), 'win', I(win), 'wid', I(wid), 'model', model, 'reconciled', '0')
+  redis.call('EXPIRE', xk, I(EXPIRED_RETENTION_S))
+  redis.call('HSET', dk, 'state', 'expired')
+end
+-- Reconciles an expired lease's worst-case charge to what the render really cost
+-- (actual = 0: it failed, nothing billed). Returns true when it did, false when there is
+-- no such record or it was reconciled already.
+local function reconcile(dk, gen, actual)
+  local xk = dk .. ':x:' .. I(gen)
+  local x = redis.call('HMGET', xk, 'charged', 'win', 'wid', 'model', 'reconciled')
+  if not x[1] or x[5] == '1' then return false end
+  local charged = tonumber(x[1])
+  local wk = win_key(tonumber(x[2]), tonumber(x[3]))
+  redis.call('HINCRBY', wk, 'spent', I(actual - charged))
+  redis.call('HINCRBY', wk, 'spent:' .. x[4], I(actual - charged))
+  redis.call('HINCRBY', wk, 'charged_unsettled', I(-charged))
+  redis.call('HINCRBY', wk, 'late_settles', 1)
+  redis.call('HSET', xk, 'reconciled', '1', 'actual', I(actual))
+  return true
+end
+-- Leases whose holder died: charge their worst cases (bounded per call).
 local function sweep(leases)
   local due = redis.call('ZRANGEBYSCORE', leases, '-inf', I(now), 'LIMIT', 0, 64)
   for _, dk in ipairs(due) do
-    local d = redis.call('HMGET', dk, 'state', 'reserved', 'win', 'wid', 'model', 'exp')
+    local d = redis.call('HMGET', dk, 'state', 'reserved', 'win', 'wid', 'model', 'exp', 'gen')
     if d[1] == 'reserved' and tonumber(d[6]) <= now then
-      unreserve(dk, tonumber(d[2]), tonumber(d[3]), tonumber(d[4]), d[5], 'expired', 'expired')
+      expire_charged(dk, tonumber(d[2]), tonumber(d[3]), tonumber(d[4]), d[5], tonumber(d[7]) or 1)
     end
     if d[1] ~= 'reserved' or tonumber(d[6]) <= now then
       redis.call('ZREM', leases, dk)

@@ -15,4 +15,4 @@ local limit, period = tonumber(ARGV[ARG_RATE_LIMIT]), tonumber(ARGV[ARG_RATE_PER
 local taken, wait = gcra_take(KEYS[1], limit, period, tonumber(ARGV[ARG_HORIZON_MS]) * 1000)
 return {taken and 'admitted' or 'rate_limited', 0, 0, 0, 0, math.ceil(wait / 1000), 0,
         (taken and 'slot in ' or 'no slot within the horizon; next in ') ..
-        I(math.ceil(wait / 1000)) .. ' ms for ' .. ARGV[ARG_MODEL]}
+        I(math.ceil(wait / 1000)) .. ' ms for ' .. ARGV[ARG_MODEL], 0}

@@ -17,4 +17,4 @@ for _, dk in ipairs(live) do
   end
 end
 redis.call('DEL', KEYS[1], KEYS[2], win_key(win, wid))
-return {'admitted', 0, 0, 0, 0, 0, (wid + 1) * win * 1000, 'reset ' .. #live .. ' leases'}
+return {'admitted', 0, 0, 0, 0, 0, (wid + 1) * win * 1000, 'reset ' .. #live .. ' leases', 0}
