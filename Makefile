@@ -60,7 +60,7 @@ lib_file = $(BUILD)/lib/lib$(1).a
 # ---- Programs: the libraries each links, in dependency order ------------------
 USES_preview-worker     := render route budget model runtime base
 USES_production-worker  := render route budget model runtime base
-USES_verifier-worker    := route verify runtime base
+USES_verifier-worker    := route verify budget runtime base
 USES_pressctl           := verify budget runtime base
 USES_pressroom-renderer := base
 USES_pressroom-broker   := base

@@ -839,6 +839,41 @@ done:
     return rc;
 }
 
+int budget_verify_charges(budget_t *b, task_t *task) {
+    int64_t settled[TASK_MAX_CHARGES];
+    pthread_mutex_lock(&b->mu);
+    int rc = 0;
+    for (int i = 0; i < task->n_charges && rc == 0; i++) {
+        const charge_t *c = &task->charges[i];
+        const tier_config_t *t = config_tier(&b->cfg, c->stage);
+        settled[i] = 0;
+        if (!t || strlen(task->job.job_id) > BUDGET_MAX_ID) continue; /* no such tier: nothing settled */
+        char prefix[48], dkey[512], attempt[16];
+        tier_prefix(t, prefix, sizeof prefix);
+        snprintf(dkey, sizeof dkey, "%s:d:%s:%s:%d", prefix, task->job.job_id, c->stage, c->attempt);
+        snprintf(attempt, sizeof attempt, "%d", c->attempt);
+        const char *argv[] = {"HMGET", dkey, "state", "charged"};
+        redisReply *r = ensure_connected(b, false) ? NULL : command(b, 4, argv);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            rc = -1;
+        } else {
+            const redisReply *st = r->element[0];
+            if (st->type == REDIS_REPLY_STRING && !strcmp(st->str, "settled")) settled[i] = reply_int(r->element[1]);
+            mark_up(b);
+        }
+        if (r) freeReplyObject(r);
+    }
+    pthread_mutex_unlock(&b->mu);
+    if (rc) return -1;
+    int changed = 0;
+    for (int i = 0; i < task->n_charges; i++)
+        if (task->charges[i].micros != settled[i]) {
+            task->charges[i].micros = settled[i];
+            changed++;
+        }
+    return changed;
+}
+
 void budget_set_lease_ttl(budget_t *b, const char *tier, int lease_ttl_s) {
     pthread_mutex_lock(&b->mu);
     tier_config_t *t = (tier_config_t *)config_tier(&b->cfg, tier); /* b's own copy */

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "base/config.h"
+#include "base/message.h"
 
 typedef enum {
     BUDGET_ADMITTED,     /* admit: reserved (or replayed); settle/release: the decision stands */
@@ -178,6 +179,12 @@ int budget_set_cap(budget_t *b, const char *tier, int64_t cap_micros, int window
 /* Clears the tier's current window (spend, reservations, live leases) and its
  * override. Returns 0 or -1. */
 int budget_reset(budget_t *b, const char *tier);
+
+/* Replaces the charges a task carries by what Redis settled for them: each (stage,
+ * attempt) charge gets the charged amount of its decision's settled record, 0 when there
+ * is none (a forged or unsettled charge never reaches a verdict). Returns how many
+ * charges changed, or -1 when Redis could not be asked (the task is unchanged). */
+int budget_verify_charges(budget_t *b, task_t *task);
 
 /* The lease lifetime this handle reserves with in `tier` (the rendering worker derives it
  * when the config leaves tiers.NAME.lease_ttl_s unset). */

@@ -521,6 +521,11 @@ static const char *render_stage_not_ready(render_stage_t *rs) {
 
 /* ==== The worker stage ==== */
 
+static int check_charges(void *ctx, task_t *task) {
+    render_stage_t *rs = ctx;
+    return budget_verify_charges(rs->budget, task);
+}
+
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
@@ -531,6 +536,7 @@ int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_
     }
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
+    route_set_charge_check(check_charges, rs);
     return 0;
 }
 

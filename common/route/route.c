@@ -99,8 +99,32 @@ double route_guidance_scale(int attempt) { return attempt <= 1 ? 0.0 : 7.0 * (1.
 
 /* ==== Acting on a fate ==== */
 
-static void emit_verdict(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report) {
+static route_charge_check_fn g_charge_check;
+static void *g_charge_ctx;
+
+void route_set_charge_check(route_charge_check_fn fn, void *ctx) {
+    g_charge_check = fn;
+    g_charge_ctx = ctx;
+}
+
+static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const fate_t *f, const cJSON *report) {
     const char *verdict = job_verdict_name(f->verdict);
+    /* The costs on a verdict are the budget's settled records, never the message's. */
+    task_t checked = *msg_task;
+    const task_t *task = &checked;
+    if (g_charge_check) {
+        int changed = g_charge_check(g_charge_ctx, &checked);
+        if (changed < 0) {
+            input_park(w, in, now_ms() + 1000, true, "redis_unavailable");
+            return;
+        }
+        if (changed > 0) {
+            char n[16];
+            snprintf(n, sizeof n, "%d", changed);
+            log_warn("verdict_charges_corrected", "job_id", task->job.job_id, "charges", n, "msg",
+                     "the message carried charges the budget did not settle; the verdict carries the budget's", NULL);
+        }
+    }
     outcome_t o;
     memset(&o, 0, sizeof o);
     snprintf(o.job_id, sizeof o.job_id, "%s", task->job.job_id);

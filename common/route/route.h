@@ -82,6 +82,13 @@ fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, 
 fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
                          int64_t window_reset_ms, int64_t now, int64_t recheck_ms);
 
+/* Where verdict costs come from: a check that replaces a task's charges by what the
+ * budget settled for them (budget_verify_charges), returning -1 when it cannot tell.
+ * Set once per process by the stage that owns the budget connection; a verdict is
+ * then parked (re-dispatched later) rather than sent with unverified charges. */
+typedef int (*route_charge_check_fn)(void *ctx, task_t *task);
+void route_set_charge_check(route_charge_check_fn fn, void *ctx);
+
 /* Acts on a fate: emits what it says and ends the input (FATE_RENDER: nothing).
  * report (may be NULL) is the verification report for a verdict, borrowed. */
 void route_apply(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report);

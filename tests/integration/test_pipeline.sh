@@ -58,7 +58,9 @@ curl -sf -X POST "$PRESSROOM_RENDERER/render" -H 'Content-Type: application/json
   -o "$STACK_DIR/blobs/unreadable-1/preview-1.png"
 "$BIN/pressctl" verify "$STACK_DIR/blobs/unreadable-1/preview-1.png" --text "HELLO" >"$STACK_DIR/unreadable.json" || true
 grep -q '"text_unreadable"' "$STACK_DIR/unreadable.json" || fail "pressctl verify did not call the image unreadable: $(cat "$STACK_DIR/unreadable.json")"
-printf 'unreadable-1\t{"job":{"job_id":"unreadable-1","asset_class":"thumbnail","prompt":"Poster","text":["HELLO"]},"stage":"preview","attempt":1,"model":"typo_preview","image":"file://%s/blobs/unreadable-1/preview-1.png","charges":[]}\n' "$STACK_DIR" |
+# It also claims a $9.99 preview charge that Redis never settled: the verdict must carry
+# the budget's record (nothing) instead.
+printf 'unreadable-1\t{"job":{"job_id":"unreadable-1","asset_class":"thumbnail","prompt":"Poster","text":["HELLO"]},"stage":"preview","attempt":1,"model":"typo_preview","image":"file://%s/blobs/unreadable-1/preview-1.png","charges":[{"stage":"preview","attempt":1,"model":"typo_preview","usd_micros":9990000}]}\n' "$STACK_DIR" |
   kafka_put pressroom.verify
 
 "$BIN/pressctl" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 240 --jsonl "$STACK_DIR/outcomes.jsonl" \
@@ -78,6 +80,9 @@ unreadable = [o for o in allv if o["job_id"] == "unreadable-1"]
 assert len(unreadable) == 1, unreadable
 u = unreadable[0]
 assert u["verdict"] == "accepted" and u["stage"] == "production" and u["failed_checks"] == 1, u
+forged = [c for c in u["charges"] if c["stage"] == "preview"]
+assert forged and all(c["usd_micros"] == 0 for c in forged), u["charges"]  # the budget never settled it
+assert u["cost_micros"] == 60000, u  # the production render only
 jobs = [o for o in outs if not o["job_id"].startswith("bad-")]
 assert len(jobs) == n, (len(jobs), n)
 for o in jobs:

@@ -8,12 +8,14 @@
  *   fail, none left                          -> rejected, verification_failed
  *
  * An image that cannot be read from the blob store is a failed check like any
- * other (it is re-rendered), never a crash. */
+ * other (it is re-rendered), never a crash. The costs a verdict carries are the
+ * budget's settled records (Redis), not the charges the message claims. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/blobstore.h"
+#include "budget/budget.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/message.h"
@@ -27,6 +29,7 @@
 
 typedef struct {
     verify_pool_t *pool;
+    budget_t *budget; /* verdict costs come from its settled records */
 } verifier_state_t;
 
 /* One check in flight. */
@@ -38,6 +41,8 @@ typedef struct {
 
 static void on_verdicts(void *ctx, int fd, int events);
 
+static int check_charges(void *ctx, task_t *task) { return budget_verify_charges(ctx, task); }
+
 static int verifier_init(worker_t *w, char *err, size_t errlen) {
     const config_t *cfg = worker_config(w);
     verifier_state_t *st = calloc(1, sizeof *st);
@@ -46,6 +51,13 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
         free(st);
         return -1;
     }
+    st->budget = budget_connect(cfg, err, errlen);
+    if (!st->budget) {
+        verify_pool_free(st->pool);
+        free(st);
+        return -1;
+    }
+    route_set_charge_check(check_charges, st->budget);
     worker_set_state(w, st);
     loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
     /* Enough queued to keep every OCR thread busy, few enough to redeliver little. */
@@ -153,6 +165,7 @@ static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
     verify_pool_free(st->pool);
+    budget_free(st->budget);
     free(st);
 }
 
