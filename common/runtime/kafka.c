@@ -27,6 +27,8 @@ struct kafka {
     bool failed;
     bool close_abandoned; /* the consumer did not close in time: destroy without closing */
     kafka_delivery_fn on_delivery;
+    kafka_revoke_fn on_revoke;
+    void *revoke_ctx;
     void *delivery_ctx;
     size_t message_max_bytes;
     char failure[512];
@@ -101,6 +103,11 @@ void kafka_fail(kafka_t *k, const char *why) {
     snprintf(k->failure, sizeof k->failure, "%s", why);
 }
 
+void kafka_set_revoke_handler(kafka_t *k, kafka_revoke_fn fn, void *ctx) {
+    k->on_revoke = fn;
+    k->revoke_ctx = ctx;
+}
+
 void kafka_set_delivery_handler(kafka_t *k, kafka_delivery_fn fn, void *ctx) {
     k->on_delivery = fn;
     k->delivery_ctx = ctx;
@@ -156,8 +163,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         /* Commit what is stored (the watermarks) before giving the partitions up, so
          * the next owner redelivers only what was still in flight. */
         rd_kafka_commit(rk, NULL, 0);
-        for (int i = 0; i < parts->cnt; i++)
+        for (int i = 0; i < parts->cnt; i++) {
             offset_tracker_revoke(k->tracker, parts->elems[i].topic, parts->elems[i].partition);
+            if (k->on_revoke) k->on_revoke(k->revoke_ctx, parts->elems[i].topic, parts->elems[i].partition);
+        }
         if (k->cooperative) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
             if (e) rd_kafka_error_destroy(e);

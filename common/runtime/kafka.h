@@ -49,6 +49,11 @@ rd_kafka_resp_err_t kafka_produce(kafka_t *k, const char *topic, const char *key
 typedef void (*kafka_delivery_fn)(void *ctx, void *opaque, rd_kafka_resp_err_t err, const char *topic);
 void kafka_set_delivery_handler(kafka_t *k, kafka_delivery_fn fn, void *ctx);
 
+/* Told of each partition revoked from this consumer (after its watermark was committed),
+ * so messages polled from it and not yet tracked can be dropped. */
+typedef void (*kafka_revoke_fn)(void *ctx, const char *topic, int32_t partition);
+void kafka_set_revoke_handler(kafka_t *k, kafka_revoke_fn fn, void *ctx);
+
 /* True when the error refuses this one message for good (too large, invalid, a record
  * the broker rejects): retrying it cannot help, and it says nothing about the others. */
 bool kafka_error_permanent(rd_kafka_resp_err_t e);

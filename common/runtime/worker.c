@@ -20,6 +20,8 @@
 #define POLL_BATCH 256          /* messages consumed per loop turn at most */
 #define LETTER_MAX_BYTES 65536  /* a dead letter keeps at most this much of the input */
 #define LETTER_OVERHEAD 256     /* the producer's own framing, on top of headers and key */
+#define BUFFER_MAX_BYTES (16u << 20) /* polled inputs waiting for room in the window */
+#define BUFFER_MIN_COUNT 1024
 
 typedef enum { INPUT_WITH_STAGE = 0, INPUT_PARKED, INPUT_ENDED } input_state_t;
 
@@ -48,6 +50,12 @@ struct worker {
     int max_inflight;
     input_t *parked;          /* by due time */
     int n_parked;
+    /* Polled and not yet dispatched (the window is full): kept here rather than pausing
+     * the partitions, which would make librdkafka drop its prefetched messages. Not
+     * tracked yet, so nothing of theirs is ever stored; paused only past these bounds. */
+    rd_kafka_message_t **buffer;
+    int buf_head, buf_n, buf_cap;
+    size_t buf_bytes;
     int with_stage;           /* inputs dispatched and not yet ended or parked */
     bool failed;
     bool draining;
@@ -302,13 +310,77 @@ static void drop_parked(worker_t *w) {
 static int stage_inflight(worker_t *w) { return w->stage->inflight ? w->stage->inflight(w) : 0; }
 static bool window_full(worker_t *w) { return stage_inflight(w) + w->n_parked >= w->max_inflight; }
 
-/* Before every wait: parked inputs that are due, then consumption while the window
- * has room. */
+static bool buffer_full(const worker_t *w) {
+    int max_n = 4 * w->max_inflight > BUFFER_MIN_COUNT ? 4 * w->max_inflight : BUFFER_MIN_COUNT;
+    return w->buf_n >= max_n || w->buf_bytes >= BUFFER_MAX_BYTES;
+}
+
+static int buffer_push(worker_t *w, rd_kafka_message_t *m) {
+    if (w->buf_n == w->buf_cap) {
+        int cap = w->buf_cap ? w->buf_cap * 2 : 256;
+        rd_kafka_message_t **b = malloc((size_t)cap * sizeof *b);
+        if (!b) return -1;
+        for (int i = 0; i < w->buf_n; i++) b[i] = w->buffer[(w->buf_head + i) % w->buf_cap];
+        free(w->buffer);
+        w->buffer = b;
+        w->buf_head = 0;
+        w->buf_cap = cap;
+    }
+    w->buffer[(w->buf_head + w->buf_n) % w->buf_cap] = m;
+    w->buf_n++;
+    w->buf_bytes += m->len;
+    return 0;
+}
+
+static rd_kafka_message_t *buffer_pop(worker_t *w) {
+    if (!w->buf_n) return NULL;
+    rd_kafka_message_t *m = w->buffer[w->buf_head];
+    w->buf_head = (w->buf_head + 1) % w->buf_cap;
+    w->buf_n--;
+    w->buf_bytes -= m->len;
+    return m;
+}
+
+/* Drops buffered messages (of one partition, or all when topic is NULL): never tracked,
+ * never stored, so they are redelivered to whoever owns the partition. */
+static void buffer_drop(worker_t *w, const char *topic, int32_t partition) {
+    int n = w->buf_n;
+    for (int i = 0; i < n; i++) {
+        rd_kafka_message_t *m = buffer_pop(w);
+        if (!topic || (m->partition == partition && !strcmp(rd_kafka_topic_name(m->rkt), topic)))
+            rd_kafka_message_destroy(m);
+        else
+            buffer_push(w, m); /* cannot fail: the slot was just freed */
+    }
+}
+
+static void on_revoke(void *ctx, const char *topic, int32_t partition) { buffer_drop(ctx, topic, partition); }
+
+/* Tracks a polled message and hands it to the stage. */
+static void start_input(worker_t *w, rd_kafka_message_t *m) {
+    input_t *in = calloc(1, sizeof *in);
+    input_ref_t *ref = in ? kafka_track(w->kafka, m) : NULL;
+    if (!ref) { /* out of memory: not tracked, so never stored; redelivered later */
+        free(in);
+        rd_kafka_message_destroy(m);
+        worker_fail(w, "out of memory tracking an input");
+        return;
+    }
+    in->w = w;
+    in->m = m;
+    in->ref = ref;
+    dispatch(w, in);
+}
+
+/* Before every wait: parked inputs that are due, buffered inputs while the window has
+ * room, then polling. Polling goes on while the window is full (it serves rebalances
+ * and keeps librdkafka's prefetch); only a full buffer, a deferral or draining pauses. */
 static void before_sleep(void *ctx) {
     worker_t *w = ctx;
+    bool hold = !w->consuming || parked_pause(w);
     if (w->consuming) redispatch_due(w);
-    kafka_pause(w->kafka, !w->consuming || window_full(w) || parked_pause(w));
-    /* Poll even when paused: it serves rebalances; a paused partition yields nothing. */
+    while (w->buf_n && !hold && !window_full(w) && worker_running(w)) start_input(w, buffer_pop(w));
+    kafka_pause(w->kafka, hold || buffer_full(w));
     int n = 0;
     for (; n < POLL_BATCH && worker_running(w); n++) {
         rd_kafka_message_t *m = kafka_poll(w->kafka, 0);
@@ -318,24 +390,21 @@ static void before_sleep(void *ctx) {
             continue;
         }
         metric_inc(w->consumed, 1);
-        input_t *in = calloc(1, sizeof *in);
-        input_ref_t *ref = in ? kafka_track(w->kafka, m) : NULL;
-        if (!ref) { /* out of memory: not tracked, so never stored; redelivered later */
-            free(in);
-            rd_kafka_message_destroy(m);
-            worker_fail(w, "out of memory tracking an input");
+        if (!w->buf_n && !hold && !window_full(w)) {
+            start_input(w, m);
+            continue;
+        }
+        if (buffer_push(w, m)) {
+            rd_kafka_message_destroy(m); /* out of memory: not tracked, redelivered */
+            worker_fail(w, "out of memory buffering an input");
             break;
         }
-        in->w = w;
-        in->m = m;
-        in->ref = ref;
-        dispatch(w, in);
-        if (window_full(w)) {
+        if (buffer_full(w)) {
             kafka_pause(w->kafka, true);
             break;
         }
     }
-    if (n == POLL_BATCH) loop_wake(w->loop); /* more may be waiting */
+    if (n == POLL_BATCH || (w->buf_n && !hold && !window_full(w))) loop_wake(w->loop); /* more to do */
     if (w->parked) {
         int64_t until = w->parked->due_ms - now_ms();
         loop_sleep_at_most(w->loop, until > 0 ? (int)(until < 100 ? until : 100) : 0);
@@ -371,6 +440,9 @@ static void refresh_metrics(void *ctx) {
     metric_set(metric_get(METRIC_GAUGE, "pressroom_pending_inputs",
                           "Inputs whose offsets wait on unfinished work or unacknowledged outputs.", NULL),
                kafka_pending_inputs(w->kafka));
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_buffered_inputs",
+                          "Inputs polled and waiting for room in the window (not yet started).", NULL),
+               w->buf_n);
     metric_set(metric_get(METRIC_GAUGE, "pressroom_parked",
                           "Inputs parked for later (budget deferral, Redis down, rate limit).", NULL),
                w->n_parked);
@@ -431,6 +503,8 @@ static int parse_args(int argc, char **argv, const worker_stage_t *stage, const 
 
 static void worker_free(worker_t *w) {
     drop_parked(w);
+    if (w->buffer) buffer_drop(w, NULL, 0);
+    free(w->buffer);
     if (w->stage->fini && w->state) w->stage->fini(w);
     kafka_free(w->kafka);
     admin_http_stop(w->admin);
@@ -475,6 +549,7 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
         return 1;
     }
     kafka_set_delivery_handler(w->kafka, on_delivery, w);
+    kafka_set_revoke_handler(w->kafka, on_revoke, w);
     loop_watch(w->loop, kafka_consumer_fd(w->kafka), LOOP_READ, on_kafka_fd, w);
     loop_watch(w->loop, kafka_producer_fd(w->kafka), LOOP_READ, on_kafka_fd, w);
     if (w->cfg.metrics_listen[0]) {
@@ -533,6 +608,7 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         w->draining = true;
         w->consuming = false;
         drop_parked(w);
+        buffer_drop(w, NULL, 0);
         int64_t deadline = mono_ms() + DRAIN_TIMEOUT_MS;
         while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && mono_ms() < deadline &&
                !kafka_failed(w->kafka, NULL, 0))
