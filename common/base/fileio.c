@@ -27,17 +27,22 @@ char *file_read_all(const char *path, size_t max, size_t *len, char *err, size_t
         close(fd);
         return NULL;
     }
-    char *buf = malloc((size_t)st.st_size + 1);
+    char *buf = file_read_fd(fd, (size_t)st.st_size, path, len, err, errlen);
+    close(fd);
+    return buf;
+}
+
+char *file_read_fd(int fd, size_t size, const char *name, size_t *len, char *err, size_t errlen) {
+    char *buf = malloc(size + 1);
     size_t got = 0;
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    while (buf && got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += (size_t)n;
     }
-    close(fd);
-    if (!buf || got != (size_t)st.st_size) {
-        snprintf(err, errlen, "%s: short read", path);
+    if (!buf || got != size) {
+        snprintf(err, errlen, "%s: short read", name);
         free(buf);
         return NULL;
     }

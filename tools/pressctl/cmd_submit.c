@@ -236,7 +236,7 @@ static void html_escape(FILE *f, const char *s) {
     }
 }
 
-static void write_html(const ledger_t *l, const char *path) {
+static void write_html(const ledger_t *l, const char *blob_root, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "pressctl: cannot write %s\n", path);
@@ -254,7 +254,7 @@ static void write_html(const ledger_t *l, const char *path) {
         const outcome_t *o = &e->o;
         const char *verdict = e->terminal ? o->verdict : "pending";
         fprintf(f, "<div class=\"c %s\">", verdict);
-        const char *img = o->image_uri[0] ? blob_local_path(o->image_uri) : NULL;
+        const char *img = o->image_uri[0] ? blob_local_path(blob_root, o->image_uri) : NULL;
         if (img) {
             fputs("<img loading=lazy src=\"file://", f);
             html_escape(f, img);
@@ -273,10 +273,10 @@ static void write_html(const ledger_t *l, const char *path) {
     fclose(f);
 }
 
-static void report(const ledger_t *l, const char *html, const char *jsonl) {
+static void report(const ledger_t *l, const char *blob_root, const char *html, const char *jsonl) {
     print_table(l);
     if (jsonl) write_jsonl(l, jsonl);
-    if (html) write_html(l, html);
+    if (html) write_html(l, blob_root, html);
     int dups = 0;
     for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
     if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id): %d\n", dups);
@@ -400,7 +400,7 @@ int cmd_submit(int argc, char **argv) {
         ledger_free(&l);
         return 1;
     }
-    report(&l, opt.html, opt.jsonl);
+    report(&l, cfg.blob_root, opt.html, opt.jsonl);
     printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
     int rc = l.terminal == l.expected ? 0 : 1;
     ledger_free(&l);
@@ -418,7 +418,7 @@ int cmd_results(int argc, char **argv) {
     }
     ledger_t l = {0};
     if (follow(&cfg, &l, false, opt.timeout_s)) return 1;
-    report(&l, opt.html, opt.jsonl);
+    report(&l, cfg.blob_root, opt.html, opt.jsonl);
     printf("terminal: %d jobs\n", l.terminal);
     ledger_free(&l);
     return 0;

@@ -8,8 +8,9 @@
  *   fail, none left                          -> rejected, verification_failed
  *
  * An image that cannot be read from the blob store is a failed check like any
- * other (it is re-rendered), never a crash. The costs a verdict carries are the
- * budget's settled records (Redis), not the charges the message claims. */
+ * other (it is re-rendered), never a crash. An image or preview URI outside the
+ * store goes to the DLQ (blob_outside_store) without being read. The costs a verdict
+ * carries are the budget's settled records (Redis), not the charges the message claims. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,10 +121,25 @@ static void verifier_on_input(worker_t *w, input_t *in) {
         free(c);
         return;
     }
-    c->in = in;
+    /* A reference outside the blob store is never read, checked nor delivered. */
+    char reason[600];
+    if (c->task.preview_uri[0] && !blob_uri_inside(cfg->blob_root, c->task.preview_uri, err, sizeof err)) {
+        snprintf(reason, sizeof reason, "%s: preview_image: %s", blob_status_name(BLOB_OUTSIDE_STORE), err);
+        input_dlq(w, in, reason);
+        free(c);
+        return;
+    }
     size_t len = 0;
-    unsigned char *png = blob_get(c->task.image_uri, (size_t)cfg->verifier.max_png_bytes, &len, err,
-                                  sizeof err);
+    unsigned char *png;
+    blob_status_t bs = blob_get(cfg->blob_root, c->task.image_uri, (size_t)cfg->verifier.max_png_bytes, &png,
+                                &len, err, sizeof err);
+    if (bs == BLOB_OUTSIDE_STORE) {
+        snprintf(reason, sizeof reason, "%s: image: %s", blob_status_name(bs), err);
+        input_dlq(w, in, reason);
+        free(c);
+        return;
+    }
+    c->in = in;
     if (!png) {
         /* An image we cannot read is checked as empty bytes: image_undecodable. */
         log_warn("image_unavailable", "job_id", c->task.job.job_id, "error", err, NULL);
