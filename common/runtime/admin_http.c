@@ -1,6 +1,8 @@
 /* admin_http.c — /healthz, /readyz and /metrics from the worker's loop; see admin_http.h. */
 #include "runtime/admin_http.h"
 
+#include "base/alloc.h"
+
 #include "base/hostport.h"
 
 #include <arpa/inet.h>
@@ -67,7 +69,7 @@ admin_http_t *admin_http_start(const char *addr, const admin_http_hooks_t *hooks
         snprintf(err, errlen, "metrics_listen: expected HOST:PORT with an IPv4 address, found \"%s\"", addr);
         return NULL;
     }
-    admin_http_t *a = calloc(1, sizeof *a);
+    admin_http_t *a = xcalloc(1, sizeof *a);
     if (hooks) a->hooks = *hooks;
     a->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, a,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

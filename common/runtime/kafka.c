@@ -1,6 +1,8 @@
 /* kafka.c — consumer, producer and watermark storage; see kafka.h. */
 #include "runtime/kafka.h"
 
+#include "base/alloc.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -189,7 +191,7 @@ static int make_pipe(int fds[2]) {
 
 kafka_t *kafka_new(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
                    char *err, size_t errlen) {
-    kafka_t *k = calloc(1, sizeof *k);
+    kafka_t *k = xcalloc(1, sizeof *k);
     k->consumer_pipe[0] = k->consumer_pipe[1] = k->producer_pipe[0] = k->producer_pipe[1] = -1;
     char e[512];
 

@@ -1,6 +1,8 @@
 /* loop.c — fd handlers, timers and before-sleep hooks over poll(2); see loop.h. */
 #include "runtime/loop.h"
 
+#include "base/alloc.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -44,16 +46,14 @@ struct loop {
 static int grow(void **arr, int n, int *cap, size_t sz) {
     if (n < *cap) return 0;
     int c = *cap ? *cap * 2 : 8;
-    void *p = realloc(*arr, (size_t)c * sz);
-    if (!p) return -1;
-    *arr = p;
+    *arr = xrealloc(*arr, (size_t)c * sz);
     *cap = c;
     return 0;
 }
 
 loop_t *loop_new(void) {
-    loop_t *l = calloc(1, sizeof *l);
-    if (l) l->sleep_cap_ms = -1;
+    loop_t *l = xcalloc(1, sizeof *l);
+    l->sleep_cap_ms = -1;
     return l;
 }
 
@@ -143,9 +143,7 @@ int loop_run_once(loop_t *l, int max_wait_ms) {
         if (in < wait) wait = in < 0 ? 0 : in;
     }
     if (l->n_watch > l->cap_pfd) {
-        struct pollfd *p = realloc(l->pfd, (size_t)l->n_watch * sizeof *p);
-        if (!p) return 0;
-        l->pfd = p;
+        l->pfd = xrealloc(l->pfd, (size_t)l->n_watch * sizeof *l->pfd);
         l->cap_pfd = l->n_watch;
     }
     int n = l->n_watch;

@@ -1,6 +1,8 @@
 /* offset_tracker.c — contiguous watermarks per partition; see offset_tracker.h. */
 #include "runtime/offset_tracker.h"
 
+#include "base/alloc.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,7 @@ struct offset_tracker {
 };
 
 offset_tracker_t *offset_tracker_new(watermark_fn fn, void *opaque) {
-    offset_tracker_t *t = calloc(1, sizeof *t);
-    if (!t) return NULL;
+    offset_tracker_t *t = xcalloc(1, sizeof *t);
     t->fn = fn;
     t->opaque = opaque;
     return t;
@@ -70,16 +71,14 @@ input_ref_t *offset_tracker_track(offset_tracker_t *t, const char *topic, int32_
                                   int64_t offset) {
     partition_track_t *pt = find_track(t, topic, partition);
     if (!pt) {
-        pt = calloc(1, sizeof *pt);
-        if (!pt) return NULL;
+        pt = xcalloc(1, sizeof *pt);
         pt->tracker = t;
-        pt->topic = strdup(topic);
+        pt->topic = xstrdup(topic);
         pt->partition = partition;
         pt->next = t->tracks;
         t->tracks = pt;
     }
-    input_ref_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    input_ref_t *r = xcalloc(1, sizeof *r);
     assert(!pt->tail || pt->tail->offset < offset); /* a partition's offsets only grow */
     r->track = pt;
     r->offset = offset;

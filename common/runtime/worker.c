@@ -1,6 +1,8 @@
 /* worker.c — the shared worker runtime; see worker.h. */
 #include "runtime/worker.h"
 
+#include "base/alloc.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -315,11 +317,10 @@ static bool buffer_full(const worker_t *w) {
     return w->buf_n >= max_n || w->buf_bytes >= BUFFER_MAX_BYTES;
 }
 
-static int buffer_push(worker_t *w, rd_kafka_message_t *m) {
+static void buffer_push(worker_t *w, rd_kafka_message_t *m) {
     if (w->buf_n == w->buf_cap) {
         int cap = w->buf_cap ? w->buf_cap * 2 : 256;
-        rd_kafka_message_t **b = malloc((size_t)cap * sizeof *b);
-        if (!b) return -1;
+        rd_kafka_message_t **b = xmalloc((size_t)cap * sizeof *b);
         for (int i = 0; i < w->buf_n; i++) b[i] = w->buffer[(w->buf_head + i) % w->buf_cap];
         free(w->buffer);
         w->buffer = b;
@@ -329,7 +330,6 @@ static int buffer_push(worker_t *w, rd_kafka_message_t *m) {
     w->buffer[(w->buf_head + w->buf_n) % w->buf_cap] = m;
     w->buf_n++;
     w->buf_bytes += m->len;
-    return 0;
 }
 
 static rd_kafka_message_t *buffer_pop(worker_t *w) {
@@ -350,7 +350,7 @@ static void buffer_drop(worker_t *w, const char *topic, int32_t partition) {
         if (!topic || (m->partition == partition && !strcmp(rd_kafka_topic_name(m->rkt), topic)))
             rd_kafka_message_destroy(m);
         else
-            buffer_push(w, m); /* cannot fail: the slot was just freed */
+            buffer_push(w, m); /* the slot was just freed */
     }
 }
 
@@ -358,14 +358,8 @@ static void on_revoke(void *ctx, const char *topic, int32_t partition) { buffer_
 
 /* Tracks a polled message and hands it to the stage. */
 static void start_input(worker_t *w, rd_kafka_message_t *m) {
-    input_t *in = calloc(1, sizeof *in);
-    input_ref_t *ref = in ? kafka_track(w->kafka, m) : NULL;
-    if (!ref) { /* out of memory: not tracked, so never stored; redelivered later */
-        free(in);
-        rd_kafka_message_destroy(m);
-        worker_fail(w, "out of memory tracking an input");
-        return;
-    }
+    input_t *in = xcalloc(1, sizeof *in);
+    input_ref_t *ref = kafka_track(w->kafka, m);
     in->w = w;
     in->m = m;
     in->ref = ref;
@@ -394,11 +388,7 @@ static void before_sleep(void *ctx) {
             start_input(w, m);
             continue;
         }
-        if (buffer_push(w, m)) {
-            rd_kafka_message_destroy(m); /* out of memory: not tracked, redelivered */
-            worker_fail(w, "out of memory buffering an input");
-            break;
-        }
+        buffer_push(w, m);
         if (buffer_full(w)) {
             kafka_pause(w->kafka, true);
             break;
@@ -527,10 +517,7 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
     register_metrics(w);
     w->max_inflight = 64;
     w->loop = loop_new();
-    if (!w->loop || loop_before_sleep(w->loop, before_sleep, w)) {
-        fprintf(stderr, "%s: out of memory\n", stage->name);
-        return 1;
-    }
+    loop_before_sleep(w->loop, before_sleep, w);
     if (stage->init && stage->init(w, err, sizeof err) != 0) {
         log_error("init_failed", "error", err, NULL);
         fprintf(stderr, "%s: %s\n", stage->name, err);
@@ -575,8 +562,7 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
     if (rc) return rc;
     log_init(stage->name);
     setenv("OMP_THREAD_LIMIT", "1", 0);
-    worker_t *w = calloc(1, sizeof *w);
-    if (!w) return 1;
+    worker_t *w = xcalloc(1, sizeof *w);
     w->stage = stage;
     w->consuming = true;
     rc = worker_start(w, config_path, metrics_listen, max_inflight);
