@@ -8,6 +8,10 @@
  *   pipeline_bench latency --rate R --seconds S
  *       offers R jobs/s for S seconds and measures, for each job, the time from its
  *       submission to its terminal verdict (results/rejected): p50/p95/p99.
+ *   pipeline_bench drain --jobs N
+ *       reads results and rejected from the start with a fresh group and times from
+ *       its start until N verdicts are there: the rate of whatever stage is draining a
+ *       backlog into them (bench/run.sh starts a verifier-worker on a full verify topic).
  *
  * Jobs are thumbnails with one line of text, ids unique per run. */
 #include <math.h>
@@ -173,6 +177,40 @@ static int latency(const config_t *cfg, double rate, double seconds) {
     return got == n ? 0 : 1;
 }
 
+static int drain(const config_t *cfg, int n) {
+    char topics[2][256], group[96], err[512];
+    const char *names[] = {config_topic(cfg, "results", topics[0], sizeof topics[0]),
+                           config_topic(cfg, "rejected", topics[1], sizeof topics[1])};
+    snprintf(group, sizeof group, "bench-drain-%lld", (long long)now_ms());
+    kafka_t *k = kafka_new(cfg, group, names, 2, err, sizeof err);
+    if (!k) {
+        fprintf(stderr, "pipeline_bench: %s\n", err);
+        return 1;
+    }
+    /* Verdicts produced before this run (an earlier run's) are skipped by timestamp. */
+    int seen = 0;
+    int64_t t0 = now_ms(), first = 0, last = 0, deadline = t0 + 300000;
+    while (seen < n && now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_poll(k, 100);
+        if (!m) continue;
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(m, &tt);
+        if (ts >= t0 - 1000) {
+            last = now_ms();
+            if (!first) first = last;
+            seen++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    double secs = (now_ms() - t0) / 1000.0;
+    double span = first && last > first ? (last - first) / 1000.0 : 0;
+    printf("drain: %d/%d verdicts, the first %.2f s after the start, then %.1f verdicts/s over %.2f s\n", seen, n,
+           first ? (first - t0) / 1000.0 : secs, span > 0 ? (seen - 1) / span : 0.0, span);
+    kafka_close(k, 1000, false);
+    kafka_free(k);
+    return seen == n ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
     log_init("pipeline_bench");
     if (!getenv("PRESSROOM_LOG_LEVEL")) log_set_level(LOG_WARN);
@@ -195,8 +233,10 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "throughput")) return throughput(&cfg, jobs, topic);
     if (!strcmp(argv[1], "latency")) return latency(&cfg, rate, seconds);
+    if (!strcmp(argv[1], "drain")) return drain(&cfg, jobs);
 usage:
     fprintf(stderr, "usage: pipeline_bench throughput --jobs N [--topic verify]\n"
-                    "       pipeline_bench latency --rate R --seconds S\n");
+                    "       pipeline_bench latency --rate R --seconds S\n"
+                    "       pipeline_bench drain --jobs N\n");
     return 2;
 }

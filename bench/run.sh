@@ -5,6 +5,7 @@
 #   3. preview-worker jobs/s from one process: against an 800 ms endpoint and an
 #      instant one (targets: >= 250 and >= 3000 jobs/s)
 #   4. the whole pipeline's p50/p95/p99 at a fixed offered load, and peak RSS per worker
+#   5. verifier-worker images/s through Kafka, defaults and --max-inflight 200
 # Everything runs on loopback; every process started is stopped at the end.
 set -euo pipefail
 source "$(dirname "$0")/../tests/lib.sh"
@@ -75,6 +76,9 @@ start_bg p-verifier "$BIN/verifier-worker";     P2=$LAST_PID
 start_bg p-production "$BIN/production-worker"; P3=$LAST_PID
 "$B/pipeline_bench" latency --rate "${RATE:-20}" --seconds "${SECONDS_AT_RATE:-20}" | tail -n 1 | sed 's/^/pipeline /' | tee -a "$SUMMARY"
 note "peak RSS: preview-worker $(peak_rss $P1), verifier-worker $(peak_rss $P2), production-worker $(peak_rss $P3)"
+
+echo; echo "== 5. verifier-worker through Kafka, one process =="
+BUILD=$BUILD bash "$ROOT/bench/verifier_kafka.sh" 2>/dev/null | grep -v '"level"' | tee -a "$SUMMARY"
 
 echo; echo "== summary =="
 grep -E "decisions/s|round trips|jobs/s|req/s|requests/s" "$STACK_DIR/admission.txt" "$STACK_DIR/client.txt" 2>/dev/null | sed 's/^[^:]*://' | head -20

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# bench/verifier_kafka.sh — verifier-worker throughput through Kafka, one process:
+# a backlog of N verify tasks (rendered once by a preview-worker against an instant,
+# prerendered endpoint), then a verifier-worker started on it, timed until N verdicts
+# (pipeline_bench drain). Once with the defaults, once with --max-inflight 200, each
+# with a fresh consumer group on the same backlog. Prints images/s and the worker's
+# CPU seconds per image.
+set -euo pipefail
+source "$(dirname "$0")/../tests/lib.sh"
+stack_init verifier-bench
+B="$ROOT/$BUILD/bench"
+N=${VERIFY_JOBS:-600}
+cfg() { # GROUP_PREFIX
+  cat <<JSON
+{"tiers": {"preview": {"model": "instant", "max_latency_ms": 1000, "max_inflight": 256, "cap_usd": 0},
+           "production": {"model": "instant", "max_latency_ms": 1000, "cap_usd": 0}},
+ "models": {"instant": {"provider": "openai", "price_usd": 0.002, "latency_p50_ms": 0, "latency_p99_ms": 0,
+                        "prerendered": true, $NO_MISTAKES}},
+ "kafka": {"session_timeout_ms": 6000, "group_prefix": "$1"}}
+JSON
+}
+cfg "fill." >"$STACK_DIR/fill.json"
+export PRESSROOM_CONFIG="$STACK_DIR/fill.json" PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
+start_broker
+start_redis
+start_renderer "$PRESSROOM_CONFIG"
+start_bg preview "$BIN/preview-worker"; P=$LAST_PID
+"$B/pipeline_bench" throughput --jobs "$N" --topic verify | tail -n 1 | sed 's/^/backlog: /'
+kill -TERM "$P"; wait "$P" 2>/dev/null || true
+cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+for mode in default tuned; do
+  cfg "$mode." >"$STACK_DIR/$mode.json"
+  args=(); [ "$mode" = tuned ] && args=(--max-inflight 200)
+  PRESSROOM_CONFIG="$STACK_DIR/$mode.json" start_bg "verifier-$mode" "$BIN/verifier-worker" "${args[@]}"; V=$LAST_PID
+  line=$(PRESSROOM_CONFIG="$STACK_DIR/$mode.json" "$B/pipeline_bench" drain --jobs $((N + 1)) | tail -n 1)
+  cpu=$(cpu_s "$V")
+  kill -TERM "$V"; wait "$V" 2>/dev/null || true
+  rate=$(echo "$line" | grep -o "[0-9.]* verdicts/s" | cut -d" " -f1)
+  echo "verifier-worker through Kafka, $mode: $line; worker CPU ${cpu} s ($(awk -v c="$cpu" -v n=$((N + 1)) 'BEGIN {printf "%.1f", c * 1000 / n}') ms per image; ${rate:-?} images/s)"
+done
