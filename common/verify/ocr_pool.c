@@ -12,6 +12,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
+#include "base/blobstore.h"
 #include "base/log.h"
 #include "verify/ocr.h"
 
@@ -20,6 +22,8 @@ typedef struct item {
     job_t job;
     unsigned char *png;
     size_t len;
+    char *blob_root, *blob_uri; /* read by the checker thread when set (not the loop's) */
+    size_t blob_max;
     void *opaque;
     verdict_t *verdict;
 } item_t;
@@ -74,7 +78,14 @@ static void *checker_main(void *arg) {
         item_t *it = fifo_pop(&p->in);
         if (!it) break; /* stopping and drained */
         pthread_mutex_unlock(&p->mu);
-        it->verdict = verify_png(ocr, &p->cfg, &it->job, it->png, it->len);
+        if (it->blob_uri) {
+            char err[512];
+            blob_status_t bs = blob_get(it->blob_root, it->blob_uri, it->blob_max, &it->png, &it->len, err, sizeof err);
+            if (bs != BLOB_OK) /* checked as empty bytes: image_undecodable, re-rendered */
+                log_warn("image_unavailable", "job_id", it->job.job_id, "status", blob_status_name(bs), "error", err,
+                         NULL);
+        }
+        it->verdict = verify_png(ocr, &p->cfg, &it->job, it->png ? it->png : (const unsigned char *)"", it->len);
         free(it->png);
         it->png = NULL;
         pthread_mutex_lock(&p->mu);
@@ -138,18 +149,18 @@ verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, i
     return p;
 }
 
-int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len, void *opaque) {
-    item_t *it = calloc(1, sizeof *it);
-    if (!it) abort();
-    it->job = *job;
-    it->png = png;
-    it->len = len;
-    it->opaque = opaque;
+static void item_free(item_t *it) {
+    free(it->png);
+    free(it->blob_root);
+    free(it->blob_uri);
+    free(it);
+}
+
+static int enqueue(verify_pool_t *p, item_t *it) {
     pthread_mutex_lock(&p->mu);
     if (p->stopping) {
         pthread_mutex_unlock(&p->mu);
-        free(png);
-        free(it);
+        item_free(it);
         return -1;
     }
     fifo_push(&p->in, it);
@@ -157,6 +168,26 @@ int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, s
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->mu);
     return 0;
+}
+
+int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len, void *opaque) {
+    item_t *it = xcalloc(1, sizeof *it);
+    it->job = *job;
+    it->png = png;
+    it->len = len;
+    it->opaque = opaque;
+    return enqueue(p, it);
+}
+
+int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const char *root, const char *uri, size_t max,
+                            void *opaque) {
+    item_t *it = xcalloc(1, sizeof *it);
+    it->job = *job;
+    it->blob_root = xstrdup(root);
+    it->blob_uri = xstrdup(uri);
+    it->blob_max = max;
+    it->opaque = opaque;
+    return enqueue(p, it);
 }
 
 int verify_pool_fd(const verify_pool_t *p) { return p->efd; }
@@ -177,7 +208,7 @@ verdict_t *verify_pool_next(verify_pool_t *p, void **opaque) {
     }
     verdict_t *v = it->verdict;
     if (opaque) *opaque = it->opaque;
-    free(it);
+    item_free(it);
     return v;
 }
 
@@ -201,12 +232,9 @@ void verify_pool_free(verify_pool_t *p) {
     item_t *it;
     while ((it = fifo_pop(&p->out))) {
         verdict_free(it->verdict);
-        free(it);
+        item_free(it);
     }
-    while ((it = fifo_pop(&p->in))) { /* only when no thread ever started */
-        free(it->png);
-        free(it);
-    }
+    while ((it = fifo_pop(&p->in))) item_free(it); /* only when no thread ever started */
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     close(p->efd);

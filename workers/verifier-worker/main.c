@@ -129,25 +129,17 @@ static void verifier_on_input(worker_t *w, input_t *in) {
         free(c);
         return;
     }
-    size_t len = 0;
-    unsigned char *png;
-    blob_status_t bs = blob_get(cfg->blob_root, c->task.image_uri, (size_t)cfg->verifier.max_png_bytes, &png,
-                                &len, err, sizeof err);
-    if (bs == BLOB_OUTSIDE_STORE) {
-        snprintf(reason, sizeof reason, "%s: image: %s", blob_status_name(bs), err);
+    if (!blob_uri_inside(cfg->blob_root, c->task.image_uri, err, sizeof err)) {
+        snprintf(reason, sizeof reason, "%s: image: %s", blob_status_name(BLOB_OUTSIDE_STORE), err);
         input_dlq(w, in, reason);
         free(c);
         return;
     }
     c->in = in;
-    if (!png) {
-        /* An image we cannot read is checked as empty bytes: image_undecodable. */
-        log_warn("image_unavailable", "job_id", c->task.job.job_id, "error", err, NULL);
-        png = malloc(1);
-        len = 0;
-    }
     c->queued_us = mono_us();
-    if (verify_pool_submit(st->pool, &c->task.job, png, len, c) != 0) {
+    /* Read on the checker thread, not here: a slow volume never stalls the loop. */
+    if (verify_pool_submit_blob(st->pool, &c->task.job, cfg->blob_root, c->task.image_uri,
+                                (size_t)cfg->verifier.max_png_bytes, c) != 0) {
         /* Shutting down: leave the input unfinished so it is redelivered. */
         free(c);
     }
