@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -561,6 +563,8 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
     int rc = parse_args(argc, argv, stage, &config_path, &metrics_listen, &max_inflight);
     if (rc) return rc;
     log_init(stage->name);
+    /* cJSON allocates through the one out-of-memory policy too (alloc.h). */
+    cJSON_InitHooks(&(cJSON_Hooks){.malloc_fn = xmalloc, .free_fn = free});
     setenv("OMP_THREAD_LIMIT", "1", 0);
     worker_t *w = xcalloc(1, sizeof *w);
     w->stage = stage;
