@@ -1,10 +1,6 @@
 /* admin_http.c — /healthz, /readyz and /metrics from the worker's loop; see admin_http.h. */
 #include "runtime/admin_http.h"
 
-#include "base/alloc.h"
-
-#include "base/hostport.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -12,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
+#include "base/hostport.h"
 #include "base/log.h"
 #include "base/metrics.h"
 

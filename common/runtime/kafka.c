@@ -1,8 +1,6 @@
 /* kafka.c — consumer, producer and watermark storage; see kafka.h. */
 #include "runtime/kafka.h"
 
-#include "base/alloc.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/log.h"
 
 extern char **environ;

@@ -1,14 +1,13 @@
 /* loop.c — fd handlers, timers and before-sleep hooks over poll(2); see loop.h. */
 #include "runtime/loop.h"
 
-#include "base/alloc.h"
-
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/clock.h"
 
 typedef struct {

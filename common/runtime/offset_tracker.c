@@ -1,11 +1,11 @@
 /* offset_tracker.c — contiguous watermarks per partition; see offset_tracker.h. */
 #include "runtime/offset_tracker.h"
 
-#include "base/alloc.h"
-
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/alloc.h"
 
 struct partition_track {
     offset_tracker_t *tracker;

@@ -1,8 +1,6 @@
 /* worker.c — the shared worker runtime; see worker.h. */
 #include "runtime/worker.h"
 
-#include "base/alloc.h"
-
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/alloc.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
