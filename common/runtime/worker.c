@@ -195,7 +195,7 @@ static void input_end(worker_t *w, input_t *in) {
 }
 
 void input_done(worker_t *w, input_t *in) {
-    if (in->refused && !w->failed) {
+    if (in->refused && !in->letter_sent && !w->failed) { /* one letter, whoever saw the refusal */
         char reason[600];
         snprintf(reason, sizeof reason, "%s: %s",
                  strstr(in->refusal, "too large") ? "message_too_large" : "output_refused", in->refusal);
@@ -205,7 +205,7 @@ void input_done(worker_t *w, input_t *in) {
 }
 
 void input_dlq(worker_t *w, input_t *in, const char *reason) {
-    if (!w->failed) send_letter(w, in, reason);
+    if (!w->failed && !in->letter_sent) send_letter(w, in, reason);
     input_end(w, in);
 }
 
