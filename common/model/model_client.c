@@ -15,7 +15,6 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/providers.h"
-#include "base/redact.h"
 #include "model/provider.h"
 #include "runtime/loop.h"
 
@@ -119,6 +118,22 @@ static void append(char *dst, size_t dstlen, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* Replaces every occurrence of secret in s by "[redacted]" (providers sometimes echo keys). */
+static void redact(char *s, size_t cap, const char *secret) {
+    size_t sl = strlen(secret);
+    if (sl < 4) return;
+    char *p;
+    while ((p = strstr(s, secret))) {
+        static const char mark[] = "[redacted]";
+        size_t tail = strlen(p + sl);
+        size_t ml = sizeof mark - 1;
+        if ((size_t)(p - s) + ml + tail + 1 > cap) tail = cap - 1 - (size_t)(p - s) - ml;
+        memmove(p + ml, p + sl, tail);
+        p[ml + tail] = '\0';
+        memcpy(p, mark, ml);
+    }
+}
+
 /* ==== Set-up ==== */
 
 /* Reads the model's API key from its env var or file into *key ("" when none configured).
@@ -153,7 +168,6 @@ static int load_api_key(const model_config_t *m, char **key, char *err, size_t e
     } else {
         *key = strdup("");
     }
-    if (*key) redact_add_secret(*key); /* never in a log line, a detail or a verdict */
     if (!*key) {
         snprintf(err, errlen, "models.%s: out of memory", m->name);
         return -1;
@@ -188,12 +202,6 @@ static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *nam
         snprintf(err, errlen, "models.%s.endpoint: expected an http:// or https:// URL, found \"%s\"", m->name,
                  e->base_url);
         return -1;
-    }
-    const char *userinfo = strstr(e->base_url, "://"), *at = userinfo ? strchr(userinfo + 3, '@') : NULL;
-    if (at && !memchr(userinfo + 3, '/', (size_t)(at - userinfo - 3))) { /* http://user:pass@host */
-        char cred[512];
-        snprintf(cred, sizeof cred, "%.*s", (int)(at - userinfo - 3), userinfo + 3);
-        redact_add_secret(cred);
     }
     if (load_api_key(m, &e->api_key, err, errlen)) return -1;
     e->target.model = m->name;
@@ -360,7 +368,7 @@ static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, s
             append(r->detail, sizeof r->detail, "every model failed: %s", c->trail);
         else
             snprintf(r->detail, sizeof r->detail, "%s", c->detail);
-        redact(r->detail, sizeof r->detail); /* providers sometimes echo keys */
+        for (int i = 0; i < mc->n_ep; i++) redact(r->detail, sizeof r->detail, mc->ep[i].api_key);
     }
     c->result = r;
     c->qnext = NULL;

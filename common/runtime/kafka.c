@@ -12,7 +12,6 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
-#include "base/redact.h"
 
 extern char **environ;
 
@@ -40,11 +39,8 @@ struct kafka {
 
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
     char e[256];
-    bool secret = redact_sensitive_property(k);
-    if (secret) redact_add_secret(v);
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        redact(e, sizeof e);
-        snprintf(err, errlen, "kafka property %s=%s: %s", k, secret ? REDACT_MARK : v, e);
+        snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
         return -1;
     }
     return 0;
