@@ -83,13 +83,13 @@ start_broker() {
   export PRESSROOM_BROKERS
 }
 
-# start_renderer CONFIG: the reference model endpoint; exports PRESSROOM_RENDERER.
+# start_renderer CONFIG [ARGS]: the reference model endpoint; exports PRESSROOM_RENDERER.
 start_renderer() {
-  local out="$STACK_DIR/renderer.out"
+  local out="$STACK_DIR/renderer.out" config=$1; shift
   : >"$out"
   # Port 0: the renderer binds a free port itself and prints it (no race).
   # RENDERER_TRUTH_LOG=FILE: one line per image the renderer drew (what a provider bills).
-  "$BIN/pressroom-renderer" --config "$1" --listen "127.0.0.1:0" ${RENDERER_TRUTH_LOG:+--truth-log "$RENDERER_TRUTH_LOG"} \
+  "$BIN/pressroom-renderer" --config "$config" --listen "127.0.0.1:0" ${RENDERER_TRUTH_LOG:+--truth-log "$RENDERER_TRUTH_LOG"} "$@" \
     >"$out" 2>"$STACK_DIR/renderer.log" &
   STACK_PIDS+=($!)
   RENDERER_PID=$!
@@ -99,15 +99,15 @@ start_renderer() {
   export PRESSROOM_RENDERER
 }
 
-# start_stack CONFIG: broker, redis-server and renderer for CONFIG, with the
-# environment every pressroom process reads (config, blob store) pointed at them.
+# start_stack CONFIG [RENDERER_ARGS]: broker, redis-server and renderer for CONFIG, with
+# the environment every pressroom process reads (config, blob store) pointed at them.
 start_stack() {
-  export PRESSROOM_CONFIG=$1
+  export PRESSROOM_CONFIG=$1; shift
   export PRESSROOM_BLOBS="file://$STACK_DIR/blobs"
   export PRESSROOM_DEV_DIR="$STACK_DIR/nodev"   # pressctl must not pick up a dev stack
   start_broker --config "$PRESSROOM_CONFIG"
   start_redis
-  start_renderer "$PRESSROOM_CONFIG"
+  start_renderer "$PRESSROOM_CONFIG" "$@"
 }
 
 # kafka_put TOPIC: produces stdin's lines "KEY<TAB>VALUE" with kcat (a real Kafka

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/redact.h"
+
 static char g_process[64] = "pressroom";
 static log_level_t g_level = LOG_INFO;
 static const char *level_names[] = {"debug", "info", "warn", "error"};
@@ -38,6 +40,14 @@ static void append_escaped(char *buf, size_t cap, size_t *pos, const char *s) {
     }
 }
 
+/* Appends a value: redacted (base/redact.h) while still raw, then JSON-escaped, so a
+ * secret is found whatever characters it holds. */
+static void append_value(char *buf, size_t cap, size_t *pos, const char *s) {
+    char v[8192];
+    snprintf(v, sizeof v, "%s", s ? s : "");
+    append_escaped(buf, cap, pos, redact(v, sizeof v));
+}
+
 static void append_raw(char *buf, size_t cap, size_t *pos, const char *s) {
     while (*s && *pos + 1 < cap) buf[(*pos)++] = *s++;
 }
@@ -59,7 +69,7 @@ static void emit(log_level_t level, const char *event, const char *msg, va_list 
     append_raw(buf, sizeof buf, &pos, "\"");
     if (msg) {
         append_raw(buf, sizeof buf, &pos, ",\"msg\":\"");
-        append_escaped(buf, sizeof buf, &pos, msg);
+        append_value(buf, sizeof buf, &pos, msg);
         append_raw(buf, sizeof buf, &pos, "\"");
     } else {
         const char *k;
@@ -68,7 +78,7 @@ static void emit(log_level_t level, const char *event, const char *msg, va_list 
             append_raw(buf, sizeof buf, &pos, ",\"");
             append_escaped(buf, sizeof buf, &pos, k);
             append_raw(buf, sizeof buf, &pos, "\":\"");
-            append_escaped(buf, sizeof buf, &pos, v ? v : "");
+            append_value(buf, sizeof buf, &pos, v);
             append_raw(buf, sizeof buf, &pos, "\"");
         }
     }

@@ -2,7 +2,8 @@
  *
  *   log_info("job_admitted", "job_id", id, "tier", "preview", NULL);
  *
- * Fields are key/value string pairs terminated by NULL; values are JSON-escaped.
+ * Fields are key/value string pairs terminated by NULL; values (and msg) have every
+ * registered secret replaced (base/redact.h), at every level, then are JSON-escaped.
  * Use log_infof()/log_errorf() for a free-text "msg" field. The process name is set
  * once with log_init(). Thread safe (one write(2) per line). */
 #ifndef PRESSROOM_LOG_H

@@ -15,6 +15,7 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/providers.h"
+#include "base/redact.h"
 #include "model/provider.h"
 #include "runtime/loop.h"
 
@@ -118,23 +119,21 @@ static void append(char *dst, size_t dstlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-/* Replaces every occurrence of secret in s by "[redacted]" (providers sometimes echo keys). */
-static void redact(char *s, size_t cap, const char *secret) {
-    size_t sl = strlen(secret);
-    if (sl < 4) return;
-    char *p;
-    while ((p = strstr(s, secret))) {
-        static const char mark[] = "[redacted]";
-        size_t tail = strlen(p + sl);
-        size_t ml = sizeof mark - 1;
-        if ((size_t)(p - s) + ml + tail + 1 > cap) tail = cap - 1 - (size_t)(p - s) - ml;
-        memmove(p + ml, p + sl, tail);
-        p[ml + tail] = '\0';
-        memcpy(p, mark, ml);
-    }
-}
-
 /* ==== Set-up ==== */
+
+/* Registers a loaded key with the one redaction rule (base/redact.h): the key, its
+ * Bearer and Basic forms follow from it; for A1111's "user:password" the password alone
+ * too. A key too short to redact is still used, with a warning naming the model. */
+static void register_api_key(const model_config_t *m, const char *key) {
+    if (!*key) return;
+    const char *colon = strchr(key, ':');
+    const char *password = !strcmp(m->provider, "a1111") && colon && colon[1] ? colon + 1 : NULL;
+    if (redact_add_secret(key) && (!password || redact_add_secret(password))) return;
+    char why[96];
+    snprintf(why, sizeof why, "%s shorter than %d characters: logs cannot tell it from other text",
+             password ? "the key or its password is" : "the key is", REDACT_MIN_SECRET);
+    log_warn("api_key_not_redacted", "model", m->name, "why", why, NULL);
+}
 
 /* Reads the model's API key from its env var or file into *key ("" when none configured).
  * Returns 0, or -1 with err naming the model and where the key was expected. */
@@ -172,6 +171,7 @@ static int load_api_key(const model_config_t *m, char **key, char *err, size_t e
         snprintf(err, errlen, "models.%s: out of memory", m->name);
         return -1;
     }
+    register_api_key(m, *key);
     return 0;
 }
 
@@ -368,7 +368,7 @@ static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, s
             append(r->detail, sizeof r->detail, "every model failed: %s", c->trail);
         else
             snprintf(r->detail, sizeof r->detail, "%s", c->detail);
-        for (int i = 0; i < mc->n_ep; i++) redact(r->detail, sizeof r->detail, mc->ep[i].api_key);
+        redact(r->detail, sizeof r->detail);
     }
     c->result = r;
     c->qnext = NULL;
@@ -382,6 +382,7 @@ static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, s
 static void set_failure(call_t *c, const char *reason, int status, const char *detail) {
     snprintf(c->reason, sizeof c->reason, "%s", reason);
     snprintf(c->detail, sizeof c->detail, "%s", detail);
+    redact(c->detail, sizeof c->detail); /* providers echo keys; a cut copy may end in one */
     c->http_status = status;
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/redact.h"
 
 extern char **environ;
 
@@ -37,10 +38,22 @@ struct kafka {
 
 /* ==== Configuration ==== */
 
+/* Whether a property holds a credential: its value is registered for redaction and
+ * never printed. sasl.mechanism(s) only names a public algorithm. */
+static bool sensitive_property(const char *k) {
+    if (!strcmp(k, "sasl.mechanism") || !strcmp(k, "sasl.mechanisms")) return false;
+    return strstr(k, "password") || strstr(k, "secret") || !strncmp(k, "sasl.", 5) || !strncmp(k, "ssl.key", 7);
+}
+
 static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *err, size_t errlen) {
     char e[256];
     if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
+        if (sensitive_property(k))
+            /* librdkafka may quote the value ("Invalid value ... for ..."): then not its words either. */
+            snprintf(err, errlen, "kafka property %s=" REDACT_MARK ": %s", k,
+                     *v && strstr(e, v) ? "rejected (librdkafka's message quotes the value)" : e);
+        else
+            snprintf(err, errlen, "kafka property %s=%s: %s", k, v, e);
         return -1;
     }
     return 0;
@@ -57,6 +70,11 @@ int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen) {
         for (const char *p = *e + sizeof prefix - 1; p < eq && n + 1 < sizeof prop; p++)
             prop[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
         prop[n] = 0;
+        if (sensitive_property(prop) && eq[1] && !redact_add_secret(eq + 1)) {
+            char why[64];
+            snprintf(why, sizeof why, "shorter than %d characters", REDACT_MIN_SECRET);
+            log_warn("kafka_secret_not_redacted", "property", prop, "why", why, NULL);
+        }
         if (conf_set(conf, prop, eq + 1, err, errlen)) return -1;
     }
     return 0;

@@ -90,7 +90,10 @@ int kafka_outq_len(const kafka_t *k);
 void kafka_close(kafka_t *k, int timeout_ms, bool commit);
 
 /* librdkafka properties from the environment: PRESSROOM_KAFKA_<PROP> with dots as
- * underscores, e.g. PRESSROOM_KAFKA_SECURITY_PROTOCOL=SASL_SSL. */
+ * underscores, e.g. PRESSROOM_KAFKA_SECURITY_PROTOCOL=SASL_SSL. The value of a
+ * credential property (a name with "password" or "secret", sasl.* but sasl.mechanism,
+ * ssl.key*) is registered for redaction (base/redact.h) and never printed, not even
+ * in the error for a property librdkafka refuses. */
 int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen);
 
 #endif

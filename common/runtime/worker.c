@@ -14,6 +14,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/redact.h"
 #include "base/sha256.h"
 #include "runtime/admin_http.h"
 #include "runtime/kafka.h"
@@ -147,6 +148,7 @@ static int send_letter(worker_t *w, input_t *in, const char *reason) {
     if (m->key_len) snprintf(key, sizeof key, "%.*s", (int)(m->key_len < 150 ? m->key_len : 150), (const char *)m->key);
     char why[300];
     snprintf(why, sizeof why, "%s", reason); /* a header stays small whatever the reason */
+    redact(why, sizeof why);
     const char *src = rd_kafka_topic_name(m->rkt);
     kafka_header_t h[] = {{"pressroom-reason", why},
                           {"pressroom-source-topic", src},
@@ -504,26 +506,29 @@ static void worker_free(worker_t *w) {
     metrics_reset();
 }
 
+/* A start-up error, on both the log and stderr, redacted like every string that leaves
+ * the process. Returns rc, the exit status. */
+static int start_failed(const worker_stage_t *stage, const char *event, char *err, size_t errlen, int rc) {
+    redact(err, errlen);
+    log_error(event, "error", err, NULL);
+    fprintf(stderr, "%s: %s\n", stage->name, err);
+    return rc;
+}
+
 /* Loads the config, sets up the stage, Kafka and the admin endpoint. Returns 0, or
  * the exit status. */
 static int worker_start(worker_t *w, const char *config_path, const char *metrics_listen, int max_inflight) {
     const worker_stage_t *stage = w->stage;
     char err[1024];
-    if (config_load(&w->cfg, config_path, err, sizeof err) != 0) {
-        log_error("bad_config", "error", err, NULL);
-        fprintf(stderr, "%s: %s\n", stage->name, err);
-        return 2;
-    }
+    if (config_load(&w->cfg, config_path, err, sizeof err) != 0)
+        return start_failed(stage, "bad_config", err, sizeof err, 2);
     if (metrics_listen) snprintf(w->cfg.metrics_listen, sizeof w->cfg.metrics_listen, "%s", metrics_listen);
     register_metrics(w);
     w->max_inflight = 64;
     w->loop = loop_new();
     loop_before_sleep(w->loop, before_sleep, w);
-    if (stage->init && stage->init(w, err, sizeof err) != 0) {
-        log_error("init_failed", "error", err, NULL);
-        fprintf(stderr, "%s: %s\n", stage->name, err);
-        return 2;
-    }
+    if (stage->init && stage->init(w, err, sizeof err) != 0)
+        return start_failed(stage, "init_failed", err, sizeof err, 2);
     if (max_inflight > 0) w->max_inflight = max_inflight;
 
     char group[256], topic[256];
@@ -531,11 +536,8 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
     config_topic(&w->cfg, stage->input, topic, sizeof topic);
     const char *topics[] = {topic};
     w->kafka = kafka_new(&w->cfg, group, topics, 1, err, sizeof err);
-    if (!w->kafka) {
-        log_error("kafka_failed", "error", err, NULL);
-        fprintf(stderr, "%s: %s\n", stage->name, err);
-        return 1;
-    }
+    if (!w->kafka)
+        return start_failed(stage, "kafka_failed", err, sizeof err, 1);
     kafka_set_delivery_handler(w->kafka, on_delivery, w);
     kafka_set_revoke_handler(w->kafka, on_revoke, w);
     loop_watch(w->loop, kafka_consumer_fd(w->kafka), LOOP_READ, on_kafka_fd, w);
@@ -543,11 +545,8 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
     if (w->cfg.metrics_listen[0]) {
         admin_http_hooks_t hooks = {.refresh = refresh_metrics, .not_ready = not_ready, .ctx = w};
         w->admin = admin_http_start(w->cfg.metrics_listen, &hooks, err, sizeof err);
-        if (!w->admin) {
-            log_error("admin_http_failed", "error", err, NULL);
-            fprintf(stderr, "%s: %s\n", stage->name, err);
-            return 2;
-        }
+        if (!w->admin)
+            return start_failed(stage, "admin_http_failed", err, sizeof err, 2);
         loop_watch(w->loop, admin_http_fd(w->admin), LOOP_READ, on_admin_fd, w->admin);
     }
     char mi[16];

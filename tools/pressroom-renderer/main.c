@@ -11,6 +11,13 @@
  * the X-Pressroom-Truth header (workers never read it; tests and evals do), the price
  * in X-Pressroom-Price-Micros.
  *
+ * With --api-key-env VAR it checks credentials as the providers do: a request whose
+ * Authorization is neither "Bearer $VAR" nor "Basic base64($VAR)" (A1111's user:password)
+ * is answered in its dialect's error shape with --auth-status (default 401; 429 or 503
+ * make the client retry), and the message quotes the credentials received, as some
+ * providers echo a wrong key — what the workers' redaction must catch. Without the
+ * flag no credentials are checked.
+ *
  * Prints "listening http://HOST:PORT" on stdout once ready, serves until SIGTERM or
  * SIGINT, exits 0. */
 #include <arpa/inet.h>
@@ -31,6 +38,7 @@
 #include "base/hostport.h"
 #include "runtime/admin_http.h"
 #include "base/log.h"
+#include "base/redact.h"
 #include "renderer.h"
 
 #define CACHE_BUCKETS 1024
@@ -338,6 +346,46 @@ static void serve(model_state_t *ms, const dialect_ops_t *ops, render_request_t 
     image_free(&img);
 }
 
+/* --api-key-env: the credentials accepted (NULL: none checked), and the status of a refusal. */
+static struct {
+    char *bearer, *basic;
+    int status;
+} g_auth = {NULL, NULL, 401};
+
+static void auth_init(const char *env, const char *status) {
+    const char *key = getenv(env);
+    if (!key || !*key) FATAL("--api-key-env: expected the API key in environment variable %s, found it %s", env,
+                             key ? "empty" : "unset");
+    if (!redact_add_secret(key)) log_warn("api_key_not_redacted", "why", "shorter than the redaction minimum", NULL);
+    char *b64 = base64_encode(key, strlen(key), NULL);
+    if (!b64) abort();
+    size_t n = strlen(key) + strlen(b64) + 16;
+    g_auth.bearer = malloc(n);
+    g_auth.basic = malloc(n);
+    if (!g_auth.bearer || !g_auth.basic) abort();
+    snprintf(g_auth.bearer, n, "Bearer %s", key);
+    snprintf(g_auth.basic, n, "Basic %s", b64);
+    free(b64);
+    if (status) {
+        char *end;
+        long v = strtol(status, &end, 10);
+        if (*end || v < 400 || v > 599) FATAL("--auth-status: expected an HTTP status from 400 to 599, found \"%s\"", status);
+        g_auth.status = (int)v;
+    }
+}
+
+/* Whether the request may go on; when not, out holds the refusal, quoting what was sent. */
+static bool authorized(const dialect_ops_t *ops, const http_in_t *in, reply_t *out) {
+    if (!g_auth.bearer) return true;
+    const char *a = in->authorization;
+    if (a && (!strcmp(a, g_auth.bearer) || !strcmp(a, g_auth.basic))) return true;
+    char msg[512];
+    if (a) snprintf(msg, sizeof msg, "incorrect credentials provided: Authorization: %.400s", a);
+    else snprintf(msg, sizeof msg, "no credentials: expected an Authorization header");
+    ops->error(g_auth.status, msg, out);
+    return false;
+}
+
 static void list_models(char *buf, size_t len) {
     size_t n = 0;
     buf[0] = '\0';
@@ -368,6 +416,7 @@ static void handle(const char *method, const http_in_t *in, bool too_large, repl
         reply_header(out, "Allow", "POST");
         return;
     }
+    if (!authorized(ops, in, out)) return;
     if (too_large) {
         char msg[96];
         snprintf(msg, sizeof msg, "request body: expected at most %d bytes", MAX_BODY_BYTES);
@@ -489,6 +538,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .url = url,
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         .body = u->buf ? u->buf : "",
         .body_len = u->len,
     };
@@ -526,7 +576,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 /* ==== Start-up and shutdown ==== */
 
 static void usage(void) {
-    fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT] [--truth-log FILE]\n");
+    fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT] [--truth-log FILE]\n"
+                    "                          [--api-key-env VAR [--auth-status STATUS]]\n");
     exit(2);
 }
 
@@ -540,9 +591,11 @@ static void raise_fd_limit(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *config_path = NULL, *listen = "127.0.0.1:8080";
+    const char *config_path = NULL, *listen = "127.0.0.1:8080", *key_env = NULL, *auth_status = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
+        else if (!strcmp(argv[i], "--api-key-env") && i + 1 < argc) key_env = argv[++i];
+        else if (!strcmp(argv[i], "--auth-status") && i + 1 < argc) auth_status = argv[++i];
         else if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen = argv[++i];
         else if (!strcmp(argv[i], "--truth-log") && i + 1 < argc) {
             const char *path = argv[++i];
@@ -552,6 +605,8 @@ int main(int argc, char **argv) {
         else usage();
     }
     log_init("pressroom-renderer");
+    if (key_env) auth_init(key_env, auth_status);
+    else if (auth_status) usage();
     char err[512];
     if (config_load(&g.cfg, config_path, err, sizeof err)) FATAL("%s", err);
     struct sockaddr_in addr;

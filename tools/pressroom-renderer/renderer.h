@@ -62,6 +62,7 @@ typedef struct {
     const char *url;
     const char *content_type; /* may be NULL */
     const char *accept;       /* may be NULL */
+    const char *authorization; /* the Authorization header; may be NULL */
     const char *body;         /* NUL-terminated; may contain NULs (multipart) */
     size_t body_len;
 } http_in_t;
