@@ -203,6 +203,12 @@ static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *nam
                  e->base_url);
         return -1;
     }
+    const char *userinfo = strstr(e->base_url, "://"), *at = userinfo ? strchr(userinfo + 3, '@') : NULL;
+    if (at && !memchr(userinfo + 3, '/', (size_t)(at - userinfo - 3))) { /* http://user:pass@host */
+        char cred[512];
+        snprintf(cred, sizeof cred, "%.*s", (int)(at - userinfo - 3), userinfo + 3);
+        redact_add_secret(cred); /* connection failures quote the endpoint URL */
+    }
     if (load_api_key(m, &e->api_key, err, errlen)) return -1;
     e->target.model = m->name;
     e->target.base_url = e->base_url;

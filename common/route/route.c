@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/redact.h"
 
 const char *job_verdict_name(job_verdict_t v) {
     switch (v) {
@@ -132,6 +133,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(o.verdict, sizeof o.verdict, "%s", verdict);
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
+    redact(o.detail, sizeof o.detail); /* every detail was redacted at its source; this is the last door */
     snprintf(o.image_uri, sizeof o.image_uri, "%s", f->image_uri ? f->image_uri : "");
     snprintf(o.stage, sizeof o.stage, "%s", f->as_preview ? "preview" : task->stage);
     snprintf(o.model, sizeof o.model, "%s", task->model);
