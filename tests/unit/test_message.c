@@ -87,13 +87,13 @@ static void test_task_round_trips_with_charges(void **state) {
     assert_int_equal(parse("{\"job_id\":\"e-9\",\"asset_class\":\"editorial\",\"prompt\":\"p\","
                            "\"text\":[\"Breaking\"],\"palette\":[\"#0b3d91\",\"#FFFFFF\"],"
                            "\"region\":{\"x\":0.1,\"y\":0.1,\"w\":0.8,\"h\":0.3}}", &t.job, err), 0);
-    snprintf(t.stage, sizeof t.stage, "production");
+    t.stage = STAGE_PRODUCTION;
     t.attempt = 2;
     snprintf(t.image_uri, sizeof t.image_uri, "file:///b/e-9/production-2.png");
     snprintf(t.guidance, sizeof t.guidance, "expected \"Breaking\", read \"Breakng\"");
-    task_add_charge(&t, "preview", 1, "sd3.5_turbo", 20000);
-    task_add_charge(&t, "production", 2, "imagen4_ultra", 60000);
-    task_add_charge(&t, "production", 2, "imagen4_ultra", 60000); /* same render: not added twice */
+    task_add_charge(&t, STAGE_PREVIEW, 1, "sd3.5_turbo", 20000);
+    task_add_charge(&t, STAGE_PRODUCTION, 2, "imagen4_ultra", 60000);
+    task_add_charge(&t, STAGE_PRODUCTION, 2, "imagen4_ultra", 60000); /* same render: not added twice */
     t.failed_checks = 1;
     char *json = task_encode(&t);
     task_t back;
