@@ -161,7 +161,7 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         outcome_t o;
         if (ours(m, r.prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
             if (got < n) lat[got++] = o.latency_ms;
-            if (!strcmp(o.verdict, "accepted")) accepted++;
+            if (o.verdict == VERDICT_ACCEPTED) accepted++;
             outcome_free(&o);
         }
         rd_kafka_message_destroy(m);

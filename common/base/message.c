@@ -1,6 +1,8 @@
 /* message.c — codecs for the messages on pressroom's topics; see message.h.
  * The single place where Kafka payloads are parsed and validated. */
 #include "base/message.h"
+
+#include "base/json.h"
 #include "base/prompt.h"
 
 #include <ctype.h>
@@ -9,68 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ==== Field readers: each records the first error in err ==== */
+/* ==== Stages and verdicts: their names on the wire ==== */
 
-typedef struct {
-    char *err;
-    size_t errlen;
-    int failed;
-} perr_t;
+/* Indexed by stage_t and job_verdict_t: the codecs read and write these strings. */
+static const char *const STAGE_NAMES[] = {"preview", "production", NULL};
+static const char *const VERDICT_NAMES[] = {"accepted", "degraded", "rejected", NULL};
 
-static int bad(perr_t *p, const char *field, const char *expected) {
-    if (!p->failed) snprintf(p->err, p->errlen, "%s: expected %s", field, expected);
-    p->failed = 1;
-    return -1;
+const char *stage_name(stage_t s) {
+    return s >= STAGE_PREVIEW && s <= STAGE_PRODUCTION ? STAGE_NAMES[s] : "unknown";
 }
 
-static const cJSON *field(const cJSON *o, const char *name) {
-    return cJSON_GetObjectItemCaseSensitive(o, name);
-}
-
-static int read_str(perr_t *p, const cJSON *o, const char *name, char *dst, size_t len,
-                    bool required) {
-    const cJSON *v = field(o, name);
-    if (!v || cJSON_IsNull(v)) {
-        if (required) return bad(p, name, "a non-empty string (required)");
-        return 0;
-    }
-    char exp[80];
-    snprintf(exp, sizeof exp, "a string of at most %zu bytes", len - 1);
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= len) return bad(p, name, exp);
-    if (required && !v->valuestring[0]) return bad(p, name, "a non-empty string");
-    snprintf(dst, len, "%s", v->valuestring);
-    return 0;
-}
-
-static int read_i64(perr_t *p, const cJSON *o, const char *name, int64_t *dst, int64_t lo,
-                    int64_t hi, bool required) {
-    const cJSON *v = field(o, name);
-    if (!v) return required ? bad(p, name, "an integer (required)") : 0;
-    char exp[96];
-    snprintf(exp, sizeof exp, "an integer from %lld to %lld", (long long)lo, (long long)hi);
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < (double)lo ||
-        v->valuedouble > (double)hi)
-        return bad(p, name, exp);
-    *dst = (int64_t)v->valuedouble;
-    return 0;
-}
-
-static int read_int(perr_t *p, const cJSON *o, const char *name, int *dst, int lo, int hi,
-                    bool required) {
-    int64_t v = *dst;
-    int rc = read_i64(p, o, name, &v, lo, hi, required);
-    *dst = (int)v;
-    return rc;
-}
-
-static int read_num(perr_t *p, const cJSON *o, const char *name, double *dst, double lo, double hi) {
-    const cJSON *v = field(o, name);
-    if (!v) return 0;
-    char exp[96];
-    snprintf(exp, sizeof exp, "a number from %g to %g", lo, hi);
-    if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi) return bad(p, name, exp);
-    *dst = v->valuedouble;
-    return 0;
+const char *job_verdict_name(job_verdict_t v) {
+    return v >= VERDICT_ACCEPTED && v <= VERDICT_REJECTED ? VERDICT_NAMES[v] : "unknown";
 }
 
 int parse_hex_color(const char *s, uint32_t *rgb) {
@@ -111,124 +63,122 @@ static const char *const JOB_KEYS[] = {"job_id", "asset_class", "prompt", "text"
                                        "palette", "min_contrast", "safe_zone", "region",
                                        "case_insensitive", "submitted_at_ms", NULL};
 
-int job_from_json(const cJSON *o, job_t *job, char *err, size_t errlen) {
-    perr_t p = {err, errlen, 0};
-    memset(job, 0, sizeof *job);
-    if (!cJSON_IsObject(o)) return bad(&p, "job", "a JSON object");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, o) {
-        bool known = false;
-        for (const char *const *k = JOB_KEYS; *k; k++)
-            if (!strcmp(*k, it->string)) known = true;
-        if (!known) {
-            char f[160];
-            snprintf(f, sizeof f, "%.100s", it->string);
-            return bad(&p, f, "no such field (unknown field in a job)");
-        }
-    }
-    read_str(&p, o, "job_id", job->job_id, sizeof job->job_id, true);
-    if (!p.failed && !valid_id(job->job_id)) bad(&p, "job_id", "letters, digits and ._:- only, not starting with a dot");
-    read_str(&p, o, "asset_class", job->asset_class, sizeof job->asset_class, true);
-    if (!p.failed && !valid_class(job->asset_class))
-        bad(&p, "asset_class", "a lower-case name like \"thumbnail\"");
-    read_str(&p, o, "prompt", job->prompt, sizeof job->prompt, true);
-    if (p.failed) return -1;
-
-    const cJSON *text = field(o, "text");
-    if (text) {
-        if (!cJSON_IsArray(text) || cJSON_GetArraySize(text) > JOB_MAX_TEXT)
-            return bad(&p, "text", "an array of at most 8 strings");
-        cJSON_ArrayForEach(it, text) {
-            if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) >= JOB_TEXT_LEN)
-                return bad(&p, "text", "an array of non-empty strings of at most 255 bytes");
-            snprintf(job->text[job->n_text++], JOB_TEXT_LEN, "%s", it->valuestring);
-        }
-    } else {
-        job_default_text(job);
-    }
+/* "WIDTHxHEIGHT", canonical decimal only: no sign, space or leading zero (as the
+ * schema says), 16 to 8192. */
+static int read_size(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
     job->width = 768;
     job->height = 512;
-    const cJSON *size = field(o, "size");
-    if (size) {
-        int w = 0, h = 0, n = 0;
-        const char *s = cJSON_IsString(size) ? size->valuestring : "";
-        const char *x = strchr(s, 'x');
-        /* Canonical decimal only: no sign, space or leading zero (as the schema says). */
-        bool canonical = s[0] >= '1' && s[0] <= '9' && x && x[1] >= '1' && x[1] <= '9';
-        if (!canonical || sscanf(s, "%dx%d%n", &w, &h, &n) != 2 || s[n] || w < 16 || h < 16 ||
-            w > 8192 || h > 8192)
-            return bad(&p, "size", "\"WIDTHxHEIGHT\" in pixels, 16 to 8192, e.g. \"768x512\"");
-        job->width = w;
-        job->height = h;
+    const cJSON *size = cJSON_GetObjectItemCaseSensitive(o, "size");
+    if (!size) return 0;
+    int w = 0, h = 0, n = 0;
+    const char *s = cJSON_IsString(size) ? size->valuestring : "";
+    const char *x = strchr(s, 'x');
+    bool canonical = s[0] >= '1' && s[0] <= '9' && x && x[1] >= '1' && x[1] <= '9';
+    if (!canonical || sscanf(s, "%dx%d%n", &w, &h, &n) != 2 || s[n] || w < 16 || h < 16 || w > 8192 || h > 8192) {
+        char path[256];
+        return json_fail(r, json_path(path, sizeof path, at, "size"),
+                         "\"WIDTHxHEIGHT\" in pixels, 16 to 8192, e.g. \"768x512\"", size);
     }
-    int64_t seed = -1;
-    read_i64(&p, o, "seed", &seed, 0, 9007199254740991LL, false);
-    job->seed = seed >= 0 ? (uint64_t)seed : job_id_hash(job->job_id) % 4294967296ULL;
-    const cJSON *pal = field(o, "palette");
-    if (pal) {
-        if (!cJSON_IsArray(pal) || cJSON_GetArraySize(pal) > JOB_MAX_PALETTE)
-            return bad(&p, "palette", "an array of at most 8 colours \"#RRGGBB\"");
-        cJSON_ArrayForEach(it, pal) {
-            if (!cJSON_IsString(it) || it->valuestring[0] != '#' ||
-                parse_hex_color(it->valuestring, &job->palette[job->n_palette]) != 0)
-                return bad(&p, "palette", "an array of colours \"#RRGGBB\"");
-            job->n_palette++;
-        }
-    }
-    read_num(&p, o, "min_contrast", &job->min_contrast, 1.0, 21.0);
-    read_num(&p, o, "safe_zone", &job->safe_zone, 0.1, 1.0);
-    const cJSON *reg = field(o, "region");
-    if (reg) {
-        if (!cJSON_IsObject(reg)) return bad(&p, "region", "an object {\"x\",\"y\",\"w\",\"h\"} of fractions");
-        double *dst[] = {&job->region.x, &job->region.y, &job->region.w, &job->region.h};
-        const char *names[] = {"x", "y", "w", "h"};
-        for (int i = 0; i < 4; i++) {
-            const cJSON *v = field(reg, names[i]);
-            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1)
-                return bad(&p, "region", "an object {\"x\",\"y\",\"w\",\"h\"} of fractions from 0 to 1");
-            *dst[i] = v->valuedouble;
-        }
-        if (job->region.w <= 0 || job->region.h <= 0 || job->region.x + job->region.w > 1.0001 ||
-            job->region.y + job->region.h > 1.0001)
-            return bad(&p, "region", "a non-empty rectangle inside the image");
-        job->has_region = true;
-    }
-    const cJSON *ci = field(o, "case_insensitive");
-    if (ci) {
-        if (!cJSON_IsBool(ci)) return bad(&p, "case_insensitive", "true or false");
-        job->case_insensitive = cJSON_IsTrue(ci);
-    }
-    read_i64(&p, o, "submitted_at_ms", &job->submitted_ms, 0, 9007199254740991LL, false);
-    return p.failed ? -1 : 0;
+    job->width = w;
+    job->height = h;
+    return 0;
 }
 
-/* Parses buf as one JSON object with nothing after it. */
-static cJSON *parse_object(const char *buf, size_t len, char *err, size_t errlen) {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        size_t at = end ? (size_t)(end - buf) : 0;
-        snprintf(err, errlen, "payload: expected a JSON object (not valid JSON near byte %zu)", at);
-        return NULL;
+static int read_text(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256], item[256];
+    json_path(path, sizeof path, at, "text");
+    const cJSON *text = json_read_array(r, o, at, "text", JSON_OPTIONAL, JOB_MAX_TEXT,
+                                        "an array of at most 8 strings");
+    if (!text) {
+        if (!cJSON_GetObjectItemCaseSensitive(o, "text")) job_default_text(job);
+        return r->failed ? -1 : 0;
     }
-    while (end && (size_t)(end - buf) < len && isspace((unsigned char)*end)) end++;
-    if (end && (size_t)(end - buf) < len && *end) {
-        snprintf(err, errlen, "payload: expected one JSON object (trailing bytes after it)");
-        cJSON_Delete(root);
-        return NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, text) {
+        if (json_read_string_at(r, it, json_index_path(item, sizeof item, path, job->n_text), JSON_REQUIRED,
+                                job->text[job->n_text], JOB_TEXT_LEN))
+            return -1;
+        job->n_text++;
     }
-    if (!cJSON_IsObject(root)) {
-        snprintf(err, errlen, "payload: expected a JSON object");
-        cJSON_Delete(root);
-        return NULL;
+    return 0;
+}
+
+static int read_palette(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256], item[256];
+    json_path(path, sizeof path, at, "palette");
+    const cJSON *pal = json_read_array(r, o, at, "palette", JSON_OPTIONAL, JOB_MAX_PALETTE,
+                                       "an array of at most 8 colours \"#RRGGBB\"");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, pal) {
+        if (!cJSON_IsString(it) || it->valuestring[0] != '#' ||
+            parse_hex_color(it->valuestring, &job->palette[job->n_palette]) != 0)
+            return json_fail(r, json_index_path(item, sizeof item, path, job->n_palette), "a colour \"#RRGGBB\"", it);
+        job->n_palette++;
     }
-    return root;
+    return 0;
+}
+
+static int read_region(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256];
+    json_path(path, sizeof path, at, "region");
+    const cJSON *reg = json_read_object(r, o, at, "region", JSON_OPTIONAL,
+                                        "an object {\"x\",\"y\",\"w\",\"h\"} of fractions");
+    if (!reg) return r->failed ? -1 : 0;
+    static const char *const keys[] = {"x", "y", "w", "h", NULL};
+    double *dst[] = {&job->region.x, &job->region.y, &job->region.w, &job->region.h};
+    json_check_keys(r, reg, path, keys);
+    for (int i = 0; i < 4; i++)
+        json_read_double(r, reg, path, keys[i], JSON_REQUIRED, dst[i], 0, 1, "a fraction from 0 to 1");
+    if (r->failed) return -1;
+    if (job->region.w <= 0 || job->region.h <= 0 || job->region.x + job->region.w > 1.0001 ||
+        job->region.y + job->region.h > 1.0001)
+        return json_fail(r, path, "a non-empty rectangle inside the image", reg);
+    job->has_region = true;
+    return 0;
+}
+
+/* The job in o, whose fields are under the path `at` ("" at the top, "job" in a task). */
+static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256];
+    memset(job, 0, sizeof *job);
+    if (!cJSON_IsObject(o)) return json_fail(r, at, "a JSON object", o);
+    if (json_check_keys(r, o, at, JOB_KEYS)) return -1;
+    if (json_read_string(r, o, at, "job_id", JSON_REQUIRED, job->job_id, sizeof job->job_id) == 0 &&
+        !valid_id(job->job_id))
+        json_fail(r, json_path(path, sizeof path, at, "job_id"), "letters, digits and ._:- only, not starting with a dot",
+                  cJSON_GetObjectItemCaseSensitive(o, "job_id"));
+    if (json_read_string(r, o, at, "asset_class", JSON_REQUIRED, job->asset_class, sizeof job->asset_class) == 0 &&
+        !valid_class(job->asset_class))
+        json_fail(r, json_path(path, sizeof path, at, "asset_class"), "a lower-case name like \"thumbnail\"",
+                  cJSON_GetObjectItemCaseSensitive(o, "asset_class"));
+    json_read_string(r, o, at, "prompt", JSON_REQUIRED, job->prompt, sizeof job->prompt);
+    if (r->failed) return -1;
+    if (read_text(r, o, at, job) || read_size(r, o, at, job)) return -1;
+    int64_t seed = -1;
+    json_read_i64(r, o, at, "seed", JSON_OPTIONAL, &seed, 0, 9007199254740991LL, NULL);
+    job->seed = seed >= 0 ? (uint64_t)seed : job_id_hash(job->job_id) % 4294967296ULL;
+    if (read_palette(r, o, at, job)) return -1;
+    json_read_double(r, o, at, "min_contrast", JSON_OPTIONAL, &job->min_contrast, 1.0, 21.0, NULL);
+    json_read_double(r, o, at, "safe_zone", JSON_OPTIONAL, &job->safe_zone, 0.1, 1.0, NULL);
+    if (read_region(r, o, at, job)) return -1;
+    json_read_bool(r, o, at, "case_insensitive", JSON_OPTIONAL, &job->case_insensitive);
+    json_read_i64(r, o, at, "submitted_at_ms", JSON_OPTIONAL, &job->submitted_ms, 0, 9007199254740991LL, NULL);
+    return r->failed ? -1 : 0;
+}
+
+int job_from_json(const cJSON *o, job_t *job, char *err, size_t errlen) {
+    json_reader_t r;
+    json_reader_init(&r, "job", err, errlen);
+    return job_read(&r, o, "", job);
 }
 
 int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen) {
-    cJSON *root = parse_object(buf, len, err, errlen);
+    json_reader_t r;
+    json_reader_init(&r, "job", err, errlen);
+    memset(job, 0, sizeof *job);
+    cJSON *root = json_parse_object(&r, buf, len);
     if (!root) return -1;
-    int rc = job_from_json(root, job, err, errlen);
+    int rc = job_read(&r, root, "", job);
     cJSON_Delete(root);
     return rc;
 }
@@ -275,10 +225,10 @@ char *job_encode(const job_t *job) {
 
 /* ==== Charges ==== */
 
-int task_add_charge(task_t *task, const char *stage, int attempt, const char *model, int64_t micros) {
+int task_add_charge(task_t *task, stage_t stage, int attempt, const char *model, int64_t micros) {
     for (int i = 0; i < task->n_charges; i++) {
         charge_t *c = &task->charges[i];
-        if (!strcmp(c->stage, stage) && c->attempt == attempt) {
+        if (c->stage == stage && c->attempt == attempt) {
             c->micros = micros; /* the same render charged again: replace, never add */
             snprintf(c->model, sizeof c->model, "%s", model);
             return 0;
@@ -286,7 +236,7 @@ int task_add_charge(task_t *task, const char *stage, int attempt, const char *mo
     }
     if (task->n_charges >= TASK_MAX_CHARGES) return -1;
     charge_t *c = &task->charges[task->n_charges++];
-    snprintf(c->stage, sizeof c->stage, "%s", stage);
+    c->stage = stage;
     c->attempt = attempt;
     snprintf(c->model, sizeof c->model, "%s", model);
     c->micros = micros;
@@ -303,7 +253,7 @@ static cJSON *charges_to_json(const charge_t *charges, int n) {
     cJSON *arr = cJSON_CreateArray();
     for (int i = 0; i < n; i++) {
         cJSON *c = cJSON_CreateObject();
-        cJSON_AddStringToObject(c, "stage", charges[i].stage);
+        cJSON_AddStringToObject(c, "stage", stage_name(charges[i].stage));
         cJSON_AddNumberToObject(c, "attempt", charges[i].attempt);
         cJSON_AddStringToObject(c, "model", charges[i].model);
         cJSON_AddNumberToObject(c, "usd_micros", (double)charges[i].micros);
@@ -312,63 +262,63 @@ static cJSON *charges_to_json(const charge_t *charges, int n) {
     return arr;
 }
 
-static int charges_from_json(perr_t *p, const cJSON *arr, charge_t *charges, int *n) {
-    *n = 0;
-    if (!arr) return 0;
-    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > TASK_MAX_CHARGES)
-        return bad(p, "charges", "an array of at most 16 charges");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, arr) {
-        charge_t *c = &charges[*n];
-        memset(c, 0, sizeof *c);
-        if (!cJSON_IsObject(it)) return bad(p, "charges", "an array of objects");
-        read_str(p, it, "stage", c->stage, sizeof c->stage, true);
-        read_int(p, it, "attempt", &c->attempt, 1, 100, true);
-        read_str(p, it, "model", c->model, sizeof c->model, false);
-        read_i64(p, it, "usd_micros", &c->micros, 0, INT64_C(1) << 50, true);
-        if (p->failed) return -1;
-        (*n)++;
-    }
-    return 0;
+/* A stage: "preview" or "production". */
+static int read_stage(json_reader_t *r, const cJSON *o, const char *at, json_need_t need, stage_t *stage) {
+    int v = (int)*stage;
+    int rc = json_read_enum(r, o, at, "stage", need, STAGE_NAMES, &v);
+    *stage = (stage_t)v;
+    return rc;
 }
 
-static bool valid_stage(const char *s) { return !strcmp(s, "preview") || !strcmp(s, "production"); }
+static int charges_from_json(json_reader_t *r, const cJSON *o, charge_t *charges, int *n) {
+    *n = 0;
+    const cJSON *arr = json_read_array(r, o, "", "charges", JSON_OPTIONAL, TASK_MAX_CHARGES,
+                                       "an array of at most 16 charges");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr) {
+        char at[64];
+        json_index_path(at, sizeof at, "charges", *n);
+        charge_t *c = &charges[*n];
+        memset(c, 0, sizeof *c);
+        if (!cJSON_IsObject(it)) return json_fail(r, at, "a charge object", it);
+        read_stage(r, it, at, JSON_REQUIRED, &c->stage);
+        json_read_int(r, it, at, "attempt", JSON_REQUIRED, &c->attempt, 1, 100, NULL);
+        json_read_string(r, it, at, "model", JSON_OPTIONAL, c->model, sizeof c->model);
+        json_read_i64(r, it, at, "usd_micros", JSON_REQUIRED, &c->micros, 0, INT64_C(1) << 50, NULL);
+        if (r->failed) return -1;
+        (*n)++;
+    }
+    return r->failed ? -1 : 0;
+}
 
 /* ==== Task ==== */
 
 int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen) {
     memset(task, 0, sizeof *task);
-    cJSON *root = parse_object(buf, len, err, errlen);
+    json_reader_t r;
+    json_reader_init(&r, "task", err, errlen);
+    cJSON *root = json_parse_object(&r, buf, len);
     if (!root) return -1;
-    perr_t p = {err, errlen, 0};
-    const cJSON *job = field(root, "job");
-    if (!job) bad(&p, "job", "the job object (required)");
-    else if (job_from_json(job, &task->job, err, errlen) != 0) {
-        /* prefix the nested field path */
-        char inner[512];
-        snprintf(inner, sizeof inner, "%s", err);
-        snprintf(err, errlen, "job.%s", inner);
-        p.failed = 1;
-    }
-    read_str(&p, root, "stage", task->stage, sizeof task->stage, true);
-    if (!p.failed && !valid_stage(task->stage)) bad(&p, "stage", "\"preview\" or \"production\"");
-    read_int(&p, root, "attempt", &task->attempt, 1, 10, true);
-    read_str(&p, root, "model", task->model, sizeof task->model, false);
-    read_str(&p, root, "image", task->image_uri, sizeof task->image_uri, false);
-    read_str(&p, root, "guidance", task->guidance, sizeof task->guidance, false);
-    read_str(&p, root, "escalation", task->escalation, sizeof task->escalation, false);
-    read_str(&p, root, "preview_image", task->preview_uri, sizeof task->preview_uri, false);
-    read_i64(&p, root, "started_at_ms", &task->started_ms, 0, 9007199254740991LL, false);
-    read_int(&p, root, "failed_checks", &task->failed_checks, 0, 100, false);
-    if (!p.failed) charges_from_json(&p, field(root, "charges"), task->charges, &task->n_charges);
+    const cJSON *job = json_read_object(&r, root, "", "job", JSON_REQUIRED, "the job object");
+    if (job) job_read(&r, job, "job", &task->job);
+    read_stage(&r, root, "", JSON_REQUIRED, &task->stage);
+    json_read_int(&r, root, "", "attempt", JSON_REQUIRED, &task->attempt, 1, 10, NULL);
+    json_read_string(&r, root, "", "model", JSON_OPTIONAL, task->model, sizeof task->model);
+    json_read_string(&r, root, "", "image", JSON_OPTIONAL, task->image_uri, sizeof task->image_uri);
+    json_read_string(&r, root, "", "guidance", JSON_OPTIONAL, task->guidance, sizeof task->guidance);
+    json_read_string(&r, root, "", "escalation", JSON_OPTIONAL, task->escalation, sizeof task->escalation);
+    json_read_string(&r, root, "", "preview_image", JSON_OPTIONAL, task->preview_uri, sizeof task->preview_uri);
+    json_read_i64(&r, root, "", "started_at_ms", JSON_OPTIONAL, &task->started_ms, 0, 9007199254740991LL, NULL);
+    json_read_int(&r, root, "", "failed_checks", JSON_OPTIONAL, &task->failed_checks, 0, 100, NULL);
+    if (!r.failed) charges_from_json(&r, root, task->charges, &task->n_charges);
     cJSON_Delete(root);
-    return p.failed ? -1 : 0;
+    return r.failed ? -1 : 0;
 }
 
 char *task_encode(const task_t *task) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "job", job_to_json(&task->job));
-    cJSON_AddStringToObject(o, "stage", task->stage);
+    cJSON_AddStringToObject(o, "stage", stage_name(task->stage));
     cJSON_AddNumberToObject(o, "attempt", task->attempt);
     cJSON_AddStringToObject(o, "model", task->model);
     if (task->image_uri[0]) cJSON_AddStringToObject(o, "image", task->image_uri);
@@ -387,41 +337,41 @@ char *task_encode(const task_t *task) {
 
 int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    cJSON *root = parse_object(buf, len, err, errlen);
+    json_reader_t r;
+    json_reader_init(&r, "outcome", err, errlen);
+    cJSON *root = json_parse_object(&r, buf, len);
     if (!root) return -1;
-    perr_t p = {err, errlen, 0};
-    read_str(&p, root, "job_id", out->job_id, sizeof out->job_id, true);
-    read_str(&p, root, "asset_class", out->asset_class, sizeof out->asset_class, false);
-    read_str(&p, root, "verdict", out->verdict, sizeof out->verdict, true);
-    if (!p.failed && strcmp(out->verdict, "accepted") && strcmp(out->verdict, "degraded") &&
-        strcmp(out->verdict, "rejected"))
-        bad(&p, "verdict", "\"accepted\", \"degraded\" or \"rejected\"");
-    read_str(&p, root, "reason", out->reason, sizeof out->reason, false);
-    read_str(&p, root, "detail", out->detail, sizeof out->detail, false);
-    read_str(&p, root, "image", out->image_uri, sizeof out->image_uri, false);
-    read_str(&p, root, "stage", out->stage, sizeof out->stage, false);
-    read_int(&p, root, "attempt", &out->attempt, 0, 100, false);
-    read_str(&p, root, "model", out->model, sizeof out->model, false);
-    read_i64(&p, root, "cost_micros", &out->cost_micros, 0, INT64_C(1) << 50, false);
-    read_i64(&p, root, "latency_ms", &out->latency_ms, 0, INT64_C(1) << 50, false);
-    read_int(&p, root, "escalations", &out->escalations, 0, 100, false);
-    read_int(&p, root, "failed_checks", &out->failed_checks, 0, 100, false);
-    if (!p.failed) charges_from_json(&p, field(root, "charges"), out->charges, &out->n_charges);
-    const cJSON *rep = field(root, "report");
-    if (!p.failed && rep) out->report = cJSON_Duplicate(rep, 1);
+    int verdict = VERDICT_ACCEPTED;
+    json_read_string(&r, root, "", "job_id", JSON_REQUIRED, out->job_id, sizeof out->job_id);
+    json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class);
+    json_read_enum(&r, root, "", "verdict", JSON_REQUIRED, VERDICT_NAMES, &verdict);
+    out->verdict = (job_verdict_t)verdict;
+    json_read_string(&r, root, "", "reason", JSON_OPTIONAL, out->reason, sizeof out->reason);
+    json_read_string(&r, root, "", "detail", JSON_OPTIONAL, out->detail, sizeof out->detail);
+    json_read_string(&r, root, "", "image", JSON_OPTIONAL, out->image_uri, sizeof out->image_uri);
+    read_stage(&r, root, "", JSON_OPTIONAL, &out->stage);
+    json_read_int(&r, root, "", "attempt", JSON_OPTIONAL, &out->attempt, 0, 100, NULL);
+    json_read_string(&r, root, "", "model", JSON_OPTIONAL, out->model, sizeof out->model);
+    json_read_i64(&r, root, "", "cost_micros", JSON_OPTIONAL, &out->cost_micros, 0, INT64_C(1) << 50, NULL);
+    json_read_i64(&r, root, "", "latency_ms", JSON_OPTIONAL, &out->latency_ms, 0, INT64_C(1) << 50, NULL);
+    json_read_int(&r, root, "", "escalations", JSON_OPTIONAL, &out->escalations, 0, 100, NULL);
+    json_read_int(&r, root, "", "failed_checks", JSON_OPTIONAL, &out->failed_checks, 0, 100, NULL);
+    if (!r.failed) charges_from_json(&r, root, out->charges, &out->n_charges);
+    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(root, "report");
+    if (!r.failed && rep) out->report = cJSON_Duplicate(rep, 1);
     cJSON_Delete(root);
-    return p.failed ? -1 : 0;
+    return r.failed ? -1 : 0;
 }
 
-char *outcome_encode(const outcome_t *out) {
+cJSON *outcome_to_json(const outcome_t *out) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "job_id", out->job_id);
     cJSON_AddStringToObject(o, "asset_class", out->asset_class);
-    cJSON_AddStringToObject(o, "verdict", out->verdict);
+    cJSON_AddStringToObject(o, "verdict", job_verdict_name(out->verdict));
     cJSON_AddStringToObject(o, "reason", out->reason);
     cJSON_AddStringToObject(o, "detail", out->detail);
     cJSON_AddStringToObject(o, "image", out->image_uri);
-    cJSON_AddStringToObject(o, "stage", out->stage);
+    cJSON_AddStringToObject(o, "stage", stage_name(out->stage));
     cJSON_AddNumberToObject(o, "attempt", out->attempt);
     cJSON_AddStringToObject(o, "model", out->model);
     cJSON_AddNumberToObject(o, "cost_micros", (double)out->cost_micros);
@@ -430,6 +380,11 @@ char *outcome_encode(const outcome_t *out) {
     cJSON_AddNumberToObject(o, "escalations", out->escalations);
     cJSON_AddNumberToObject(o, "failed_checks", out->failed_checks);
     if (out->report) cJSON_AddItemToObject(o, "report", cJSON_Duplicate(out->report, 1));
+    return o;
+}
+
+char *outcome_encode(const outcome_t *out) {
+    cJSON *o = outcome_to_json(out);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -6,8 +6,8 @@
  *   jobs        job_t                     (upstream, pressctl submit)
  *   verify      task_t with image_uri     (preview-/production-worker -> verifier)
  *   production  task_t with guidance      (verifier escalations, production_only routes)
- *   results     outcome_t verdict=accepted|degraded
- *   rejected    outcome_t verdict=rejected
+ *   results     outcome_t verdict VERDICT_ACCEPTED | VERDICT_DEGRADED
+ *   rejected    outcome_t verdict VERDICT_REJECTED
  *   dlq         original bytes + headers pressroom-reason, -topic, -partition, -offset
  */
 #ifndef PRESSROOM_MESSAGE_H
@@ -23,6 +23,17 @@
 #define JOB_TEXT_LEN 256
 #define JOB_MAX_PALETTE 8
 #define TASK_MAX_CHARGES 16
+
+/* The two render stages: the fast preview, then the high-fidelity production
+ * renders. On the wire "preview" | "production" (stage_name); only the codecs here
+ * turn strings into stages. */
+typedef enum { STAGE_PREVIEW = 0, STAGE_PRODUCTION } stage_t;
+const char *stage_name(stage_t s);
+
+/* A job's terminal verdict: "accepted" | "degraded" | "rejected" on the wire
+ * (job_verdict_name); only the codecs here turn strings into verdicts. */
+typedef enum { VERDICT_ACCEPTED = 0, VERDICT_DEGRADED, VERDICT_REJECTED } job_verdict_t;
+const char *job_verdict_name(job_verdict_t v);
 
 /* A rectangle as fractions of the image (0..1). */
 typedef struct {
@@ -52,7 +63,7 @@ typedef struct {
 
 /* A charge against a tier's budget: one render. */
 typedef struct {
-    char stage[16];             /* preview | production */
+    stage_t stage;
     int attempt;
     char model[64];
     int64_t micros;
@@ -61,7 +72,7 @@ typedef struct {
 /* A job in flight between workers: the job, where it is, what it cost so far. */
 typedef struct {
     job_t job;
-    char stage[16];             /* stage that rendered image_uri: preview | production */
+    stage_t stage;              /* stage that rendered image_uri */
     int attempt;                /* renders so far, 1 = the preview */
     char model[64];             /* model that rendered image_uri */
     char image_uri[1024];       /* "" on the production topic */
@@ -78,12 +89,12 @@ typedef struct {
 typedef struct {
     char job_id[128];
     char asset_class[32];
-    char verdict[16];           /* accepted | degraded | rejected */
+    job_verdict_t verdict;
     char reason[64];            /* rejected: budget_exhausted | verification_failed |
                                    render_failed | invalid_job ... */
     char detail[1024];
     char image_uri[1024];
-    char stage[16];
+    stage_t stage;
     int attempt;
     char model[64];
     int64_t cost_micros;        /* sum of charges */
@@ -95,8 +106,10 @@ typedef struct {
     cJSON *report;              /* verification report (owned), may be NULL */
 } outcome_t;
 
-/* Parsers: return 0, or -1 with a sentence in err saying which field is wrong and
- * what was expected. They never read past len and accept no trailing garbage. */
+/* Parsers: return 0, or -1 with a sentence in err naming the codec, the field, what
+ * was expected and what was found ("job: size: expected ..., found \"huge\"").
+ * They never read past len and take strict JSON only (base/json.h): UTF-8, no NUL,
+ * no lone surrogate, no key twice, nothing after the object. */
 int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen);
 /* FNV-1a of a job id: the default seed of a job without one, and lookup tables. */
 uint64_t job_id_hash(const char *job_id);
@@ -104,8 +117,10 @@ int job_from_json(const cJSON *obj, job_t *job, char *err, size_t errlen);
 int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen);
 int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t errlen);
 
-/* Encoders: a malloc'd NUL-terminated JSON string (caller frees). */
+/* Encoders: a malloc'd NUL-terminated JSON string (caller frees); *_to_json: the
+ * tree (caller deletes). */
 cJSON *job_to_json(const job_t *job);
+cJSON *outcome_to_json(const outcome_t *out);
 char *job_encode(const job_t *job);
 char *task_encode(const task_t *task);
 char *outcome_encode(const outcome_t *out);
@@ -115,7 +130,7 @@ void outcome_free(outcome_t *out);
  * sent to a model) are in base/prompt.h, with the prompt grammar. */
 
 int64_t task_cost(const task_t *task);
-int task_add_charge(task_t *task, const char *stage, int attempt, const char *model, int64_t micros);
+int task_add_charge(task_t *task, stage_t stage, int attempt, const char *model, int64_t micros);
 
 /* Parses "#RRGGBB" (or "RRGGBB"); returns 0 or -1. */
 int parse_hex_color(const char *s, uint32_t *rgb);

@@ -845,12 +845,12 @@ int budget_verify_charges(budget_t *b, task_t *task) {
     int rc = 0;
     for (int i = 0; i < task->n_charges && rc == 0; i++) {
         const charge_t *c = &task->charges[i];
-        const tier_config_t *t = config_tier(&b->cfg, c->stage);
+        const tier_config_t *t = config_tier(&b->cfg, stage_name(c->stage));
         settled[i] = 0;
         if (!t || strlen(task->job.job_id) > BUDGET_MAX_ID) continue; /* no such tier: nothing settled */
         char prefix[48], dkey[512], attempt[16];
         tier_prefix(t, prefix, sizeof prefix);
-        snprintf(dkey, sizeof dkey, "%s:d:%s:%s:%d", prefix, task->job.job_id, c->stage, c->attempt);
+        snprintf(dkey, sizeof dkey, "%s:d:%s:%s:%d", prefix, task->job.job_id, stage_name(c->stage), c->attempt);
         snprintf(attempt, sizeof attempt, "%d", c->attempt);
         const char *argv[] = {"HMGET", dkey, "state", "charged"};
         redisReply *r = ensure_connected(b, false) ? NULL : command(b, 4, argv);

@@ -156,7 +156,7 @@ static void renew_leases(render_stage_t *rs) {
     }
     int n = 0;
     for (render_t *r = rs->live; r; r = r->live_next)
-        rs->renewing[n++] = (budget_lease_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
+        rs->renewing[n++] = (budget_lease_t){.job_id = r->task.job.job_id, .stage = stage_name(r->task.stage),
                                              .attempt = r->task.attempt, .gen = r->lease_gen};
     int renewed = budget_renew(rs->budget, rs->tier->name, rs->renewing, (size_t)n);
     if (renewed < 0) {
@@ -272,9 +272,9 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     if (d->status == BUDGET_OVER_CAP) return over_budget(rs, in, cls, task, d);
     rs->deferred_logged = false;
     char uri[1024];
-    if (blob_image_uri(rs->cfg->blob_root, id, task->stage, task->attempt, uri, sizeof uri) != 0) {
+    if (blob_image_uri(rs->cfg->blob_root, id, stage_name(task->stage), task->attempt, uri, sizeof uri) != 0) {
         budget_decision_t rd;
-        budget_release(rs->budget, rs->tier->name, id, task->stage, task->attempt, d->lease_gen, &rd);
+        budget_release(rs->budget, rs->tier->name, id, stage_name(task->stage), task->attempt, d->lease_gen, &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
         snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
         return route_apply(w, in, task, &f, NULL);
@@ -284,7 +284,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
         task_t t = *task;
         snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
         task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
-        log_info("render_replayed", "job_id", id, "stage", task->stage, NULL);
+        log_info("render_replayed", "job_id", id, "stage", stage_name(task->stage), NULL);
         return to_verifier(w, in, &t, uri);
     }
     render_t *r = calloc(1, sizeof *r);
@@ -331,7 +331,7 @@ static void admit_pending(render_stage_t *rs) {
     bool batch = reserve_calls(rs, n) == 0; /* else out of memory: one by one */
     for (int i = 0; batch && i < n; i++) {
         const task_t *t = &rs->pending[i].task;
-        rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = t->stage,
+        rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = stage_name(t->stage),
                                        .attempt = t->attempt, .micros = rs->worst_case_micros};
     }
     if (batch) budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
@@ -341,7 +341,7 @@ static void admit_pending(render_stage_t *rs) {
         budget_call_t one, *c = batch ? &rs->calls[i] : &one;
         if (!batch)
             c->rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, p->task.job.job_id,
-                                 p->task.stage, p->task.attempt, rs->worst_case_micros, &c->d);
+                                 stage_name(p->task.stage), p->task.attempt, rs->worst_case_micros, &c->d);
         admitted(rs, p->in, &p->task, c->rc, &c->d);
     }
 }
@@ -351,7 +351,7 @@ static void admit_pending(render_stage_t *rs) {
 static void render_failed(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     budget_decision_t d;
-    budget_release(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, r->lease_gen, &d);
+    budget_release(rs->budget, rs->tier->name, t->job.job_id, stage_name(t->stage), t->attempt, r->lease_gen, &d);
     snprintf(t->model, sizeof t->model, "%s", r->result->model);
     char err[512];
     const asset_class_t *cls = route_class(rs->cfg, t->job.asset_class, err, sizeof err);
@@ -368,7 +368,7 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
-    budget_settle(rs->budget, rs->tier->name, t->job.job_id, t->stage, t->attempt, r->lease_gen,
+    budget_settle(rs->budget, rs->tier->name, t->job.job_id, stage_name(t->stage), t->attempt, r->lease_gen,
                   r->result->price_micros, &d);
     task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
@@ -389,7 +389,7 @@ static void render_free(render_stage_t *rs, render_t *r) {
 static void settle_batch(render_stage_t *rs, int n) {
     for (int i = 0; i < n; i++) {
         render_t *r = rs->settling[i];
-        rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = r->task.stage,
+        rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = stage_name(r->task.stage),
                                        .attempt = r->task.attempt, .micros = r->result->price_micros,
                                        .gen = r->lease_gen};
     }

@@ -10,15 +10,6 @@
 #include "base/metrics.h"
 #include "base/redact.h"
 
-const char *job_verdict_name(job_verdict_t v) {
-    switch (v) {
-    case VERDICT_ACCEPTED: return "accepted";
-    case VERDICT_DEGRADED: return "degraded";
-    case VERDICT_REJECTED: return "rejected";
-    }
-    return "rejected";
-}
-
 const asset_class_t *route_class(const config_t *cfg, const char *asset_class, char *err, size_t errlen) {
     const asset_class_t *c = config_class(cfg, asset_class);
     if (c) return c;
@@ -54,7 +45,7 @@ fate_t route_failure(const asset_class_t *cls, const task_t *task, const char *e
 
 fate_t route_after_check(const asset_class_t *cls, const task_t *task, bool pass, const char *reasons,
                          const char *guidance) {
-    bool preview = !strcmp(task->stage, "preview");
+    bool preview = task->stage == STAGE_PREVIEW;
     if (pass) {
         if (preview && cls->route == ROUTE_FINAL && task->attempt < cls->max_attempts)
             return escalate("final_render", "", task->image_uri);
@@ -69,7 +60,7 @@ fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, 
                                   const char *detail) {
     char d[1024];
     snprintf(d, sizeof d, "%s: %s", reason, detail);
-    fate_t f = route_failure(cls, task, !strcmp(task->stage, "preview") ? "preview_failed" : "render_failed",
+    fate_t f = route_failure(cls, task, task->stage == STAGE_PREVIEW ? "preview_failed" : "render_failed",
                              "render_failed", d, task->guidance);
     if (f.kind == FATE_FINISH && f.verdict == VERDICT_REJECTED) f.image_uri = ""; /* nothing was drawn */
     return f;
@@ -79,7 +70,7 @@ fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const cha
                          int64_t window_reset_ms, int64_t now, int64_t recheck_ms) {
     bool has_preview = task->preview_uri[0] != 0;
     over_budget_t policy = cls->over_budget;
-    if (policy == OVER_BUDGET_DEGRADE && !has_preview && !strcmp(task->stage, "preview"))
+    if (policy == OVER_BUDGET_DEGRADE && !has_preview && task->stage == STAGE_PREVIEW)
         policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
     if (policy == OVER_BUDGET_DEFER) {
         int64_t until = window_reset_ms + 50;
@@ -130,12 +121,12 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     memset(&o, 0, sizeof o);
     snprintf(o.job_id, sizeof o.job_id, "%s", task->job.job_id);
     snprintf(o.asset_class, sizeof o.asset_class, "%s", task->job.asset_class);
-    snprintf(o.verdict, sizeof o.verdict, "%s", verdict);
+    o.verdict = f->verdict;
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
     redact(o.detail, sizeof o.detail); /* every detail was redacted at its source; this is the last door */
     snprintf(o.image_uri, sizeof o.image_uri, "%s", f->image_uri ? f->image_uri : "");
-    snprintf(o.stage, sizeof o.stage, "%s", f->as_preview ? "preview" : task->stage);
+    o.stage = f->as_preview ? STAGE_PREVIEW : task->stage;
     snprintf(o.model, sizeof o.model, "%s", task->model);
     o.attempt = task->attempt;
     memcpy(o.charges, task->charges, sizeof o.charges);
@@ -145,7 +136,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     o.latency_ms = start ? now_ms() - start : 0;
     if (o.latency_ms < 0) o.latency_ms = 0;
     for (int i = 0; i < task->n_charges; i++)
-        if (!strcmp(task->charges[i].stage, "production")) o.escalations++;
+        if (task->charges[i].stage == STAGE_PRODUCTION) o.escalations++;
     o.failed_checks = task->failed_checks;
     o.report = (cJSON *)report; /* borrowed: outcome_encode copies it */
     char *json = outcome_encode(&o);
@@ -173,7 +164,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
 
 static void emit_escalation(worker_t *w, input_t *in, const task_t *task, const fate_t *f) {
     task_t next = *task;
-    snprintf(next.stage, sizeof next.stage, "production");
+    next.stage = STAGE_PRODUCTION;
     next.attempt = task->attempt + 1;
     next.image_uri[0] = 0;
     next.model[0] = 0;

@@ -36,12 +36,10 @@ typedef enum {
     FATE_DEAD_LETTER /* not a job we can run */
 } fate_kind_t;
 
-typedef enum { VERDICT_ACCEPTED = 0, VERDICT_DEGRADED, VERDICT_REJECTED } job_verdict_t;
-
 typedef struct {
     fate_kind_t kind;
     /* FATE_FINISH */
-    job_verdict_t verdict;
+    job_verdict_t verdict;   /* base/message.h */
     const char *reason;      /* "" for accepted; budget_exhausted, verification_failed ... */
     char detail[1024];
     const char *image_uri;   /* borrowed from the task: the image the verdict delivers */
@@ -56,13 +54,10 @@ typedef struct {
     const char *why;
 } fate_t;
 
-/* The string a verdict has on the wire ("accepted" ...). */
-const char *job_verdict_name(job_verdict_t v);
-
 /* The asset class of a job, or NULL with a sentence in err naming the known ones. */
 const asset_class_t *route_class(const config_t *cfg, const char *asset_class, char *err, size_t errlen);
 
-/* A job just consumed from the jobs topic (task->stage "preview", attempt 0). */
+/* A job just consumed from the jobs topic (task->stage STAGE_PREVIEW, attempt 0). */
 fate_t route_on_arrival(const asset_class_t *cls, const task_t *task);
 
 /* The failure rule, for a job whose current attempt failed for `reason`. */

@@ -28,11 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         prompt_lines_t lines;
         if (prompt_lines(plain, &lines, NULL, 0) != 0 || lines.n_lines != 0) abort();
     }
+    /* Whatever a strict codec accepted re-encodes to JSON the same codec accepts again
+     * (valid UTF-8, no NUL, no duplicate key: json.h). */
     task_t task;
-    if (task_parse(buf, size, &task, err, sizeof err) == 0) free(task_encode(&task));
+    if (task_parse(buf, size, &task, err, sizeof err) == 0) {
+        char *again = task_encode(&task);
+        task_t back;
+        if (task_parse(again, strlen(again), &back, err, sizeof err) != 0) abort();
+        free(again);
+    }
     outcome_t out;
     if (outcome_parse(buf, size, &out, err, sizeof err) == 0) {
-        free(outcome_encode(&out));
+        char *again = outcome_encode(&out);
+        outcome_t back;
+        if (outcome_parse(again, strlen(again), &back, err, sizeof err) != 0) abort();
+        outcome_free(&back);
+        free(again);
         outcome_free(&out);
     }
     free(buf);

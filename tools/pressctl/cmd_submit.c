@@ -24,8 +24,14 @@ typedef struct {
     bool expected;   /* submitted in this run (submit) */
     bool terminal;
     int duplicates;  /* further verdicts seen for the same job */
-    outcome_t o;     /* o.verdict "dlq" for dead letters */
+    bool dead_letter; /* it ended on the DLQ: o holds the reason, not a verdict */
+    outcome_t o;
 } entry_t;
+
+/* How the reports name an entry's end: its verdict, "dlq" or "pending". */
+static const char *entry_end(const entry_t *e) {
+    return !e->terminal ? "pending" : e->dead_letter ? "dlq" : job_verdict_name(e->o.verdict);
+}
 
 typedef struct {
     entry_t *v;
@@ -99,7 +105,6 @@ static void record(ledger_t *l, const rd_kafka_message_t *m, bool only_expected)
         snprintf(o.job_id, sizeof o.job_id, "%.*s", (int)(m->key_len < 127 ? m->key_len : 127),
                  m->key ? (const char *)m->key : "");
         if (!o.job_id[0]) return; /* a keyless dead letter belongs to no job */
-        snprintf(o.verdict, sizeof o.verdict, "dlq");
         const char *reason = header(m, "pressroom-reason");
         snprintf(o.detail, sizeof o.detail, "%s", reason ? reason : "");
         snprintf(o.reason, sizeof o.reason, "invalid_message");
@@ -119,6 +124,7 @@ static void record(ledger_t *l, const rd_kafka_message_t *m, bool only_expected)
         return;
     }
     e->terminal = true;
+    e->dead_letter = dlq;
     if (o.asset_class[0]) snprintf(e->asset_class, sizeof e->asset_class, "%s", o.asset_class);
     e->o = o;
     l->terminal++;
@@ -175,14 +181,14 @@ static void print_row(const char *name, const ledger_t *l, const char *cls) {
             continue;
         }
         const outcome_t *o = &e->o;
-        if (!strcmp(o->verdict, "accepted")) accepted++;
-        else if (!strcmp(o->verdict, "degraded")) degraded++;
-        else if (!strcmp(o->verdict, "rejected")) rejected++;
-        else dlq++;
+        if (e->dead_letter) dlq++;
+        else if (o->verdict == VERDICT_ACCEPTED) accepted++;
+        else if (o->verdict == VERDICT_DEGRADED) degraded++;
+        else rejected++;
         if (o->escalations > 0) escalated++;
         caught += o->failed_checks;
         cost += o->cost_micros;
-        if (strcmp(o->verdict, "dlq")) lat[nl++] = o->latency_ms;
+        if (!e->dead_letter) lat[nl++] = o->latency_ms;
     }
     stats_sort_i64(lat, (size_t)nl);
     char cpa[32];
@@ -218,10 +224,17 @@ static void write_jsonl(const ledger_t *l, const char *path) {
         return;
     }
     for (int i = 0; i < l->n; i++) {
-        if (!l->v[i].terminal) continue;
-        char *s = outcome_encode(&l->v[i].o);
+        const entry_t *e = &l->v[i];
+        if (!e->terminal) continue;
+        cJSON *o = outcome_to_json(&e->o);
+        if (e->dead_letter) { /* not an outcome: no verdict, no stage */
+            cJSON_ReplaceItemInObjectCaseSensitive(o, "verdict", cJSON_CreateString(entry_end(e)));
+            cJSON_ReplaceItemInObjectCaseSensitive(o, "stage", cJSON_CreateString(""));
+        }
+        char *s = cJSON_PrintUnformatted(o);
         fprintf(f, "%s\n", s);
         free(s);
+        cJSON_Delete(o);
     }
     fclose(f);
 }
@@ -252,7 +265,7 @@ static void write_html(const ledger_t *l, const char *blob_root, const char *pat
     for (int i = 0; i < l->n; i++) {
         const entry_t *e = &l->v[i];
         const outcome_t *o = &e->o;
-        const char *verdict = e->terminal ? o->verdict : "pending";
+        const char *verdict = entry_end(e);
         fprintf(f, "<div class=\"c %s\">", verdict);
         const char *img = o->image_uri[0] ? blob_local_path(blob_root, o->image_uri) : NULL;
         if (img) {

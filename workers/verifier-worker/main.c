@@ -70,7 +70,7 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
 static void count_verdict(const check_t *c, const verdict_t *v) {
     bool pass = verdict_pass(v);
     metric_inc(metric_get(METRIC_COUNTER, "pressroom_verifications_total", "Images checked, by stage and result.",
-                          "stage", c->task.stage, "result", pass ? "pass" : "fail", NULL),
+                          "stage", stage_name(c->task.stage), "result", pass ? "pass" : "fail", NULL),
                1);
     char reasons[512];
     snprintf(reasons, sizeof reasons, "%s", verdict_reasons(v));
