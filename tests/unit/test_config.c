@@ -16,14 +16,16 @@
 
 static char path[64];
 
-static const char *write_config(const char *text) {
+static const char *write_config_bytes(const char *text, size_t len) {
     snprintf(path, sizeof path, "/tmp/pressroom-test-config-%d.json", (int)getpid());
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs(text, f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
     fclose(f);
     return path;
 }
+
+static const char *write_config(const char *text) { return write_config_bytes(text, strlen(text)); }
 
 static void clear_env(void) {
     unsetenv("PRESSROOM_CONFIG");
@@ -51,15 +53,18 @@ static void test_seed_snippet_loads_unchanged(void **state) {
     unlink(p);
 }
 
-static void expect_error(const char *text, const char *needle) {
+/* The file of len bytes fails to load with an error naming the file and needle. */
+static void expect_error_bytes(const char *text, size_t len, const char *needle) {
     config_t cfg;
     char err[512] = "";
-    const char *p = write_config(text);
+    const char *p = write_config_bytes(text, len);
     assert_int_equal(config_load(&cfg, p, err, sizeof err), -1);
     if (!strstr(err, p)) fail_msg("error does not name the file: %s", err);
     if (!strstr(err, needle)) fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
     unlink(p);
 }
+
+static void expect_error(const char *text, const char *needle) { expect_error_bytes(text, strlen(text), needle); }
 
 static void test_bad_values_name_file_key_and_expected_form(void **state) {
     (void)state;
@@ -188,6 +193,51 @@ static void test_missing_file_is_an_error(void **state) {
     assert_non_null(strstr(err, "/nonexistent/pressroom.json"));
 }
 
+/* Strict JSON (base/json.h): what cJSON would accept or cut silently fails, naming
+ * the file, the key, the expected form and what was found. */
+static void test_the_file_must_be_strict_json(void **state) {
+    (void)state;
+    clear_env();
+    expect_error("{\"redis\": \"127.0.0.1\\u0000:6379\"}",
+                 ": redis: expected text without NUL characters, found the escape \\u0000 at byte 20");
+    const char raw_nul[] = "{\"kafka\": {\"brokers\": \"k:9092\0x\"}}";
+    expect_error_bytes(raw_nul, sizeof raw_nul - 1, ": kafka.brokers: expected text without NUL characters, found a raw NUL byte");
+    const char nul_after[] = "{}\0{\"redis\": 1}";
+    expect_error_bytes(nul_after, sizeof nul_after - 1, ": (top level): expected text without NUL characters, found a raw NUL byte at byte 2");
+    expect_error("{\"tiers\": {\"preview\": {\"model\": \"sd3.5_turbo\xC0\xAF\"}}}",
+                 ": tiers.preview.model: expected UTF-8, found an overlong encoding (\\xC0\\xAF)");
+    expect_error("{\"blob_root\": \"file:///\xED\xB0\x80\"}", ": blob_root: expected UTF-8, found an encoded UTF-16 surrogate");
+    expect_error("{\"blob_root\": \"file:///\xF4\x90\x80\x80\"}", ": blob_root: expected UTF-8, found a code point above U+10FFFF");
+    expect_error("{\"renderer_url\": \"http://x\xE2\x82\"}", ": renderer_url: expected UTF-8, found a truncated sequence (\\xE2\\x82)");
+    expect_error("{\"models\": {\"m\xFF\": {}}}", ": models.m: expected UTF-8, found a byte that never occurs in UTF-8 (\\xFF)");
+    expect_error("{\"redis\": \"\\uD800:6379\"}", ": redis: expected a UTF-16 surrogate pair (\\uD800..\\uDBFF then \\uDC00..\\uDFFF), found the lone surrogate \\uD800");
+    expect_error("{\"redis\": \"a\\uDC00\"}", ": redis: expected a UTF-16 surrogate pair");
+    expect_error("{\"verify_ocr\": true, \"verify_ocr\": false}",
+                 ": verify_ocr: expected each key once in its object, found \"verify_ocr\" a second time");
+    expect_error("{\"tiers\": {\"preview\": {\"cap_usd\": 1, \"max_latency_ms\": 800, \"cap_usd\": 1000}}}",
+                 ": tiers.preview.cap_usd: expected each key once in its object");
+    expect_error("{\"models\": {\"m\": {}, \"m\": {\"price_usd\": 9}}}", ": models.m: expected each key once in its object");
+    expect_error("{\"verify_ocr\": true} {\"verify_ocr\": false}",
+                 ": (top level): expected one JSON value and nothing after it, found trailing bytes \"{\\\"verify_ocr\\\": f\" at byte 21");
+    expect_error("[]", ": (top level): expected a JSON object, found []");
+    /* UTF-8 text and surrogate pairs are fine. */
+    config_t cfg;
+    load_ok("{\"blob_root\": \"file:///tmp/caf\xC3\xA9-\\uD83D\\uDE00\"}", &cfg);
+    assert_string_equal(cfg.blob_root, "file:///tmp/caf\xC3\xA9-\xF0\x9F\x98\x80");
+}
+
+static void test_arrays_items_and_missing_members_are_named(void **state) {
+    (void)state;
+    clear_env();
+    expect_error("{\"tiers\": {\"preview\": {\"fallbacks\": [\"imagen4_ultra\", 7]}}}",
+                 ": tiers.preview.fallbacks[1]: expected a non-empty string, found 7");
+    expect_error("{\"tiers\": {\"preview\": {\"fallbacks\": [\"imagen4_ultra\", \"nope\"]}}}",
+                 ": tiers.preview.fallbacks[1]: expected the name of a model configured under \"models\", found \"nope\"");
+    expect_error("{\"models\": {\"sd3.5_turbo\": {\"rate_limit\": {\"requests\": 150}}}}",
+                 ": models.sd3.5_turbo.rate_limit.per_s: expected seconds, from 1 to 86400 (required), found nothing");
+    expect_error("{\"tiers\": {\"preview\": {\"window\": \"2h\"}}}", ": tiers.preview.window: expected \"1h\" or \"1d\", found \"2h\"");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_snippet_loads_unchanged),
@@ -197,6 +247,8 @@ int main(void) {
         cmocka_unit_test(test_class_names_list_every_class_quoted),
         cmocka_unit_test(test_environment_overrides_the_file),
         cmocka_unit_test(test_missing_file_is_an_error),
+        cmocka_unit_test(test_the_file_must_be_strict_json),
+        cmocka_unit_test(test_arrays_items_and_missing_members_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

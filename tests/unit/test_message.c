@@ -121,112 +121,242 @@ static void test_task_with_a_bad_nested_job_names_the_path(void **state) {
     assert_non_null(strstr(err, "stage"));
 }
 
-/* ==== Strict JSON at every codec ==== */
+/* ==== Strict JSON at the boundary: every codec refuses it, naming the field ==== */
 
-/* A valid message of each codec with a string field whose value is FIELD, so a case
- * can put hostile bytes there. */
-typedef int (*codec_fn)(const char *buf, size_t len, char *err, size_t errlen);
-static int codec_job(const char *b, size_t n, char *e, size_t el) {
+static int parse_job(const char *buf, size_t len, char *err, size_t errlen) {
     job_t j;
-    return job_parse(b, n, &j, e, el);
+    return job_parse(buf, len, &j, err, errlen);
 }
-static int codec_task(const char *b, size_t n, char *e, size_t el) {
+
+static int parse_task(const char *buf, size_t len, char *err, size_t errlen) {
     task_t t;
-    return task_parse(b, n, &t, e, el);
+    return task_parse(buf, len, &t, err, errlen);
 }
-static int codec_outcome(const char *b, size_t n, char *e, size_t el) {
+
+static int parse_outcome(const char *buf, size_t len, char *err, size_t errlen) {
     outcome_t o;
-    int rc = outcome_parse(b, n, &o, e, el);
+    int rc = outcome_parse(buf, len, &o, err, errlen);
     if (rc == 0) outcome_free(&o);
     return rc;
 }
-static const struct {
+
+/* A codec and a valid document of it, split around one string value: head "VALUE" tail. */
+typedef struct {
     const char *name;
-    codec_fn parse;
-    const char *before, *after; /* the message around the hostile value */
-} CODECS[] = {
-    {"job", codec_job, "{\"job_id\":\"j-1\",\"asset_class\":\"paid\",\"prompt\":\"", "\"}"},
-    {"task", codec_task,
-     "{\"job\":{\"job_id\":\"j-1\",\"asset_class\":\"paid\",\"prompt\":\"p\"},\"stage\":\"preview\","
-     "\"attempt\":1,\"model\":\"m\",\"image\":\"file:///b/j-1/preview-1.png\",\"charges\":[],\"guidance\":\"",
-     "\"}"},
-    {"outcome", codec_outcome,
-     "{\"job_id\":\"j-1\",\"asset_class\":\"paid\",\"verdict\":\"rejected\",\"reason\":\"render_failed\","
-     "\"stage\":\"preview\",\"attempt\":1,\"model\":\"m\",\"cost_micros\":0,\"charges\":[],\"detail\":\"",
-     "\"}"},
+    int (*parse)(const char *buf, size_t len, char *err, size_t errlen);
+    const char *head, *tail;
+    const char *field;     /* the path of that string in an error: "<codec>: <field>: " */
+    const char *size_head; /* the same around the job's size */
+    const char *size_field;
+} codec_t;
+
+#define JOB_HEAD "{\"job_id\":\"j-1\",\"asset_class\":\"paid\",\"prompt\":"
+#define TASK_HEAD "{\"job\":{\"job_id\":\"j-1\",\"asset_class\":\"paid\",\"prompt\":"
+#define TASK_TAIL "},\"stage\":\"preview\",\"attempt\":1,\"charges\":[{\"stage\":\"preview\",\"attempt\":1,\"usd_micros\":5}]}"
+#define OUTCOME_HEAD "{\"job_id\":\"j-1\",\"verdict\":\"rejected\",\"stage\":\"production\",\"detail\":"
+
+static const codec_t CODECS[] = {
+    {"job", parse_job, JOB_HEAD, "}", "job: prompt: ", JOB_HEAD "\"p\",\"size\":", "job: size: "},
+    {"task", parse_task, TASK_HEAD, TASK_TAIL, "task: job.prompt: ", TASK_HEAD "\"p\",\"size\":", "task: job.size: "},
+    {"outcome", parse_outcome, OUTCOME_HEAD, ",\"cost_micros\":0}", "outcome: detail: ", NULL, NULL},
 };
+#define N_CODECS (sizeof CODECS / sizeof *CODECS)
 
-static int run_codec(size_t c, const char *value, size_t vlen, char *err) {
+/* head + "value[0..n)" + tail, parsed with the codec. Returns its rc; err filled. */
+static int parse_with(const codec_t *c, const char *head, const char *value, size_t n, const char *tail, char *err) {
     char buf[1024];
-    size_t a = strlen(CODECS[c].before), b = strlen(CODECS[c].after);
-    memcpy(buf, CODECS[c].before, a);
-    memcpy(buf + a, value, vlen);
-    memcpy(buf + a + vlen, CODECS[c].after, b);
-    err[0] = 0;
-    return CODECS[c].parse(buf, a + vlen + b, err, 512);
+    size_t len = (size_t)snprintf(buf, sizeof buf, "%s\"", head);
+    memcpy(buf + len, value, n);
+    len += n;
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "\"%s", tail);
+    err[0] = '\0';
+    return c->parse(buf, len, err, 512);
 }
 
-static void test_every_codec_accepts_its_clean_message(void **state) {
-    (void)state;
-    char err[512];
-    for (size_t c = 0; c < sizeof CODECS / sizeof *CODECS; c++)
-        if (run_codec(c, "plain text \u00e9 \xc3\xa9 \\u2603", strlen("plain text \u00e9 \xc3\xa9 \\u2603"), err))
-            fail_msg("%s: a clean message was refused: %s", CODECS[c].name, err);
-}
-
-static void test_every_codec_refuses_nul_bad_utf8_and_lone_surrogates(void **state) {
-    (void)state;
-    static const struct {
-        const char *value;
-        size_t len;
-        const char *needle;
-    } cases[] = {
-        {"a\\u0000/../x", 12, "NUL"},          /* an escaped NUL: cJSON would cut the string */
-        {"a\0b", 3, "NUL"},                     /* a raw NUL byte */
-        {"\xc3\x28", 2, "UTF-8"},                /* a truncated sequence */
-        {"\xc0\xaf", 2, "UTF-8"},                /* an overlong "/" */
-        {"\xed\xa0\x80", 3, "UTF-8"},            /* an encoded surrogate */
-        {"\xf4\x90\x80\x80", 4, "UTF-8"},        /* above U+10FFFF */
-        {"\x80", 1, "UTF-8"},                    /* a stray continuation byte */
-        {"x\\ud800y", 9, "surrogate"},         /* a lone surrogate escape */
-    };
-    char err[512];
-    for (size_t c = 0; c < sizeof CODECS / sizeof *CODECS; c++)
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-            if (run_codec(c, cases[i].value, cases[i].len, err) != -1)
-                fail_msg("%s case %zu: accepted", CODECS[c].name, i);
-            if (!strstr(err, cases[i].needle)) fail_msg("%s case %zu: \"%s\" does not say %s", CODECS[c].name, i, err, cases[i].needle);
-        }
-}
-
-static void test_every_codec_refuses_duplicate_keys_naming_the_field(void **state) {
-    (void)state;
-    char err[512];
-    for (size_t c = 0; c < sizeof CODECS / sizeof *CODECS; c++) {
-        /* The value closes the string and names a key of the message a second time. */
-        const char *key = c == 0 ? "job_id" : "model";
-        char dup[128];
-        snprintf(dup, sizeof dup, "x\",\"%s\":\"other\",\"z\":\"", key);
-        assert_int_equal(run_codec(c, dup, strlen(dup), err), -1);
-        if (!strstr(err, key) || !strstr(err, "once"))
-            fail_msg("%s: \"%s\" does not name the duplicated key %s", CODECS[c].name, err, key);
+/* Every codec refuses value in its string field, naming the codec, the field and found. */
+static void expect_refused_value(const char *value, size_t n, const char *expected, const char *found) {
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const codec_t *c = &CODECS[i];
+        char err[512];
+        if (parse_with(c, c->head, value, n, c->tail, err) != -1)
+            fail_msg("%s accepted a string with %s", c->name, found);
+        if (strncmp(err, c->field, strlen(c->field)) || !strstr(err, expected) || !strstr(err, found))
+            fail_msg("%s: \"%s\" does not start with \"%s\" or lacks \"%s\" / \"%s\"", c->name, err, c->field,
+                     expected, found);
     }
-    /* Inside a nested object, the path names it. */
-    const char *nested = "{\"job\":{\"job_id\":\"a\",\"job_id\":\"b\",\"asset_class\":\"paid\",\"prompt\":\"p\"},"
-                         "\"stage\":\"preview\",\"attempt\":1,\"model\":\"m\",\"image\":\"file:///b/a/preview-1.png\"}";
-    task_t t;
-    assert_int_equal(task_parse(nested, strlen(nested), &t, err, sizeof err), -1);
-    if (!strstr(err, "job.job_id")) fail_msg("\"%s\" does not name job.job_id", err);
 }
 
-static void test_a_size_with_an_escaped_nul_is_refused(void **state) {
+static void test_every_codec_accepts_the_documents_the_strict_cases_start_from(void **state) {
+    (void)state;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const codec_t *c = &CODECS[i];
+        char err[512];
+        /* UTF-8 text and a surrogate pair are fine. */
+        const char *ok = "caf\xC3\xA9 \\uD83D\\uDE00 \xF0\x9F\x98\x80 \\u00e9 \xE2\x80\x9CSALE\xE2\x80\x9D";
+        if (parse_with(c, c->head, ok, strlen(ok), c->tail, err)) fail_msg("%s: %s", c->name, err);
+    }
+    job_t j;
+    char err[512];
+    const char *s = JOB_HEAD "\"caf\\u00e9 \\uD83D\\uDE00\"}";
+    assert_int_equal(job_parse(s, strlen(s), &j, err, sizeof err), 0);
+    assert_string_equal(j.prompt, "caf\xC3\xA9 \xF0\x9F\x98\x80"); /* decoded, not cut */
+}
+
+static void test_a_nul_escaped_or_raw_is_refused_by_every_codec(void **state) {
+    (void)state;
+    expect_refused_value("a\\u0000/../x", 12, "expected text without NUL characters", "found the escape \\u0000");
+    expect_refused_value("a\0/../x", 7, "expected text without NUL characters", "found a raw NUL byte");
+}
+
+static void test_a_size_with_a_nul_is_refused(void **state) {
+    (void)state;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const codec_t *c = &CODECS[i];
+        if (!c->size_head) continue;
+        char err[512];
+        const char *v = "768x512\\u0000junk";
+        assert_int_equal(parse_with(c, c->size_head, v, strlen(v), c->tail, err), -1);
+        if (strncmp(err, c->size_field, strlen(c->size_field)) || !strstr(err, "\\u0000"))
+            fail_msg("%s: %s", c->name, err);
+        assert_int_equal(parse_with(c, c->size_head, "768x512\0junk", 12, c->tail, err), -1);
+        if (strncmp(err, c->size_field, strlen(c->size_field)) || !strstr(err, "raw NUL")) fail_msg("%s: %s", c->name, err);
+    }
+}
+
+static void test_invalid_utf8_is_refused_by_every_codec(void **state) {
+    (void)state;
+    expect_refused_value("\xC0\xAF", 2, "expected UTF-8", "an overlong encoding (\\xC0\\xAF)");
+    expect_refused_value("\xE0\x80\xAF", 3, "expected UTF-8", "an overlong encoding");
+    expect_refused_value("\xED\xA0\x80", 3, "expected UTF-8", "an encoded UTF-16 surrogate (\\xED\\xA0\\x80)");
+    expect_refused_value("\xF4\x90\x80\x80", 4, "expected UTF-8", "a code point above U+10FFFF");
+    expect_refused_value("\xF5\x80\x80\x80", 4, "expected UTF-8", "a code point above U+10FFFF");
+    expect_refused_value("\xE2\x82", 2, "expected UTF-8", "a truncated sequence (\\xE2\\x82)");
+    expect_refused_value("\x80", 1, "expected UTF-8", "a stray continuation byte");
+    expect_refused_value("\xFF", 1, "expected UTF-8", "a byte that never occurs in UTF-8");
+}
+
+static void test_invalid_utf8_outside_strings_and_at_the_end_is_refused(void **state) {
+    (void)state;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const codec_t *c = &CODECS[i];
+        char buf[512], err[512];
+        /* A document cut inside a sequence: the last bytes are a truncated one. */
+        size_t len = (size_t)snprintf(buf, sizeof buf, "%s\"x\xE2\x82", c->head);
+        assert_int_equal(c->parse(buf, len, err, sizeof err), -1);
+        if (!strstr(err, "a truncated sequence")) fail_msg("%s: %s", c->name, err);
+        /* A bad byte between tokens. */
+        len = (size_t)snprintf(buf, sizeof buf, "%s\"x\"%s \xC1\x81", c->head, c->tail);
+        assert_int_equal(c->parse(buf, len, err, sizeof err), -1);
+        if (!strstr(err, "(top level): expected UTF-8, found an overlong encoding")) fail_msg("%s: %s", c->name, err);
+    }
+}
+
+static void test_a_lone_surrogate_escape_is_refused_by_every_codec(void **state) {
+    (void)state;
+    const char *expected = "expected a UTF-16 surrogate pair";
+    expect_refused_value("\\uD800", 6, expected, "found the lone surrogate \\uD800");
+    expect_refused_value("x\\uDBFFy", 8, expected, "found the lone surrogate \\uDBFF");
+    expect_refused_value("\\uD800\\u0041", 12, expected, "found the lone surrogate \\uD800");
+    expect_refused_value("\\uDC00", 6, expected, "found the lone surrogate \\uDC00");
+}
+
+static void test_a_raw_control_character_in_a_string_is_refused(void **state) {
+    (void)state;
+    expect_refused_value("a\tb", 3, "expected control characters escaped", "found the raw byte \\x09");
+}
+
+static void test_a_key_twice_is_refused_by_every_codec_naming_it(void **state) {
+    (void)state;
+    struct { int (*parse)(const char *, size_t, char *, size_t); const char *json, *needle; } cases[] = {
+        {parse_job, JOB_HEAD "\"p\",\"job_id\":\"j-2\"}", "job: job_id: expected each key once in its object, found \"job_id\" a second time"},
+        {parse_job, JOB_HEAD "\"p\",\"region\":{\"x\":0,\"y\":0,\"w\":0.5,\"h\":0.5,\"w\":1}}", "job: region.w: expected each key once"},
+        {parse_task, TASK_HEAD "\"p\",\"prompt\":\"q\"" TASK_TAIL, "task: job.prompt: expected each key once"},
+        {parse_task, TASK_HEAD "\"p\"},\"stage\":\"preview\",\"stage\":\"production\",\"attempt\":1}", "task: stage: expected each key once"},
+        {parse_task, TASK_HEAD "\"p\"},\"stage\":\"preview\",\"attempt\":1,\"charges\":[{\"stage\":\"preview\",\"attempt\":1,\"usd_micros\":5},"
+                     "{\"stage\":\"production\",\"attempt\":2,\"usd_micros\":5,\"usd_micros\":0}]}", "task: charges[1].usd_micros: expected each key once"},
+        {parse_outcome, "{\"job_id\":\"j-1\",\"verdict\":\"rejected\",\"verdict\":\"accepted\"}", "outcome: verdict: expected each key once"},
+        {parse_outcome, "{\"job_id\":\"j-1\",\"verdict\":\"accepted\",\"report\":{\"checks\":[{\"pass\":true,\"pass\":false}]}}",
+         "outcome: report.checks[0].pass: expected each key once"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char err[512] = "";
+        assert_int_equal(cases[i].parse(cases[i].json, strlen(cases[i].json), err, sizeof err), -1);
+        if (strncmp(err, cases[i].needle, strlen(cases[i].needle))) fail_msg("case %zu: \"%s\", want \"%s\"", i, err, cases[i].needle);
+    }
+}
+
+static void test_trailing_bytes_are_refused_by_every_codec(void **state) {
+    (void)state;
+    for (size_t i = 0; i < N_CODECS; i++) {
+        const codec_t *c = &CODECS[i];
+        char buf[512], err[512];
+        size_t len = (size_t)snprintf(buf, sizeof buf, "%s\"x\"%s {}", c->head, c->tail);
+        assert_int_equal(c->parse(buf, len, err, sizeof err), -1);
+        if (!strstr(err, ": (top level): expected one JSON value and nothing after it, found trailing bytes \"{}\""))
+            fail_msg("%s: %s", c->name, err);
+        /* A NUL after the object is not an end: it is refused too. */
+        len = (size_t)snprintf(buf, sizeof buf, "%s\"x\"%s", c->head, c->tail);
+        memcpy(buf + len, "\0{}", 3);
+        assert_int_equal(c->parse(buf, len + 3, err, sizeof err), -1);
+        if (!strstr(err, "(top level): expected text without NUL characters, found a raw NUL byte")) fail_msg("%s: %s", c->name, err);
+        /* Whitespace after it is fine. */
+        len = (size_t)snprintf(buf, sizeof buf, "%s\"x\"%s \n\t\r\n", c->head, c->tail);
+        if (c->parse(buf, len, err, sizeof err)) fail_msg("%s: %s", c->name, err);
+    }
+}
+
+/* ==== Stage and verdict: enums in the structs, strings on the wire ==== */
+
+static void test_stage_and_verdict_round_trip_as_enums(void **state) {
+    (void)state;
+    assert_string_equal(stage_name(STAGE_PREVIEW), "preview");
+    assert_string_equal(stage_name(STAGE_PRODUCTION), "production");
+    assert_string_equal(job_verdict_name(VERDICT_ACCEPTED), "accepted");
+    assert_string_equal(job_verdict_name(VERDICT_DEGRADED), "degraded");
+    assert_string_equal(job_verdict_name(VERDICT_REJECTED), "rejected");
+    outcome_t o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.job_id, sizeof o.job_id, "o-1");
+    o.verdict = VERDICT_DEGRADED;
+    o.stage = STAGE_PRODUCTION;
+    o.n_charges = 1;
+    o.charges[0] = (charge_t){.stage = STAGE_PRODUCTION, .attempt = 2, .model = "m", .micros = 7};
+    char *json = outcome_encode(&o);
+    assert_non_null(strstr(json, "\"verdict\":\"degraded\""));
+    assert_non_null(strstr(json, "\"stage\":\"production\""));
+    outcome_t back;
+    char err[512];
+    assert_int_equal(outcome_parse(json, strlen(json), &back, err, sizeof err), 0);
+    free(json);
+    assert_int_equal(back.verdict, VERDICT_DEGRADED);
+    assert_int_equal(back.stage, STAGE_PRODUCTION);
+    assert_int_equal(back.charges[0].stage, STAGE_PRODUCTION);
+    outcome_free(&back);
+    const char *bad = "{\"job_id\":\"o-1\",\"verdict\":\"accepted\",\"stage\":\"draft\"}";
+    assert_int_equal(outcome_parse(bad, strlen(bad), &back, err, sizeof err), -1);
+    assert_string_equal(err, "outcome: stage: expected \"preview\" or \"production\", found \"draft\"");
+    bad = "{\"job_id\":\"o-1\",\"verdict\":\"dlq\"}";
+    assert_int_equal(outcome_parse(bad, strlen(bad), &back, err, sizeof err), -1);
+    assert_string_equal(err, "outcome: verdict: expected \"accepted\", \"degraded\" or \"rejected\", found \"dlq\"");
+}
+
+static void test_errors_name_codec_field_expected_and_found(void **state) {
     (void)state;
     job_t j;
     char err[512];
-    const char *m = "{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"p\",\"size\":\"768x512\\u0000junk\"}";
-    assert_int_equal(job_parse(m, strlen(m), &j, err, sizeof err), -1);
-    assert_non_null(strstr(err, "size"));
-    assert_non_null(strstr(err, "NUL"));
+    const char *s = JOB_HEAD "\"p\",\"size\":\"huge\"}";
+    assert_int_equal(job_parse(s, strlen(s), &j, err, sizeof err), -1);
+    assert_string_equal(err, "job: size: expected \"WIDTHxHEIGHT\" in pixels, 16 to 8192, e.g. \"768x512\", found \"huge\"");
+    s = "{\"asset_class\":\"paid\",\"prompt\":\"p\"}";
+    assert_int_equal(job_parse(s, strlen(s), &j, err, sizeof err), -1);
+    assert_string_equal(err, "job: job_id: expected a non-empty string (required), found nothing");
+    task_t t;
+    s = TASK_HEAD "\"p\"},\"stage\":\"preview\",\"attempt\":1,\"charges\":[{\"stage\":\"preview\",\"attempt\":0,\"usd_micros\":5}]}";
+    assert_int_equal(task_parse(s, strlen(s), &t, err, sizeof err), -1);
+    assert_string_equal(err, "task: charges[0].attempt: expected an integer from 1 to 100, found 0");
+    s = "{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"p\",\"text\":[\"ok\",7]}";
+    assert_int_equal(job_parse(s, strlen(s), &j, err, sizeof err), -1);
+    assert_string_equal(err, "job: text[1]: expected a non-empty string, found 7");
 }
 
 int main(void) {
@@ -237,10 +367,17 @@ int main(void) {
         cmocka_unit_test(test_truncated_payload_is_not_read_past_its_length),
         cmocka_unit_test(test_task_round_trips_with_charges),
         cmocka_unit_test(test_task_with_a_bad_nested_job_names_the_path),
-        cmocka_unit_test(test_every_codec_accepts_its_clean_message),
-        cmocka_unit_test(test_every_codec_refuses_nul_bad_utf8_and_lone_surrogates),
-        cmocka_unit_test(test_every_codec_refuses_duplicate_keys_naming_the_field),
-        cmocka_unit_test(test_a_size_with_an_escaped_nul_is_refused),
+        cmocka_unit_test(test_every_codec_accepts_the_documents_the_strict_cases_start_from),
+        cmocka_unit_test(test_a_nul_escaped_or_raw_is_refused_by_every_codec),
+        cmocka_unit_test(test_a_size_with_a_nul_is_refused),
+        cmocka_unit_test(test_invalid_utf8_is_refused_by_every_codec),
+        cmocka_unit_test(test_invalid_utf8_outside_strings_and_at_the_end_is_refused),
+        cmocka_unit_test(test_a_lone_surrogate_escape_is_refused_by_every_codec),
+        cmocka_unit_test(test_a_raw_control_character_in_a_string_is_refused),
+        cmocka_unit_test(test_a_key_twice_is_refused_by_every_codec_naming_it),
+        cmocka_unit_test(test_trailing_bytes_are_refused_by_every_codec),
+        cmocka_unit_test(test_stage_and_verdict_round_trip_as_enums),
+        cmocka_unit_test(test_errors_name_codec_field_expected_and_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
