@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "budget/budget_args.h"
 #include "budget/budget_scripts.h" /* generated: $(BUILD)/gen/budget/, from scripts/ */
@@ -49,6 +50,7 @@ struct budget {
     char sha[N_SCRIPTS][41];    /* SCRIPT LOAD answers; "" = not loaded yet */
     budget_stats_t stats;
     char errstr[512];
+    char holder[40];            /* this handle's name in the decisions it reserves */
     pthread_mutex_t mu;
 };
 
@@ -142,6 +144,11 @@ budget_t *budget_connect(const config_t *cfg, char *err, size_t errlen) {
     }
     snprintf(b->addr, sizeof b->addr, "%.63s:%d", b->host, b->port);
     b->backoff_ms = BUDGET_BACKOFF_MIN_MS;
+    /* Unique per handle (one per rendering worker process): host, pid, time, address. */
+    char host[24] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(b->holder, sizeof b->holder, "%.20s:%d:%llx", host, (int)getpid(),
+             (unsigned long long)((uint64_t)mono_us() ^ (uint64_t)(uintptr_t)b));
     pthread_mutex_init(&b->mu, NULL);
     if (ensure_connected(b, true) == 0) b->stats.available = true;
     return b;
@@ -398,6 +405,7 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RATE_LIMIT)] = c->num[4],
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RATE_PERIOD_S)] = c->num[5],
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_RETENTION_S)] = c->num[6],
+        [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_HOLDER)] = b->holder,
     };
     memcpy(c->args, args, sizeof args);
     call_script(c, SCRIPT_ADMIT, ADMIT_NKEYS, ADMIT_NKEYS + ADMIT_ARGC);

@@ -14,7 +14,12 @@
  *   settle twice            -> one charge (replayed, settled)
  *   admit after settle      -> BUDGET_ADMITTED, replayed, settled, the recorded charge:
  *                              do not render again
- *   admit during a lease    -> the same reservation (replayed), lease renewed
+ *   admit during a lease, same handle    -> the same reservation, lease renewed (the
+ *                              answer to the first ask was lost; the caller never asks
+ *                              twice for a key it is rendering)
+ *   admit during a lease, another handle -> the live lease is charged its worst case
+ *                              (that worker sent its request: the provider bills it)
+ *                              and this one gets a new reservation (gen + 1)
  *   admit after the lease expired unsettled -> a new reservation (gen + 1): a new charge
  * A reservation is a lease with a TTL (tier lease_ttl_s) that its worker renews while
  * the request runs. A lease that expires unsettled belonged to a worker that vanished

@@ -311,8 +311,25 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     rs->inflight++;
 }
 
+/* Is (job, stage, attempt) already being rendered here, or waiting for admission? */
+static bool rendering_here(const render_stage_t *rs, const task_t *task) {
+    for (const render_t *r = rs->live; r; r = r->live_next)
+        if (r->task.stage == task->stage && r->task.attempt == task->attempt &&
+            !strcmp(r->task.job.job_id, task->job.job_id))
+            return true;
+    for (int i = 0; i < rs->n_pending; i++) {
+        const task_t *t = &rs->pending[i].task;
+        if (t->stage == task->stage && t->attempt == task->attempt && !strcmp(t->job.job_id, task->job.job_id))
+            return true;
+    }
+    return false;
+}
+
 void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
     render_stage_t *rs = worker_state(w);
+    /* A duplicate message of a render this worker is running waits for it, then replays
+     * its stored image: never a second request for one reservation. */
+    if (rendering_here(rs, task)) return input_park(w, in, now_ms() + 500, false, "in_flight");
     if (rs->n_pending == rs->cap_pending) {
         int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
         pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);

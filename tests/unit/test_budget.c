@@ -243,20 +243,36 @@ static void test_admit_after_settle_reports_the_recorded_charge(void **state) {
     budget_free(b);
 }
 
-static void test_admit_during_live_lease_returns_the_same_reservation(void **state) {
+/* Another worker got the redelivery while the first one's lease lives: the first sent
+ * its request (the provider bills it), so its worst case is charged and the second
+ * renders under a new reservation. The same worker asking again gets its own back. */
+static void test_admit_during_live_lease_takes_over_and_charges_the_old_one(void **state) {
     budget_t *b = connect_ok(&cfg);
     budget_t *other = connect_ok(&cfg); /* another worker got the redelivery */
     budget_decision_t d;
     assert_int_equal(ADMIT(b, "job-4", 1, 70000, &d), 0);
+    assert_int_equal(d.lease_gen, 1);
+    assert_int_equal(ADMIT(b, "job-4", 1, 70000, &d), 0); /* the same worker, its answer lost */
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_int_equal(d.lease_gen, 1);
     assert_int_equal(ADMIT(other, "job-4", 1, 90000, &d), 0);
     assert_int_equal(d.status, BUDGET_ADMITTED);
     assert_true(d.replayed);
     assert_false(d.settled);
-    assert_int_equal(d.reserved_micros, 70000);
+    assert_int_equal(d.lease_gen, 2);
+    assert_int_equal(d.reserved_micros, 90000);
     budget_snapshot_t s = snap(b);
-    assert_int_equal(s.reserved_micros, 70000);
+    assert_int_equal(s.reserved_micros, 90000);
+    assert_int_equal(s.spent_micros, 70000); /* the first worker's render, billed */
+    assert_int_equal(s.charged_unsettled_micros, 70000);
     assert_int_equal(s.in_flight, 1);
-    assert_int_equal(s.admitted, 1);
+    /* Both settle: each render is charged once, the first reconciled to its price. */
+    assert_int_equal(budget_settle(b, "preview", "job-4", "preview", 1, 1, 60000, &d), 0);
+    assert_int_equal(budget_settle(other, "preview", "job-4", "preview", 1, 2, 61000, &d), 0);
+    s = snap(b);
+    assert_int_equal(s.spent_micros, 60000 + 61000);
+    assert_int_equal(s.charged_unsettled_micros, 0);
+    assert_int_equal(s.reserved_micros, 0);
     budget_free(other);
     budget_free(b);
 }
@@ -1023,7 +1039,7 @@ int main(void) {
         T(test_admit_reserves_worst_case_and_settle_charges_actual),
         T(test_settle_twice_is_one_charge),
         T(test_admit_after_settle_reports_the_recorded_charge),
-        T(test_admit_during_live_lease_returns_the_same_reservation),
+        T(test_admit_during_live_lease_takes_over_and_charges_the_old_one),
         T(test_release_returns_the_reservation_without_charge),
         T(test_over_cap_reports_when_the_window_resets),
         T(test_spend_starts_over_when_the_window_turns),

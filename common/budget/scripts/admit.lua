@@ -3,7 +3,14 @@
 --
 -- KEYS = decision, leases, override, rate
 -- ARGV = P, model, worst_micros, cfg_cap, cfg_window_s, lease_ttl_s, rate_limit,
---        rate_period_s, retention_s
+--        rate_period_s, retention_s, holder
+--
+-- holder names the worker process asking. A live lease held by another worker (the job
+-- was redelivered to it: a crash, a rebalance) is taken over: that worker sent its
+-- request, the provider will bill it, so its worst case is charged (as for an expired
+-- lease) and this worker gets a new reservation (gen + 1). The same worker asking again
+-- (its earlier answer was lost to a timeout) gets its live reservation back, renewed;
+-- the worker itself never asks twice for a key it is rendering (render_stage.c).
 -- (the ARG_ names below are budget_args.h's ADMIT_ARG_ positions)
 
 local ARG_MODEL = 2
@@ -14,26 +21,27 @@ local ARG_LEASE_TTL_S = 6
 local ARG_RATE_LIMIT = 7
 local ARG_RATE_PERIOD_S = 8
 local ARG_RETENTION_S = 9
+local ARG_HOLDER = 10
 local dk, leases = KEYS[1], KEYS[2]
 sweep(leases)
 local cap, win = effective(KEYS[3], tonumber(ARGV[ARG_CFG_CAP]), tonumber(ARGV[ARG_CFG_WINDOW_S]))
 local wid = math.floor(now / (win * 1000))
 local reset_ms = (wid + 1) * win * 1000
 local ttl_ms = tonumber(ARGV[ARG_LEASE_TTL_S]) * 1000
-local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model', 'gen')
+local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model', 'gen', 'holder')
 local gen = tonumber(d[8]) or 0
 if d[1] == 'settled' then
   return {'admitted', 1, 1, tonumber(d[2]), tonumber(d[3]), 0, reset_ms, 'already settled', gen}
 end
-if d[1] == 'reserved' and tonumber(d[4]) > now then
-  -- A redelivery while the lease lives: the same reservation, lease renewed for
-  -- whoever holds the message now.
+if d[1] == 'reserved' and tonumber(d[4]) > now and d[9] == ARGV[ARG_HOLDER] then
   local exp = now + ttl_ms
   redis.call('HSET', dk, 'exp', I(exp))
   redis.call('ZADD', leases, I(exp), dk)
-  return {'admitted', 1, 0, tonumber(d[2]), 0, 0, reset_ms, 'live lease renewed', gen}
+  return {'admitted', 1, 0, tonumber(d[2]), 0, 0, reset_ms, 'live lease renewed (the same worker)', gen}
 end
 if d[1] == 'reserved' then
+  -- Expired and not yet swept, or live in another worker that got the job before:
+  -- either way that worker sent its request and the provider bills it.
   -- Expired and not yet swept: its holder sent the request; the provider billed it.
   expire_charged(dk, tonumber(d[2]), tonumber(d[5]), tonumber(d[6]), d[7], gen > 0 and gen or 1)
   redis.call('ZREM', leases, dk)
@@ -63,7 +71,8 @@ local exp = now + ttl_ms
 local model = ARGV[ARG_MODEL]
 gen = gen + 1 -- a new reservation under this key: the redelivered job's render is a new charge
 redis.call('HSET', dk, 'state', 'reserved', 'reserved', I(worst), 'charged', '0',
-           'win', I(win), 'wid', I(wid), 'model', model, 'exp', I(exp), 'gen', I(gen))
+           'win', I(win), 'wid', I(wid), 'model', model, 'exp', I(exp), 'gen', I(gen),
+           'holder', ARGV[ARG_HOLDER])
 redis.call('EXPIRE', dk, ARGV[ARG_RETENTION_S])
 redis.call('ZADD', leases, I(exp), dk)
 redis.call('HINCRBY', wk, 'reserved', I(worst))
