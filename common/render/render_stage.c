@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/blobstore.h"
 #include "budget/budget.h"
 #include "base/log.h"
@@ -76,11 +77,7 @@ static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
 
 static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     const config_t *cfg = worker_config(w);
-    render_stage_t *rs = calloc(1, sizeof *rs);
-    if (!rs) {
-        snprintf(err, errlen, "render stage: out of memory");
-        return NULL;
-    }
+    render_stage_t *rs = xcalloc(1, sizeof *rs);
     rs->w = w;
     rs->cfg = cfg;
     rs->tier = tier;
@@ -149,9 +146,7 @@ static void renew_leases(render_stage_t *rs) {
     int ttl_ms = rs->lease_ttl_s * 1000;
     rs->next_renew_ms = now + ttl_ms / 3;
     if (rs->n_live > rs->cap_renewing) {
-        budget_lease_t *l = realloc(rs->renewing, (size_t)rs->n_live * sizeof *l);
-        if (!l) return; /* out of memory: the next turn tries again */
-        rs->renewing = l;
+        rs->renewing = xrealloc(rs->renewing, (size_t)rs->n_live * sizeof *rs->renewing);
         rs->cap_renewing = rs->n_live;
     }
     int n = 0;
@@ -192,16 +187,21 @@ static int render_stage_inflight(const render_stage_t *rs) {
     return rs->inflight + rs->n_unsettled + rs->n_pending;
 }
 
-/* Makes room for n decisions in the batch scratch arrays. Returns 0 or -1. */
-static int reserve_calls(render_stage_t *rs, int n) {
-    if (n <= rs->cap_calls) return 0;
-    budget_call_t *calls = realloc(rs->calls, (size_t)n * sizeof *calls);
-    if (calls) rs->calls = calls;
-    render_t **settling = realloc(rs->settling, (size_t)n * sizeof *settling);
-    if (settling) rs->settling = settling;
-    if (!calls || !settling) return -1;
+/* Makes room for n decisions in the batch scratch arrays. */
+static void reserve_calls(render_stage_t *rs, int n) {
+    if (n <= rs->cap_calls) return;
+    rs->calls = xrealloc(rs->calls, (size_t)n * sizeof *rs->calls);
+    rs->settling = xrealloc(rs->settling, (size_t)n * sizeof *rs->settling);
     rs->cap_calls = n;
-    return 0;
+}
+
+/* A stored render whose charge Redis could not record yet: retried after SETTLE_RETRY_MS
+ * (its input stays unended). */
+static void defer_settle(render_stage_t *rs, render_t *r, int64_t now) {
+    r->retry_at_ms = now + SETTLE_RETRY_MS;
+    r->next = rs->unsettled;
+    rs->unsettled = r;
+    rs->n_unsettled++;
 }
 
 
@@ -246,7 +246,6 @@ static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cl
 static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri) {
     snprintf(task->image_uri, sizeof task->image_uri, "%s", uri);
     char *json = task_encode(task);
-    if (!json) return input_dlq(w, in, "out_of_memory: the verify task could not be encoded");
     worker_emit(w, in, "verify", task->job.job_id, json);
     free(json);
     input_done(w, in);
@@ -287,8 +286,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
         log_info("render_replayed", "job_id", id, "stage", stage_name(task->stage), NULL);
         return to_verifier(w, in, &t, uri);
     }
-    render_t *r = calloc(1, sizeof *r);
-    if (!r) return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
+    render_t *r = xcalloc(1, sizeof *r);
     r->in = in;
     r->lease_gen = d->lease_gen;
     r->task = *task;
@@ -332,9 +330,7 @@ void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
     if (rendering_here(rs, task)) return input_park(w, in, now_ms() + 500, false, "in_flight");
     if (rs->n_pending == rs->cap_pending) {
         int cap = rs->cap_pending ? rs->cap_pending * 2 : 64;
-        pending_t *p = realloc(rs->pending, (size_t)cap * sizeof *p);
-        if (!p) return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
-        rs->pending = p;
+        rs->pending = xrealloc(rs->pending, (size_t)cap * sizeof *rs->pending);
         rs->cap_pending = cap;
     }
     /* Decided with the rest of this turn's jobs in one Redis round trip. */
@@ -345,21 +341,17 @@ void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
  * decision in arrival order. */
 static void admit_pending(render_stage_t *rs) {
     int n = rs->n_pending;
-    bool batch = reserve_calls(rs, n) == 0; /* else out of memory: one by one */
-    for (int i = 0; batch && i < n; i++) {
+    reserve_calls(rs, n);
+    for (int i = 0; i < n; i++) {
         const task_t *t = &rs->pending[i].task;
         rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = stage_name(t->stage),
                                        .attempt = t->attempt, .micros = rs->worst_case_micros};
     }
-    if (batch) budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
+    budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
     rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
     for (int i = 0; i < n; i++) {
         pending_t *p = &rs->pending[i];
-        budget_call_t one, *c = batch ? &rs->calls[i] : &one;
-        if (!batch)
-            c->rc = budget_admit(rs->budget, rs->tier->name, rs->tier->model, p->task.job.job_id,
-                                 stage_name(p->task.stage), p->task.attempt, rs->worst_case_micros, &c->d);
-        admitted(rs, p->in, &p->task, c->rc, &c->d);
+        admitted(rs, p->in, &p->task, rs->calls[i].rc, &rs->calls[i].d);
     }
 }
 
@@ -416,10 +408,7 @@ static void settle_batch(render_stage_t *rs, int n) {
         render_t *r = rs->settling[i];
         task_t *t = &r->task;
         if (rs->calls[i].rc != 0) {
-            r->retry_at_ms = now + SETTLE_RETRY_MS;
-            r->next = rs->unsettled;
-            rs->unsettled = r;
-            rs->n_unsettled++;
+            defer_settle(rs, r, now);
             continue;
         }
         if (!strncmp(rs->calls[i].d.detail, "settled after", 13))
@@ -442,12 +431,13 @@ static void render_stage_before_sleep(void *ctx) {
     int64_t now = now_ms();
     for (render_t **pp = &rs->unsettled; *pp;) {
         render_t *r = *pp;
-        if (r->retry_at_ms > now || reserve_calls(rs, n + 1) != 0) {
+        if (r->retry_at_ms > now) {
             pp = &r->next;
             continue;
         }
         *pp = r->next;
         rs->n_unsettled--;
+        reserve_calls(rs, n + 1);
         rs->settling[n++] = r;
     }
     void *opaque;
@@ -462,12 +452,8 @@ static void render_stage_before_sleep(void *ctx) {
             render_free(rs, r);
         } else if (!store_image(rs, r)) {
             render_free(rs, r);
-        } else if (reserve_calls(rs, n + 1) != 0) { /* out of memory: retry later */
-            r->retry_at_ms = now + SETTLE_RETRY_MS;
-            r->next = rs->unsettled;
-            rs->unsettled = r;
-            rs->n_unsettled++;
         } else {
+            reserve_calls(rs, n + 1);
             rs->settling[n++] = r;
         }
     }
@@ -546,11 +532,7 @@ static int check_charges(void *ctx, task_t *task) {
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
-    if (loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs)) {
-        render_stage_free(rs);
-        snprintf(err, errlen, "render stage: out of memory");
-        return -1;
-    }
+    loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs);
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
     route_set_charge_check(check_charges, rs);

@@ -140,10 +140,6 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     o.failed_checks = task->failed_checks;
     o.report = (cJSON *)report; /* borrowed: outcome_encode copies it */
     char *json = outcome_encode(&o);
-    if (!json) {
-        input_dlq(w, in, "out_of_memory: the verdict could not be encoded");
-        return;
-    }
     worker_emit(w, in, f->verdict == VERDICT_REJECTED ? "rejected" : "results", o.job_id, json);
     free(json);
     char cost[32];
@@ -172,10 +168,6 @@ static void emit_escalation(worker_t *w, input_t *in, const task_t *task, const 
     snprintf(next.guidance, sizeof next.guidance, "%s", f->guidance ? f->guidance : "");
     snprintf(next.preview_uri, sizeof next.preview_uri, "%s", f->preview_uri ? f->preview_uri : "");
     char *json = task_encode(&next);
-    if (!json) {
-        input_dlq(w, in, "out_of_memory: the escalation could not be encoded");
-        return;
-    }
     char attempt[16];
     snprintf(attempt, sizeof attempt, "%d", next.attempt);
     log_info("job_escalated", "job_id", task->job.job_id, "escalation", f->escalation, "attempt", attempt, NULL);
