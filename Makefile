@@ -88,9 +88,16 @@ deps:
 	@bash scripts/install-deps.sh
 
 # The first build on a fresh machine installs the packages before compiling anything.
+# The stamp is an included makefile, so once make has (re)made it, make restarts and
+# the pkg-config lookups above are evaluated again with the packages in place (they are
+# expanded when the Makefile is read: without the restart a fresh machine's first
+# `make demo` would compile and link with empty flags).
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+include $(BUILD)/.deps-ok
+endif
 $(BUILD)/.deps-ok: scripts/install-deps.sh
 	@bash scripts/install-deps.sh
-	@mkdir -p $(dir $@) && touch $@
+	@mkdir -p $(dir $@) && echo '# scripts/install-deps.sh ran; see Makefile' > $@
 
 # Library objects: each compiled with its own packages' flags only.
 define lib_rule
