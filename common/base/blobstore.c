@@ -200,12 +200,12 @@ const char *blob_status_name(blob_status_t s) {
     return "blob_unreadable";
 }
 
-int blob_image_uri(const char *root, const char *job_id, const char *stage, int attempt, char *uri,
-                   size_t len) {
+int blob_image_uri(const char *root, const char *job_id, const char *revision, const char *stage, int attempt,
+                   char *uri, size_t len) {
     if (!backend_for(root)) return -1;
     size_t rl = strlen(root);
     while (rl > 0 && root[rl - 1] == '/') rl--;
-    int n = snprintf(uri, len, "%.*s/%s/%s-%d.png", (int)rl, root, job_id, stage, attempt);
+    int n = snprintf(uri, len, "%.*s/%s/%s-%s-%d.png", (int)rl, root, job_id, revision, stage, attempt);
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

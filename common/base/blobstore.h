@@ -2,7 +2,7 @@
  *
  * Backends sit behind a table of operations chosen by the URI scheme; file:// (a
  * shared volume, the embedded default) is built in. An image's URI is derived from
- * (job, stage, attempt), so writing it again on a redelivery is idempotent.
+ * (job, revision, stage, attempt), so writing it again on a redelivery is idempotent.
  *
  * A blob reference read from a message is trusted only inside the store: every read
  * names the store's root (config_t.blob_root) and a URI must be that root, "/", then
@@ -29,10 +29,10 @@ typedef enum {
  * the prefix of a reason that names the status. */
 const char *blob_status_name(blob_status_t s);
 
-/* The URI of a job's image: <root>/<job_id>/<stage>-<attempt>.png. Returns 0, or -1
- * when root's scheme has no backend or the result does not fit. */
-int blob_image_uri(const char *root, const char *job_id, const char *stage, int attempt, char *uri,
-                   size_t len);
+/* The URI of a job revision's image: <root>/<job_id>/<revision>-<stage>-<attempt>.png.
+ * Returns 0, or -1 when root's scheme has no backend or the result does not fit. */
+int blob_image_uri(const char *root, const char *job_id, const char *revision, const char *stage, int attempt,
+                   char *uri, size_t len);
 
 /* Stores data at uri (atomically: readers never see half an image). 0 or -1 with err.
  * For URIs built by blob_image_uri from the configured root, not from a message. */

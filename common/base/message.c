@@ -4,6 +4,7 @@
 
 #include "base/json.h"
 #include "base/prompt.h"
+#include "base/sha256.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -59,9 +60,27 @@ uint64_t job_id_hash(const char *s) {
 
 /* ==== Job ==== */
 
-static const char *const JOB_KEYS[] = {"job_id", "asset_class", "prompt", "text", "size", "seed",
+static const char *const JOB_KEYS[] = {"job_id", "revision", "asset_class", "prompt", "text", "size", "seed",
                                        "palette", "min_contrast", "safe_zone", "region",
                                        "case_insensitive", "submitted_at_ms", NULL};
+
+/* The default revision: a digest of the fields that decide the image and its verdict. */
+static void default_revision(job_t *job) {
+    job_t canon = *job;
+    canon.job_id[0] = 0;
+    canon.revision[0] = 0;
+    canon.submitted_ms = 0;
+    char *json = job_encode(&canon);
+    char hex[65];
+    sha256_hex(json, strlen(json), hex);
+    free(json);
+    snprintf(job->revision, sizeof job->revision, "r%.16s", hex);
+}
+
+const char *job_key(const job_t *job, char *buf, size_t len) {
+    snprintf(buf, len, "%s@%s", job->job_id, job->revision);
+    return buf;
+}
 
 /* "WIDTHxHEIGHT", canonical decimal only: no sign, space or leading zero (as the
  * schema says), 16 to 8192. */
@@ -147,6 +166,11 @@ static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job
         !valid_id(job->job_id))
         json_fail(r, json_path(path, sizeof path, at, "job_id"), "letters, digits and ._:- only, not starting with a dot",
                   cJSON_GetObjectItemCaseSensitive(o, "job_id"));
+    const cJSON *rev = cJSON_GetObjectItemCaseSensitive(o, "revision");
+    if (json_read_string(r, o, at, "revision", JSON_OPTIONAL, job->revision, sizeof job->revision) == 0 && rev &&
+        (!job->revision[0] || !valid_id(job->revision)))
+        json_fail(r, json_path(path, sizeof path, at, "revision"),
+                  "1 to 64 letters, digits and ._:- not starting with a dot", rev);
     if (json_read_string(r, o, at, "asset_class", JSON_REQUIRED, job->asset_class, sizeof job->asset_class) == 0 &&
         !valid_class(job->asset_class))
         json_fail(r, json_path(path, sizeof path, at, "asset_class"), "a lower-case name like \"thumbnail\"",
@@ -163,7 +187,9 @@ static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job
     if (read_region(r, o, at, job)) return -1;
     json_read_bool(r, o, at, "case_insensitive", JSON_OPTIONAL, &job->case_insensitive);
     json_read_i64(r, o, at, "submitted_at_ms", JSON_OPTIONAL, &job->submitted_ms, 0, 9007199254740991LL, NULL);
-    return r->failed ? -1 : 0;
+    if (r->failed) return -1;
+    if (!job->revision[0]) default_revision(job);
+    return 0;
 }
 
 int job_from_json(const cJSON *o, job_t *job, char *err, size_t errlen) {
@@ -186,6 +212,7 @@ int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen)
 cJSON *job_to_json(const job_t *job) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "job_id", job->job_id);
+    if (job->revision[0]) cJSON_AddStringToObject(o, "revision", job->revision);
     cJSON_AddStringToObject(o, "asset_class", job->asset_class);
     cJSON_AddStringToObject(o, "prompt", job->prompt);
     cJSON *t = cJSON_AddArrayToObject(o, "text");
@@ -343,6 +370,7 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     if (!root) return -1;
     int verdict = VERDICT_ACCEPTED;
     json_read_string(&r, root, "", "job_id", JSON_REQUIRED, out->job_id, sizeof out->job_id);
+    json_read_string(&r, root, "", "revision", JSON_OPTIONAL, out->revision, sizeof out->revision);
     json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class);
     json_read_enum(&r, root, "", "verdict", JSON_REQUIRED, VERDICT_NAMES, &verdict);
     out->verdict = (job_verdict_t)verdict;
@@ -366,6 +394,7 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
 cJSON *outcome_to_json(const outcome_t *out) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "job_id", out->job_id);
+    if (out->revision[0]) cJSON_AddStringToObject(o, "revision", out->revision);
     cJSON_AddStringToObject(o, "asset_class", out->asset_class);
     cJSON_AddStringToObject(o, "verdict", job_verdict_name(out->verdict));
     cJSON_AddStringToObject(o, "reason", out->reason);

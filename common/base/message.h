@@ -23,6 +23,9 @@
 #define JOB_TEXT_LEN 256
 #define JOB_MAX_PALETTE 8
 #define TASK_MAX_CHARGES 16
+#define JOB_REVISION_LEN 65 /* at most 64 characters */
+/* "<job_id>@<revision>": a job revision's identity in decision keys and dedupe. */
+#define JOB_KEY_LEN (128 + 1 + JOB_REVISION_LEN)
 
 /* The two render stages: the fast preview, then the high-fidelity production
  * renders. On the wire "preview" | "production" (stage_name); only the codecs here
@@ -42,9 +45,18 @@ typedef struct {
 
 /* A render job as submitted upstream. Required: job_id, asset_class, prompt.
  * text[]: the exact lines the image must carry; when absent, the prompt's quoted
- * strings ("SALE", “SALE”, 'SALE' or ‘SALE’: the grammar in base/prompt.h). */
+ * strings ("SALE", “SALE”, 'SALE' or ‘SALE’: the grammar in base/prompt.h).
+ *
+ * A job's identity is (job_id, revision). revision is the job's `revision` field when
+ * it has one, else "r" and 16 hex digits of the SHA-256 of every field that decides the
+ * image or its verdict, as job_to_json writes them (all but job_id, submitted_at_ms
+ * and revision): the same job delivered again (a retry, a redelivery, a replay of the
+ * same bytes, a resubmission with a new submitted_at_ms) is the same revision, so it is
+ * deduplicated; a changed job under the same id is a new revision, rendered, charged
+ * and given its own verdict. */
 typedef struct {
     char job_id[128];
+    char revision[JOB_REVISION_LEN];
     char asset_class[32];
     char prompt[2048];
     char text[JOB_MAX_TEXT][JOB_TEXT_LEN];
@@ -85,9 +97,10 @@ typedef struct {
     int64_t started_ms;         /* when the first worker picked the job up */
 } task_t;
 
-/* A terminal verdict (results or rejected). */
+/* A terminal verdict (results or rejected): one per (job_id, revision). */
 typedef struct {
     char job_id[128];
+    char revision[JOB_REVISION_LEN];
     char asset_class[32];
     job_verdict_t verdict;
     char reason[64];            /* rejected: budget_exhausted | verification_failed |
@@ -111,6 +124,8 @@ typedef struct {
  * They never read past len and take strict JSON only (base/json.h): UTF-8, no NUL,
  * no lone surrogate, no key twice, nothing after the object. */
 int job_parse(const char *buf, size_t len, job_t *job, char *err, size_t errlen);
+/* "<job_id>@<revision>" into buf (JOB_KEY_LEN bytes are always enough); returns buf. */
+const char *job_key(const job_t *job, char *buf, size_t len);
 /* FNV-1a of a job id: the default seed of a job without one, and lookup tables. */
 uint64_t job_id_hash(const char *job_id);
 int job_from_json(const cJSON *obj, job_t *job, char *err, size_t errlen);

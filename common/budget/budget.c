@@ -29,11 +29,11 @@
 #define BUDGET_MAX_ID 200               /* bytes of job_id / stage */
 
 enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, SCRIPT_RENEW,
-       N_SCRIPTS };
+       SCRIPT_VERDICT, N_SCRIPTS };
 
 static const char *const script_body[N_SCRIPTS] = {
-    BUDGET_LUA_ADMIT, BUDGET_LUA_SETTLE,  BUDGET_LUA_RELEASE,
-    BUDGET_LUA_SNAPSHOT, BUDGET_LUA_RESET, BUDGET_LUA_RATE_SLOT, BUDGET_LUA_RENEW,
+    BUDGET_LUA_ADMIT,    BUDGET_LUA_SETTLE, BUDGET_LUA_RELEASE, BUDGET_LUA_SNAPSHOT,
+    BUDGET_LUA_RESET,    BUDGET_LUA_RATE_SLOT, BUDGET_LUA_RENEW, BUDGET_LUA_VERDICT,
 };
 
 struct budget {
@@ -61,6 +61,7 @@ const char *budget_status_name(budget_status_t s) {
     case BUDGET_ADMITTED: return "admitted";
     case BUDGET_OVER_CAP: return "over_cap";
     case BUDGET_RATE_LIMITED: return "rate_limited";
+    case BUDGET_DECIDED: return "decided";
     case BUDGET_UNAVAILABLE: return "unavailable";
     case BUDGET_ERROR: return "error";
     }
@@ -299,6 +300,7 @@ static int parse_decision(budget_t *b, const redisReply *r, budget_decision_t *o
     out->status = !strcmp(st, "admitted")       ? BUDGET_ADMITTED
                   : !strcmp(st, "over_cap")     ? BUDGET_OVER_CAP
                   : !strcmp(st, "rate_limited") ? BUDGET_RATE_LIMITED
+                  : !strcmp(st, "decided")      ? BUDGET_DECIDED
                                                 : BUDGET_ERROR;
     out->replayed = reply_int(r->element[1]) != 0;
     out->settled = reply_int(r->element[2]) != 0;
@@ -847,18 +849,55 @@ done:
     return rc;
 }
 
+int budget_record_verdict(budget_t *b, const task_t *task, const char *verdict) {
+    char key[JOB_KEY_LEN];
+    job_key(&task->job, key, sizeof key);
+    /* Every decision the revision made: its charges, and the render the verdict is on
+     * (a failed render has no charge but has a decision). */
+    int n = 0;
+    struct { stage_t stage; int attempt; } at[TASK_MAX_CHARGES + 1];
+    for (int i = 0; i <= task->n_charges; i++) {
+        stage_t st = i < task->n_charges ? task->charges[i].stage : task->stage;
+        int att = i < task->n_charges ? task->charges[i].attempt : task->attempt;
+        bool seen = false;
+        for (int j = 0; j < n; j++) seen |= at[j].stage == st && at[j].attempt == att;
+        if (!seen && att > 0) at[n].stage = st, at[n++].attempt = att;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&b->mu);
+    for (int i = 0; i < n && rc == 0; i++) {
+        decision_call_t c;
+        budget_decision_t d;
+        if (!decision_keys(b, stage_name(at[i].stage), key, stage_name(at[i].stage), at[i].attempt, &c, &d))
+            continue; /* no such tier or an id too long: no decision to mark */
+        const char *args[VERDICT_NKEYS + VERDICT_ARGC] = {
+            [KEY_AT(VERDICT_KEY_DECISION)] = c.dkey,
+            [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_PREFIX)] = c.prefix,
+            [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_VERDICT)] = verdict,
+        };
+        _Static_assert(sizeof args <= sizeof c.args, "verdict's keys and arguments fit a decision call");
+        memcpy(c.args, args, sizeof args);
+        call_script(&c, SCRIPT_VERDICT, VERDICT_NKEYS, VERDICT_NKEYS + VERDICT_ARGC);
+        rc = decide(b, &c, &d);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
 int budget_verify_charges(budget_t *b, task_t *task) {
     int64_t settled[TASK_MAX_CHARGES];
+    char key[JOB_KEY_LEN];
+    job_key(&task->job, key, sizeof key);
     pthread_mutex_lock(&b->mu);
     int rc = 0;
     for (int i = 0; i < task->n_charges && rc == 0; i++) {
         const charge_t *c = &task->charges[i];
         const tier_config_t *t = config_tier(&b->cfg, stage_name(c->stage));
         settled[i] = 0;
-        if (!t || strlen(task->job.job_id) > BUDGET_MAX_ID) continue; /* no such tier: nothing settled */
+        if (!t || strlen(key) > BUDGET_MAX_ID) continue; /* no such tier: nothing settled */
         char prefix[48], dkey[512], attempt[16];
         tier_prefix(t, prefix, sizeof prefix);
-        snprintf(dkey, sizeof dkey, "%s:d:%s:%s:%d", prefix, task->job.job_id, stage_name(c->stage), c->attempt);
+        snprintf(dkey, sizeof dkey, "%s:d:%s:%s:%d", prefix, key, stage_name(c->stage), c->attempt);
         snprintf(attempt, sizeof attempt, "%d", c->attempt);
         const char *argv[] = {"HMGET", dkey, "state", "charged"};
         redisReply *r = ensure_connected(b, false) ? NULL : command(b, 4, argv);

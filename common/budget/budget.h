@@ -38,7 +38,10 @@
  * idempotent. Nothing is ever reported admitted unless Redis recorded it.
  *
  * Money is integer micro-dollars. A budget_t is one connection: use one per thread
- * (calls on one handle are serialised by a mutex). */
+ * (calls on one handle are serialised by a mutex).
+ *
+ * A decision's job_id is the job revision's key ("<job_id>@<revision>", job_key()): a
+ * changed job under the same id is a new revision with decisions of its own. */
 #ifndef PRESSROOM_BUDGET_H
 #define PRESSROOM_BUDGET_H
 
@@ -53,6 +56,7 @@ typedef enum {
     BUDGET_ADMITTED,     /* admit: reserved (or replayed); settle/release: the decision stands */
     BUDGET_OVER_CAP,     /* the tier's window cap would be exceeded: see window_reset_ms */
     BUDGET_RATE_LIMITED, /* the model's request rate is exhausted: see retry_after_ms */
+    BUDGET_DECIDED,      /* admit: the job revision has its verdict (detail: which); end it */
     BUDGET_UNAVAILABLE,  /* Redis unreachable or loading: nothing was decided (fail closed) */
     BUDGET_ERROR         /* bad arguments or an unexpected Redis reply: see detail */
 } budget_status_t;
@@ -190,6 +194,15 @@ int budget_reset(budget_t *b, const char *tier);
  * is none (a forged or unsettled charge never reaches a verdict). Returns how many
  * charges changed, or -1 when Redis could not be asked (the task is unchanged). */
 int budget_verify_charges(budget_t *b, task_t *task);
+
+/* Records that the task's job revision has its terminal verdict on every decision it
+ * made (each charge's (stage, attempt), and the task's own): from then on an admit under
+ * any of them answers BUDGET_DECIDED, so a redelivery or a replay of the same revision
+ * ends without a render and without a second verdict. Asked before the verdict is
+ * emitted (a verdict lost after this is re-emitted by the redelivered input, which
+ * reaches the verifier again, not admission). Returns 0, or -1 when Redis could not be
+ * asked. */
+int budget_record_verdict(budget_t *b, const task_t *task, const char *verdict);
 
 /* The lease lifetime this handle reserves with in `tier` (the rendering worker derives it
  * when the config leaves tiers.NAME.lease_ttl_s unset). */

@@ -54,6 +54,17 @@ enum {
     SETTLE_ARGC = SETTLE_ARG_GEN,
 };
 
+/* verdict.lua */
+enum {
+    VERDICT_KEY_DECISION = 1,
+    VERDICT_NKEYS = VERDICT_KEY_DECISION,
+};
+enum {
+    VERDICT_ARG_PREFIX = 1,
+    VERDICT_ARG_VERDICT,
+    VERDICT_ARGC = VERDICT_ARG_VERDICT,
+};
+
 /* release.lua */
 enum {
     RELEASE_KEY_DECISION = 1,

@@ -25,6 +25,7 @@
 typedef struct render {
     input_t *in;
     task_t task;
+    char key[JOB_KEY_LEN];   /* job_key(): the revision's decisions in Redis */
     char prompt[4096];
     render_result_t *result; /* set once the model answered and settle is pending */
     char uri[1024];          /* where the image is stored */
@@ -38,6 +39,7 @@ typedef struct render {
 typedef struct {
     input_t *in;
     task_t task;
+    char key[JOB_KEY_LEN];
 } pending_t;
 
 struct render_stage {
@@ -73,6 +75,13 @@ static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
     if (budget_rate_slot(rs->budget, rs->tier->name, model, RATE_HORIZON_MS, &d) != 0) return -1;
     *delay_ms = d.retry_after_ms;
     return d.status == BUDGET_ADMITTED ? 0 : 1;
+}
+
+/* The stage's verdicts (a failed render, a refused image) are recorded like the
+ * verifier's: a replay of the revision then ends at admission. */
+static int check_charges(void *ctx, task_t *task) { return budget_verify_charges(ctx, task); }
+static int record_verdict(void *ctx, const task_t *task, const char *verdict) {
+    return budget_record_verdict(ctx, task, verdict);
 }
 
 static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
@@ -112,6 +121,9 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
     rs->lease_ttl_s = tier->lease_ttl_s > 0 ? tier->lease_ttl_s : (need_s * 3 / 2 > 60 ? need_s * 3 / 2 : 60);
     budget_set_lease_ttl(rs->budget, tier->name, rs->lease_ttl_s);
     model_client_set_rate_gate(rs->mc, rate_gate, rs);
+    route_set_ledger(&(route_ledger_t){.check_charges = check_charges,
+                                       .record_verdict = record_verdict,
+                                       .ctx = rs->budget});
     rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
                                    "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
     rs->render_seconds = metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
@@ -151,7 +163,7 @@ static void renew_leases(render_stage_t *rs) {
     }
     int n = 0;
     for (render_t *r = rs->live; r; r = r->live_next)
-        rs->renewing[n++] = (budget_lease_t){.job_id = r->task.job.job_id, .stage = stage_name(r->task.stage),
+        rs->renewing[n++] = (budget_lease_t){.job_id = r->key, .stage = stage_name(r->task.stage),
                                              .attempt = r->task.attempt, .gen = r->lease_gen};
     int renewed = budget_renew(rs->budget, rs->tier->name, rs->renewing, (size_t)n);
     if (renewed < 0) {
@@ -209,7 +221,7 @@ static void defer_settle(render_stage_t *rs, render_t *r, int64_t now) {
 
 static void count_admission(const render_stage_t *rs, const char *decision) {
     metric_inc(metric_get(METRIC_COUNTER, "pressroom_admissions_total",
-                          "Budget admission outcomes: admitted, replayed, over_cap, rate_limited, unavailable.",
+                          "Budget admission outcomes: admitted, replayed, over_cap, rate_limited, decided (the revision has its verdict), unavailable.",
                           "tier", rs->tier->name, "decision", decision, NULL),
                1);
 }
@@ -253,16 +265,25 @@ static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri)
 
 /* Acts on one admission decision (rc, d from budget_admit): park, apply the
  * over-budget policy, replay a stored render, or start the render. */
-static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc, const budget_decision_t *d) {
+static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const char *key, int rc,
+                     const budget_decision_t *d) {
     worker_t *w = rs->w;
     const char *id = task->job.job_id;
     count_admission(rs, rc != 0                             ? "unavailable"
                         : d->status == BUDGET_RATE_LIMITED ? "rate_limited"
                         : d->status == BUDGET_OVER_CAP     ? "over_cap"
+                        : d->status == BUDGET_DECIDED      ? "decided"
                         : d->settled                       ? "replayed"
                                                            : "admitted");
     if (rc != 0) /* Redis unreachable: fail closed, retry later */
         return input_park(w, in, now_ms() + REDIS_RETRY_MS, true, "redis_unavailable");
+    if (d->status == BUDGET_DECIDED) {
+        /* A redelivery or replay of a revision whose verdict was given: done, nothing
+         * rendered, no second verdict. */
+        log_info("job_already_decided", "job_id", id, "revision", task->job.revision, "stage",
+                 stage_name(task->stage), "verdict", d->detail, NULL);
+        return input_done(w, in);
+    }
     if (d->status == BUDGET_RATE_LIMITED)
         return input_park(w, in, now_ms() + (d->retry_after_ms > 0 ? d->retry_after_ms : 100), true, "rate_limited");
     char err[512];
@@ -271,9 +292,10 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     if (d->status == BUDGET_OVER_CAP) return over_budget(rs, in, cls, task, d);
     rs->deferred_logged = false;
     char uri[1024];
-    if (blob_image_uri(rs->cfg->blob_root, id, stage_name(task->stage), task->attempt, uri, sizeof uri) != 0) {
+    if (blob_image_uri(rs->cfg->blob_root, id, task->job.revision, stage_name(task->stage), task->attempt, uri,
+                       sizeof uri) != 0) {
         budget_decision_t rd;
-        budget_release(rs->budget, rs->tier->name, id, stage_name(task->stage), task->attempt, d->lease_gen, &rd);
+        budget_release(rs->budget, rs->tier->name, key, stage_name(task->stage), task->attempt, d->lease_gen, &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
         snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
         return route_apply(w, in, task, &f, NULL);
@@ -290,6 +312,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     r->in = in;
     r->lease_gen = d->lease_gen;
     r->task = *task;
+    snprintf(r->key, sizeof r->key, "%s", key);
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
     job_render_prompt(&task->job, task->guidance, r->prompt, sizeof r->prompt);
@@ -313,11 +336,12 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
 static bool rendering_here(const render_stage_t *rs, const task_t *task) {
     for (const render_t *r = rs->live; r; r = r->live_next)
         if (r->task.stage == task->stage && r->task.attempt == task->attempt &&
-            !strcmp(r->task.job.job_id, task->job.job_id))
+            !strcmp(r->task.job.job_id, task->job.job_id) && !strcmp(r->task.job.revision, task->job.revision))
             return true;
     for (int i = 0; i < rs->n_pending; i++) {
         const task_t *t = &rs->pending[i].task;
-        if (t->stage == task->stage && t->attempt == task->attempt && !strcmp(t->job.job_id, task->job.job_id))
+        if (t->stage == task->stage && t->attempt == task->attempt && !strcmp(t->job.job_id, task->job.job_id) &&
+            !strcmp(t->job.revision, task->job.revision))
             return true;
     }
     return false;
@@ -334,7 +358,9 @@ void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
         rs->cap_pending = cap;
     }
     /* Decided with the rest of this turn's jobs in one Redis round trip. */
-    rs->pending[rs->n_pending++] = (pending_t){.in = in, .task = *task};
+    pending_t *p = &rs->pending[rs->n_pending++];
+    *p = (pending_t){.in = in, .task = *task};
+    job_key(&task->job, p->key, sizeof p->key);
 }
 
 /* Admits every pending job in one batch (one Redis round trip) and acts on each
@@ -344,14 +370,14 @@ static void admit_pending(render_stage_t *rs) {
     reserve_calls(rs, n);
     for (int i = 0; i < n; i++) {
         const task_t *t = &rs->pending[i].task;
-        rs->calls[i] = (budget_call_t){.job_id = t->job.job_id, .stage = stage_name(t->stage),
+        rs->calls[i] = (budget_call_t){.job_id = rs->pending[i].key, .stage = stage_name(t->stage),
                                        .attempt = t->attempt, .micros = rs->worst_case_micros};
     }
     budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
     rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
     for (int i = 0; i < n; i++) {
         pending_t *p = &rs->pending[i];
-        admitted(rs, p->in, &p->task, rs->calls[i].rc, &rs->calls[i].d);
+        admitted(rs, p->in, &p->task, p->key, rs->calls[i].rc, &rs->calls[i].d);
     }
 }
 
@@ -360,7 +386,7 @@ static void admit_pending(render_stage_t *rs) {
 static void render_failed(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     budget_decision_t d;
-    budget_release(rs->budget, rs->tier->name, t->job.job_id, stage_name(t->stage), t->attempt, r->lease_gen, &d);
+    budget_release(rs->budget, rs->tier->name, r->key, stage_name(t->stage), t->attempt, r->lease_gen, &d);
     snprintf(t->model, sizeof t->model, "%s", r->result->model);
     char err[512];
     const asset_class_t *cls = route_class(rs->cfg, t->job.asset_class, err, sizeof err);
@@ -377,7 +403,7 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
-    budget_settle(rs->budget, rs->tier->name, t->job.job_id, stage_name(t->stage), t->attempt, r->lease_gen,
+    budget_settle(rs->budget, rs->tier->name, r->key, stage_name(t->stage), t->attempt, r->lease_gen,
                   r->result->price_micros, &d);
     task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
@@ -398,7 +424,7 @@ static void render_free(render_stage_t *rs, render_t *r) {
 static void settle_batch(render_stage_t *rs, int n) {
     for (int i = 0; i < n; i++) {
         render_t *r = rs->settling[i];
-        rs->calls[i] = (budget_call_t){.job_id = r->task.job.job_id, .stage = stage_name(r->task.stage),
+        rs->calls[i] = (budget_call_t){.job_id = r->key, .stage = stage_name(r->task.stage),
                                        .attempt = r->task.attempt, .micros = r->result->price_micros,
                                        .gen = r->lease_gen};
     }
@@ -524,18 +550,12 @@ static const char *render_stage_not_ready(render_stage_t *rs) {
 
 /* ==== The worker stage ==== */
 
-static int check_charges(void *ctx, task_t *task) {
-    render_stage_t *rs = ctx;
-    return budget_verify_charges(rs->budget, task);
-}
-
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
     loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs);
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
-    route_set_charge_check(check_charges, rs);
     return 0;
 }
 

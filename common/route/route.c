@@ -91,21 +91,17 @@ double route_guidance_scale(int attempt) { return attempt <= 1 ? 0.0 : 7.0 * (1.
 
 /* ==== Acting on a fate ==== */
 
-static route_charge_check_fn g_charge_check;
-static void *g_charge_ctx;
+static route_ledger_t g_ledger;
 
-void route_set_charge_check(route_charge_check_fn fn, void *ctx) {
-    g_charge_check = fn;
-    g_charge_ctx = ctx;
-}
+void route_set_ledger(const route_ledger_t *ledger) { g_ledger = *ledger; }
 
 static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const fate_t *f, const cJSON *report) {
     const char *verdict = job_verdict_name(f->verdict);
     /* The costs on a verdict are the budget's settled records, never the message's. */
     task_t checked = *msg_task;
     const task_t *task = &checked;
-    if (g_charge_check) {
-        int changed = g_charge_check(g_charge_ctx, &checked);
+    if (g_ledger.check_charges) {
+        int changed = g_ledger.check_charges(g_ledger.ctx, &checked);
         if (changed < 0) {
             input_park(w, in, now_ms() + 1000, true, "redis_unavailable");
             return;
@@ -117,9 +113,15 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
                      "the message carried charges the budget did not settle; the verdict carries the budget's", NULL);
         }
     }
+    bool retryable = f->reason && !strcmp(f->reason, "budget_exhausted");
+    if (g_ledger.record_verdict && !retryable && g_ledger.record_verdict(g_ledger.ctx, task, verdict) != 0) {
+        input_park(w, in, now_ms() + 1000, true, "redis_unavailable");
+        return;
+    }
     outcome_t o;
     memset(&o, 0, sizeof o);
     snprintf(o.job_id, sizeof o.job_id, "%s", task->job.job_id);
+    snprintf(o.revision, sizeof o.revision, "%s", task->job.revision);
     snprintf(o.asset_class, sizeof o.asset_class, "%s", task->job.asset_class);
     o.verdict = f->verdict;
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");

@@ -77,12 +77,22 @@ fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, 
 fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
                          int64_t window_reset_ms, int64_t now, int64_t recheck_ms);
 
-/* Where verdict costs come from: a check that replaces a task's charges by what the
- * budget settled for them (budget_verify_charges), returning -1 when it cannot tell.
- * Set once per process by the stage that owns the budget connection; a verdict is
- * then parked (re-dispatched later) rather than sent with unverified charges. */
-typedef int (*route_charge_check_fn)(void *ctx, task_t *task);
-void route_set_charge_check(route_charge_check_fn fn, void *ctx);
+/* The budget's side of every terminal verdict, asked before it is emitted (set once per
+ * process by the stage that owns the budget connection):
+ *   check_charges   replaces a task's charges by what the budget settled for them
+ *                   (budget_verify_charges), returning how many changed; NULL: the
+ *                   charges are the stage's own settles;
+ *   record_verdict  records that the job revision has its verdict (budget_record_verdict),
+ *                   so a redelivery or replay of it ends at admission; not asked for a
+ *                   budget_exhausted rejection (nothing was done: the job may come again).
+ * Either returning -1 (Redis unreachable) parks the input: a verdict is re-dispatched
+ * later rather than sent with unverified charges or unrecorded. */
+typedef struct {
+    int (*check_charges)(void *ctx, task_t *task);
+    int (*record_verdict)(void *ctx, const task_t *task, const char *verdict);
+    void *ctx;
+} route_ledger_t;
+void route_set_ledger(const route_ledger_t *ledger);
 
 /* Acts on a fate: emits what it says and ends the input (FATE_RENDER: nothing).
  * report (may be NULL) is the verification report for a verdict, borrowed. */

@@ -55,7 +55,7 @@ for o in outs.values():
         continue
     if o["job_id"].startswith("ed-"):
         assert o["verdict"] == "degraded" and o["reason"] == "budget_exhausted", o
-        assert o["image"].endswith("/preview-1.png"), o["image"]
+        assert o["image"].endswith("-preview-1.png") and "/" + o["job_id"] + "/" + o["revision"] + "-" in o["image"], o["image"]
     else:
         assert o["verdict"] == "rejected" and o["reason"] == "budget_exhausted", o
 tiers = {t["tier"]: t for t in json.load(open(f"{d}/budget1.json"))["tiers"]}

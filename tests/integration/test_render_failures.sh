@@ -46,7 +46,7 @@ o = {x["job_id"]: x for x in map(json.loads, open(f"{d}/out.jsonl"))}
 for j in ("ed-1", "ed-2"):
     x = o[j]
     assert x["verdict"] == "degraded" and x["reason"] == "render_failed", x
-    assert x["image"].endswith("/preview-1.png") and "bad_response" in x["detail"], x
+    assert x["image"].endswith("-preview-1.png") and "bad_response" in x["detail"], x
     assert x["cost_micros"] == 20000, x  # the preview only: failed renders are released
 a = o["ad-1"]
 assert a["verdict"] == "rejected" and a["reason"] == "render_failed" and "bad_response" in a["detail"], a

@@ -113,7 +113,7 @@ static void test_a_blob_inside_the_store_is_read(void **state) {
 static void test_what_the_store_writes_it_reads_back(void **state) {
     (void)state;
     char uri[1024], err[512];
-    assert_int_equal(blob_image_uri(root_slash, "job-2", "production", 3, uri, sizeof uri), 0);
+    assert_int_equal(blob_image_uri(root_slash, "job-2", "r0123456789abcdef", "production", 3, uri, sizeof uri), 0);
     assert_int_equal(blob_put(uri, BLOB, sizeof BLOB - 1, err, sizeof err), 0);
     assert_true(blob_exists(uri));
     unsigned char *data;

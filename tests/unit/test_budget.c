@@ -246,6 +246,47 @@ static void test_admit_after_settle_reports_the_recorded_charge(void **state) {
 /* Another worker got the redelivery while the first one's lease lives: the first sent
  * its request (the provider bills it), so its worst case is charged and the second
  * renders under a new reservation. The same worker asking again gets its own back. */
+/* A job revision whose verdict was recorded answers "decided" on every decision it
+ * made (settled or released), so a replay ends without a render or a second verdict; a
+ * changed job (another revision) is a new key, admitted and charged. */
+static void test_recorded_verdict_makes_replays_decided(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    task_t t;
+    memset(&t, 0, sizeof t);
+    char err[256];
+    const char *job = "{\"job_id\":\"rev-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}";
+    assert_int_equal(job_parse(job, strlen(job), &t.job, err, sizeof err), 0);
+    char key[JOB_KEY_LEN];
+    job_key(&t.job, key, sizeof key);
+    t.stage = STAGE_PRODUCTION;
+    t.attempt = 2;
+    assert_int_equal(ADMIT(b, key, 1, 50000, &d), 0);
+    assert_int_equal(SETTLE(b, key, 1, 30000, &d), 0);
+    task_add_charge(&t, STAGE_PREVIEW, 1, "m", 30000);
+    /* The production render failed: released, no charge, but a decision. */
+    assert_int_equal(budget_admit(b, "production", "hifi", key, "production", 2, 90000, &d), 0);
+    assert_int_equal(budget_release(b, "production", key, "production", 2, 0, &d), 0);
+    int64_t spent = snap(b).spent_micros;
+    assert_int_equal(budget_record_verdict(b, &t, "rejected"), 0);
+    assert_int_equal(ADMIT(b, key, 1, 50000, &d), 0);
+    assert_int_equal(d.status, BUDGET_DECIDED);
+    assert_string_equal(d.detail, "rejected");
+    assert_int_equal(budget_admit(b, "production", "hifi", key, "production", 2, 90000, &d), 0);
+    assert_int_equal(d.status, BUDGET_DECIDED);
+    assert_int_equal(snap(b).spent_micros, spent);
+    /* Recording again is harmless; a revision never admitted is not created by it. */
+    assert_int_equal(budget_record_verdict(b, &t, "rejected"), 0);
+    task_t other = t;
+    snprintf(other.job.revision, sizeof other.job.revision, "r2");
+    assert_int_equal(budget_record_verdict(b, &other, "accepted"), 0);
+    job_key(&other.job, key, sizeof key);
+    assert_int_equal(ADMIT(b, key, 1, 50000, &d), 0);
+    assert_int_equal(d.status, BUDGET_ADMITTED);
+    assert_false(d.replayed);
+    budget_free(b);
+}
+
 static void test_admit_during_live_lease_takes_over_and_charges_the_old_one(void **state) {
     budget_t *b = connect_ok(&cfg);
     budget_t *other = connect_ok(&cfg); /* another worker got the redelivery */
@@ -1039,6 +1080,7 @@ int main(void) {
         T(test_admit_reserves_worst_case_and_settle_charges_actual),
         T(test_settle_twice_is_one_charge),
         T(test_admit_after_settle_reports_the_recorded_charge),
+        T(test_recorded_verdict_makes_replays_decided),
         T(test_admit_during_live_lease_takes_over_and_charges_the_old_one),
         T(test_release_returns_the_reservation_without_charge),
         T(test_over_cap_reports_when_the_window_resets),

@@ -109,6 +109,51 @@ static void test_task_round_trips_with_charges(void **state) {
     assert_int_equal(back.job.seed, t.job.seed);
 }
 
+/* A job's identity is (job_id, revision): the same job again is the same revision
+ * (whatever its submission time, and through a task's round trip); any rendering field
+ * changed is another; an explicit revision is taken as it is, and checked. */
+static void test_revision_is_the_digest_of_what_decides_the_image(void **state) {
+    (void)state;
+    char err[512];
+    job_t a, b, c, d;
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"a \\\"SALE\\\" sign\"}", &a, err), 0);
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"a \\\"SALE\\\" sign\","
+                           "\"submitted_at_ms\":1700000000000}", &b, err), 0);
+    assert_int_equal(strlen(a.revision), 17);
+    assert_int_equal(a.revision[0], 'r');
+    assert_string_equal(a.revision, b.revision);
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"a \\\"SALE!\\\" sign\"}", &c, err), 0);
+    assert_string_not_equal(a.revision, c.revision);
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"a \\\"SALE\\\" sign\","
+                           "\"size\":\"512x512\"}", &c, err), 0);
+    assert_string_not_equal(a.revision, c.revision);
+    /* Another id with the same content: the revision is the content's, the key differs. */
+    char json[256];
+    snprintf(json, sizeof json, "{\"job_id\":\"r-2\",\"asset_class\":\"thumbnail\",\"prompt\":\"a \\\"SALE\\\" sign\","
+             "\"seed\":%llu}", (unsigned long long)a.seed);
+    assert_int_equal(parse(json, &d, err), 0);
+    assert_string_equal(a.revision, d.revision);
+    char ka[JOB_KEY_LEN], kd[JOB_KEY_LEN];
+    assert_string_not_equal(job_key(&a, ka, sizeof ka), job_key(&d, kd, sizeof kd));
+    /* Through a task: the same revision comes back. */
+    task_t t;
+    memset(&t, 0, sizeof t);
+    t.job = a;
+    t.attempt = 1;
+    char *enc = task_encode(&t);
+    task_t back;
+    assert_int_equal(task_parse(enc, strlen(enc), &back, err, sizeof err), 0);
+    free(enc);
+    assert_string_equal(back.job.revision, a.revision);
+    /* Explicit: taken as is; a bad one names the field. */
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"revision\":\"v2\",\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}", &c, err), 0);
+    assert_string_equal(c.revision, "v2");
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"revision\":\"../x\",\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}", &c, err), -1);
+    assert_non_null(strstr(err, "revision"));
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"revision\":\"\",\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}", &c, err), -1);
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"revision\":7,\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}", &c, err), -1);
+}
+
 static void test_task_with_a_bad_nested_job_names_the_path(void **state) {
     (void)state;
     task_t t;
@@ -366,6 +411,7 @@ int main(void) {
         cmocka_unit_test(test_invalid_jobs_are_rejected_with_the_field_named),
         cmocka_unit_test(test_truncated_payload_is_not_read_past_its_length),
         cmocka_unit_test(test_task_round_trips_with_charges),
+        cmocka_unit_test(test_revision_is_the_digest_of_what_decides_the_image),
         cmocka_unit_test(test_task_with_a_bad_nested_job_names_the_path),
         cmocka_unit_test(test_every_codec_accepts_the_documents_the_strict_cases_start_from),
         cmocka_unit_test(test_a_nul_escaped_or_raw_is_refused_by_every_codec),

@@ -1,7 +1,11 @@
 /* cmd_submit.c — `pressctl submit` and `pressctl results`: publish jobs, follow the
  * terminal topics (results, rejected, dlq) until each job has its verdict, and
  * report: a table per asset class, a JSONL of outcomes and an HTML contact sheet.
- * Consumers dedupe by job_id (delivery is at-least-once): the first verdict counts. */
+ * A job is (job_id, revision): delivery is at-least-once, so a verdict read again for the
+ * same revision counts once (the first). `submit` waits for the revisions it sent (a
+ * verdict of an older revision of the same job_id is not its answer); `results` reports
+ * the newest revision per job_id (verdicts of one job share a partition: the last read
+ * is the last given). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,10 +24,11 @@
 
 typedef struct {
     char job_id[128];
+    char revision[JOB_REVISION_LEN]; /* submit: the revision sent; results: the one reported */
     char asset_class[32];
     bool expected;   /* submitted in this run (submit) */
     bool terminal;
-    int duplicates;  /* further verdicts seen for the same job */
+    int duplicates;  /* further verdicts seen for the same revision */
     bool dead_letter; /* it ended on the DLQ: o holds the reason, not a verdict */
     outcome_t o;
 } entry_t;
@@ -118,11 +123,21 @@ static void record(ledger_t *l, const rd_kafka_message_t *m, bool only_expected)
         outcome_free(&o);
         return;
     }
-    if (e->terminal) {
+    bool other_revision = !dlq && e->revision[0] && o.revision[0] && strcmp(e->revision, o.revision) != 0;
+    if (other_revision && e->expected) { /* an older revision's verdict: not this submission's */
+        outcome_free(&o);
+        return;
+    }
+    if (e->terminal && !other_revision) {
         e->duplicates++;
         outcome_free(&o);
         return;
     }
+    if (e->terminal) { /* results: a newer revision of the job replaces the one reported */
+        outcome_free(&e->o);
+        l->terminal--;
+    }
+    if (!dlq && o.revision[0]) snprintf(e->revision, sizeof e->revision, "%s", o.revision);
     e->terminal = true;
     e->dead_letter = dlq;
     if (o.asset_class[0]) snprintf(e->asset_class, sizeof e->asset_class, "%s", o.asset_class);
@@ -292,7 +307,7 @@ static void report(const ledger_t *l, const char *blob_root, const char *html, c
     if (html) write_html(l, blob_root, html);
     int dups = 0;
     for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
-    if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id): %d\n", dups);
+    if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id and revision): %d\n", dups);
 }
 
 /* ==== Commands ==== */
@@ -363,7 +378,9 @@ int cmd_submit(int argc, char **argv) {
             bad++;
             continue;
         }
-        ledger_add(&l, jobs[n].job_id, jobs[n].asset_class)->expected = true;
+        entry_t *e = ledger_add(&l, jobs[n].job_id, jobs[n].asset_class);
+        e->expected = true;
+        snprintf(e->revision, sizeof e->revision, "%s", jobs[n].revision);
         n++;
     }
     free(line);

@@ -43,6 +43,9 @@ typedef struct {
 static void on_verdicts(void *ctx, int fd, int events);
 
 static int check_charges(void *ctx, task_t *task) { return budget_verify_charges(ctx, task); }
+static int record_verdict(void *ctx, const task_t *task, const char *verdict) {
+    return budget_record_verdict(ctx, task, verdict);
+}
 
 static int verifier_init(worker_t *w, char *err, size_t errlen) {
     const config_t *cfg = worker_config(w);
@@ -58,7 +61,8 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
         free(st);
         return -1;
     }
-    route_set_charge_check(check_charges, st->budget);
+    route_set_ledger(&(route_ledger_t){.check_charges = check_charges, .record_verdict = record_verdict,
+                                       .ctx = st->budget});
     worker_set_state(w, st);
     loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
     /* Enough queued to keep every OCR thread busy, few enough to redeliver little. */
