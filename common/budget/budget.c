@@ -5,6 +5,7 @@
 #include "budget/budget.h"
 #include "base/clock.h"
 
+#include "base/alloc.h"
 #include "base/hostport.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 #include "budget/budget_args.h"
 #include "budget/budget_scripts.h" /* generated: $(BUILD)/gen/budget/, from scripts/ */
+#include "base/alloc.h"
 #include "base/log.h"
 
 #define BUDGET_TIMEOUT_MS 1000       /* connect and command timeout */
@@ -29,11 +31,12 @@
 #define BUDGET_MAX_ID 200               /* bytes of job_id / stage */
 
 enum { SCRIPT_ADMIT, SCRIPT_SETTLE, SCRIPT_RELEASE, SCRIPT_SNAPSHOT, SCRIPT_RESET, SCRIPT_RATE_SLOT, SCRIPT_RENEW,
-       SCRIPT_VERDICT, N_SCRIPTS };
+       SCRIPT_VERDICT, SCRIPT_DEFER, SCRIPT_CLAIM_DEFERRED, SCRIPT_FINISH_DEFERRED, N_SCRIPTS };
 
 static const char *const script_body[N_SCRIPTS] = {
     BUDGET_LUA_ADMIT,    BUDGET_LUA_SETTLE, BUDGET_LUA_RELEASE, BUDGET_LUA_SNAPSHOT,
     BUDGET_LUA_RESET,    BUDGET_LUA_RATE_SLOT, BUDGET_LUA_RENEW, BUDGET_LUA_VERDICT,
+    BUDGET_LUA_DEFER,    BUDGET_LUA_CLAIM_DEFERRED, BUDGET_LUA_FINISH_DEFERRED,
 };
 
 struct budget {
@@ -758,7 +761,7 @@ static budget_model_usage_t *model_usage(budget_snapshot_t *s, const char *name)
 
 int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
     memset(out, 0, sizeof *out);
-    char prefix[48], leases[64], ovk[64], cap[24], win[16];
+    char prefix[48], leases[64], ovk[64], cap[24], win[16], deferred[64];
     pthread_mutex_lock(&b->mu);
     const tier_config_t *t = tier_or_fail(b, tier, prefix, sizeof prefix);
     if (!t) {
@@ -766,6 +769,7 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
         return -1;
     }
     snprintf(out->tier, sizeof out->tier, "%s", t->name);
+    snprintf(deferred, sizeof deferred, "%s:deferred", prefix);
     snprintf(leases, sizeof leases, "%s:leases", prefix);
     snprintf(ovk, sizeof ovk, "%s:override", prefix);
     snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
@@ -773,6 +777,7 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
     const char *args[SNAPSHOT_NKEYS + SNAPSHOT_ARGC] = {
         [KEY_AT(SNAPSHOT_KEY_LEASES)] = leases,
         [KEY_AT(SNAPSHOT_KEY_OVERRIDE)] = ovk,
+        [KEY_AT(SNAPSHOT_KEY_DEFERRED)] = deferred,
         [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_PREFIX)] = prefix,
         [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_CFG_CAP)] = cap,
         [ARG_AT(SNAPSHOT_NKEYS, SNAPSHOT_ARG_CFG_WINDOW_S)] = win,
@@ -781,10 +786,10 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
     redisReply *r = run_script(b, SCRIPT_SNAPSHOT, SNAPSHOT_NKEYS, SNAPSHOT_NKEYS + SNAPSHOT_ARGC, args, &st);
     int rc = -1;
     if (!r) goto done;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 8 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 9 ||
         r->element[7]->type != REDIS_REPLY_ARRAY) {
         snprintf(b->errstr, sizeof b->errstr,
-                 "redis at %s: snapshot: expected an 8-element array, found reply type %d", b->addr,
+                 "redis at %s: snapshot: expected a 9-element array, found reply type %d", b->addr,
                  r->type);
         goto done;
     }
@@ -795,6 +800,7 @@ int budget_snapshot(budget_t *b, const char *tier, budget_snapshot_t *out) {
     out->in_flight = reply_int(r->element[4]);
     out->overridden = reply_int(r->element[5]) != 0;
     out->now_ms = reply_int(r->element[6]);
+    out->deferred = reply_int(r->element[8]);
     const redisReply *h = r->element[7];
     for (size_t i = 0; i + 1 < h->elements; i += 2) {
         const char *f = h->element[i]->str;
@@ -919,6 +925,139 @@ int budget_verify_charges(budget_t *b, task_t *task) {
             changed++;
         }
     return changed;
+}
+
+/* ==== Deferred jobs ==== */
+
+/* The three keys every deferred-job script takes, and the override (claim's fourth). */
+typedef struct {
+    char prefix[48], waiting[64], claimed[80], bodies[80], ovk[64];
+} deferred_keys_t;
+
+static const tier_config_t *deferred_keys(budget_t *b, const char *tier, deferred_keys_t *k) {
+    const tier_config_t *t = tier_or_fail(b, tier, k->prefix, sizeof k->prefix);
+    if (!t) return NULL;
+    snprintf(k->waiting, sizeof k->waiting, "%s:deferred", k->prefix);
+    snprintf(k->claimed, sizeof k->claimed, "%s:deferred:claimed", k->prefix);
+    snprintf(k->bodies, sizeof k->bodies, "%s:deferred:body", k->prefix);
+    snprintf(k->ovk, sizeof k->ovk, "%s:override", k->prefix);
+    return t;
+}
+
+int budget_defer(budget_t *b, const char *tier, const char *id, const char *topic, const char *key,
+                 const char *payload, size_t len, int64_t due_ms) {
+    deferred_keys_t k;
+    char due[24];
+    snprintf(due, sizeof due, "%" PRId64, due_ms);
+    size_t blen = strlen(topic) + strlen(key) + len + 3;
+    char *body = xmalloc(blen);
+    int n = snprintf(body, blen, "%s\n%s\n", topic, key);
+    memcpy(body + n, payload, len);
+    body[n + len] = 0;
+    pthread_mutex_lock(&b->mu);
+    int rc = -1;
+    if (deferred_keys(b, tier, &k) && !strchr(topic, '\n') && !strchr(key, '\n') && strlen(body) == blen - 1) {
+        const char *args[DEFER_NKEYS + DEFER_ARGC] = {
+            [KEY_AT(DEFERRED_KEY_WAITING)] = k.waiting,
+            [KEY_AT(DEFERRED_KEY_CLAIMED)] = k.claimed,
+            [KEY_AT(DEFERRED_KEY_BODIES)] = k.bodies,
+            [ARG_AT(DEFER_NKEYS, DEFER_ARG_PREFIX)] = k.prefix,
+            [ARG_AT(DEFER_NKEYS, DEFER_ARG_ID)] = id,
+            [ARG_AT(DEFER_NKEYS, DEFER_ARG_DUE_MS)] = due,
+            [ARG_AT(DEFER_NKEYS, DEFER_ARG_BODY)] = body,
+        };
+        budget_status_t st;
+        redisReply *r = run_script(b, SCRIPT_DEFER, DEFER_NKEYS, DEFER_NKEYS + DEFER_ARGC, args, &st);
+        if (r && r->type == REDIS_REPLY_INTEGER) rc = 0;
+        else if (r) snprintf(b->errstr, sizeof b->errstr, "redis at %s: defer: unexpected reply", b->addr);
+        if (r) freeReplyObject(r);
+    } else if (b->errstr[0] == 0) {
+        snprintf(b->errstr, sizeof b->errstr, "budget: defer: a topic, key and message without newlines and NULs");
+    }
+    pthread_mutex_unlock(&b->mu);
+    free(body);
+    return rc;
+}
+
+int budget_claim_deferred(budget_t *b, const char *tier, int64_t worst_micros, int max, int claim_ttl_s,
+                          budget_deferred_t *out, int64_t *waiting) {
+    deferred_keys_t k;
+    char worst[24], cap[24], win[16], maxs[16], ttl[16];
+    pthread_mutex_lock(&b->mu);
+    int n = -1;
+    const tier_config_t *t = deferred_keys(b, tier, &k);
+    if (!t) goto done;
+    snprintf(worst, sizeof worst, "%" PRId64, worst_micros);
+    snprintf(cap, sizeof cap, "%" PRId64, t->cap_micros);
+    snprintf(win, sizeof win, "%d", t->window_s > 0 ? t->window_s : 3600);
+    snprintf(maxs, sizeof maxs, "%d", max);
+    snprintf(ttl, sizeof ttl, "%d", claim_ttl_s);
+    const char *args[CLAIM_NKEYS + CLAIM_ARGC] = {
+        [KEY_AT(DEFERRED_KEY_WAITING)] = k.waiting,
+        [KEY_AT(DEFERRED_KEY_CLAIMED)] = k.claimed,
+        [KEY_AT(DEFERRED_KEY_BODIES)] = k.bodies,
+        [KEY_AT(DEFERRED_KEY_OVERRIDE)] = k.ovk,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_PREFIX)] = k.prefix,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_WORST_MICROS)] = worst,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_CFG_CAP)] = cap,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_CFG_WINDOW_S)] = win,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_MAX)] = maxs,
+        [ARG_AT(CLAIM_NKEYS, CLAIM_ARG_CLAIM_TTL_S)] = ttl,
+    };
+    budget_status_t st;
+    redisReply *r = run_script(b, SCRIPT_CLAIM_DEFERRED, CLAIM_NKEYS, CLAIM_NKEYS + CLAIM_ARGC, args, &st);
+    if (!r) goto done;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || r->elements % 2 != 1) {
+        snprintf(b->errstr, sizeof b->errstr, "redis at %s: claim_deferred: unexpected reply", b->addr);
+        freeReplyObject(r);
+        goto done;
+    }
+    if (waiting) *waiting = reply_int(r->element[0]);
+    n = 0;
+    for (size_t i = 1; i + 1 < r->elements && n < max; i += 2) {
+        const redisReply *id = r->element[i], *body = r->element[i + 1];
+        if (id->type != REDIS_REPLY_STRING || body->type != REDIS_REPLY_STRING) continue;
+        const char *nl1 = memchr(body->str, '\n', body->len);
+        const char *nl2 = nl1 ? memchr(nl1 + 1, '\n', body->len - (size_t)(nl1 + 1 - body->str)) : NULL;
+        if (!nl2) continue; /* not ours: left claimed, it expires back and is skipped again */
+        budget_deferred_t *d = &out[n++];
+        memset(d, 0, sizeof *d);
+        snprintf(d->id, sizeof d->id, "%.*s", (int)id->len, id->str);
+        snprintf(d->topic, sizeof d->topic, "%.*s", (int)(nl1 - body->str), body->str);
+        snprintf(d->key, sizeof d->key, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
+        d->len = body->len - (size_t)(nl2 + 1 - body->str);
+        d->payload = xmalloc(d->len + 1);
+        memcpy(d->payload, nl2 + 1, d->len);
+        d->payload[d->len] = 0;
+    }
+    freeReplyObject(r);
+    mark_up(b);
+done:
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+int budget_finish_deferred(budget_t *b, const char *tier, const char *id) {
+    deferred_keys_t k;
+    pthread_mutex_lock(&b->mu);
+    int rc = -1;
+    if (deferred_keys(b, tier, &k)) {
+        const char *args[FINISH_NKEYS + FINISH_ARGC] = {
+            [KEY_AT(DEFERRED_KEY_WAITING)] = k.waiting,
+            [KEY_AT(DEFERRED_KEY_CLAIMED)] = k.claimed,
+            [KEY_AT(DEFERRED_KEY_BODIES)] = k.bodies,
+            [ARG_AT(FINISH_NKEYS, FINISH_ARG_PREFIX)] = k.prefix,
+            [ARG_AT(FINISH_NKEYS, FINISH_ARG_ID)] = id,
+        };
+        budget_status_t st;
+        redisReply *r = run_script(b, SCRIPT_FINISH_DEFERRED, FINISH_NKEYS, FINISH_NKEYS + FINISH_ARGC, args, &st);
+        if (r) {
+            rc = 0;
+            freeReplyObject(r);
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
 }
 
 void budget_set_lease_ttl(budget_t *b, const char *tier, int lease_ttl_s) {

@@ -94,6 +94,7 @@ typedef struct {
     int64_t admitted, settled, released, expired; /* decisions in this window */
     int64_t charged_unsettled_micros; /* worst cases of expired leases, not reconciled */
     int64_t late_settles;       /* settles or releases after their lease expired */
+    int64_t deferred;           /* deferred jobs waiting for room (budget_defer) */
     budget_model_usage_t models[BUDGET_MAX_MODELS];
     int n_models;
 } budget_snapshot_t;
@@ -203,6 +204,38 @@ int budget_verify_charges(budget_t *b, task_t *task);
  * reaches the verifier again, not admission). Returns 0, or -1 when Redis could not be
  * asked. */
 int budget_record_verdict(budget_t *b, const task_t *task, const char *verdict);
+
+/* ==== Deferred jobs ====
+ * A job of a class whose over-budget policy is defer does not hold its partition: the
+ * worker hands the message (its topic, key and bytes) to Redis with a due time (the
+ * window's turn) and ends the input once Redis has it, so the jobs behind it flow on
+ * and its offset is stored. Workers of the tier claim deferred jobs back, oldest first,
+ * when they are due or the window has room (a raised cap), publish each to its topic,
+ * and finish it once the broker acknowledged it. A claim not finished within
+ * claim_ttl_s (the worker died) is claimable again: a deferred job is never lost; at
+ * worst it is published twice, and the copy is deduplicated by its revision. Deferred
+ * jobs are not consumer lag (they were consumed): snapshot.deferred counts them. */
+
+/* Holds a message under id (one per render decision: a copy replaces it). 0 or -1. */
+int budget_defer(budget_t *b, const char *tier, const char *id, const char *topic, const char *key,
+                 const char *payload, size_t len, int64_t due_ms);
+
+typedef struct {
+    char id[JOB_KEY_LEN + 48];
+    char topic[256];
+    char key[128];
+    char *payload;              /* malloc'd, NUL-terminated; the caller frees */
+    size_t len;
+} budget_deferred_t;
+
+/* Claims up to max deferred jobs of the tier that are due or fit the window's room
+ * (worst_micros each) into out. Returns how many (0..max), or -1 when Redis could not be
+ * asked; *waiting (may be NULL) gets how many still wait. */
+int budget_claim_deferred(budget_t *b, const char *tier, int64_t worst_micros, int max, int claim_ttl_s,
+                          budget_deferred_t *out, int64_t *waiting);
+
+/* A claimed deferred job is back on its topic: forget it. 0 or -1. */
+int budget_finish_deferred(budget_t *b, const char *tier, const char *id);
 
 /* The lease lifetime this handle reserves with in `tier` (the rendering worker derives it
  * when the config leaves tiers.NAME.lease_ttl_s unset). */

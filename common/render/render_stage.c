@@ -18,7 +18,9 @@
 
 #define REDIS_RETRY_MS 1000
 #define SETTLE_RETRY_MS 500
-#define DEFER_RECHECK_MS 5000
+#define CLAIM_EVERY_MS 1000   /* how often deferred jobs are asked back from Redis */
+#define CLAIM_MAX 64          /* deferred jobs claimed per call */
+#define CLAIM_TTL_S 60        /* a claim not finished by then is claimable again */
 #define RATE_HORIZON_MS 30000 /* a retry or fallback takes a rate slot at most this far ahead */
 
 /* One render in flight (or waiting for its charge to be recorded). */
@@ -65,7 +67,20 @@ struct render_stage {
     render_t **settling;     /* scratch: renders settled in this batch */
     int cap_calls;
     metric_t *http_attempts, *render_seconds; /* per tier: found once, counted per render */
+    /* Deferred jobs (budget_defer): claimed back every CLAIM_EVERY_MS and published to
+     * their topic; the ids the broker acknowledged wait here to be finished in Redis. */
+    int64_t next_claim_ms;   /* monotonic */
+    int republishing;        /* published, not yet acknowledged */
+    char **republished;      /* acknowledged ids to finish */
+    int n_republished, cap_republished;
+    metric_t *deferred_waiting;
 };
+
+/* One deferred job on its way back to its topic. */
+typedef struct {
+    render_stage_t *rs;
+    char id[sizeof ((budget_deferred_t *)0)->id];
+} republication_t;
 
 /* The model client's rate gate: retries and fallbacks take their model's slot in Redis
  * (admission took the first attempt's). */
@@ -79,9 +94,23 @@ static int rate_gate(void *ctx, const char *model, int64_t *delay_ms) {
 
 /* The stage's verdicts (a failed render, a refused image) are recorded like the
  * verifier's: a replay of the revision then ends at admission. */
-static int check_charges(void *ctx, task_t *task) { return budget_verify_charges(ctx, task); }
+static int check_charges(void *ctx, task_t *task) {
+    render_stage_t *rs = ctx;
+    return budget_verify_charges(rs->budget, task);
+}
 static int record_verdict(void *ctx, const task_t *task, const char *verdict) {
-    return budget_record_verdict(ctx, task, verdict);
+    render_stage_t *rs = ctx;
+    return budget_record_verdict(rs->budget, task, verdict);
+}
+/* A deferred job's message goes to Redis under its render decision's id, due when the
+ * window turns; the input then ends (route_apply). */
+static int hold_deferred(void *ctx, const input_t *in, const task_t *task, int64_t due_ms) {
+    render_stage_t *rs = ctx;
+    char key[JOB_KEY_LEN], id[sizeof ((budget_deferred_t *)0)->id];
+    snprintf(id, sizeof id, "%s:%s:%d", job_key(&task->job, key, sizeof key), stage_name(task->stage),
+             task->attempt);
+    return budget_defer(rs->budget, rs->tier->name, id, input_topic(in), task->job.job_id, input_payload(in),
+                        input_len(in), due_ms);
 }
 
 static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
@@ -121,9 +150,11 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
     rs->lease_ttl_s = tier->lease_ttl_s > 0 ? tier->lease_ttl_s : (need_s * 3 / 2 > 60 ? need_s * 3 / 2 : 60);
     budget_set_lease_ttl(rs->budget, tier->name, rs->lease_ttl_s);
     model_client_set_rate_gate(rs->mc, rate_gate, rs);
-    route_set_ledger(&(route_ledger_t){.check_charges = check_charges,
-                                       .record_verdict = record_verdict,
-                                       .ctx = rs->budget});
+    route_set_ledger(&(route_ledger_t){
+        .check_charges = check_charges, .record_verdict = record_verdict, .hold = hold_deferred, .ctx = rs});
+    rs->deferred_waiting = metric_get(METRIC_GAUGE, "pressroom_deferred_jobs",
+                                      "Deferred jobs waiting in Redis for their window or room (not consumer lag).",
+                                      "tier", tier->name, NULL);
     rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
                                    "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
     rs->render_seconds = metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
@@ -184,6 +215,8 @@ static void renew_leases(render_stage_t *rs) {
 static void render_stage_free(render_stage_t *rs) {
     if (!rs) return;
     free(rs->renewing);
+    for (int i = 0; i < rs->n_republished; i++) free(rs->republished[i]); /* claims expire: claimed again */
+    free(rs->republished);
     model_client_free(rs->mc);
     /* In flight or unsettled: their inputs are not ended, so they are redelivered. */
     while (rs->live) render_free(rs, rs->live);
@@ -241,9 +274,7 @@ static void count_render(const render_stage_t *rs, const render_result_t *res) {
 /* Applies the asset class's over-budget policy (route_over_budget). */
 static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cls, const task_t *task,
                         const budget_decision_t *d) {
-    /* Deferred jobs are re-checked every DEFER_RECHECK_MS so an operator raising the cap
-     * (pressctl budget set) takes effect. */
-    fate_t f = route_over_budget(cls, task, rs->tier->name, d->detail, d->window_reset_ms, now_ms(), DEFER_RECHECK_MS);
+    fate_t f = route_over_budget(cls, task, rs->tier->name, d->detail, d->window_reset_ms);
     if (f.kind == FATE_DEFER && !rs->deferred_logged) {
         char reset[32];
         snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
@@ -447,6 +478,55 @@ static void settle_batch(render_stage_t *rs, int n) {
     }
 }
 
+/* ==== Deferred jobs coming back ==== */
+
+static void on_republished(void *ctx, bool ok) {
+    republication_t *p = ctx;
+    render_stage_t *rs = p->rs;
+    rs->republishing--;
+    if (ok) { /* finished in Redis in the next before-sleep; not acknowledged: the claim expires */
+        if (rs->n_republished == rs->cap_republished) {
+            rs->cap_republished = rs->cap_republished ? rs->cap_republished * 2 : 64;
+            rs->republished = xrealloc(rs->republished, (size_t)rs->cap_republished * sizeof *rs->republished);
+        }
+        rs->republished[rs->n_republished++] = xstrdup(p->id);
+    }
+    free(p);
+}
+
+/* Finishes the deferred jobs the broker took back, then (every CLAIM_EVERY_MS, while the
+ * worker runs) claims those that are due or fit the window's room and publishes each to
+ * its topic, where it is consumed like any job (by this worker or another). */
+static void return_deferred(render_stage_t *rs) {
+    int done = 0;
+    while (done < rs->n_republished &&
+           budget_finish_deferred(rs->budget, rs->tier->name, rs->republished[done]) == 0)
+        free(rs->republished[done++]);
+    memmove(rs->republished, rs->republished + done, (size_t)(rs->n_republished - done) * sizeof *rs->republished);
+    rs->n_republished -= done;
+    int64_t now = mono_ms();
+    if (!worker_running(rs->w)) return;
+    if (now < rs->next_claim_ms) return loop_sleep_at_most(worker_loop(rs->w), (int)(rs->next_claim_ms - now));
+    rs->next_claim_ms = now + CLAIM_EVERY_MS;
+    budget_deferred_t items[CLAIM_MAX];
+    int64_t waiting = 0;
+    int n = budget_claim_deferred(rs->budget, rs->tier->name, rs->worst_case_micros, CLAIM_MAX, CLAIM_TTL_S, items,
+                                  &waiting);
+    if (n < 0) return;
+    metric_set(rs->deferred_waiting, (double)waiting);
+    for (int i = 0; i < n; i++) {
+        republication_t *p = xcalloc(1, sizeof *p);
+        p->rs = rs;
+        snprintf(p->id, sizeof p->id, "%s", items[i].id);
+        rs->republishing++;
+        log_info("deferred_job_returned", "tier", rs->tier->name, "id", items[i].id, "topic", items[i].topic, NULL);
+        worker_publish(rs->w, items[i].topic, items[i].key, items[i].payload, items[i].len, on_republished, p);
+        free(items[i].payload);
+    }
+    /* Every worker of the tier asks, so a deferred job comes back whoever deferred it. */
+    loop_sleep_at_most(worker_loop(rs->w), rs->n_republished ? SETTLE_RETRY_MS : CLAIM_EVERY_MS);
+}
+
 /* Before every wait: finished renders (store, settle in one batch), charges due for a
  * retry, the admission batch, and the rate gate's slots: every Redis call of the stage
  * runs here, batched, never inside a transfer's handler. */
@@ -486,6 +566,7 @@ static void render_stage_before_sleep(void *ctx) {
     if (n) settle_batch(rs, n);
     if (rs->n_pending) admit_pending(rs);
     renew_leases(rs);
+    return_deferred(rs);
     model_client_run_gate(rs->mc);
     if (model_client_ready(rs->mc)) loop_wake(worker_loop(rs->w)); /* answered during the batch */
     if (rs->unsettled) loop_sleep_at_most(worker_loop(rs->w), SETTLE_RETRY_MS);

@@ -67,15 +67,13 @@ fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, 
 }
 
 fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
-                         int64_t window_reset_ms, int64_t now, int64_t recheck_ms) {
+                         int64_t window_reset_ms) {
     bool has_preview = task->preview_uri[0] != 0;
     over_budget_t policy = cls->over_budget;
     if (policy == OVER_BUDGET_DEGRADE && !has_preview && task->stage == STAGE_PREVIEW)
         policy = OVER_BUDGET_DEFER; /* nothing verified to degrade to yet */
     if (policy == OVER_BUDGET_DEFER) {
-        int64_t until = window_reset_ms + 50;
-        if (until > now + recheck_ms) until = now + recheck_ms;
-        return (fate_t){.kind = FATE_DEFER, .until_ms = until, .why = "budget_deferred"};
+        return (fate_t){.kind = FATE_DEFER, .until_ms = window_reset_ms + 50, .why = "budget_deferred"};
     }
     char d[1024];
     snprintf(d, sizeof d, "%s tier over its spend cap: %s", tier, detail);
@@ -181,12 +179,28 @@ static void emit_escalation(worker_t *w, input_t *in, const task_t *task, const 
     input_done(w, in);
 }
 
+/* A deferred job leaves its partition (the ledger holds it) so the work behind it flows
+ * on; without a ledger, or with Redis unreachable, it is parked and consumption pauses. */
+static void defer_job(worker_t *w, input_t *in, const task_t *task, const fate_t *f) {
+    if (g_ledger.hold && g_ledger.hold(g_ledger.ctx, in, task, f->until_ms) == 0) {
+        char due[24];
+        snprintf(due, sizeof due, "%lld", (long long)f->until_ms);
+        log_info("job_deferred", "job_id", task->job.job_id, "why", f->why, "due_ms", due, NULL);
+        metric_inc(metric_get(METRIC_COUNTER, "pressroom_deferrals_total",
+                              "Jobs handed to the deferred store (over a deferring class's cap).", "stage",
+                              stage_name(task->stage), NULL),
+                   1);
+        return input_done(w, in);
+    }
+    input_park(w, in, g_ledger.hold ? now_ms() + 1000 : f->until_ms, true, g_ledger.hold ? "redis_unavailable" : f->why);
+}
+
 void route_apply(worker_t *w, input_t *in, const task_t *task, const fate_t *f, const cJSON *report) {
     switch (f->kind) {
     case FATE_RENDER: return;
     case FATE_FINISH: return emit_verdict(w, in, task, f, report);
     case FATE_ESCALATE: return emit_escalation(w, in, task, f);
-    case FATE_DEFER: return input_park(w, in, f->until_ms, true, f->why);
+    case FATE_DEFER: return defer_job(w, in, task, f);
     case FATE_DEAD_LETTER: return input_dlq(w, in, f->detail);
     }
 }

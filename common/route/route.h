@@ -32,7 +32,7 @@ typedef enum {
     FATE_RENDER = 0, /* render here (the caller's own work, route_apply does nothing) */
     FATE_FINISH,     /* a terminal verdict */
     FATE_ESCALATE,   /* to production for the next attempt */
-    FATE_DEFER,      /* park until a time, consumption paused */
+    FATE_DEFER,      /* held until a time (or room in the budget), off the partition */
     FATE_DEAD_LETTER /* not a job we can run */
 } fate_kind_t;
 
@@ -72,10 +72,10 @@ fate_t route_after_check(const asset_class_t *cls, const task_t *task, bool pass
 fate_t route_after_render_failure(const asset_class_t *cls, const task_t *task, const char *reason,
                                   const char *detail);
 
-/* The tier is over its cap; its window turns at window_reset_ms (epoch ms). Deferral is
- * re-checked at least every recheck_ms, so a raised cap takes effect. */
+/* The tier is over its cap; its window turns at window_reset_ms (epoch ms), when a
+ * deferred job is due (it comes back earlier when the tier has room: a raised cap). */
 fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const char *tier, const char *detail,
-                         int64_t window_reset_ms, int64_t now, int64_t recheck_ms);
+                         int64_t window_reset_ms);
 
 /* The budget's side of every terminal verdict, asked before it is emitted (set once per
  * process by the stage that owns the budget connection):
@@ -84,12 +84,18 @@ fate_t route_over_budget(const asset_class_t *cls, const task_t *task, const cha
  *                   charges are the stage's own settles;
  *   record_verdict  records that the job revision has its verdict (budget_record_verdict),
  *                   so a redelivery or replay of it ends at admission; not asked for a
- *                   budget_exhausted rejection (nothing was done: the job may come again).
- * Either returning -1 (Redis unreachable) parks the input: a verdict is re-dispatched
- * later rather than sent with unverified charges or unrecorded. */
+ *                   budget_exhausted rejection (nothing was done: the job may come again);
+ *   hold            takes a deferred job's message off its partition until due_ms or room
+ *                   in the budget (budget_defer), so the jobs behind it flow on; the input
+ *                   then ends and its offset is stored. NULL: the input is parked and
+ *                   consumption pauses until due_ms.
+ * Any returning -1 (Redis unreachable) parks the input (pausing consumption): a verdict
+ * is re-dispatched later rather than sent with unverified charges or unrecorded, a
+ * deferred job is never dropped. */
 typedef struct {
     int (*check_charges)(void *ctx, task_t *task);
     int (*record_verdict)(void *ctx, const task_t *task, const char *verdict);
+    int (*hold)(void *ctx, const input_t *in, const task_t *task, int64_t due_ms);
     void *ctx;
 } route_ledger_t;
 void route_set_ledger(const route_ledger_t *ledger);

@@ -29,8 +29,19 @@
 
 typedef enum { INPUT_WITH_STAGE = 0, INPUT_PARKED, INPUT_ENDED } input_state_t;
 
+/* What a delivery report's opaque points to: an input (its output was acknowledged)
+ * or a publication (worker_publish); both start with the tag. */
+enum { OPAQUE_INPUT = 0x1b7u, OPAQUE_PUBLICATION = 0x2c9u };
+
+typedef struct {
+    unsigned tag;
+    void (*acked)(void *ctx, bool ok);
+    void *ctx;
+} publication_t;
+
 /* One consumed message, from poll until it ended and its outputs were acknowledged. */
 struct input {
+    unsigned tag;             /* OPAQUE_INPUT */
     worker_t *w;
     rd_kafka_message_t *m;
     input_ref_t *ref;         /* the offset tracker's hold on this offset */
@@ -133,6 +144,27 @@ int worker_emit(worker_t *w, input_t *in, const char *topic, const char *key, co
     return -1;
 }
 
+int worker_publish(worker_t *w, const char *topic, const char *key, const char *value, size_t len,
+                   void (*acked)(void *ctx, bool ok), void *ctx) {
+    char err[512];
+    if (w->failed) {
+        acked(ctx, false);
+        return -1;
+    }
+    publication_t *p = xcalloc(1, sizeof *p);
+    *p = (publication_t){.tag = OPAQUE_PUBLICATION, .acked = acked, .ctx = ctx};
+    rd_kafka_resp_err_t e = kafka_produce(w->kafka, topic, key, value, len, NULL, 0, p, err, sizeof err);
+    if (!e) {
+        metric_inc(w->emitted, 1);
+        return 0;
+    }
+    log_error("produce_failed", "topic", topic, "key", key, "error", err, NULL);
+    if (!kafka_error_permanent(e)) worker_fail(w, err);
+    free(p);
+    acked(ctx, false);
+    return -1;
+}
+
 /* The dead letter of in: its bytes (the first part only when they do not fit the
  * producer's limit), with headers saying why, where from, how large and its SHA-256.
  * Returns 0 when it is queued (in waits for its acknowledgement). */
@@ -214,6 +246,18 @@ void input_dlq(worker_t *w, input_t *in, const char *reason) {
 /* A delivery report for an output of an input. */
 static void on_delivery(void *ctx, void *opaque, rd_kafka_resp_err_t err, const char *topic) {
     worker_t *w = ctx;
+    if (*(const unsigned *)opaque == OPAQUE_PUBLICATION) {
+        publication_t *p = opaque;
+        if (err) {
+            char why[512];
+            snprintf(why, sizeof why, "delivery to %s failed: %s", topic, rd_kafka_err2str(err));
+            log_error("publish_failed", "topic", topic, "error", why, NULL);
+            if (!kafka_error_permanent(err)) worker_fail(w, why); /* the brokers are gone */
+        }
+        p->acked(p->ctx, !err);
+        free(p);
+        return;
+    }
     input_t *in = opaque;
     if (err) {
         char why[512];
@@ -362,6 +406,7 @@ static void on_revoke(void *ctx, const char *topic, int32_t partition) { buffer_
 /* Tracks a polled message and hands it to the stage. */
 static void start_input(worker_t *w, rd_kafka_message_t *m) {
     input_t *in = xcalloc(1, sizeof *in);
+    in->tag = OPAQUE_INPUT;
     input_ref_t *ref = kafka_track(w->kafka, m);
     in->w = w;
     in->m = m;

@@ -79,6 +79,14 @@ const char *input_topic(const input_t *in);
  * ends the input. */
 int worker_emit(worker_t *w, input_t *in, const char *topic, const char *key, const char *json);
 
+/* Produces a message that is no input's output (a deferred job going back to its topic,
+ * `topic` a full topic name): acked(ctx, true) once the broker acknowledged it,
+ * acked(ctx, false) when it could not be queued (before returning -1) or was refused.
+ * Nothing waits for it on shutdown: whoever published it must survive its loss (a
+ * deferred job's claim expires and it is claimed again). Returns 0 when queued. */
+int worker_publish(worker_t *w, const char *topic, const char *key, const char *value, size_t len,
+                   void (*acked)(void *ctx, bool ok), void *ctx);
+
 /* Ends the input: done (outputs emitted), dead-lettered with a reason, or parked until
  * until_ms (epoch ms). While anything is parked with pause=true, consumption is paused
  * (defer, Redis down): nothing is lost and nothing busy-loops. */

@@ -2,8 +2,9 @@
 # Over-budget policies on the embedded stack, per asset class:
 #   degrade (editorial) -> the verified preview is delivered, marked "degraded"
 #   reject  (paid)      -> terminal, reason budget_exhausted
-#   defer   (thumbnail) -> nothing lost: jobs wait (consumption paused) and finish
-#                          once the cap allows (here: an operator raises it)
+#   defer   (thumbnail) -> nothing lost: jobs wait in Redis (off the partition, so a
+#                          paid job sent after them is decided at once) and finish once
+#                          the cap allows (here: an operator raises it)
 # and the spend recorded in Redis equals what the verdicts say was charged.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -80,6 +81,18 @@ rc=0
 grep -q '^terminal: 1/3 jobs' "$STACK_DIR/thumbs1.txt" || { cat "$STACK_DIR/thumbs1.txt"; fail "expected exactly one thumbnail through before the cap"; }
 [ "$rc" -ne 0 ] || fail "submit --wait must fail while jobs are deferred"
 grep -q '"event":"budget_deferred"' "$STACK_DIR/preview.log" || fail "no log line saying the preview tier is deferred"
+# The deferred jobs wait in Redis, off the partition: a paid job sent after them is
+# decided at once (rejected: its class's policy, the tier is over its cap).
+echo '{"job_id":"ad-late","asset_class":"paid","prompt":"Banner","text":["LATE"]}' >"$STACK_DIR/late.jsonl"
+t0=$(date +%s)
+"$BIN/pressctl" submit "$STACK_DIR/late.jsonl" --wait --timeout 20 --jsonl "$STACK_DIR/late.out" >"$STACK_DIR/late.txt" ||
+  { cat "$STACK_DIR/late.txt"; fail "a paid job sent after deferred ones did not finish: head-of-line blocking"; }
+echo "paid job behind deferred ones: terminal in $(( $(date +%s) - t0 )) s"
+grep -q '"reason":"budget_exhausted"' "$STACK_DIR/late.out" || fail "the paid job: $(cat "$STACK_DIR/late.out")"
+grep -q '"event":"consumption_paused"' "$STACK_DIR/preview.log" &&
+  fail "consumption paused for a deferral: $(grep consumption_paused "$STACK_DIR/preview.log" | head -2)"
+deferred=$("$BIN/pressctl" budget show --json | python3 -c 'import json,sys; print({t["tier"]: t["deferred"] for t in json.load(sys.stdin)["tiers"]}["preview"])')
+[ "$deferred" = 2 ] || fail "expected the 2 thumbnails waiting in the deferred store, found $deferred"
 "$BIN/pressctl" budget set preview --cap-usd 1 --window 1h >/dev/null
 for _ in $(seq 1 60); do
   "$BIN/pressctl" results --timeout 20 --jsonl "$STACK_DIR/all.jsonl" >/dev/null

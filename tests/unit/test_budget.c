@@ -287,6 +287,65 @@ static void test_recorded_verdict_makes_replays_decided(void **state) {
     budget_free(b);
 }
 
+static void free_claimed(budget_deferred_t *d, int n) {
+    for (int i = 0; i < n; i++) free(d[i].payload);
+}
+
+/* Deferred jobs wait in Redis until due or until the window has room; a claim hands them
+ * back oldest first, leased: an unfinished claim comes back, a finished one is gone. */
+static void test_deferred_jobs_come_back_when_due_or_when_there_is_room(void **state) {
+    budget_t *b = connect_ok(&cfg);
+    budget_decision_t d;
+    budget_deferred_t got[8];
+    int64_t waiting = -1;
+    /* Fill the window: $1 cap, one $0.95 reservation settled. */
+    assert_int_equal(ADMIT(b, "fill", 1, 950000, &d), 0);
+    assert_int_equal(SETTLE(b, "fill", 1, 950000, &d), 0);
+    int64_t far = now_ms() + 3600 * 1000;
+    assert_int_equal(budget_defer(b, "preview", "a:preview:1", "pressroom.jobs", "a", "{\"job\":1}", 9, far), 0);
+    assert_int_equal(budget_defer(b, "preview", "b:preview:1", "pressroom.jobs", "b", "{\"job\":2}", 9, far + 1), 0);
+    /* A copy of a replaces it: still two. */
+    assert_int_equal(budget_defer(b, "preview", "a:preview:1", "pressroom.jobs", "a", "{\"job\":1}", 9, far), 0);
+    assert_int_equal(snap(b).deferred, 2);
+    /* Not due and no room for a $0.10 worst case: nothing. */
+    assert_int_equal(budget_claim_deferred(b, "preview", 100000, 8, 1, got, &waiting), 0);
+    assert_int_equal(waiting, 2);
+    /* A message with a newline in its key is refused, not stored. */
+    assert_int_equal(budget_defer(b, "preview", "c:preview:1", "pressroom.jobs", "c\nx", "{}", 2, far), -1);
+    /* A raised cap makes room for one: the oldest comes back, with its topic, key, bytes. */
+    assert_int_equal(budget_set_cap(b, "preview", 1100000, 0), 0);
+    int n = budget_claim_deferred(b, "preview", 100000, 8, 1, got, &waiting);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].id, "a:preview:1");
+    assert_string_equal(got[0].topic, "pressroom.jobs");
+    assert_string_equal(got[0].key, "a");
+    assert_int_equal(got[0].len, 9);
+    assert_string_equal(got[0].payload, "{\"job\":1}");
+    assert_int_equal(waiting, 1);
+    free_claimed(got, n);
+    /* The claimed one takes the room: b is not handed out too. */
+    assert_int_equal(budget_claim_deferred(b, "preview", 100000, 8, 1, got, &waiting), 0);
+    /* The claim was never finished (the worker died): after its lease, a is back. */
+    usleep(1200 * 1000);
+    n = budget_claim_deferred(b, "preview", 100000, 8, 30, got, &waiting);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].id, "a:preview:1");
+    free_claimed(got, n);
+    assert_int_equal(budget_finish_deferred(b, "preview", "a:preview:1"), 0);
+    assert_int_equal(snap(b).deferred, 1);
+    /* b becomes due (deferred again with a due time in the past): it comes back without room. */
+    assert_int_equal(budget_defer(b, "preview", "b:preview:1", "pressroom.jobs", "b", "{\"job\":2}", 9, now_ms() - 1), 0);
+    n = budget_claim_deferred(b, "preview", 900000, 8, 30, got, &waiting);
+    assert_int_equal(n, 1);
+    assert_string_equal(got[0].key, "b");
+    free_claimed(got, n);
+    assert_int_equal(budget_finish_deferred(b, "preview", "b:preview:1"), 0);
+    assert_int_equal(snap(b).deferred, 0);
+    assert_int_equal(budget_claim_deferred(b, "preview", 100000, 8, 30, got, &waiting), 0);
+    assert_int_equal(waiting, 0);
+    budget_free(b);
+}
+
 static void test_admit_during_live_lease_takes_over_and_charges_the_old_one(void **state) {
     budget_t *b = connect_ok(&cfg);
     budget_t *other = connect_ok(&cfg); /* another worker got the redelivery */
@@ -1081,6 +1140,7 @@ int main(void) {
         T(test_settle_twice_is_one_charge),
         T(test_admit_after_settle_reports_the_recorded_charge),
         T(test_recorded_verdict_makes_replays_decided),
+        T(test_deferred_jobs_come_back_when_due_or_when_there_is_room),
         T(test_admit_during_live_lease_takes_over_and_charges_the_old_one),
         T(test_release_returns_the_reservation_without_charge),
         T(test_over_cap_reports_when_the_window_resets),

@@ -108,6 +108,7 @@ static cJSON *snapshot_json(const budget_snapshot_t *s) {
     cJSON_AddNumberToObject(o, "expired", (double)s->expired);
     cJSON_AddNumberToObject(o, "charged_unsettled_micros", (double)s->charged_unsettled_micros);
     cJSON_AddNumberToObject(o, "late_settles", (double)s->late_settles);
+    cJSON_AddNumberToObject(o, "deferred", (double)s->deferred);
     cJSON *models = cJSON_AddArrayToObject(o, "models");
     for (int i = 0; i < s->n_models; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -129,6 +130,8 @@ static void snapshot_text(const budget_snapshot_t *s) {
     if (s->charged_unsettled_micros || s->late_settles)
         printf("  charged for leases that expired unsettled: %s (late settles %" PRId64 ")\n",
                usd(s->charged_unsettled_micros, spent, sizeof spent), s->late_settles);
+    if (s->deferred)
+        printf("  deferred jobs waiting for the window to turn or a raised cap: %" PRId64 "\n", s->deferred);
     for (int i = 0; i < s->n_models; i++)
         printf("  %-30s spent %-14s reserved %s\n", s->models[i].model,
                usd(s->models[i].spent_micros, spent, sizeof spent),

@@ -1,6 +1,7 @@
 -- prelude.lua — the code every budget script starts with, and the data model they share.
 -- The build puts this file in front of each script (admit, settle, release, snapshot,
--- reset, rate_slot: one per decision budget.c asks Redis for), so each script sent to
+-- reset, rate_slot, renew, verdict, defer, claim_deferred, finish_deferred: one per
+-- decision budget.c asks Redis for), so each script sent to
 -- Redis is prelude + script.
 --
 -- Every script runs atomically inside Redis, so N workers deciding at once see one
@@ -11,7 +12,9 @@
 --   P:d:<job>:<stage>:<attempt>  hash   the decision: state (reserved | settled |
 --                                       released | expired), reserved, charged, win
 --                                       (window_s), wid, model, exp (lease expiry, ms),
---                                       gen (which reservation: 1, 2, ... per key)
+--                                       gen (which reservation: 1, 2, ... per key),
+--                                       verdict (set once the job revision's verdict
+--                                       was given: admit answers "decided")
 --   P:d:<...>:x:<gen>            hash   a lease that expired unsettled: its worst case,
 --                                       charged (charged, win, wid, model, reconciled)
 --   P:leases                     zset   decision keys of live reservations, by expiry
@@ -21,6 +24,11 @@
 --                                       settled, released, expired, late_settles (counts)
 --   P:override                   hash   cap_micros, window_s set by `pressctl budget set`
 --   P:rate:<model>               string GCRA theoretical arrival time, microseconds
+--   P:deferred                   zset   deferred jobs (id = <job>:<stage>:<attempt>) by
+--                                       due time (defer.lua, claim_deferred.lua)
+--   P:deferred:claimed           zset   deferred jobs handed back to a worker, by claim
+--                                       expiry (finish_deferred.lua forgets them)
+--   P:deferred:body              hash   id -> "<topic>\n<key>\n<message bytes>"
 --
 -- Keys a script derives at run time (the window of the current time, the decisions of
 -- expired leases) are not in KEYS; they share the tier's hash tag, hence its slot,
