@@ -289,10 +289,12 @@ static void *class_member(config_t *cfg, const char *name) {
 static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     static const char *const known[] = {"tiers", "verify_ocr", "models", "asset_classes", "verifier",
                                         "kafka", "redis", "renderer_url", "blob_root",
-                                        "max_attempts", "metrics_listen", NULL};
+                                        "max_attempts", "metrics_listen", "redis_wait_replicas", NULL};
     json_check_keys(r, root, "", known);
     json_read_bool(r, root, "", "verify_ocr", JSON_OPTIONAL, &cfg->verify_ocr);
     json_read_string(r, root, "", "redis", JSON_OPTIONAL, cfg->redis, sizeof cfg->redis);
+    json_read_int(r, root, "", "redis_wait_replicas", JSON_OPTIONAL, &cfg->redis_wait_replicas, 0, 5,
+                  "the number of replicas (0 to 5) a budget write must reach before it counts");
     json_read_string(r, root, "", "renderer_url", JSON_OPTIONAL, cfg->renderer_url, sizeof cfg->renderer_url);
     json_read_string(r, root, "", "blob_root", JSON_OPTIONAL, cfg->blob_root, sizeof cfg->blob_root);
     json_read_string(r, root, "", "metrics_listen", JSON_OPTIONAL, cfg->metrics_listen, sizeof cfg->metrics_listen);

@@ -98,7 +98,8 @@ typedef struct {
 typedef struct {
     char path[512];             /* file it was loaded from, "" = defaults only */
     char brokers[512];
-    char redis[256];
+    char redis[256];            /* host:port, or seeds host:port,host:port,... (Cluster) */
+    int redis_wait_replicas;    /* budget writes count once this many replicas have them */
     char renderer_url[256];
     char blob_root[512];
     char metrics_listen[64];    /* HOST:PORT for /healthz /readyz /metrics; "" = off */

@@ -39,11 +39,19 @@ static const char *const script_body[N_SCRIPTS] = {
     BUDGET_LUA_DEFER,    BUDGET_LUA_CLAIM_DEFERRED, BUDGET_LUA_FINISH_DEFERRED,
 };
 
+#define BUDGET_MAX_SEEDS 8
+#define BUDGET_MAX_REDIRECTS 5
+#define BUDGET_WAIT_MS "500"    /* how long a write waits for its replicas (< the command timeout) */
+
 struct budget {
     config_t cfg;
-    char addr[80];              /* "host:port", for messages */
+    char addr[80];              /* "host:port" of the node in use, for messages */
     char host[64];
     int port;
+    struct { char host[64]; int port; } seeds[BUDGET_MAX_SEEDS]; /* cfg->redis, in order */
+    int n_seeds;
+    int wait_replicas;          /* cfg->redis_wait_replicas */
+    char moved_to[80];          /* the last redirect logged (a failover redirects many calls) */
     redisContext *rc;           /* NULL while disconnected */
     bool down;                  /* in an outage (already logged and counted) */
     int64_t down_since_ms;
@@ -103,6 +111,18 @@ static int ensure_connected(budget_t *b, bool force) {
     }
     struct timeval tv = {BUDGET_TIMEOUT_MS / 1000, (BUDGET_TIMEOUT_MS % 1000) * 1000};
     redisContext *rc = redisConnectWithTimeout(b->host, b->port, tv);
+    /* The node in use is gone (a Cluster failover): the seeds, in order, answer for it —
+     * a replica or another master redirects (MOVED) to whoever owns the slot now. */
+    for (int i = 0; (!rc || rc->err) && i < b->n_seeds && b->n_seeds > 1; i++) {
+        if (!strcmp(b->seeds[i].host, b->host) && b->seeds[i].port == b->port) continue;
+        if (rc) redisFree(rc);
+        rc = redisConnectWithTimeout(b->seeds[i].host, b->seeds[i].port, tv);
+        if (rc && !rc->err) {
+            snprintf(b->host, sizeof b->host, "%s", b->seeds[i].host);
+            b->port = b->seeds[i].port;
+            snprintf(b->addr, sizeof b->addr, "%.63s:%d", b->host, b->port);
+        }
+    }
     if (!rc || rc->err) {
         char why[160];
         snprintf(why, sizeof why, "connect: %s", rc ? rc->errstr : "out of memory");
@@ -140,12 +160,30 @@ budget_t *budget_connect(const config_t *cfg, char *err, size_t errlen) {
         return NULL;
     }
     b->cfg = *cfg;
-    if (hostport_parse(cfg->redis, "redis", 1, b->host, sizeof b->host, &b->port)) {
-        snprintf(err, errlen, "redis address: expected host:port or redis://host:port, found \"%s\"",
-                 cfg->redis);
+    b->wait_replicas = cfg->redis_wait_replicas;
+    char list[sizeof cfg->redis];
+    snprintf(list, sizeof list, "%s", cfg->redis);
+    char *save = NULL;
+    for (char *seed = strtok_r(list, ",", &save); seed; seed = strtok_r(NULL, ",", &save)) {
+        while (*seed == ' ') seed++;
+        if (b->n_seeds == BUDGET_MAX_SEEDS ||
+            hostport_parse(seed, "redis", 1, b->seeds[b->n_seeds].host, sizeof b->seeds[0].host,
+                           &b->seeds[b->n_seeds].port)) {
+            b->n_seeds = 0;
+            break;
+        }
+        b->n_seeds++;
+    }
+    if (!b->n_seeds) {
+        snprintf(err, errlen,
+                 "redis address: expected host:port or redis://host:port (or up to %d of them separated by "
+                 "commas: Cluster seeds), found \"%s\"",
+                 BUDGET_MAX_SEEDS, cfg->redis);
         free(b);
         return NULL;
     }
+    snprintf(b->host, sizeof b->host, "%s", b->seeds[0].host);
+    b->port = b->seeds[0].port;
     snprintf(b->addr, sizeof b->addr, "%.63s:%d", b->host, b->port);
     b->backoff_ms = BUDGET_BACKOFF_MIN_MS;
     /* Unique per handle (one per rendering worker process): host, pid, time, address. */
@@ -173,9 +211,12 @@ void budget_stats(budget_t *b, budget_stats_t *out) {
 
 /* ==== Keys (see scripts/prelude.lua) ==== */
 
-/* P = "{pressroom:<tier>}": every key of a tier shares its hash tag (one Cluster slot). */
+/* P = "{pressroom}:<tier>": every budget key shares one hash tag, so in a Redis Cluster
+ * the whole budget lives in one slot, on one master and its replicas: every script and
+ * every pipelined batch goes to one node, and the cluster gives failover, not sharding
+ * (one Redis core decides some 20k admissions a second, more than a fleet asks). */
 static void tier_prefix(const tier_config_t *t, char *buf, size_t len) {
-    snprintf(buf, len, "{pressroom:%s}", t->name);
+    snprintf(buf, len, "{pressroom}:%s", t->name);
 }
 
 /* P:rate:<model>: the model's GCRA state, shared by admission and rate slots. */
@@ -189,7 +230,9 @@ static void rate_key(const char *prefix, const char *model, char *buf, size_t le
 static bool transient_error(const redisReply *r) {
     return !strncmp(r->str, "LOADING", 7) || !strncmp(r->str, "MASTERDOWN", 10) ||
            !strncmp(r->str, "BUSY", 4) || !strncmp(r->str, "TRYAGAIN", 8) ||
-           !strncmp(r->str, "CLUSTERDOWN", 11);
+           !strncmp(r->str, "CLUSTERDOWN", 11) ||
+           /* still redirected after BUDGET_MAX_REDIRECTS: the cluster is failing over */
+           !strncmp(r->str, "MOVED ", 6) || !strncmp(r->str, "ASK ", 4);
 }
 
 /* An error reply to a script: errstr says what failed; UNAVAILABLE when Redis cannot
@@ -199,16 +242,90 @@ static budget_status_t script_error(budget_t *b, const redisReply *r) {
     return transient_error(r) ? BUDGET_UNAVAILABLE : BUDGET_ERROR;
 }
 
-/* One command on the current connection. NULL = connection failure (marked down). */
+/* "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>" (Redis Cluster): the
+ * address the reply redirects to, or NULL when it is no redirect of that kind. */
+static const char *redirect_to(const redisReply *r, const char *kind) {
+    if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, kind, strlen(kind))) return NULL;
+    const char *addr = strchr(r->str + strlen(kind), ' ');
+    return addr ? addr + 1 : NULL;
+}
+
+/* Makes the node at "host:port" the one in use (MOVED: it owns the slot now). */
+static int move_to(budget_t *b, const char *to) {
+    char host[64];
+    int port;
+    if (hostport_parse(to, "redis", 1, host, sizeof host, &port)) return -1;
+    if (b->rc) redisFree(b->rc);
+    b->rc = NULL;
+    char from[80];
+    snprintf(from, sizeof from, "%s", b->addr);
+    snprintf(b->host, sizeof b->host, "%s", host);
+    b->port = port;
+    snprintf(b->addr, sizeof b->addr, "%.63s:%d", host, port);
+    if (strcmp(b->moved_to, b->addr) != 0) log_info("redis_moved", "from", from, "to", b->addr, NULL);
+    snprintf(b->moved_to, sizeof b->moved_to, "%s", b->addr);
+    return ensure_connected(b, true);
+}
+
+/* One command on the current connection, following Cluster redirects: MOVED switches
+ * the node in use, ASK (a slot being migrated) asks the target once. NULL = connection
+ * failure (marked down). */
 static redisReply *command(budget_t *b, int argc, const char **argv) {
-    b->stats.round_trips++;
-    errno = 0;
-    redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
-    if (!r) {
-        b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
-        mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+    for (int hops = 0;; hops++) {
+        b->stats.round_trips++;
+        errno = 0;
+        redisReply *r = redisCommandArgv(b->rc, argc, argv, NULL);
+        if (!r) {
+            b->timed_out = b->rc->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+            mark_down(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+            return NULL;
+        }
+        if (hops == BUDGET_MAX_REDIRECTS) return r;
+        const char *to = redirect_to(r, "MOVED ");
+        if (to) {
+            char target[80];
+            snprintf(target, sizeof target, "%s", to);
+            freeReplyObject(r);
+            if (move_to(b, target)) return NULL;
+            continue;
+        }
+        if ((to = redirect_to(r, "ASK "))) {
+            char host[64];
+            int port;
+            if (hostport_parse(to, "redis", 1, host, sizeof host, &port)) return r;
+            freeReplyObject(r);
+            struct timeval tv = {BUDGET_TIMEOUT_MS / 1000, (BUDGET_TIMEOUT_MS % 1000) * 1000};
+            redisContext *c = redisConnectWithTimeout(host, port, tv);
+            redisReply *ok = c && !c->err ? redisCommand(c, "ASKING") : NULL;
+            r = ok ? redisCommandArgv(c, argc, argv, NULL) : NULL;
+            if (ok) freeReplyObject(ok);
+            if (c) redisFree(c);
+            b->stats.round_trips += 2;
+            if (!r) snprintf(b->errstr, sizeof b->errstr, "redis: ASK redirect to %s:%d failed", host, port);
+            return r;
+        }
+        return r;
     }
-    return r;
+}
+
+/* Waits until b->wait_replicas replicas have this connection's writes (Redis WAIT, at
+ * most BUDGET_WAIT_MS). Returns 0, or -1 with errstr set: the writes are not counted as
+ * done (the caller fails closed and asks again; every script is idempotent). */
+static int wait_for_replicas(budget_t *b) {
+    if (b->wait_replicas <= 0) return 0;
+    char n[8];
+    snprintf(n, sizeof n, "%d", b->wait_replicas);
+    const char *argv[] = {"WAIT", n, BUDGET_WAIT_MS};
+    redisReply *r = command(b, 3, argv);
+    if (!r) return -1;
+    long long got = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    if (got >= b->wait_replicas) return 0;
+    snprintf(b->errstr, sizeof b->errstr,
+             "redis at %s: a budget write reached %lld of the %d replica(s) redis_wait_replicas asks for "
+             "within %s ms; not counted",
+             b->addr, got < 0 ? 0 : got, b->wait_replicas, BUDGET_WAIT_MS);
+    return -1;
 }
 
 /* EVALSHA sha numkeys keys... args... into argv[32] (EVAL body ... after NOSCRIPT
@@ -278,6 +395,10 @@ static redisReply *run_script(budget_t *b, int s, int nkeys, int nargs, const ch
             return NULL;
         }
         mark_up(b);
+        if (s != SCRIPT_SNAPSHOT && wait_for_replicas(b) != 0) {
+            freeReplyObject(r);
+            break;
+        }
         return r;
     }
     *status = BUDGET_UNAVAILABLE;
@@ -572,6 +693,10 @@ static void pipeline_calls(budget_t *b, decision_call_t *cs, budget_call_t *call
         if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
             noscript = true; /* Redis restarted or SCRIPT FLUSH: reload, then alone */
             cs[i].alone = true;
+        } else if (redirect_to(r, "MOVED ") || redirect_to(r, "ASK ")) {
+            cs[i].alone = true; /* the single path follows the redirect */
+            call->rc = -1;
+            call->d.status = BUDGET_UNAVAILABLE;
         } else if (r->type == REDIS_REPLY_ERROR) {
             call->rc = -1;
             call->d.status = script_error(b, r);
@@ -595,6 +720,13 @@ static void pipeline_calls(budget_t *b, decision_call_t *cs, budget_call_t *call
                 snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "%.255s", b->errstr);
     } else if (answered) {
         mark_up(b);
+        if (script != SCRIPT_SNAPSHOT && wait_for_replicas(b) != 0)
+            for (size_t i = 0; i < n; i++) /* not replicated: not counted, asked again later */
+                if (cs[i].script >= 0 && !cs[i].alone && calls[i].rc == 0) {
+                    calls[i].rc = -1;
+                    calls[i].d.status = BUDGET_UNAVAILABLE;
+                    snprintf(calls[i].d.detail, sizeof calls[i].d.detail, "%.255s", b->errstr);
+                }
     }
 }
 

@@ -474,7 +474,9 @@ static void test_cap_override_takes_precedence_and_reset_clears_it(void **state)
     budget_free(b);
 }
 
-static void test_keys_are_hash_tagged_per_tier(void **state) {
+/* Every budget key carries the one hash tag {pressroom}: in a Redis Cluster the whole
+ * budget is one slot, so every script and batch goes to one node. */
+static void test_keys_share_one_hash_tag_and_name_their_tier(void **state) {
     set_rate("imagen4_ultra", 5, 1);
     budget_t *b = connect_ok(&cfg);
     budget_decision_t d;
@@ -486,7 +488,7 @@ static void test_keys_are_hash_tagged_per_tier(void **state) {
     assert_true(rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 6);
     for (size_t i = 0; i < rep->elements; i++) {
         const char *k = rep->element[i]->str;
-        assert_true(!strncmp(k, "{pressroom:preview}:", 20) || !strncmp(k, "{pressroom:production}:", 23));
+        assert_true(!strncmp(k, "{pressroom}:preview:", 20) || !strncmp(k, "{pressroom}:production:", 23));
     }
     freeReplyObject(rep);
     redisFree(c);
@@ -1146,7 +1148,7 @@ int main(void) {
         T(test_over_cap_reports_when_the_window_resets),
         T(test_spend_starts_over_when_the_window_turns),
         T(test_cap_override_takes_precedence_and_reset_clears_it),
-        T(test_keys_are_hash_tagged_per_tier),
+        T(test_keys_share_one_hash_tag_and_name_their_tier),
         T(test_one_round_trip_per_decision),
         T(test_invalid_arguments_are_errors_not_decisions),
         T(test_concurrent_workers_never_exceed_cap_and_every_charge_is_accounted),

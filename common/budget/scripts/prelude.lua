@@ -7,8 +7,9 @@
 -- Every script runs atomically inside Redis, so N workers deciding at once see one
 -- serial history: admission can never overspend, whatever the fleet size.
 --
--- Keys (all under one hash tag per tier, so a script touches one Cluster slot):
---   P = "{pressroom:<tier>}"
+-- Keys (all under the one hash tag {pressroom}, so every script and batch touches one
+-- Cluster slot, on one node):
+--   P = "{pressroom}:<tier>"
 --   P:d:<job>:<stage>:<attempt>  hash   the decision: state (reserved | settled |
 --                                       released | expired), reserved, charged, win
 --                                       (window_s), wid, model, exp (lease expiry, ms),
@@ -31,7 +32,7 @@
 --   P:deferred:body              hash   id -> "<topic>\n<key>\n<message bytes>"
 --
 -- Keys a script derives at run time (the window of the current time, the decisions of
--- expired leases) are not in KEYS; they share the tier's hash tag, hence its slot,
+-- expired leases) are not in KEYS; they share the hash tag, hence the slot,
 -- which Redis Cluster accepts for EVAL scripts without flags.
 --
 -- Arguments: ARGV[1] is always the key prefix P (ARG_PREFIX, read here); each script
