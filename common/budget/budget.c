@@ -219,9 +219,16 @@ static void tier_prefix(const tier_config_t *t, char *buf, size_t len) {
     snprintf(buf, len, "{pressroom}:%s", t->name);
 }
 
-/* P:rate:<model>: the model's GCRA state, shared by admission and rate slots. */
-static void rate_key(const char *prefix, const char *model, char *buf, size_t len) {
-    snprintf(buf, len, "%s:rate:%s", prefix, model);
+/* {pressroom}:rate:<model>: the model's GCRA state, shared by admission and rate slots
+ * of every tier (a provider limits the model, whichever tier or lane asks). */
+static void rate_key(const char *model, char *buf, size_t len) {
+    snprintf(buf, len, "{pressroom}:rate:%s", model);
+}
+
+/* {pressroom}:v:<job key>: set once the job revision's verdict was given (verdict.lua),
+ * whichever tier or lane decided it; admit answers "decided" while it lives. */
+static void verdict_key(const char *job_key_s, char *buf, size_t len) {
+    snprintf(buf, len, "{pressroom}:v:%s", job_key_s);
 }
 
 /* ==== Script calls ==== */
@@ -453,7 +460,7 @@ typedef struct {
     int script, nkeys, nargs;
     const char *args[ADMIT_NKEYS + ADMIT_ARGC]; /* admit takes the most */
     char numkeys[8];
-    char prefix[48], dkey[512], leases[64], ovk[64], ratek[160];
+    char prefix[48], dkey[512], leases[64], ovk[64], ratek[160], vkey[256];
     char num[7][24];
     bool alone; /* batch: re-run this one on the single-call path */
 } decision_call_t;
@@ -508,7 +515,8 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
                  "and %" PRId64, model ? model : "(null)", worst_case_micros);
         return -1;
     }
-    rate_key(c->prefix, model, c->ratek, sizeof c->ratek);
+    rate_key(model, c->ratek, sizeof c->ratek);
+    verdict_key(job_id, c->vkey, sizeof c->vkey);
     snprintf(c->num[0], sizeof c->num[0], "%" PRId64, worst_case_micros);
     snprintf(c->num[1], sizeof c->num[1], "%" PRId64, t->cap_micros);
     snprintf(c->num[2], sizeof c->num[2], "%d", t->window_s > 0 ? t->window_s : 3600);
@@ -522,6 +530,7 @@ static int admit_call(budget_t *b, const char *tier, const char *model, const ch
         [KEY_AT(ADMIT_KEY_LEASES)] = c->leases,
         [KEY_AT(ADMIT_KEY_OVERRIDE)] = c->ovk,
         [KEY_AT(ADMIT_KEY_RATE)] = c->ratek,
+        [KEY_AT(ADMIT_KEY_VERDICT)] = c->vkey,
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_PREFIX)] = c->prefix,
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_MODEL)] = model,
         [ARG_AT(ADMIT_NKEYS, ADMIT_ARG_WORST_MICROS)] = c->num[0],
@@ -627,7 +636,7 @@ int budget_rate_slot(budget_t *b, const char *tier, const char *model, int horiz
     }
     char prefix[48], ratek[160], limit[16], period[16], horizon[16];
     tier_prefix(t, prefix, sizeof prefix);
-    rate_key(prefix, m->name, ratek, sizeof ratek);
+    rate_key(m->name, ratek, sizeof ratek);
     snprintf(limit, sizeof limit, "%d", m->rate_limit);
     snprintf(period, sizeof period, "%d", m->rate_period_s);
     snprintf(horizon, sizeof horizon, "%d", horizon_ms > 0 ? horizon_ms : 0);
@@ -988,38 +997,25 @@ done:
 }
 
 int budget_record_verdict(budget_t *b, const task_t *task, const char *verdict) {
-    char key[JOB_KEY_LEN];
+    char key[JOB_KEY_LEN], vkey[256], retention[16];
     job_key(&task->job, key, sizeof key);
-    /* Every decision the revision made: its charges, and the render the verdict is on
-     * (a failed render has no charge but has a decision). */
-    int n = 0;
-    struct { stage_t stage; int attempt; } at[TASK_MAX_CHARGES + 1];
-    for (int i = 0; i <= task->n_charges; i++) {
-        stage_t st = i < task->n_charges ? task->charges[i].stage : task->stage;
-        int att = i < task->n_charges ? task->charges[i].attempt : task->attempt;
-        bool seen = false;
-        for (int j = 0; j < n; j++) seen |= at[j].stage == st && at[j].attempt == att;
-        if (!seen && att > 0) at[n].stage = st, at[n++].attempt = att;
-    }
-    int rc = 0;
-    pthread_mutex_lock(&b->mu);
-    for (int i = 0; i < n && rc == 0; i++) {
-        decision_call_t c;
-        budget_decision_t d;
-        if (!decision_keys(b, stage_name(at[i].stage), key, stage_name(at[i].stage), at[i].attempt, &c, &d))
-            continue; /* no such tier or an id too long: no decision to mark */
-        const char *args[VERDICT_NKEYS + VERDICT_ARGC] = {
-            [KEY_AT(VERDICT_KEY_DECISION)] = c.dkey,
-            [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_PREFIX)] = c.prefix,
-            [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_VERDICT)] = verdict,
-        };
-        _Static_assert(sizeof args <= sizeof c.args, "verdict's keys and arguments fit a decision call");
-        memcpy(c.args, args, sizeof args);
-        call_script(&c, SCRIPT_VERDICT, VERDICT_NKEYS, VERDICT_NKEYS + VERDICT_ARGC);
-        rc = decide(b, &c, &d);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return rc;
+    if (strlen(key) > BUDGET_MAX_ID) return 0; /* no decision was ever made under it */
+    verdict_key(key, vkey, sizeof vkey);
+    snprintf(retention, sizeof retention, "%d", BUDGET_RETENTION_S);
+    decision_call_t c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.prefix, sizeof c.prefix, "{pressroom}");
+    const char *args[VERDICT_NKEYS + VERDICT_ARGC] = {
+        [KEY_AT(VERDICT_KEY_VERDICT)] = vkey,
+        [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_PREFIX)] = c.prefix,
+        [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_VERDICT)] = verdict,
+        [ARG_AT(VERDICT_NKEYS, VERDICT_ARG_RETENTION_S)] = retention,
+    };
+    _Static_assert(sizeof args <= sizeof c.args, "verdict's keys and arguments fit a decision call");
+    memcpy(c.args, args, sizeof args);
+    call_script(&c, SCRIPT_VERDICT, VERDICT_NKEYS, VERDICT_NKEYS + VERDICT_ARGC);
+    budget_decision_t d;
+    return decide_locked(b, &c, &d);
 }
 
 int budget_verify_charges(budget_t *b, task_t *task) {

@@ -196,10 +196,9 @@ int budget_reset(budget_t *b, const char *tier);
  * charges changed, or -1 when Redis could not be asked (the task is unchanged). */
 int budget_verify_charges(budget_t *b, task_t *task);
 
-/* Records that the task's job revision has its terminal verdict on every decision it
- * made (each charge's (stage, attempt), and the task's own): from then on an admit under
- * any of them answers BUDGET_DECIDED, so a redelivery or a replay of the same revision
- * ends without a render and without a second verdict. Asked before the verdict is
+/* Records that the task's job revision has its terminal verdict: from then on an admit
+ * of any of its renders, in any tier, answers BUDGET_DECIDED, so a redelivery or a
+ * replay of the same revision ends without a render and without a second verdict. Asked before the verdict is
  * emitted (a verdict lost after this is re-emitted by the redelivered input, which
  * reaches the verifier again, not admission). Returns 0, or -1 when Redis could not be
  * asked. */

@@ -20,7 +20,8 @@ enum {
     ADMIT_KEY_LEASES,
     ADMIT_KEY_OVERRIDE,
     ADMIT_KEY_RATE,
-    ADMIT_NKEYS = ADMIT_KEY_RATE,
+    ADMIT_KEY_VERDICT,
+    ADMIT_NKEYS = ADMIT_KEY_VERDICT,
 };
 enum {
     ADMIT_ARG_PREFIX = 1,
@@ -56,13 +57,14 @@ enum {
 
 /* verdict.lua */
 enum {
-    VERDICT_KEY_DECISION = 1,
-    VERDICT_NKEYS = VERDICT_KEY_DECISION,
+    VERDICT_KEY_VERDICT = 1,
+    VERDICT_NKEYS = VERDICT_KEY_VERDICT,
 };
 enum {
     VERDICT_ARG_PREFIX = 1,
     VERDICT_ARG_VERDICT,
-    VERDICT_ARGC = VERDICT_ARG_VERDICT,
+    VERDICT_ARG_RETENTION_S,
+    VERDICT_ARGC = VERDICT_ARG_RETENTION_S,
 };
 
 /* defer.lua, claim_deferred.lua, finish_deferred.lua: the same first three keys */

@@ -1,7 +1,7 @@
 -- admit.lua — reserves a stage's worst-case price when the tier's window has room and
 -- the model's request rate allows it; a replay of a decision answers as before.
 --
--- KEYS = decision, leases, override, rate
+-- KEYS = decision, leases, override, rate, verdict
 -- ARGV = P, model, worst_micros, cfg_cap, cfg_window_s, lease_ttl_s, rate_limit,
 --        rate_period_s, retention_s, holder
 --
@@ -11,8 +11,8 @@
 -- lease) and this worker gets a new reservation (gen + 1). The same worker asking again
 -- (its earlier answer was lost to a timeout) gets its live reservation back, renewed;
 -- the worker itself never asks twice for a key it is rendering (render_stage.c).
--- A decision whose job revision has its verdict (verdict.lua) answers "decided", with the
--- verdict as the detail.
+-- A job revision whose verdict was given (verdict.lua) answers "decided" for any of its
+-- renders, with the verdict as the detail.
 -- (the ARG_ names below are budget_args.h's ADMIT_ARG_ positions)
 
 local ARG_MODEL = 2
@@ -30,13 +30,13 @@ local cap, win = effective(KEYS[3], tonumber(ARGV[ARG_CFG_CAP]), tonumber(ARGV[A
 local wid = math.floor(now / (win * 1000))
 local reset_ms = (wid + 1) * win * 1000
 local ttl_ms = tonumber(ARGV[ARG_LEASE_TTL_S]) * 1000
-local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model', 'gen', 'holder',
-                     'verdict')
+local d = redis.call('HMGET', dk, 'state', 'reserved', 'charged', 'exp', 'win', 'wid', 'model', 'gen', 'holder')
 local gen = tonumber(d[8]) or 0
-if d[10] then
+local verdict = redis.call('GET', KEYS[5])
+if verdict then
   -- The revision's verdict was given (verdict.lua): a replay or redelivery, nothing to do.
   return {'decided', 1, d[1] == 'settled' and 1 or 0, tonumber(d[2]) or 0, tonumber(d[3]) or 0, 0, reset_ms,
-          d[10], gen}
+          verdict, gen}
 end
 if d[1] == 'settled' then
   return {'admitted', 1, 1, tonumber(d[2]), tonumber(d[3]), 0, reset_ms, 'already settled', gen}

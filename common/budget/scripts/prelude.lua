@@ -13,9 +13,7 @@
 --   P:d:<job>:<stage>:<attempt>  hash   the decision: state (reserved | settled |
 --                                       released | expired), reserved, charged, win
 --                                       (window_s), wid, model, exp (lease expiry, ms),
---                                       gen (which reservation: 1, 2, ... per key),
---                                       verdict (set once the job revision's verdict
---                                       was given: admit answers "decided")
+--                                       gen (which reservation: 1, 2, ... per key)
 --   P:d:<...>:x:<gen>            hash   a lease that expired unsettled: its worst case,
 --                                       charged (charged, win, wid, model, reconciled)
 --   P:leases                     zset   decision keys of live reservations, by expiry
@@ -24,7 +22,9 @@
 --                                       of expired leases not yet reconciled), admitted,
 --                                       settled, released, expired, late_settles (counts)
 --   P:override                   hash   cap_micros, window_s set by `pressctl budget set`
---   P:rate:<model>               string GCRA theoretical arrival time, microseconds
+--   {pressroom}:rate:<model>     string GCRA theoretical arrival time, microseconds (one
+--                                       per model, whichever tier asks: the provider's)
+--   {pressroom}:v:<job>@<rev>    string the revision's verdict, once given (verdict.lua)
 --   P:deferred                   zset   deferred jobs (id = <job>:<stage>:<attempt>) by
 --                                       due time (defer.lua, claim_deferred.lua)
 --   P:deferred:claimed           zset   deferred jobs handed back to a worker, by claim

@@ -1,15 +1,12 @@
--- verdict.lua — records on a decision that its job revision has its terminal verdict, so
--- a replay or redelivery that asks admit under this key ends without a render and without
--- a second verdict (admit answers "decided"). A decision Redis no longer remembers (its
--- retention passed) is not recreated: the job is then simply new.
+-- verdict.lua — records that a job revision has its terminal verdict, so a replay or
+-- redelivery that asks admit for any of its renders, in any tier or lane, ends without a
+-- render and without a second verdict (admit answers "decided"). Kept as long as the
+-- decisions (retention_s): a replay after that is a new job.
 --
--- KEYS = decision
--- ARGV = P, verdict ("accepted" | "degraded" | "rejected")
+-- KEYS = verdict ({pressroom}:v:<job>@<revision>)
+-- ARGV = P, verdict ("accepted" | "degraded" | "rejected"), retention_s
 -- (the ARG_ names below are budget_args.h's VERDICT_ARG_ positions)
 local ARG_VERDICT = 2
-local dk = KEYS[1]
-if redis.call('EXISTS', dk) == 0 then
-  return {'admitted', 0, 0, 0, 0, 0, 0, 'no decision to record the verdict on', 0}
-end
-redis.call('HSET', dk, 'verdict', ARGV[ARG_VERDICT])
-return {'admitted', 1, 0, 0, 0, 0, 0, 'verdict recorded', tonumber(redis.call('HGET', dk, 'gen')) or 0}
+local ARG_RETENTION_S = 3
+redis.call('SET', KEYS[1], ARGV[ARG_VERDICT], 'EX', ARGV[ARG_RETENTION_S])
+return {'admitted', 0, 0, 0, 0, 0, 0, 'verdict recorded', 0}
