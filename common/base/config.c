@@ -68,6 +68,8 @@ void config_defaults(config_t *cfg) {
     cfg->default_max_attempts = 3;
     tier_defaults(&cfg->preview, "preview", "sd3.5_turbo", 800, 50 * 1000000LL);
     tier_defaults(&cfg->production, "production", "imagen4_ultra", 2200, 200 * 1000000LL);
+    tier_defaults(&cfg->backfill, "backfill", "", 0, 20 * 1000000LL);
+    cfg->backfill.lane_share = 0.25;
     model_defaults(&cfg->models[0], "sd3.5_turbo", 20000, 300, 700, 0.10, 0.04);
     model_defaults(&cfg->models[1], "imagen4_ultra", 60000, 1000, 2000, 0.02, 0.01);
     cfg->n_models = 2;
@@ -118,8 +120,21 @@ static const cJSON *section(json_reader_t *r, const cJSON *obj, const char *pare
 
 /* ==== Sections ==== */
 
+/* tiers.backfill: a budget, not a renderer: the lane renders with the stages' models. */
+static void load_backfill_tier(json_reader_t *r, const cJSON *t, const char *path, tier_config_t *tier) {
+    static const char *const known[] = {"cap_usd", "window", "share", NULL};
+    json_check_keys(r, t, path, known);
+    read_usd(r, t, path, "cap_usd", &tier->cap_micros);
+    int window = tier->window_s == 86400;
+    if (json_read_enum(r, t, path, "window", JSON_OPTIONAL, WINDOW_NAMES, &window) == 0)
+        tier->window_s = window ? 86400 : 3600;
+    json_read_double(r, t, path, "share", JSON_OPTIONAL, &tier->lane_share, 0.01, 1.0,
+                     "the share of a worker's in-flight window the backfill lane may take, from 0.01 to 1");
+}
+
 static void load_tier(json_reader_t *r, const cJSON *t, const char *path, void *slot) {
     tier_config_t *tier = slot;
+    if (!strcmp(tier->name, "backfill")) return load_backfill_tier(r, t, path, tier);
     static const char *const known[] = {"model", "fallbacks", "max_latency_ms", "max_inflight",
                                         "max_retries", "cap_usd", "window", "lease_ttl_s", "breaker_failures",
                                         "breaker_cooldown_ms", NULL};
@@ -280,7 +295,10 @@ static void *model_member(config_t *cfg, const char *name) {
     return strlen(name) < sizeof cfg->models[0].name ? model_slot(cfg, name) : NULL;
 }
 static void *tier_member(config_t *cfg, const char *name) {
-    return !strcmp(name, "preview") ? &cfg->preview : !strcmp(name, "production") ? &cfg->production : NULL;
+    return !strcmp(name, "preview")      ? (void *)&cfg->preview
+           : !strcmp(name, "production") ? (void *)&cfg->production
+           : !strcmp(name, "backfill")   ? (void *)&cfg->backfill
+                                         : NULL;
 }
 static void *class_member(config_t *cfg, const char *name) {
     return strlen(name) < sizeof cfg->classes[0].name ? class_slot(cfg, name) : NULL;
@@ -321,7 +339,8 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     }
     load_members(r, cfg, root, "models", model_member, "at most 16 models with names under 64 bytes",
                  load_model);
-    load_members(r, cfg, root, "tiers", tier_member, "a tier named \"preview\" or \"production\"", load_tier);
+    load_members(r, cfg, root, "tiers", tier_member, "a tier named \"preview\", \"production\" or \"backfill\"",
+                 load_tier);
     load_members(r, cfg, root, "asset_classes", class_member, "at most 16 classes with names under 32 bytes",
                  load_class);
     static const char *const vk[] = {"threads", "max_png_bytes", "max_dimension", "max_png_chunks", "safe_zone",
@@ -408,6 +427,14 @@ size_t config_class_names(const config_t *cfg, char *buf, size_t len) {
 const tier_config_t *config_tier(const config_t *cfg, const char *tier) {
     if (!strcmp(tier, "preview")) return &cfg->preview;
     if (!strcmp(tier, "production")) return &cfg->production;
+    if (!strcmp(tier, "backfill")) return &cfg->backfill;
+    return NULL;
+}
+
+const char *config_lane_topic(const char *shortname) {
+    if (!strcmp(shortname, "jobs")) return "backfill";
+    if (!strcmp(shortname, "verify")) return "verify.backfill";
+    if (!strcmp(shortname, "production")) return "production.backfill";
     return NULL;
 }
 

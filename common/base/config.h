@@ -55,7 +55,8 @@ typedef struct {
 } model_config_t;
 
 typedef struct {
-    char name[16];            /* "preview" | "production" */
+    char name[16];            /* "preview" | "production" | "backfill" (a budget only: the
+                                 backfill lane's cap and window, and its share) */
     char model[64];           /* primary model (a key of models[]) */
     char fallbacks[CFG_MAX_FALLBACKS][64]; /* ordered fallback models */
     int n_fallbacks;
@@ -67,6 +68,8 @@ typedef struct {
     int lease_ttl_s;          /* in-flight lease lifetime; 0 = derived (1.5 x the longest request, >= 60 s) */
     int breaker_failures;     /* consecutive failures that open a model's circuit */
     int breaker_cooldown_ms;  /* how long it stays open before one probe */
+    double lane_share;        /* backfill: the share of a worker's in-flight window the lane
+                                 may take (0.25) */
 } tier_config_t;
 
 typedef enum { ROUTE_PREVIEW = 0, ROUTE_FINAL, ROUTE_PRODUCTION_ONLY } route_t;
@@ -111,6 +114,7 @@ typedef struct {
     int default_max_attempts;
     tier_config_t preview;
     tier_config_t production;
+    tier_config_t backfill;     /* the backfill lane's budget (tiers.backfill) */
     model_config_t models[CFG_MAX_MODELS];
     int n_models;
     asset_class_t classes[CFG_MAX_CLASSES];
@@ -137,6 +141,10 @@ const asset_class_t *config_class(const config_t *cfg, const char *name);
  * snprintf does. */
 size_t config_class_names(const config_t *cfg, char *buf, size_t len);
 const tier_config_t *config_tier(const config_t *cfg, const char *tier);
+/* The backfill lane's twin of a stage's input topic: "jobs" -> "backfill", "verify" ->
+ * "verify.backfill", "production" -> "production.backfill"; NULL for the terminal topics
+ * (results, rejected, dlq: verdicts are verdicts, whichever lane). */
+const char *config_lane_topic(const char *shortname);
 /* Full topic name for a short name ("jobs" -> "pressroom.jobs"), into buf. */
 const char *config_topic(const config_t *cfg, const char *shortname, char *buf, size_t len);
 

@@ -384,6 +384,10 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     json_read_i64(&r, root, "", "latency_ms", JSON_OPTIONAL, &out->latency_ms, 0, INT64_C(1) << 50, NULL);
     json_read_int(&r, root, "", "escalations", JSON_OPTIONAL, &out->escalations, 0, 100, NULL);
     json_read_int(&r, root, "", "failed_checks", JSON_OPTIONAL, &out->failed_checks, 0, 100, NULL);
+    static const char *const LANES[] = {"live", "backfill", NULL};
+    int lane = 0;
+    json_read_enum(&r, root, "", "lane", JSON_OPTIONAL, LANES, &lane);
+    out->backfill = lane == 1;
     if (!r.failed) charges_from_json(&r, root, out->charges, &out->n_charges);
     const cJSON *rep = cJSON_GetObjectItemCaseSensitive(root, "report");
     if (!r.failed && rep) out->report = cJSON_Duplicate(rep, 1);
@@ -408,6 +412,7 @@ cJSON *outcome_to_json(const outcome_t *out) {
     cJSON_AddNumberToObject(o, "latency_ms", (double)out->latency_ms);
     cJSON_AddNumberToObject(o, "escalations", out->escalations);
     cJSON_AddNumberToObject(o, "failed_checks", out->failed_checks);
+    if (out->backfill) cJSON_AddStringToObject(o, "lane", "backfill");
     if (out->report) cJSON_AddItemToObject(o, "report", cJSON_Duplicate(out->report, 1));
     return o;
 }

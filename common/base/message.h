@@ -95,6 +95,8 @@ typedef struct {
     int n_charges;
     int failed_checks;          /* verifications this job failed so far */
     int64_t started_ms;         /* when the first worker picked the job up */
+    bool backfill;              /* in the backfill lane: set by the stage from its input's
+                                   topic (input_backfill), never read from a message */
 } task_t;
 
 /* A terminal verdict (results or rejected): one per (job_id, revision). */
@@ -116,6 +118,7 @@ typedef struct {
     int64_t latency_ms;         /* submitted/started -> verdict */
     int escalations;            /* production renders */
     int failed_checks;          /* verifications the job failed on its way */
+    bool backfill;              /* "lane": "backfill" (charged to tiers.backfill) */
     cJSON *report;              /* verification report (owned), may be NULL */
 } outcome_t;
 

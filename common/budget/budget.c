@@ -476,7 +476,7 @@ static const tier_config_t *decision_keys(budget_t *b, const char *tier, const c
     const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
     if (!t) {
         snprintf(out->detail, sizeof out->detail,
-                 "budget: tier: expected \"preview\" or \"production\", found \"%s\"",
+                 "budget: tier: expected \"preview\", \"production\" or \"backfill\", found \"%s\"",
                  tier ? tier : "(null)");
         return NULL;
     }
@@ -883,7 +883,7 @@ static const tier_config_t *tier_or_fail(budget_t *b, const char *tier, char *pr
     const tier_config_t *t = tier ? config_tier(&b->cfg, tier) : NULL;
     if (!t) {
         snprintf(b->errstr, sizeof b->errstr,
-                 "budget: tier: expected \"preview\" or \"production\", found \"%s\"",
+                 "budget: tier: expected \"preview\", \"production\" or \"backfill\", found \"%s\"",
                  tier ? tier : "(null)");
         return NULL;
     }
@@ -1026,7 +1026,7 @@ int budget_verify_charges(budget_t *b, task_t *task) {
     int rc = 0;
     for (int i = 0; i < task->n_charges && rc == 0; i++) {
         const charge_t *c = &task->charges[i];
-        const tier_config_t *t = config_tier(&b->cfg, stage_name(c->stage));
+        const tier_config_t *t = config_tier(&b->cfg, task->backfill ? "backfill" : stage_name(c->stage));
         settled[i] = 0;
         if (!t || strlen(key) > BUDGET_MAX_ID) continue; /* no such tier: nothing settled */
         char prefix[48], dkey[512], attempt[16];

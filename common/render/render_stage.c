@@ -65,20 +65,29 @@ struct render_stage {
     int n_pending, cap_pending;
     budget_call_t *calls;    /* scratch for a batch: cap_calls entries */
     render_t **settling;     /* scratch: renders settled in this batch */
+    int *order;              /* scratch: a batch's entries, the stage's tier first, then the lane's */
+    bool *lane;              /* scratch: which entries are the backfill lane's */
     int cap_calls;
     metric_t *http_attempts, *render_seconds; /* per tier: found once, counted per render */
     /* Deferred jobs (budget_defer): claimed back every CLAIM_EVERY_MS and published to
      * their topic; the ids the broker acknowledged wait here to be finished in Redis. */
     int64_t next_claim_ms;   /* monotonic */
     int republishing;        /* published, not yet acknowledged */
-    char **republished;      /* acknowledged ids to finish */
+    struct republication *republished; /* acknowledged, to finish in Redis */
     int n_republished, cap_republished;
-    metric_t *deferred_waiting;
+    metric_t *deferred_waiting, *lane_deferred_waiting;
 };
 
+/* The budget tier a render is admitted and charged in: the stage's, or the backfill
+ * lane's (its own cap and window: a backfill never spends the live tiers' money). */
+static const char *budget_tier(const render_stage_t *rs, const task_t *t) {
+    return t->backfill ? rs->cfg->backfill.name : rs->tier->name;
+}
+
 /* One deferred job on its way back to its topic. */
-typedef struct {
+typedef struct republication {
     render_stage_t *rs;
+    char tier[16];
     char id[sizeof ((budget_deferred_t *)0)->id];
 } republication_t;
 
@@ -109,7 +118,7 @@ static int hold_deferred(void *ctx, const input_t *in, const task_t *task, int64
     char key[JOB_KEY_LEN], id[sizeof ((budget_deferred_t *)0)->id];
     snprintf(id, sizeof id, "%s:%s:%d", job_key(&task->job, key, sizeof key), stage_name(task->stage),
              task->attempt);
-    return budget_defer(rs->budget, rs->tier->name, id, input_topic(in), task->job.job_id, input_payload(in),
+    return budget_defer(rs->budget, budget_tier(rs, task), id, input_topic(in), task->job.job_id, input_payload(in),
                         input_len(in), due_ms);
 }
 
@@ -149,12 +158,16 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
     }
     rs->lease_ttl_s = tier->lease_ttl_s > 0 ? tier->lease_ttl_s : (need_s * 3 / 2 > 60 ? need_s * 3 / 2 : 60);
     budget_set_lease_ttl(rs->budget, tier->name, rs->lease_ttl_s);
+    budget_set_lease_ttl(rs->budget, cfg->backfill.name, rs->lease_ttl_s); /* the lane's renders are this stage's */
     model_client_set_rate_gate(rs->mc, rate_gate, rs);
     route_set_ledger(&(route_ledger_t){
         .check_charges = check_charges, .record_verdict = record_verdict, .hold = hold_deferred, .ctx = rs});
     rs->deferred_waiting = metric_get(METRIC_GAUGE, "pressroom_deferred_jobs",
                                       "Deferred jobs waiting in Redis for their window or room (not consumer lag).",
                                       "tier", tier->name, NULL);
+    rs->lane_deferred_waiting = metric_get(METRIC_GAUGE, "pressroom_deferred_jobs",
+                                           "Deferred jobs waiting in Redis for their window or room (not consumer lag).",
+                                           "tier", cfg->backfill.name, NULL);
     rs->http_attempts = metric_get(METRIC_COUNTER, "pressroom_model_http_attempts_total",
                                    "HTTP attempts, retries and fallbacks included.", "tier", tier->name, NULL);
     rs->render_seconds = metric_get(METRIC_HISTOGRAM, "pressroom_render_seconds",
@@ -192,11 +205,19 @@ static void renew_leases(render_stage_t *rs) {
         rs->renewing = xrealloc(rs->renewing, (size_t)rs->n_live * sizeof *rs->renewing);
         rs->cap_renewing = rs->n_live;
     }
-    int n = 0;
-    for (render_t *r = rs->live; r; r = r->live_next)
-        rs->renewing[n++] = (budget_lease_t){.job_id = r->key, .stage = stage_name(r->task.stage),
-                                             .attempt = r->task.attempt, .gen = r->lease_gen};
-    int renewed = budget_renew(rs->budget, rs->tier->name, rs->renewing, (size_t)n);
+    int n = 0, n_live = 0;
+    for (int pass = 0; pass < 2; pass++) /* the stage's tier, then the lane's */
+        for (render_t *r = rs->live; r; r = r->live_next)
+            if (r->task.backfill == (pass == 1))
+                rs->renewing[n++] = (budget_lease_t){.job_id = r->key, .stage = stage_name(r->task.stage),
+                                                     .attempt = r->task.attempt, .gen = r->lease_gen};
+    for (render_t *r = rs->live; r; r = r->live_next) n_live += !r->task.backfill;
+    int renewed = n_live ? budget_renew(rs->budget, rs->tier->name, rs->renewing, (size_t)n_live) : 0;
+    int lane_renewed = n > n_live ? budget_renew(rs->budget, rs->cfg->backfill.name, rs->renewing + n_live,
+                                                 (size_t)(n - n_live))
+                                  : 0;
+    if (renewed >= 0 && lane_renewed >= 0) renewed += lane_renewed;
+    else renewed = -1;
     if (renewed < 0) {
         rs->next_renew_ms = now + 1000; /* Redis down: ask again soon */
         return;
@@ -215,8 +236,7 @@ static void renew_leases(render_stage_t *rs) {
 static void render_stage_free(render_stage_t *rs) {
     if (!rs) return;
     free(rs->renewing);
-    for (int i = 0; i < rs->n_republished; i++) free(rs->republished[i]); /* claims expire: claimed again */
-    free(rs->republished);
+    free(rs->republished); /* not finished: their claims expire and they are claimed again */
     model_client_free(rs->mc);
     /* In flight or unsettled: their inputs are not ended, so they are redelivered. */
     while (rs->live) render_free(rs, rs->live);
@@ -224,6 +244,8 @@ static void render_stage_free(render_stage_t *rs) {
     free(rs->pending);
     free(rs->calls);
     free(rs->settling);
+    free(rs->order);
+    free(rs->lane);
     budget_free(rs->budget);
     free(rs);
 }
@@ -237,7 +259,22 @@ static void reserve_calls(render_stage_t *rs, int n) {
     if (n <= rs->cap_calls) return;
     rs->calls = xrealloc(rs->calls, (size_t)n * sizeof *rs->calls);
     rs->settling = xrealloc(rs->settling, (size_t)n * sizeof *rs->settling);
+    rs->order = xrealloc(rs->order, (size_t)n * sizeof *rs->order);
+    rs->lane = xrealloc(rs->lane, (size_t)n * sizeof *rs->lane);
     rs->cap_calls = n;
+}
+
+/* Orders a batch of n entries (rs->lane[i] says which are the lane's) into rs->order:
+ * the stage's tier first, then the lane's, each in arrival order. Returns how many are
+ * the stage's: one Redis batch per tier. */
+static int order_by_lane(render_stage_t *rs, int n) {
+    int k = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++)
+            if (rs->lane[i] == (pass == 1)) rs->order[k++] = i;
+    int live = 0;
+    for (int i = 0; i < n; i++) live += !rs->lane[i];
+    return live;
 }
 
 /* A stored render whose charge Redis could not record yet: retried after SETTLE_RETRY_MS
@@ -274,7 +311,7 @@ static void count_render(const render_stage_t *rs, const render_result_t *res) {
 /* Applies the asset class's over-budget policy (route_over_budget). */
 static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cls, const task_t *task,
                         const budget_decision_t *d) {
-    fate_t f = route_over_budget(cls, task, rs->tier->name, d->detail, d->window_reset_ms);
+    fate_t f = route_over_budget(cls, task, budget_tier(rs, task), d->detail, d->window_reset_ms);
     if (f.kind == FATE_DEFER && !rs->deferred_logged) {
         char reset[32];
         snprintf(reset, sizeof reset, "%lld", (long long)d->window_reset_ms);
@@ -326,7 +363,8 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const 
     if (blob_image_uri(rs->cfg->blob_root, id, task->job.revision, stage_name(task->stage), task->attempt, uri,
                        sizeof uri) != 0) {
         budget_decision_t rd;
-        budget_release(rs->budget, rs->tier->name, key, stage_name(task->stage), task->attempt, d->lease_gen, &rd);
+        budget_release(rs->budget, budget_tier(rs, task), key, stage_name(task->stage), task->attempt, d->lease_gen,
+                       &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
         snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
         return route_apply(w, in, task, &f, NULL);
@@ -399,16 +437,20 @@ void render_stage_start(worker_t *w, input_t *in, const task_t *task) {
 static void admit_pending(render_stage_t *rs) {
     int n = rs->n_pending;
     reserve_calls(rs, n);
-    for (int i = 0; i < n; i++) {
-        const task_t *t = &rs->pending[i].task;
-        rs->calls[i] = (budget_call_t){.job_id = rs->pending[i].key, .stage = stage_name(t->stage),
-                                       .attempt = t->attempt, .micros = rs->worst_case_micros};
+    for (int i = 0; i < n; i++) rs->lane[i] = rs->pending[i].task.backfill;
+    int live = order_by_lane(rs, n);
+    for (int j = 0; j < n; j++) {
+        const pending_t *p = &rs->pending[rs->order[j]];
+        rs->calls[j] = (budget_call_t){.job_id = p->key, .stage = stage_name(p->task.stage),
+                                       .attempt = p->task.attempt, .micros = rs->worst_case_micros};
     }
-    budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)n);
+    if (live) budget_admit_batch(rs->budget, rs->tier->name, rs->tier->model, rs->calls, (size_t)live);
+    if (n > live)
+        budget_admit_batch(rs->budget, rs->cfg->backfill.name, rs->tier->model, rs->calls + live, (size_t)(n - live));
     rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
-    for (int i = 0; i < n; i++) {
-        pending_t *p = &rs->pending[i];
-        admitted(rs, p->in, &p->task, p->key, rs->calls[i].rc, &rs->calls[i].d);
+    for (int j = 0; j < n; j++) {
+        pending_t *p = &rs->pending[rs->order[j]];
+        admitted(rs, p->in, &p->task, p->key, rs->calls[j].rc, &rs->calls[j].d);
     }
 }
 
@@ -417,7 +459,7 @@ static void admit_pending(render_stage_t *rs) {
 static void render_failed(render_stage_t *rs, render_t *r) {
     task_t *t = &r->task;
     budget_decision_t d;
-    budget_release(rs->budget, rs->tier->name, r->key, stage_name(t->stage), t->attempt, r->lease_gen, &d);
+    budget_release(rs->budget, budget_tier(rs, t), r->key, stage_name(t->stage), t->attempt, r->lease_gen, &d);
     snprintf(t->model, sizeof t->model, "%s", r->result->model);
     char err[512];
     const asset_class_t *cls = route_class(rs->cfg, t->job.asset_class, err, sizeof err);
@@ -434,7 +476,7 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
-    budget_settle(rs->budget, rs->tier->name, r->key, stage_name(t->stage), t->attempt, r->lease_gen,
+    budget_settle(rs->budget, budget_tier(rs, t), r->key, stage_name(t->stage), t->attempt, r->lease_gen,
                   r->result->price_micros, &d);
     task_add_charge(t, t->stage, t->attempt, r->result->model, r->result->price_micros);
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
@@ -453,26 +495,29 @@ static void render_free(render_stage_t *rs, render_t *r) {
  * Redis round trip): each settled one goes to the verifier; the others wait on the
  * unsettled list and are retried after SETTLE_RETRY_MS (the input stays held). */
 static void settle_batch(render_stage_t *rs, int n) {
-    for (int i = 0; i < n; i++) {
-        render_t *r = rs->settling[i];
-        rs->calls[i] = (budget_call_t){.job_id = r->key, .stage = stage_name(r->task.stage),
+    for (int i = 0; i < n; i++) rs->lane[i] = rs->settling[i]->task.backfill;
+    int live = order_by_lane(rs, n);
+    for (int j = 0; j < n; j++) {
+        render_t *r = rs->settling[rs->order[j]];
+        rs->calls[j] = (budget_call_t){.job_id = r->key, .stage = stage_name(r->task.stage),
                                        .attempt = r->task.attempt, .micros = r->result->price_micros,
                                        .gen = r->lease_gen};
     }
-    budget_settle_batch(rs->budget, rs->tier->name, rs->calls, (size_t)n);
+    if (live) budget_settle_batch(rs->budget, rs->tier->name, rs->calls, (size_t)live);
+    if (n > live) budget_settle_batch(rs->budget, rs->cfg->backfill.name, rs->calls + live, (size_t)(n - live));
     int64_t now = now_ms();
-    for (int i = 0; i < n; i++) {
-        render_t *r = rs->settling[i];
+    for (int j = 0; j < n; j++) {
+        render_t *r = rs->settling[rs->order[j]];
         task_t *t = &r->task;
-        if (rs->calls[i].rc != 0) {
+        if (rs->calls[j].rc != 0) {
             defer_settle(rs, r, now);
             continue;
         }
-        if (!strncmp(rs->calls[i].d.detail, "settled after", 13))
-            log_warn("settled_after_lease_expired", "tier", rs->tier->name, "job_id", t->job.job_id, "detail",
-                     rs->calls[i].d.detail, NULL);
+        if (!strncmp(rs->calls[j].d.detail, "settled after", 13))
+            log_warn("settled_after_lease_expired", "tier", budget_tier(rs, t), "job_id", t->job.job_id, "detail",
+                     rs->calls[j].d.detail, NULL);
         snprintf(t->model, sizeof t->model, "%s", r->result->model);
-        task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[i].d.charged_micros);
+        task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[j].d.charged_micros);
         to_verifier(rs->w, r->in, t, r->uri);
         render_free(rs, r);
     }
@@ -489,40 +534,49 @@ static void on_republished(void *ctx, bool ok) {
             rs->cap_republished = rs->cap_republished ? rs->cap_republished * 2 : 64;
             rs->republished = xrealloc(rs->republished, (size_t)rs->cap_republished * sizeof *rs->republished);
         }
-        rs->republished[rs->n_republished++] = xstrdup(p->id);
+        rs->republished[rs->n_republished++] = *p;
     }
     free(p);
 }
 
+/* Claims the deferred jobs of one tier that are due or fit its window's room and
+ * publishes each to its topic, where it is consumed like any job (by this worker or
+ * another). Returns how many still wait, or -1 when Redis could not be asked. */
+static int64_t claim_deferred(render_stage_t *rs, const char *tier) {
+    budget_deferred_t items[CLAIM_MAX];
+    int64_t waiting = 0;
+    int n = budget_claim_deferred(rs->budget, tier, rs->worst_case_micros, CLAIM_MAX, CLAIM_TTL_S, items, &waiting);
+    if (n < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        republication_t *p = xcalloc(1, sizeof *p);
+        p->rs = rs;
+        snprintf(p->tier, sizeof p->tier, "%s", tier);
+        snprintf(p->id, sizeof p->id, "%s", items[i].id);
+        rs->republishing++;
+        log_info("deferred_job_returned", "tier", tier, "id", items[i].id, "topic", items[i].topic, NULL);
+        worker_publish(rs->w, items[i].topic, items[i].key, items[i].payload, items[i].len, on_republished, p);
+        free(items[i].payload);
+    }
+    return waiting;
+}
+
 /* Finishes the deferred jobs the broker took back, then (every CLAIM_EVERY_MS, while the
- * worker runs) claims those that are due or fit the window's room and publishes each to
- * its topic, where it is consumed like any job (by this worker or another). */
+ * worker runs) claims those of the stage's tier and of the backfill lane's. */
 static void return_deferred(render_stage_t *rs) {
     int done = 0;
     while (done < rs->n_republished &&
-           budget_finish_deferred(rs->budget, rs->tier->name, rs->republished[done]) == 0)
-        free(rs->republished[done++]);
+           budget_finish_deferred(rs->budget, rs->republished[done].tier, rs->republished[done].id) == 0)
+        done++;
     memmove(rs->republished, rs->republished + done, (size_t)(rs->n_republished - done) * sizeof *rs->republished);
     rs->n_republished -= done;
     int64_t now = mono_ms();
     if (!worker_running(rs->w)) return;
     if (now < rs->next_claim_ms) return loop_sleep_at_most(worker_loop(rs->w), (int)(rs->next_claim_ms - now));
     rs->next_claim_ms = now + CLAIM_EVERY_MS;
-    budget_deferred_t items[CLAIM_MAX];
-    int64_t waiting = 0;
-    int n = budget_claim_deferred(rs->budget, rs->tier->name, rs->worst_case_micros, CLAIM_MAX, CLAIM_TTL_S, items,
-                                  &waiting);
-    if (n < 0) return;
-    metric_set(rs->deferred_waiting, (double)waiting);
-    for (int i = 0; i < n; i++) {
-        republication_t *p = xcalloc(1, sizeof *p);
-        p->rs = rs;
-        snprintf(p->id, sizeof p->id, "%s", items[i].id);
-        rs->republishing++;
-        log_info("deferred_job_returned", "tier", rs->tier->name, "id", items[i].id, "topic", items[i].topic, NULL);
-        worker_publish(rs->w, items[i].topic, items[i].key, items[i].payload, items[i].len, on_republished, p);
-        free(items[i].payload);
-    }
+    int64_t waiting = claim_deferred(rs, rs->tier->name);
+    if (waiting >= 0) metric_set(rs->deferred_waiting, (double)waiting);
+    waiting = claim_deferred(rs, rs->cfg->backfill.name);
+    if (waiting >= 0) metric_set(rs->lane_deferred_waiting, (double)waiting);
     /* Every worker of the tier asks, so a deferred job comes back whoever deferred it. */
     loop_sleep_at_most(worker_loop(rs->w), rs->n_republished ? SETTLE_RETRY_MS : CLAIM_EVERY_MS);
 }

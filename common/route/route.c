@@ -138,6 +138,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     for (int i = 0; i < task->n_charges; i++)
         if (task->charges[i].stage == STAGE_PRODUCTION) o.escalations++;
     o.failed_checks = task->failed_checks;
+    o.backfill = task->backfill;
     o.report = (cJSON *)report; /* borrowed: outcome_encode copies it */
     char *json = outcome_encode(&o);
     worker_emit(w, in, f->verdict == VERDICT_REJECTED ? "rejected" : "results", o.job_id, json);

@@ -25,6 +25,8 @@ struct kafka {
     int producer_pipe[2];
     offset_tracker_t *tracker;
     bool paused;
+    bool held;            /* held_topic's partitions are paused (kafka_hold_topic) */
+    char held_topic[256];
     bool cooperative;
     bool failed;
     bool close_abandoned; /* the consumer did not close in time: destroy without closing */
@@ -159,6 +161,34 @@ static void store_watermark(void *opaque, const char *topic, int32_t partition, 
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* ==== Pausing ==== */
+
+/* Which partitions of a list a pause or resume touches. A partition is only ever resumed
+ * when it is paused: resuming one that is not makes librdkafka restart its fetch from
+ * the committed offset, redelivering what was already consumed. */
+typedef enum { PARTS_ALL, PARTS_UNHELD, PARTS_HELD } parts_filter_t;
+
+static void set_paused(kafka_t *k, const rd_kafka_topic_partition_list_t *parts, bool pause, parts_filter_t which) {
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        bool held = k->held && !strcmp(p->topic, k->held_topic);
+        if (which == PARTS_ALL || (which == PARTS_HELD) == held) rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    }
+    if (l->cnt) {
+        if (pause) rd_kafka_pause_partitions(k->consumer, l);
+        else rd_kafka_resume_partitions(k->consumer, l);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void set_paused_assigned(kafka_t *k, bool pause, parts_filter_t which) {
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(k->consumer, &parts) || !parts) return;
+    set_paused(k, parts, pause, which);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
 /* ==== Rebalance ==== */
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -176,7 +206,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             log_error("assign_failed", "error", rd_kafka_error_string(e), NULL);
             rd_kafka_error_destroy(e);
         }
-        if (k->paused) rd_kafka_pause_partitions(rk, parts);
+        if (k->paused) set_paused(k, parts, true, PARTS_ALL);
+        else if (k->held) set_paused(k, parts, true, PARTS_HELD);
     } else {
         log_info("partitions_revoked", "count", n, NULL);
         /* Commit what is stored (the watermarks) before giving the partitions up, so
@@ -328,11 +359,16 @@ input_ref_t *kafka_track(kafka_t *k, const rd_kafka_message_t *m) {
 void kafka_pause(kafka_t *k, bool paused) {
     if (!k->consumer || k->paused == paused) return;
     k->paused = paused;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    if (rd_kafka_assignment(k->consumer, &parts) || !parts) return;
-    if (paused) rd_kafka_pause_partitions(k->consumer, parts);
-    else rd_kafka_resume_partitions(k->consumer, parts);
-    rd_kafka_topic_partition_list_destroy(parts);
+    /* The held topic's partitions stay paused either way. */
+    set_paused_assigned(k, paused, PARTS_UNHELD);
+}
+
+void kafka_hold_topic(kafka_t *k, const char *topic, bool held) {
+    if (!k->consumer || (k->held == held && !strcmp(k->held_topic, topic))) return;
+    if (k->held && !k->paused) set_paused_assigned(k, false, PARTS_HELD); /* release the old one */
+    k->held = held;
+    snprintf(k->held_topic, sizeof k->held_topic, "%s", topic);
+    if (held && !k->paused) set_paused_assigned(k, true, PARTS_HELD);
 }
 
 bool kafka_paused(const kafka_t *k) { return k->paused; }

@@ -68,6 +68,10 @@ void kafka_serve(kafka_t *k);
  * is deferred, Redis is down). Newly assigned partitions inherit the state. */
 void kafka_pause(kafka_t *k, bool paused);
 bool kafka_paused(const kafka_t *k);
+/* Holds (pauses) the partitions of one topic, or releases them, whatever the global
+ * state (the backfill lane while its buffer is full). Newly assigned partitions inherit
+ * it. */
+void kafka_hold_topic(kafka_t *k, const char *topic, bool held);
 
 /* File descriptors that become readable when a queue has something (consumer
  * messages or rebalances; producer delivery reports). Drain with kafka_drain_fds. */

@@ -39,6 +39,13 @@ typedef struct {
     void *ctx;
 } publication_t;
 
+/* Polled messages not yet started, in order. */
+typedef struct {
+    rd_kafka_message_t **v;
+    int head, n, cap;
+    size_t bytes;
+} queue_t;
+
 /* One consumed message, from poll until it ended and its outputs were acknowledged. */
 struct input {
     unsigned tag;             /* OPAQUE_INPUT */
@@ -54,6 +61,7 @@ struct input {
     int64_t due_ms;
     bool pause;
     struct input *next_parked;
+    bool backfill;            /* from the backfill lane's topic */
 };
 
 struct worker {
@@ -68,9 +76,14 @@ struct worker {
     /* Polled and not yet dispatched (the window is full): kept here rather than pausing
      * the partitions, which would make librdkafka drop its prefetched messages. Not
      * tracked yet, so nothing of theirs is ever stored; paused only past these bounds. */
-    rd_kafka_message_t **buffer;
-    int buf_head, buf_n, buf_cap;
-    size_t buf_bytes;
+    queue_t live;
+    /* The backfill lane (the input topic's twin, config_lane_topic): its polled messages
+     * wait here and start only when no live message waits and the lane holds less than
+     * its share of the window; its partitions are held while this queue is full. */
+    queue_t lane;
+    char lane_topic[256];     /* "" = no lane */
+    int lane_quota;           /* inputs of the lane in flight at most */
+    int lane_inflight;        /* lane inputs started and not ended */
     int with_stage;           /* inputs dispatched and not yet ended or parked */
     bool failed;
     bool draining;
@@ -96,6 +109,7 @@ bool worker_running(const worker_t *w) { return g_run && !w->failed && !kafka_fa
 const void *input_payload(const input_t *in) { return in->m->payload; }
 size_t input_len(const input_t *in) { return in->m->len; }
 const char *input_topic(const input_t *in) { return rd_kafka_topic_name(in->m->rkt); }
+bool input_backfill(const input_t *in) { return in->backfill; }
 
 /* Fatal: the process cannot work (the producer failed, a dead letter was refused).
  * Nothing is stored from now on: what is unfinished is redelivered after a restart. */
@@ -127,7 +141,8 @@ static rd_kafka_resp_err_t produce_for(worker_t *w, input_t *in, const char *top
 
 int worker_emit(worker_t *w, input_t *in, const char *topic, const char *key, const char *json) {
     char full[256], err[512];
-    config_topic(&w->cfg, topic, full, sizeof full);
+    const char *lane = in->backfill ? config_lane_topic(topic) : NULL; /* the lane's work stays in it */
+    config_topic(&w->cfg, lane ? lane : topic, full, sizeof full);
     if (in->refused || w->failed) return -1;
     rd_kafka_resp_err_t e = produce_for(w, in, full, key, json, strlen(json), NULL, 0, err, sizeof err);
     if (!e) {
@@ -218,6 +233,7 @@ static void input_end(worker_t *w, input_t *in) {
         abort(); /* a stage bug: ending twice would store an offset that is not done */
     }
     if (in->state == INPUT_WITH_STAGE) w->with_stage--;
+    if (in->backfill) w->lane_inflight--;
     in->state = INPUT_ENDED;
     if (w->failed) {
         /* Never release: the offset must not be stored. The input is redelivered. */
@@ -361,44 +377,58 @@ static bool window_full(worker_t *w) { return stage_inflight(w) + w->n_parked >=
 
 static bool buffer_full(const worker_t *w) {
     int max_n = 4 * w->max_inflight > BUFFER_MIN_COUNT ? 4 * w->max_inflight : BUFFER_MIN_COUNT;
-    return w->buf_n >= max_n || w->buf_bytes >= BUFFER_MAX_BYTES;
+    return w->live.n >= max_n || w->live.bytes >= BUFFER_MAX_BYTES;
 }
 
-static void buffer_push(worker_t *w, rd_kafka_message_t *m) {
-    if (w->buf_n == w->buf_cap) {
-        int cap = w->buf_cap ? w->buf_cap * 2 : 256;
+/* The lane waits behind live work: a little more than its quota is enough queued. */
+static bool lane_full(const worker_t *w) {
+    return w->lane.n >= 2 * w->lane_quota + 16 || w->lane.bytes >= BUFFER_MAX_BYTES / 4;
+}
+
+static void queue_push(queue_t *q, rd_kafka_message_t *m) {
+    if (q->n == q->cap) {
+        int cap = q->cap ? q->cap * 2 : 256;
         rd_kafka_message_t **b = xmalloc((size_t)cap * sizeof *b);
-        for (int i = 0; i < w->buf_n; i++) b[i] = w->buffer[(w->buf_head + i) % w->buf_cap];
-        free(w->buffer);
-        w->buffer = b;
-        w->buf_head = 0;
-        w->buf_cap = cap;
+        for (int i = 0; i < q->n; i++) b[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = b;
+        q->head = 0;
+        q->cap = cap;
     }
-    w->buffer[(w->buf_head + w->buf_n) % w->buf_cap] = m;
-    w->buf_n++;
-    w->buf_bytes += m->len;
+    q->v[(q->head + q->n) % q->cap] = m;
+    q->n++;
+    q->bytes += m->len;
 }
 
-static rd_kafka_message_t *buffer_pop(worker_t *w) {
-    if (!w->buf_n) return NULL;
-    rd_kafka_message_t *m = w->buffer[w->buf_head];
-    w->buf_head = (w->buf_head + 1) % w->buf_cap;
-    w->buf_n--;
-    w->buf_bytes -= m->len;
+static rd_kafka_message_t *queue_pop(queue_t *q) {
+    if (!q->n) return NULL;
+    rd_kafka_message_t *m = q->v[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->n--;
+    q->bytes -= m->len;
     return m;
 }
 
-/* Drops buffered messages (of one partition, or all when topic is NULL): never tracked,
+/* Drops queued messages (of one partition, or all when topic is NULL): never tracked,
  * never stored, so they are redelivered to whoever owns the partition. */
-static void buffer_drop(worker_t *w, const char *topic, int32_t partition) {
-    int n = w->buf_n;
+static void queue_drop(queue_t *q, const char *topic, int32_t partition) {
+    int n = q->n;
     for (int i = 0; i < n; i++) {
-        rd_kafka_message_t *m = buffer_pop(w);
+        rd_kafka_message_t *m = queue_pop(q);
         if (!topic || (m->partition == partition && !strcmp(rd_kafka_topic_name(m->rkt), topic)))
             rd_kafka_message_destroy(m);
         else
-            buffer_push(w, m); /* the slot was just freed */
+            queue_push(q, m); /* the slot was just freed */
     }
+}
+
+static void buffer_drop(worker_t *w, const char *topic, int32_t partition) {
+    queue_drop(&w->live, topic, partition);
+    queue_drop(&w->lane, topic, partition);
+}
+
+static bool from_lane(const worker_t *w, const rd_kafka_message_t *m) {
+    return w->lane_topic[0] && !strcmp(rd_kafka_topic_name(m->rkt), w->lane_topic);
 }
 
 static void on_revoke(void *ctx, const char *topic, int32_t partition) { buffer_drop(ctx, topic, partition); }
@@ -411,18 +441,31 @@ static void start_input(worker_t *w, rd_kafka_message_t *m) {
     in->w = w;
     in->m = m;
     in->ref = ref;
+    in->backfill = from_lane(w, m);
+    if (in->backfill) w->lane_inflight++;
     dispatch(w, in);
 }
 
-/* Before every wait: parked inputs that are due, buffered inputs while the window has
- * room, then polling. Polling goes on while the window is full (it serves rebalances
- * and keeps librdkafka's prefetch); only a full buffer, a deferral or draining pauses. */
+/* May a backfill input start now? Only with no live message waiting, room in the window,
+ * and the lane under its share of it. */
+static bool lane_may_start(const worker_t *w) {
+    return !w->live.n && w->lane_inflight < w->lane_quota;
+}
+
+/* Before every wait: parked inputs that are due, queued inputs while the window has
+ * room (live first, then the backfill lane within its share), then polling. Polling goes
+ * on while the window is full (it serves rebalances and keeps librdkafka's prefetch);
+ * only a full queue, a deferral or draining pauses (a full lane queue holds only the
+ * lane's partitions). */
 static void before_sleep(void *ctx) {
     worker_t *w = ctx;
     bool hold = !w->consuming || parked_pause(w);
     if (w->consuming) redispatch_due(w);
-    while (w->buf_n && !hold && !window_full(w) && worker_running(w)) start_input(w, buffer_pop(w));
+    while (w->live.n && !hold && !window_full(w) && worker_running(w)) start_input(w, queue_pop(&w->live));
+    while (w->lane.n && !hold && !window_full(w) && lane_may_start(w) && worker_running(w))
+        start_input(w, queue_pop(&w->lane));
     kafka_pause(w->kafka, hold || buffer_full(w));
+    if (w->lane_topic[0]) kafka_hold_topic(w->kafka, w->lane_topic, lane_full(w));
     int n = 0;
     for (; n < POLL_BATCH && worker_running(w); n++) {
         rd_kafka_message_t *m = kafka_poll(w->kafka, 0);
@@ -432,17 +475,20 @@ static void before_sleep(void *ctx) {
             continue;
         }
         metric_inc(w->consumed, 1);
-        if (!w->buf_n && !hold && !window_full(w)) {
+        bool lane = from_lane(w, m);
+        if (!hold && !window_full(w) && (lane ? !w->lane.n && lane_may_start(w) : !w->live.n)) {
             start_input(w, m);
             continue;
         }
-        buffer_push(w, m);
+        queue_push(lane ? &w->lane : &w->live, m);
+        if (lane && lane_full(w)) kafka_hold_topic(w->kafka, w->lane_topic, true);
         if (buffer_full(w)) {
             kafka_pause(w->kafka, true);
             break;
         }
     }
-    if (n == POLL_BATCH || (w->buf_n && !hold && !window_full(w))) loop_wake(w->loop); /* more to do */
+    bool startable = !hold && !window_full(w) && (w->live.n || (w->lane.n && lane_may_start(w)));
+    if (n == POLL_BATCH || startable) loop_wake(w->loop); /* more to do */
     if (w->parked) {
         int64_t until = w->parked->due_ms - now_ms();
         loop_sleep_at_most(w->loop, until > 0 ? (int)(until < 100 ? until : 100) : 0);
@@ -480,7 +526,7 @@ static void refresh_metrics(void *ctx) {
                kafka_pending_inputs(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_buffered_inputs",
                           "Inputs polled and waiting for room in the window (not yet started).", NULL),
-               w->buf_n);
+               w->live.n + w->lane.n);
     metric_set(metric_get(METRIC_GAUGE, "pressroom_parked",
                           "Inputs parked for later (budget deferral, Redis down, rate limit).", NULL),
                w->n_parked);
@@ -541,8 +587,9 @@ static int parse_args(int argc, char **argv, const worker_stage_t *stage, const 
 
 static void worker_free(worker_t *w) {
     drop_parked(w);
-    if (w->buffer) buffer_drop(w, NULL, 0);
-    free(w->buffer);
+    buffer_drop(w, NULL, 0);
+    free(w->live.v);
+    free(w->lane.v);
     if (w->stage->fini && w->state) w->stage->fini(w);
     kafka_free(w->kafka);
     admin_http_stop(w->admin);
@@ -579,8 +626,12 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
     char group[256], topic[256];
     snprintf(group, sizeof group, "%s%s", w->cfg.group_prefix, stage->name);
     config_topic(&w->cfg, stage->input, topic, sizeof topic);
-    const char *topics[] = {topic};
-    w->kafka = kafka_new(&w->cfg, group, topics, 1, err, sizeof err);
+    const char *lane = config_lane_topic(stage->input);
+    if (lane) config_topic(&w->cfg, lane, w->lane_topic, sizeof w->lane_topic);
+    int quota = (int)(w->cfg.backfill.lane_share * w->max_inflight);
+    w->lane_quota = quota > 0 ? quota : 1;
+    const char *topics[] = {topic, w->lane_topic};
+    w->kafka = kafka_new(&w->cfg, group, topics, lane ? 2 : 1, err, sizeof err);
     if (!w->kafka)
         return start_failed(stage, "kafka_failed", err, sizeof err, 1);
     kafka_set_delivery_handler(w->kafka, on_delivery, w);
@@ -596,7 +647,8 @@ static int worker_start(worker_t *w, const char *config_path, const char *metric
     }
     char mi[16];
     snprintf(mi, sizeof mi, "%d", w->max_inflight);
-    log_info("worker_started", "input", topic, "group", group, "max_inflight", mi, "brokers", w->cfg.brokers, NULL);
+    log_info("worker_started", "input", topic, "backfill_lane", w->lane_topic, "group", group, "max_inflight", mi,
+             "brokers", w->cfg.brokers, NULL);
     return 0;
 }
 

@@ -72,6 +72,10 @@ bool worker_running(const worker_t *w);
 const void *input_payload(const input_t *in);
 size_t input_len(const input_t *in);
 const char *input_topic(const input_t *in);
+/* From the backfill lane: the input topic's twin (config_lane_topic). Its outputs go to
+ * the twins of the topics named (worker_emit), so the lane's work stays in the lane;
+ * it starts only when no live input waits, within tiers.backfill.share of the window. */
+bool input_backfill(const input_t *in);
 
 /* Produces json (NUL-terminated) to the short-named topic, keyed by key, as an output
  * of in. Returns 0; or -1 when the broker refused it (the input will be dead-lettered

@@ -20,13 +20,13 @@
 #include "base/log.h"
 #include "pressctl.h"
 
-static const char *const tiers[] = {"preview", "production"};
+static const char *const tiers[] = {"preview", "production", "backfill"};
 
 static void budget_usage(void) {
     fprintf(stderr, "usage: pressctl budget show [--json]\n"
                     "       pressctl budget set TIER --cap-usd X [--window 1h|1d]\n"
                     "       pressctl budget reset TIER\n"
-                    "TIER is preview or production.\n");
+                    "TIER is preview, production or backfill.\n");
 }
 
 /* "12", "12.5", "0.000001" -> micro-dollars. Returns 0, or -1 for anything else
@@ -154,9 +154,10 @@ static int budget_show(int argc, char **argv) {
         free(cfg);
         return 1;
     }
-    budget_snapshot_t snaps[2];
+    enum { N_TIERS = sizeof tiers / sizeof *tiers };
+    budget_snapshot_t snaps[N_TIERS];
     int rc = 0;
-    for (int i = 0; i < 2 && !rc; i++) {
+    for (int i = 0; i < N_TIERS && !rc; i++) {
         if (budget_snapshot(b, tiers[i], &snaps[i])) {
             fprintf(stderr, "pressctl budget show: %s\n", budget_errstr(b));
             rc = 1;
@@ -166,7 +167,7 @@ static int budget_show(int argc, char **argv) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "redis", cfg->redis);
         cJSON *arr = cJSON_AddArrayToObject(root, "tiers");
-        for (int i = 0; i < 2; i++) cJSON_AddItemToArray(arr, snapshot_json(&snaps[i]));
+        for (int i = 0; i < N_TIERS; i++) cJSON_AddItemToArray(arr, snapshot_json(&snaps[i]));
         char *text = cJSON_PrintUnformatted(root);
         printf("%s\n", text);
         free(text);
@@ -174,7 +175,7 @@ static int budget_show(int argc, char **argv) {
     } else if (!rc) {
         printf("%-11s %-14s %-14s %-14s %9s  %-6s %s\n", "tier", "cap", "spent", "reserved",
                "in flight", "window", "resets at");
-        for (int i = 0; i < 2; i++) snapshot_text(&snaps[i]);
+        for (int i = 0; i < N_TIERS; i++) snapshot_text(&snaps[i]);
     }
     budget_free(b);
     free(cfg);
@@ -221,7 +222,7 @@ static int budget_set(int argc, char **argv) {
     budget_t *b = cfg ? connect_from_config(cfg) : NULL;
     int rc = 1;
     if (b && !config_tier(cfg, tier)) {
-        fprintf(stderr, "pressctl budget set: TIER: expected preview or production, found \"%s\"\n", tier);
+        fprintf(stderr, "pressctl budget set: TIER: expected preview, production or backfill, found \"%s\"\n", tier);
         rc = 2;
     } else if (b && budget_set_cap(b, tier, cap, window_s)) {
         fprintf(stderr, "pressctl budget set: %s\n", budget_errstr(b));
@@ -247,7 +248,7 @@ static int budget_reset_cmd(int argc, char **argv) {
     budget_t *b = cfg ? connect_from_config(cfg) : NULL;
     int rc = 1;
     if (b && !config_tier(cfg, argv[1])) {
-        fprintf(stderr, "pressctl budget reset: TIER: expected preview or production, found \"%s\"\n",
+        fprintf(stderr, "pressctl budget reset: TIER: expected preview, production or backfill, found \"%s\"\n",
                 argv[1]);
         rc = 2;
     } else if (b && budget_reset(b, argv[1])) {

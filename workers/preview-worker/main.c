@@ -30,6 +30,7 @@ static void preview_on_input(worker_t *w, input_t *in) {
         return;
     }
     task.started_ms = now_ms();
+    task.backfill = input_backfill(in);
     task.stage = STAGE_PREVIEW;
     task.attempt = 0; /* no render yet: the preview is attempt 1 */
     fate_t f = route_on_arrival(cls, &task);

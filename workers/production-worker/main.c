@@ -20,6 +20,7 @@ static void production_on_input(worker_t *w, input_t *in) {
         input_dlq(w, in, err);
         return;
     }
+    task.backfill = input_backfill(in);
     if (task.stage != STAGE_PRODUCTION) {
         input_dlq(w, in, "stage: expected \"production\" on the production topic");
         return;

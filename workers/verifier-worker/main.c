@@ -115,6 +115,7 @@ static void verifier_on_input(worker_t *w, input_t *in) {
         free(c);
         return;
     }
+    c->task.backfill = input_backfill(in);
     if (!c->task.image_uri[0]) {
         input_dlq(w, in, "image: expected the URI of the rendered image");
         free(c);
