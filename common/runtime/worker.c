@@ -19,7 +19,6 @@
 #include "runtime/admin_http.h"
 #include "runtime/kafka.h"
 
-#define DRAIN_TIMEOUT_MS 30000
 #define STATS_INTERVAL_MS 10000
 #define POLL_BATCH 256          /* messages consumed per loop turn at most */
 #define LETTER_MAX_BYTES 65536  /* a dead letter keeps at most this much of the input */
@@ -444,6 +443,9 @@ static void refresh_metrics(void *ctx) {
                kafka_paused(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_draining", "1 after SIGTERM while in-flight work finishes.", NULL),
                w->draining);
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_consumer_lag",
+                          "Messages behind the end of the partitions assigned to this worker.", NULL),
+               (double)kafka_consumer_lag(w->kafka));
     if (w->stage->refresh_metrics) w->stage->refresh_metrics(w);
 }
 
@@ -597,7 +599,7 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         w->consuming = false;
         drop_parked(w);
         buffer_drop(w, NULL, 0);
-        int64_t deadline = mono_ms() + DRAIN_TIMEOUT_MS;
+        int64_t deadline = mono_ms() + w->cfg.drain_timeout_ms;
         while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && mono_ms() < deadline &&
                !kafka_failed(w->kafka, NULL, 0))
             loop_run_once(w->loop, 100);
