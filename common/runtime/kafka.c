@@ -474,6 +474,7 @@ struct kafka_reader {
     rd_kafka_topic_partition_list_t *parts; /* offset = the high watermark at start */
     bool *done;                             /* per element of parts */
     int remaining;                          /* partitions not yet read to their end */
+    int64_t since_ms;                       /* messages older than this are skipped */
 };
 
 static int reader_index(const kafka_reader_t *r, const char *topic, int32_t partition) {
@@ -494,8 +495,11 @@ kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics,
     kafka_reader_t *r = xcalloc(1, sizeof *r);
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) goto fail;
-    /* No group.id: nothing joins a group, nothing is committed, nothing is left behind. */
-    if (conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+    /* assign() needs a group.id, but a consumer that never subscribes never joins its
+     * group, and one that never commits leaves no offsets: nothing is left behind. */
+    if (conf_set(conf, "group.id", "pressroom-reader", err, errlen) ||
+        conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
         conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
         kafka_conf_from_env(conf, err, errlen)) {
         rd_kafka_conf_destroy(conf);
@@ -537,6 +541,8 @@ kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics,
             goto fail;
         }
     }
+    r->since_ms = since_ms;
+    rd_kafka_topic_partition_list_t *probe = NULL; /* non-empty partitions the time lookup found nothing in */
     for (int i = 0; i < r->parts->cnt; i++) {
         rd_kafka_topic_partition_t *p = &r->parts->elems[i];
         int64_t low = 0, high = 0;
@@ -546,13 +552,34 @@ kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics,
             snprintf(err, errlen, "cannot read the end of %s [%d]: %s", p->topic, (int)p->partition,
                      rd_kafka_err2str(we));
             rd_kafka_topic_partition_list_destroy(start);
+            if (probe) rd_kafka_topic_partition_list_destroy(probe);
             goto fail;
         }
         p->offset = high;
         int64_t from = start->elems[i].offset;
-        /* Nothing to read: empty, or nothing written at or after since_ms (offset -1 = end). */
-        if (high <= low || (since_ms > 0 && (from < 0 || from >= high))) reader_mark_done(r, i);
-        if (since_ms > 0 && from < 0) start->elems[i].offset = RD_KAFKA_OFFSET_END;
+        if (high <= low || (since_ms > 0 && from >= high)) reader_mark_done(r, i); /* nothing to read */
+        else if (since_ms > 0 && from < 0) {
+            if (!probe) probe = rd_kafka_topic_partition_list_new(r->parts->cnt);
+            rd_kafka_topic_partition_list_add(probe, p->topic, p->partition)->offset = 0;
+        }
+    }
+    /* -1 means nothing at or after since_ms, or a broker that cannot look up times
+     * (librdkafka's mock cluster, the embedded broker). Asked for time 0, a broker that
+     * can answers a real offset for a non-empty partition: then nothing is newer. One
+     * that cannot gets read from the beginning, older messages skipped by timestamp. */
+    if (probe) {
+        bool searchable = rd_kafka_offsets_for_times(r->rk, probe, timeout_ms) == 0;
+        for (int j = 0; j < probe->cnt; j++) {
+            const rd_kafka_topic_partition_t *q = &probe->elems[j];
+            int i = reader_index(r, q->topic, q->partition);
+            if (searchable && q->offset >= 0 && !q->err) {
+                reader_mark_done(r, i);
+                start->elems[i].offset = RD_KAFKA_OFFSET_END;
+            } else {
+                start->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(probe);
     }
     rd_kafka_resp_err_t ae = rd_kafka_assign(r->rk, start);
     rd_kafka_topic_partition_list_destroy(start);
@@ -581,6 +608,10 @@ rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
         return NULL;
     }
     if (i >= 0 && m->offset + 1 >= r->parts->elems[i].offset) reader_mark_done(r, i);
+    if (r->since_ms > 0 && rd_kafka_message_timestamp(m, NULL) < r->since_ms) {
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
     return m;
 }
 

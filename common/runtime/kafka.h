@@ -106,7 +106,7 @@ int64_t kafka_consumer_lag(kafka_t *k);
 int kafka_probe(const config_t *cfg, int timeout_ms, char *err, size_t errlen);
 
 /* ==== Reading by assignment (operators' tools) ====
- * A consumer without a group: assigned every partition of `topics` from the
+ * A consumer that joins no group: assigned every partition of `topics` from the
  * beginning (or from the first message at or after since_ms, when > 0), it joins
  * no group and commits nothing, so reading leaves nothing behind on the brokers.
  * The end is each partition's high watermark when the reader was created. */
