@@ -42,6 +42,7 @@ struct input {
     int64_t due_ms;
     bool pause;
     struct input *next_parked;
+    struct input *prev_live, *next_live; /* every input not yet freed (worker_t.live) */
 };
 
 struct worker {
@@ -52,6 +53,7 @@ struct worker {
     loop_t *loop;
     int max_inflight;
     input_t *parked;          /* by due time */
+    input_t *live;            /* every input not yet freed: what a drain timeout abandons */
     int n_parked;
     /* Polled and not yet dispatched (the window is full): kept here rather than pausing
      * the partitions, which would make librdkafka drop its prefetched messages. Not
@@ -93,11 +95,21 @@ static void worker_fail(worker_t *w, const char *why) {
     kafka_fail(w->kafka, why);
 }
 
+/* Unlinks and frees an input and its message (librdkafka's destroy waits for every
+ * message it handed out, so none may outlive the consumer). */
+static void input_free(input_t *in) {
+    worker_t *w = in->w;
+    if (in->prev_live) in->prev_live->next_live = in->next_live;
+    else w->live = in->next_live;
+    if (in->next_live) in->next_live->prev_live = in->prev_live;
+    rd_kafka_message_destroy(in->m);
+    free(in);
+}
+
 /* Frees an input once it ended and nothing it produced is waiting for the broker. */
 static void input_maybe_free(input_t *in) {
     if (in->state != INPUT_ENDED || in->outputs > 0) return;
-    rd_kafka_message_destroy(in->m);
-    free(in);
+    input_free(in);
 }
 
 /* ==== Outputs ==== */
@@ -303,8 +315,7 @@ static void drop_parked(worker_t *w) {
     while (w->parked) {
         input_t *in = w->parked;
         w->parked = in->next_parked;
-        rd_kafka_message_destroy(in->m);
-        free(in);
+        input_free(in);
     }
     w->n_parked = 0;
 }
@@ -365,6 +376,9 @@ static void start_input(worker_t *w, rd_kafka_message_t *m) {
     in->w = w;
     in->m = m;
     in->ref = ref;
+    in->next_live = w->live;
+    if (w->live) w->live->prev_live = in;
+    w->live = in;
     dispatch(w, in);
 }
 
@@ -501,6 +515,15 @@ static void worker_free(worker_t *w) {
     if (w->buffer) buffer_drop(w, NULL, 0);
     free(w->buffer);
     if (w->stage->fini && w->state) w->stage->fini(w);
+    /* Inputs still in flight after a drain timeout: the stage is gone, their offsets
+     * were never stored (redelivered to the next owner); only their messages remain. */
+    int abandoned = 0;
+    for (; w->live; abandoned++) input_free(w->live);
+    if (abandoned) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", abandoned);
+        log_warn("inputs_abandoned", "count", n, "why", "still in flight at exit; redelivered to the next owner", NULL);
+    }
     kafka_free(w->kafka);
     admin_http_stop(w->admin);
     loop_free(w->loop);
