@@ -97,8 +97,9 @@ void kafka_close(kafka_t *k, int timeout_ms, bool commit);
  * in the error for a property librdkafka refuses. */
 int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen);
 
-/* Consumer lag of the partitions assigned to this consumer: each one's high watermark
- * (as last fetched, no round trip) minus its position, summed. 0 without a consumer. */
+/* Messages of the partitions assigned to this consumer not yet polled: each one's high
+ * watermark (as last fetched, no round trip) minus its position (the last message
+ * polled + 1), summed. 0 without a consumer. */
 int64_t kafka_consumer_lag(kafka_t *k);
 
 /* Asks the brokers for their metadata, silently (no librdkafka log lines). Returns 0

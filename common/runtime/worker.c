@@ -457,9 +457,10 @@ static void refresh_metrics(void *ctx) {
                kafka_paused(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_draining", "1 after SIGTERM while in-flight work finishes.", NULL),
                w->draining);
+    /* Not yet polled, plus polled and not yet done (buffered, in flight, parked). */
     metric_set(metric_get(METRIC_GAUGE, "pressroom_consumer_lag",
-                          "Messages behind the end of the partitions assigned to this worker.", NULL),
-               (double)kafka_consumer_lag(w->kafka));
+                          "Messages of this worker's partitions not yet processed (behind the end).", NULL),
+               (double)(kafka_consumer_lag(w->kafka) + w->buf_n + kafka_pending_inputs(w->kafka)));
     if (w->stage->refresh_metrics) w->stage->refresh_metrics(w);
 }
 
