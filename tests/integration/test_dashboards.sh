@@ -43,8 +43,24 @@ done
   for i in 1 2 3; do printf '{"job_id":"p-%d","asset_class":"paid","prompt":"Poster, text \\"SALE %d\\""}\n' "$i" "$i"; done
   for i in 1 2 3; do printf '{"job_id":"t-%d","asset_class":"thumbnail","prompt":"Shoes, text \\"NEW %d\\""}\n' "$i" "$i"; done
 } >"$STACK_DIR/jobs.jsonl"
-"$BIN/pressctl" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 120 >"$STACK_DIR/summary.txt"
+"$BIN/pressctl" submit "$STACK_DIR/jobs.jsonl" --wait --timeout 120 --jsonl "$STACK_DIR/outcomes.jsonl" >"$STACK_DIR/summary.txt"
 grep -q '^terminal: 6/6 jobs' "$STACK_DIR/summary.txt" || fail "$(cat "$STACK_DIR/summary.txt")"
+# The summary table: escalated sums every escalation the verdicts carry; no $/accepted
+# for a class with no accepted job (the thumbnails are all rejected).
+$PY - "$STACK_DIR" <<'PY' || fail "the summary table disagrees with the verdicts: $(cat "$STACK_DIR/summary.txt")"
+import json, sys
+d = sys.argv[1]
+rows = {l.split()[0]: l.split() for l in open(f"{d}/summary.txt") if l.split() and l.split()[0] in ("paid", "thumbnail", "all")}
+out = [json.loads(l) for l in open(f"{d}/outcomes.jsonl")]
+for cls in ("paid", "thumbnail"):
+    esc = sum(o["escalations"] for o in out if o["asset_class"] == cls)
+    acc = sum(o["verdict"] == "accepted" for o in out if o["asset_class"] == cls)
+    r = rows[cls]  # class jobs accepted degraded escalated rejected dlq p50 p95 p99 $/accepted caught pending
+    assert int(r[4]) == esc, (cls, r, esc)
+    assert (r[10] == "-") == (acc == 0), (cls, r, acc)
+assert rows["thumbnail"][10] == "-" and rows["paid"][10].startswith("$"), rows
+print("ok: summary table: escalated sums the escalations, no $/accepted without an accepted job")
+PY
 printf 'bad-1\tnot a job\n' | kafka_put pressroom.jobs
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:${PORT[preview]}/metrics" | grep -q '^pressroom_dead_letters_total{[^}]*} 1' && break

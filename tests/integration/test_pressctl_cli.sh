@@ -65,6 +65,11 @@ expect_usage_error --since 2026-13-01T00:00:00Z results --since 2026-13-01T00:00
 expect_usage_error --threads many verify --batch /dev/null --threads many
 expect_usage_error --cap-usd 1e3 budget set preview --cap-usd 1e3
 [ ! -e "$STACK_DIR/never" ] || fail "dev up with a bad --scale created its folder"
+# A bad job line says where, which field, what was expected and what was found.
+printf '{"job_id":"x-1","asset_class":"thumbnail","prompt":"p","seed":"abc"}\n' >"$STACK_DIR/bad.jsonl"
+rc=0; "$P" submit "$STACK_DIR/bad.jsonl" 2>"$STACK_DIR/bad.err" >/dev/null || rc=$?
+[ "$rc" -eq 2 ] && grep -q "bad.jsonl:1: .*seed: expected .*found \"abc\"" "$STACK_DIR/bad.err" ||
+  fail "submit of a bad seed: exit $rc, $(cat "$STACK_DIR/bad.err")"
 echo "ok: bad numbers and times are refused, naming the flag and the value"
 
 # ---- no broker: one sentence within 5 s ----
