@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
+# PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
+# use (kubectl, node and npm packages, promtool).
 set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
@@ -14,8 +16,12 @@ PACKAGES=(
 # test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with
 # node (tests/deploy/package.json). Debian's packages only where no kubectl / npm is
 # installed already (another vendor's package of the same binary would conflict).
-command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
-command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+test_tools=true
+[ "${PRESSROOM_DEPS:-}" = build ] && test_tools=false
+if $test_tools; then
+  command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
+  command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,6 +42,7 @@ fi
 # promtool (test_dashboards: `promtool check rules`, `promtool test rules`): Debian ships
 # it only inside `prometheus`, whose installation starts a Prometheus server; take the
 # one binary out of that Debian package instead.
+$test_tools || exit 0
 if ! command -v promtool >/dev/null; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "pressroom: promtool is missing; as root run: bash scripts/install-deps.sh" >&2
