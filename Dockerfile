@@ -9,7 +9,7 @@ FROM debian:12-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN PRESSROOM_DEPS=build bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN make -j"$(nproc)" all
 

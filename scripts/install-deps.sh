@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
+# PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
+# use (kubectl, node and npm packages, promtool).
 set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
@@ -11,18 +13,55 @@ PACKAGES=(
   libmicrohttpd-dev libcmocka-dev
   python3 python3-jsonschema python3-yaml curl kcat file
 )
+# test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with
+# node (tests/deploy/package.json). Debian's packages only where no kubectl / npm is
+# installed already (another vendor's package of the same binary would conflict).
+test_tools=true
+[ "${PRESSROOM_DEPS:-}" = build ] && test_tools=false
+if $test_tools; then
+  command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
+  command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-line="apt-get install -y --no-install-recommends ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "pressroom: missing Debian packages; as root run:" >&2
-  echo "  apt-get update && $line" >&2
-  exit 1
-fi
-echo "pressroom: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-$line >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  line="apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "pressroom: missing Debian packages; as root run:" >&2
+    echo "  apt-get update && $line" >&2
+    exit 1
+  fi
+  echo "pressroom: installing ${missing[*]}" >&2
+  apt-get update -qq
+  $line >/dev/null
+fi
+
+# promtool (test_dashboards: `promtool check rules`, `promtool test rules`): Debian ships
+# it only inside `prometheus`, whose installation starts a Prometheus server; take the
+# one binary out of that Debian package instead.
+$test_tools || exit 0
+if ! command -v promtool >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "pressroom: promtool is missing; as root run: bash scripts/install-deps.sh" >&2
+    exit 1
+  fi
+  echo "pressroom: installing promtool (from Debian's prometheus package)" >&2
+  tmp=$(mktemp -d)
+  (cd "$tmp" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; }; } &&
+    dpkg-deb --fsys-tarfile prometheus_*.deb | tar -xO ./usr/bin/promtool >/usr/local/bin/promtool.new) &&
+    chmod 755 /usr/local/bin/promtool.new && mv /usr/local/bin/promtool.new /usr/local/bin/promtool
+  rm -rf "$tmp"
+  command -v promtool >/dev/null || { echo "pressroom: could not install promtool" >&2; exit 1; }
+fi
+
+# npm packages: the Kubernetes schemas for test_deploy_manifests (versions pinned in
+# tests/deploy/package-lock.json; node_modules is not committed).
+deploy_checks="$(cd "$(dirname "$0")/.." && pwd)/tests/deploy"
+if [ ! -f "$deploy_checks/node_modules/.package-lock.json" ] ||
+   [ "$deploy_checks/package-lock.json" -nt "$deploy_checks/node_modules/.package-lock.json" ]; then
+  echo "pressroom: installing the npm packages of tests/deploy" >&2
+  npm ci --prefix "$deploy_checks" --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -64,6 +64,7 @@ void config_defaults(config_t *cfg) {
     snprintf(cfg->group_prefix, sizeof cfg->group_prefix, "pressroom.");
     cfg->session_timeout_ms = 10000;
     cfg->max_message_bytes = 1048576;
+    cfg->drain_timeout_ms = 30000;
     cfg->verify_ocr = true;
     cfg->default_max_attempts = 3;
     tier_defaults(&cfg->preview, "preview", "sd3.5_turbo", 800, 50 * 1000000LL);
@@ -307,7 +308,8 @@ static void *class_member(config_t *cfg, const char *name) {
 static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     static const char *const known[] = {"tiers", "verify_ocr", "models", "asset_classes", "verifier",
                                         "kafka", "redis", "renderer_url", "blob_root",
-                                        "max_attempts", "metrics_listen", "redis_wait_replicas", NULL};
+                                        "max_attempts", "metrics_listen", "redis_wait_replicas",
+                                        "drain_timeout_ms", NULL};
     json_check_keys(r, root, "", known);
     json_read_bool(r, root, "", "verify_ocr", JSON_OPTIONAL, &cfg->verify_ocr);
     json_read_string(r, root, "", "redis", JSON_OPTIONAL, cfg->redis, sizeof cfg->redis);
@@ -320,6 +322,7 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     if (cfg->metrics_listen[0] && listen_addr_parse(cfg->metrics_listen, &sa))
         json_fail(r, "metrics_listen", "HOST:PORT with an IPv4 address, e.g. 0.0.0.0:9464",
                   cJSON_GetObjectItemCaseSensitive(root, "metrics_listen"));
+    json_read_int(r, root, "", "drain_timeout_ms", JSON_OPTIONAL, &cfg->drain_timeout_ms, 1000, 3600000, NULL);
     /* Before the classes: every class without its own max_attempts takes this one. */
     json_read_int(r, root, "", "max_attempts", JSON_OPTIONAL, &cfg->default_max_attempts, 1, 10, NULL);
     for (int i = 0; i < cfg->n_classes; i++) cfg->classes[i].max_attempts = cfg->default_max_attempts;

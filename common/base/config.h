@@ -110,6 +110,7 @@ typedef struct {
     char group_prefix[64];      /* consumer group = prefix + worker name */
     int session_timeout_ms;     /* consumer group session timeout */
     int max_message_bytes;      /* larger inputs go to the DLQ unparsed (kafka.max_message_bytes) */
+    int drain_timeout_ms;       /* after SIGTERM, how long in-flight work may take before the worker exits */
     bool verify_ocr;
     int default_max_attempts;
     tier_config_t preview;

@@ -76,6 +76,8 @@ struct render_stage {
     struct republication *republished; /* acknowledged, to finish in Redis */
     int n_republished, cap_republished;
     metric_t *deferred_waiting, *lane_deferred_waiting;
+    budget_snapshot_t window; /* the tier's window as Redis saw it at the last stats turn */
+    bool have_window;
 };
 
 /* The budget tier a render is admitted and charged in: the stage's, or the backfill
@@ -140,6 +142,7 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
         return NULL;
     }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
+    rs->have_window = budget_snapshot(rs->budget, tier->name, &rs->window) == 0; /* /metrics before 10 s */
     /* A lease must outlive the longest request: between two renewals nothing else keeps
      * a live render's reservation from being taken for a dead worker's. */
     int64_t longest = model_client_longest_request_ms(rs->mc);
@@ -636,6 +639,8 @@ static void render_stage_log_stats(render_stage_t *rs) {
     snprintf(rel, sizeof rel, "%llu", (unsigned long long)st.script_reloads);
     log_info("budget_stats", "tier", rs->tier->name, "redis_available", st.available ? "true" : "false",
              "redis_outages", out, "round_trips", rt, "decisions", dec, "script_reloads", rel, NULL);
+    /* The fleet's spend against the cap, for /metrics: one round trip per stats turn. */
+    rs->have_window = st.available && budget_snapshot(rs->budget, rs->tier->name, &rs->window) == 0;
 }
 
 /* ==== Metrics and readiness ==== */
@@ -671,6 +676,19 @@ static void render_stage_refresh_metrics(render_stage_t *rs) {
                               "1 while a model's circuit breaker is open or half-open.", "tier", tier,
                               "model", model, NULL),
                    state && strcmp(state, "closed") != 0);
+    }
+    if (rs->have_window) {
+        metric_set(metric_get(METRIC_GAUGE, "pressroom_budget_cap_usd",
+                              "The tier's spend cap for the current window (0 = none), fleet-wide.", "tier", tier,
+                              NULL),
+                   rs->window.cap_micros / 1e6);
+        metric_set(metric_get(METRIC_GAUGE, "pressroom_budget_spent_usd",
+                              "Spent in the tier's current window by the whole fleet (Redis).", "tier", tier, NULL),
+                   rs->window.spent_micros / 1e6);
+        metric_set(metric_get(METRIC_GAUGE, "pressroom_budget_reserved_usd",
+                              "Reserved by renders in flight in the tier's current window, fleet-wide.", "tier",
+                              tier, NULL),
+                   rs->window.reserved_micros / 1e6);
     }
     metric_set(metric_get(METRIC_GAUGE, "pressroom_unsettled_renders",
                           "Stored renders whose charge waits for Redis.", "tier", tier, NULL),

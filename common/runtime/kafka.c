@@ -452,3 +452,214 @@ void kafka_close(kafka_t *k, int timeout_ms, bool commit) {
     }
     rd_kafka_queue_destroy(q);
 }
+
+/* ==== Lag ==== */
+
+int64_t kafka_consumer_lag(kafka_t *k) {
+    if (!k->consumer) return 0;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(k->consumer, &parts) || !parts) return 0;
+    int64_t lag = 0;
+    if (parts->cnt && rd_kafka_position(k->consumer, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &parts->elems[i];
+            int64_t low = -1, high = -1;
+            if (rd_kafka_get_watermark_offsets(k->consumer, p->topic, p->partition, &low, &high) || high < 0)
+                continue;
+            /* No position yet (nothing fetched): everything from the low mark is behind. */
+            int64_t at = p->offset >= 0 ? p->offset : low;
+            if (at >= 0 && high > at) lag += high - at;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return lag;
+}
+
+/* ==== Probing the brokers ==== */
+
+int kafka_probe(const config_t *cfg, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return -1;
+    /* The caller reports an unreachable cluster in one sentence: no connection logs. */
+    if (kafka_conf_from_env(conf, err, errlen) || conf_set(conf, "log_level", "0", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a Kafka client for %s: %s", cfg->brokers, e);
+        return -1;
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    if (me) {
+        snprintf(err, errlen, "no Kafka broker answered at %s within %d s (%s)", cfg->brokers,
+                 (timeout_ms + 999) / 1000, rd_kafka_err2str(me));
+        return -1;
+    }
+    return 0;
+}
+
+/* ==== Reading by assignment ==== */
+
+struct kafka_reader {
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *parts; /* offset = the high watermark at start */
+    bool *done;                             /* per element of parts */
+    int remaining;                          /* partitions not yet read to their end */
+    int64_t since_ms;                       /* messages older than this are skipped */
+};
+
+static int reader_index(const kafka_reader_t *r, const char *topic, int32_t partition) {
+    for (int i = 0; i < r->parts->cnt; i++)
+        if (r->parts->elems[i].partition == partition && !strcmp(r->parts->elems[i].topic, topic)) return i;
+    return -1;
+}
+
+static void reader_mark_done(kafka_reader_t *r, int i) {
+    if (i >= 0 && !r->done[i]) {
+        r->done[i] = true;
+        r->remaining--;
+    }
+}
+
+kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
+                                 int timeout_ms, char *err, size_t errlen) {
+    kafka_reader_t *r = xcalloc(1, sizeof *r);
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) goto fail;
+    /* assign() needs a group.id, but a consumer that never subscribes never joins its
+     * group, and one that never commits leaves no offsets: nothing is left behind. */
+    if (conf_set(conf, "group.id", "pressroom-reader", err, errlen) ||
+        conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
+        kafka_conf_from_env(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    char e[512];
+    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!r->rk) {
+        snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(r->rk);
+    r->parts = rd_kafka_topic_partition_list_new(64);
+    for (int t = 0; t < n_topics; t++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->rk, topics[t], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t me = rd_kafka_metadata(r->rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (me || !md || md->topic_cnt != 1 || md->topics[0].err) {
+            snprintf(err, errlen, "cannot read the partitions of %s from %s: %s", topics[t], cfg->brokers,
+                     rd_kafka_err2str(me ? me : md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+            if (md) rd_kafka_metadata_destroy(md);
+            goto fail;
+        }
+        for (int p = 0; p < md->topics[0].partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(r->parts, topics[t], md->topics[0].partitions[p].id);
+        rd_kafka_metadata_destroy(md);
+    }
+    r->done = xcalloc((size_t)r->parts->cnt + 1, sizeof *r->done);
+    r->remaining = r->parts->cnt;
+    rd_kafka_topic_partition_list_t *start = rd_kafka_topic_partition_list_copy(r->parts);
+    for (int i = 0; i < start->cnt; i++) start->elems[i].offset = since_ms > 0 ? since_ms : RD_KAFKA_OFFSET_BEGINNING;
+    if (since_ms > 0) {
+        rd_kafka_resp_err_t oe = rd_kafka_offsets_for_times(r->rk, start, timeout_ms);
+        if (oe) {
+            snprintf(err, errlen, "cannot find the offsets at %lld ms on %s: %s", (long long)since_ms,
+                     cfg->brokers, rd_kafka_err2str(oe));
+            rd_kafka_topic_partition_list_destroy(start);
+            goto fail;
+        }
+    }
+    r->since_ms = since_ms;
+    rd_kafka_topic_partition_list_t *probe = NULL; /* non-empty partitions the time lookup found nothing in */
+    for (int i = 0; i < r->parts->cnt; i++) {
+        rd_kafka_topic_partition_t *p = &r->parts->elems[i];
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(r->rk, p->topic, p->partition, &low, &high,
+                                                                  timeout_ms);
+        if (we) {
+            snprintf(err, errlen, "cannot read the end of %s [%d]: %s", p->topic, (int)p->partition,
+                     rd_kafka_err2str(we));
+            rd_kafka_topic_partition_list_destroy(start);
+            if (probe) rd_kafka_topic_partition_list_destroy(probe);
+            goto fail;
+        }
+        p->offset = high;
+        int64_t from = start->elems[i].offset;
+        if (high <= low || (since_ms > 0 && from >= high)) reader_mark_done(r, i); /* nothing to read */
+        else if (since_ms > 0 && from < 0) {
+            if (!probe) probe = rd_kafka_topic_partition_list_new(r->parts->cnt);
+            rd_kafka_topic_partition_list_add(probe, p->topic, p->partition)->offset = 0;
+        }
+    }
+    /* -1 means nothing at or after since_ms, or a broker that cannot look up times
+     * (librdkafka's mock cluster, the embedded broker). Asked for time 0, a broker that
+     * can answers a real offset for a non-empty partition: then nothing is newer. One
+     * that cannot gets read from the beginning, older messages skipped by timestamp. */
+    if (probe) {
+        bool searchable = rd_kafka_offsets_for_times(r->rk, probe, timeout_ms) == 0;
+        for (int j = 0; j < probe->cnt; j++) {
+            const rd_kafka_topic_partition_t *q = &probe->elems[j];
+            int i = reader_index(r, q->topic, q->partition);
+            if (searchable && q->offset >= 0 && !q->err) {
+                reader_mark_done(r, i);
+                start->elems[i].offset = RD_KAFKA_OFFSET_END;
+            } else {
+                start->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(probe);
+    }
+    rd_kafka_resp_err_t ae = rd_kafka_assign(r->rk, start);
+    rd_kafka_topic_partition_list_destroy(start);
+    if (ae) {
+        snprintf(err, errlen, "cannot assign the partitions: %s", rd_kafka_err2str(ae));
+        goto fail;
+    }
+    return r;
+fail:
+    kafka_reader_free(r);
+    return NULL;
+}
+
+rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout_ms);
+    if (!m) return NULL;
+    int i = m->rkt ? reader_index(r, rd_kafka_topic_name(m->rkt), m->partition) : -1;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (i >= 0 && m->offset >= r->parts->elems[i].offset) reader_mark_done(r, i);
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    if (m->err) {
+        log_warn("consumer_error", "error", rd_kafka_message_errstr(m), NULL);
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    if (i >= 0 && m->offset + 1 >= r->parts->elems[i].offset) reader_mark_done(r, i);
+    if (r->since_ms > 0 && rd_kafka_message_timestamp(m, NULL) < r->since_ms) {
+        rd_kafka_message_destroy(m);
+        return NULL;
+    }
+    return m;
+}
+
+bool kafka_reader_at_end(const kafka_reader_t *r) { return r->remaining <= 0; }
+
+void kafka_reader_free(kafka_reader_t *r) {
+    if (!r) return;
+    if (r->rk) {
+        rd_kafka_assign(r->rk, NULL);
+        rd_kafka_destroy_flags(r->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    }
+    if (r->parts) rd_kafka_topic_partition_list_destroy(r->parts);
+    free(r->done);
+    free(r);
+}

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/config.h"
 #include "runtime/offset_tracker.h"
@@ -99,5 +100,28 @@ void kafka_close(kafka_t *k, int timeout_ms, bool commit);
  * ssl.key*) is registered for redaction (base/redact.h) and never printed, not even
  * in the error for a property librdkafka refuses. */
 int kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen);
+
+/* Messages of the partitions assigned to this consumer not yet polled: each one's high
+ * watermark (as last fetched, no round trip) minus its position (the last message
+ * polled + 1), summed. 0 without a consumer. */
+int64_t kafka_consumer_lag(kafka_t *k);
+
+/* Asks the brokers for their metadata, silently (no librdkafka log lines). Returns 0
+ * when one answered within timeout_ms, else -1 with a sentence naming cfg->brokers. */
+int kafka_probe(const config_t *cfg, int timeout_ms, char *err, size_t errlen);
+
+/* ==== Reading by assignment (operators' tools) ====
+ * A consumer that joins no group: assigned every partition of `topics` from the
+ * beginning (or from the first message at or after since_ms, when > 0), it joins
+ * no group and commits nothing, so reading leaves nothing behind on the brokers.
+ * The end is each partition's high watermark when the reader was created. */
+typedef struct kafka_reader kafka_reader_t;
+kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
+                                 int timeout_ms, char *err, size_t errlen);
+/* The next message (caller destroys it), or NULL when none came within timeout_ms. */
+rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms);
+/* Every partition was read up to the end it had when the reader was created. */
+bool kafka_reader_at_end(const kafka_reader_t *r);
+void kafka_reader_free(kafka_reader_t *r);
 
 #endif

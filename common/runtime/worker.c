@@ -19,7 +19,6 @@
 #include "runtime/admin_http.h"
 #include "runtime/kafka.h"
 
-#define DRAIN_TIMEOUT_MS 30000
 #define STATS_INTERVAL_MS 10000
 #define POLL_BATCH 256          /* messages consumed per loop turn at most */
 #define LETTER_MAX_BYTES 65536  /* a dead letter keeps at most this much of the input */
@@ -62,6 +61,7 @@ struct input {
     bool pause;
     struct input *next_parked;
     bool backfill;            /* from the backfill lane's topic */
+    struct input *prev_live, *next_live; /* every input not yet freed (worker_t.live) */
 };
 
 struct worker {
@@ -72,11 +72,12 @@ struct worker {
     loop_t *loop;
     int max_inflight;
     input_t *parked;          /* by due time */
+    input_t *live;            /* every input not yet freed: what a drain timeout abandons */
     int n_parked;
     /* Polled and not yet dispatched (the window is full): kept here rather than pausing
      * the partitions, which would make librdkafka drop its prefetched messages. Not
      * tracked yet, so nothing of theirs is ever stored; paused only past these bounds. */
-    queue_t live;
+    queue_t queued;           /* live messages polled, not yet started */
     /* The backfill lane (the input topic's twin, config_lane_topic): its polled messages
      * wait here and start only when no live message waits and the lane holds less than
      * its share of the window; its partitions are held while this queue is full. */
@@ -119,11 +120,21 @@ static void worker_fail(worker_t *w, const char *why) {
     kafka_fail(w->kafka, why);
 }
 
+/* Unlinks and frees an input and its message (librdkafka's destroy waits for every
+ * message it handed out, so none may outlive the consumer). */
+static void input_free(input_t *in) {
+    worker_t *w = in->w;
+    if (in->prev_live) in->prev_live->next_live = in->next_live;
+    else w->live = in->next_live;
+    if (in->next_live) in->next_live->prev_live = in->prev_live;
+    rd_kafka_message_destroy(in->m);
+    free(in);
+}
+
 /* Frees an input once it ended and nothing it produced is waiting for the broker. */
 static void input_maybe_free(input_t *in) {
     if (in->state != INPUT_ENDED || in->outputs > 0) return;
-    rd_kafka_message_destroy(in->m);
-    free(in);
+    input_free(in);
 }
 
 /* ==== Outputs ==== */
@@ -364,8 +375,7 @@ static void drop_parked(worker_t *w) {
     while (w->parked) {
         input_t *in = w->parked;
         w->parked = in->next_parked;
-        rd_kafka_message_destroy(in->m);
-        free(in);
+        input_free(in);
     }
     w->n_parked = 0;
 }
@@ -377,7 +387,7 @@ static bool window_full(worker_t *w) { return stage_inflight(w) + w->n_parked >=
 
 static bool buffer_full(const worker_t *w) {
     int max_n = 4 * w->max_inflight > BUFFER_MIN_COUNT ? 4 * w->max_inflight : BUFFER_MIN_COUNT;
-    return w->live.n >= max_n || w->live.bytes >= BUFFER_MAX_BYTES;
+    return w->queued.n >= max_n || w->queued.bytes >= BUFFER_MAX_BYTES;
 }
 
 /* The lane waits behind live work: a little more than its quota is enough queued. */
@@ -423,7 +433,7 @@ static void queue_drop(queue_t *q, const char *topic, int32_t partition) {
 }
 
 static void buffer_drop(worker_t *w, const char *topic, int32_t partition) {
-    queue_drop(&w->live, topic, partition);
+    queue_drop(&w->queued, topic, partition);
     queue_drop(&w->lane, topic, partition);
 }
 
@@ -443,13 +453,16 @@ static void start_input(worker_t *w, rd_kafka_message_t *m) {
     in->ref = ref;
     in->backfill = from_lane(w, m);
     if (in->backfill) w->lane_inflight++;
+    in->next_live = w->live;
+    if (w->live) w->live->prev_live = in;
+    w->live = in;
     dispatch(w, in);
 }
 
 /* May a backfill input start now? Only with no live message waiting, room in the window,
  * and the lane under its share of it. */
 static bool lane_may_start(const worker_t *w) {
-    return !w->live.n && w->lane_inflight < w->lane_quota;
+    return !w->queued.n && w->lane_inflight < w->lane_quota;
 }
 
 /* Before every wait: parked inputs that are due, queued inputs while the window has
@@ -461,7 +474,7 @@ static void before_sleep(void *ctx) {
     worker_t *w = ctx;
     bool hold = !w->consuming || parked_pause(w);
     if (w->consuming) redispatch_due(w);
-    while (w->live.n && !hold && !window_full(w) && worker_running(w)) start_input(w, queue_pop(&w->live));
+    while (w->queued.n && !hold && !window_full(w) && worker_running(w)) start_input(w, queue_pop(&w->queued));
     while (w->lane.n && !hold && !window_full(w) && lane_may_start(w) && worker_running(w))
         start_input(w, queue_pop(&w->lane));
     kafka_pause(w->kafka, hold || buffer_full(w));
@@ -476,18 +489,18 @@ static void before_sleep(void *ctx) {
         }
         metric_inc(w->consumed, 1);
         bool lane = from_lane(w, m);
-        if (!hold && !window_full(w) && (lane ? !w->lane.n && lane_may_start(w) : !w->live.n)) {
+        if (!hold && !window_full(w) && (lane ? !w->lane.n && lane_may_start(w) : !w->queued.n)) {
             start_input(w, m);
             continue;
         }
-        queue_push(lane ? &w->lane : &w->live, m);
+        queue_push(lane ? &w->lane : &w->queued, m);
         if (lane && lane_full(w)) kafka_hold_topic(w->kafka, w->lane_topic, true);
         if (buffer_full(w)) {
             kafka_pause(w->kafka, true);
             break;
         }
     }
-    bool startable = !hold && !window_full(w) && (w->live.n || (w->lane.n && lane_may_start(w)));
+    bool startable = !hold && !window_full(w) && (w->queued.n || (w->lane.n && lane_may_start(w)));
     if (n == POLL_BATCH || startable) loop_wake(w->loop); /* more to do */
     if (w->parked) {
         int64_t until = w->parked->due_ms - now_ms();
@@ -526,7 +539,7 @@ static void refresh_metrics(void *ctx) {
                kafka_pending_inputs(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_buffered_inputs",
                           "Inputs polled and waiting for room in the window (not yet started).", NULL),
-               w->live.n + w->lane.n);
+               w->queued.n + w->lane.n);
     metric_set(metric_get(METRIC_GAUGE, "pressroom_parked",
                           "Inputs parked for later (budget deferral, Redis down, rate limit).", NULL),
                w->n_parked);
@@ -535,6 +548,10 @@ static void refresh_metrics(void *ctx) {
                kafka_paused(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_draining", "1 after SIGTERM while in-flight work finishes.", NULL),
                w->draining);
+    /* Not yet polled, plus polled and not yet done (buffered, in flight, parked). */
+    metric_set(metric_get(METRIC_GAUGE, "pressroom_consumer_lag",
+                          "Messages of this worker's partitions not yet processed (behind the end).", NULL),
+               (double)(kafka_consumer_lag(w->kafka) + w->queued.n + w->lane.n + kafka_pending_inputs(w->kafka)));
     if (w->stage->refresh_metrics) w->stage->refresh_metrics(w);
 }
 
@@ -588,9 +605,18 @@ static int parse_args(int argc, char **argv, const worker_stage_t *stage, const 
 static void worker_free(worker_t *w) {
     drop_parked(w);
     buffer_drop(w, NULL, 0);
-    free(w->live.v);
+    free(w->queued.v);
     free(w->lane.v);
     if (w->stage->fini && w->state) w->stage->fini(w);
+    /* Inputs still in flight after a drain timeout: the stage is gone, their offsets
+     * were never stored (redelivered to the next owner); only their messages remain. */
+    int abandoned = 0;
+    for (; w->live; abandoned++) input_free(w->live);
+    if (abandoned) {
+        char n[16];
+        snprintf(n, sizeof n, "%d", abandoned);
+        log_warn("inputs_abandoned", "count", n, "why", "still in flight at exit; redelivered to the next owner", NULL);
+    }
     kafka_free(w->kafka);
     admin_http_stop(w->admin);
     loop_free(w->loop);
@@ -694,7 +720,7 @@ int worker_main(int argc, char **argv, const worker_stage_t *stage) {
         w->consuming = false;
         drop_parked(w);
         buffer_drop(w, NULL, 0);
-        int64_t deadline = mono_ms() + DRAIN_TIMEOUT_MS;
+        int64_t deadline = mono_ms() + w->cfg.drain_timeout_ms;
         while ((stage_inflight(w) > 0 || kafka_outq_len(w->kafka) > 0) && mono_ms() < deadline &&
                !kafka_failed(w->kafka, NULL, 0))
             loop_run_once(w->loop, 100);

@@ -15,6 +15,16 @@
 #   - docker-compose.yml's services run existing binaries with the same env;
 #   - the Dockerfile builds on Debian 12 with scripts/install-deps.sh, and its runtime
 #     stage installs the package of every shared library the built binaries need.
+#   - deploy/k8s is checked as `kubectl kustomize` renders it, and every rendered object
+#     validates against the Kubernetes OpenAPI schemas (and KEDA's, prometheus-operator's)
+#     with tests/deploy/validate.js (npm kubernetes-models);
+#   - hardening: Pod Security "restricted" (seccompProfile RuntimeDefault, non-root, no
+#     privilege escalation, capabilities dropped, allowed volume types), images by
+#     digest, a PodDisruptionBudget per Deployment, terminationGracePeriodSeconds above
+#     the config's drain_timeout_ms plus the final flush, ConfigMaps generated with a
+#     content hash (a config change rolls the pods), KEDA's excludePersistentLag,
+#     maxReplicaCount <= the topic's partitions and a scale-down stabilisation window,
+#     a ServiceMonitor whose Service selects every worker's metrics port.
 # Then it mutates a copy of those files and expects each mistake to be caught.
 source "$(dirname "$0")/../lib.sh"
 stack_init deploy
@@ -22,6 +32,8 @@ PY=/usr/bin/python3
 cd "$ROOT" || fail "cannot cd to $ROOT"
 "$PY" -c 'import yaml' || fail "python3-yaml is missing: bash scripts/install-deps.sh"
 ls "$BIN"/* >/dev/null 2>&1 || fail "no binaries in $BIN: run make first"
+command -v kubectl >/dev/null || fail "kubectl is missing (kubernetes-client): bash scripts/install-deps.sh"
+[ -d "$ROOT/tests/deploy/node_modules/kubernetes-models" ] || fail "the schema validator's npm packages are missing: bash scripts/install-deps.sh"
 
 "$PY" - "$ROOT" "$BIN" "$STACK_DIR" <<'PYEOF' || fail "deploy manifest checks failed (see above)"
 import glob, json, os, re, shutil, subprocess, sys
@@ -32,7 +44,15 @@ TOPICS = ["jobs", "verify", "production", "results", "rejected", "dlq"]
 READS = {"preview-worker": "jobs", "verifier-worker": "verify", "production-worker": "production"}
 WORKER_ENV = ["PRESSROOM_CONFIG", "PRESSROOM_BROKERS", "PRESSROOM_REDIS", "PRESSROOM_BLOBS"]
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g"}  # in debian:12-slim
-NAMESPACED = {"ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "ScaledObject"}
+NAMESPACED = {"ConfigMap", "Secret", "Deployment", "Service", "PersistentVolumeClaim", "ScaledObject",
+              "PodDisruptionBudget", "ServiceMonitor"}
+KAFKA_CLOSE_S = 10  # kafka_close() after the drain: flush and commit (common/runtime/worker.c)
+# Pod Security "restricted": the volume types it allows.
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+                      "projected", "secret"}
+KUBECTL = shutil.which("kubectl")
+NODE = shutil.which("node")
+VALIDATOR = os.path.join(ROOT, "tests", "deploy", "validate.js")
 
 
 def binary_exists(root, name):
@@ -73,6 +93,136 @@ def needed_packages(bindir):
     return pkgs
 
 
+def render_kustomize(k8s, bad):
+    """kubectl kustomize DIR as a list of objects, or None (reported) when it fails."""
+    r = subprocess.run([KUBECTL, "kustomize", k8s], capture_output=True, text=True)
+    if r.returncode != 0:
+        bad(f"kubectl kustomize deploy/k8s failed: {r.stderr.strip()[:400]}")
+        return None
+    return [d for d in yaml.safe_load_all(r.stdout) if isinstance(d, dict)]
+
+
+def validate_schemas(objs, bad):
+    """Every rendered object against the Kubernetes (and KEDA, prometheus-operator) schemas."""
+    r = subprocess.run([NODE, VALIDATOR], input=json.dumps(objs), capture_output=True, text=True,
+                       cwd=os.path.dirname(VALIDATOR))
+    if r.returncode != 0:
+        for line in (r.stdout.strip() or r.stderr.strip()).splitlines()[:10]:
+            bad(f"schema: {line}")
+
+
+def selects(selector, labels):
+    ml = (selector or {}).get("matchLabels", selector or {})
+    return bool(ml) and all(labels.get(k) == v for k, v in ml.items())
+
+
+def check_hardening(objs, config, bad):
+    """Pod Security restricted, images by digest, PodDisruptionBudgets, config that rolls
+    the pods, KEDA's lag and replica limits, the ServiceMonitor."""
+    kinds = lambda k: [d for _, d in objs if d["kind"] == k]
+    deps, pdbs, cms = kinds("Deployment"), kinds("PodDisruptionBudget"), kinds("ConfigMap")
+    cm_names = {c["metadata"]["name"] for c in cms}
+    for d in deps:
+        name = d["metadata"]["name"]
+        tmpl = d["spec"]["template"]
+        spec, labels = tmpl["spec"], tmpl["metadata"].get("labels", {})
+        where = f"Deployment {name}"
+        psc = spec.get("securityContext") or {}
+        for k in ("hostNetwork", "hostPID", "hostIPC"):
+            if spec.get(k):
+                bad(f"{where}: {k} is not allowed by Pod Security restricted")
+        for v in spec.get("volumes", []):
+            kind = [k for k in v if k != "name"]
+            if not set(kind) <= RESTRICTED_VOLUMES:
+                bad(f"{where}: volume {v['name']} of type {kind} is not allowed by Pod Security restricted")
+            ref = (v.get("configMap") or {}).get("name")
+            if ref and ref not in cm_names:
+                bad(f"{where}: volume {v['name']} mounts ConfigMap {ref}, which is not rendered")
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            cw = f"{where} container {c['name']}"
+            csc = c.get("securityContext") or {}
+            seccomp = (csc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type")
+            if seccomp not in ("RuntimeDefault", "Localhost"):
+                bad(f"{cw}: seccompProfile is {seccomp}, Pod Security restricted wants RuntimeDefault")
+            if not csc.get("runAsNonRoot", psc.get("runAsNonRoot")):
+                bad(f"{cw}: runAsNonRoot is not true")
+            if csc.get("runAsUser", psc.get("runAsUser")) == 0:
+                bad(f"{cw}: runs as UID 0")
+            if csc.get("allowPrivilegeEscalation") is not False:
+                bad(f"{cw}: allowPrivilegeEscalation is not false")
+            if csc.get("privileged"):
+                bad(f"{cw}: privileged")
+            caps = csc.get("capabilities") or {}
+            if "ALL" not in (caps.get("drop") or []):
+                bad(f"{cw}: capabilities.drop does not include ALL")
+            if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+                bad(f"{cw}: adds capabilities {caps['add']}")
+            image = str(c.get("image", ""))
+            if not re.fullmatch(r"[^@\s]+@sha256:[0-9a-f]{64}", image):
+                bad(f"{cw}: image {image} is not pinned by digest (name@sha256:...)")
+            for e in c.get("env", []):
+                ref = ((e.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name")
+                if ref and ref not in cm_names:
+                    bad(f"{cw}: env {e['name']} reads ConfigMap {ref}, which is not rendered")
+        # A config change must roll the pods: the ConfigMaps they use are generated with a
+        # hash of their content in the name (kustomize configMapGenerator).
+        used = {v["configMap"]["name"] for v in spec.get("volumes", []) if v.get("configMap")}
+        for c in spec.get("containers", []):
+            used |= {e["valueFrom"]["configMapKeyRef"]["name"] for e in c.get("env", [])
+                     if (e.get("valueFrom") or {}).get("configMapKeyRef")}
+        for u in sorted(used):
+            if not re.search(r"-[a-z0-9]{10}$", u):
+                bad(f"{where}: uses ConfigMap {u} without a content hash in its name, so a config change would not roll the pods")
+        if not any(selects(p["spec"].get("selector"), labels) for p in pdbs):
+            bad(f"{where}: no PodDisruptionBudget selects its pods")
+    for p in pdbs:
+        if not any(selects(p["spec"].get("selector"), d["spec"]["template"]["metadata"].get("labels", {}))
+                   for d in deps):
+            bad(f"PodDisruptionBudget {p['metadata']['name']}: selects no Deployment's pods")
+    # KEDA: lag that cannot move excluded, no more replicas than partitions, stabilisation.
+    for so in kinds("ScaledObject"):
+        where = f"ScaledObject {so['metadata']['name']}"
+        parts = (so["metadata"].get("annotations") or {}).get("pressroom.dev/topic-partitions", "")
+        if not str(parts).isdigit():
+            bad(f"{where}: no pressroom.dev/topic-partitions annotation (the topic's partition count)")
+        elif so["spec"].get("maxReplicaCount", 100) > int(parts):
+            bad(f"{where}: maxReplicaCount {so['spec'].get('maxReplicaCount', 100)} is above the topic's {parts} partitions")
+        for t in so["spec"].get("triggers", []):
+            md = t.get("metadata", {})
+            if md.get("excludePersistentLag") != "true":
+                bad(f"{where}: excludePersistentLag is not \"true\" (deferred partitions would scale pods up)")
+            if md.get("allowIdleConsumers") != "false":
+                bad(f"{where}: allowIdleConsumers is not \"false\"")
+        beh = (((so["spec"].get("advanced") or {}).get("horizontalPodAutoscalerConfig") or {}).get("behavior") or {})
+        down = (beh.get("scaleDown") or {}).get("stabilizationWindowSeconds")
+        if not isinstance(down, int) or down < 60:
+            bad(f"{where}: scaleDown.stabilizationWindowSeconds is {down}, want >= 60 (each removal is a rebalance)")
+    # Prometheus: a ServiceMonitor on a Service that selects every worker pod's metrics port.
+    services, monitors = kinds("Service"), kinds("ServiceMonitor")
+    workers = [d for d in deps if (d["spec"]["template"]["metadata"].get("annotations") or {}).get("prometheus.io/scrape") == "true"]
+    if not monitors:
+        bad("no ServiceMonitor in deploy/k8s")
+    for m in monitors:
+        where = f"ServiceMonitor {m['metadata']['name']}"
+        svcs = [s for s in services if selects(m["spec"].get("selector"), s["metadata"].get("labels", {}))]
+        if not svcs:
+            bad(f"{where}: selects no Service")
+            continue
+        svc = svcs[0]
+        ports = {p.get("name"): p for p in svc["spec"].get("ports", [])}
+        for e in m["spec"].get("endpoints", []):
+            if e.get("port") not in ports:
+                bad(f"{where}: endpoint port {e.get('port')} is not a port of Service {svc['metadata']['name']}")
+        for d in workers:
+            if not selects(svc["spec"].get("selector"), d["spec"]["template"]["metadata"].get("labels", {})):
+                bad(f"{where}: Service {svc['metadata']['name']} does not select {d['metadata']['name']}'s pods")
+            else:
+                cports = {p.get("name") for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+                for p in ports.values():
+                    if p.get("targetPort") not in cports:
+                        bad(f"{where}: Service port targets {p.get('targetPort')}, not a port of {d['metadata']['name']}")
+
+
 def check_repo(root, bindir, needed):
     """Returns a list of problems found in root's deploy files (empty = consistent)."""
     problems = []
@@ -96,10 +246,10 @@ def check_repo(root, bindir, needed):
     workers = sorted(d for d in os.listdir(os.path.join(root, "workers"))
                      if os.path.isdir(os.path.join(root, "workers", d)))
 
-    # ---- deploy/: parse everything ----
+    # ---- deploy/k8s: every file parses; the objects checked are kustomize's output ----
     k8s = os.path.join(root, "deploy", "k8s")
     docs = {}  # file -> docs
-    for path in sorted(glob.glob(os.path.join(root, "deploy", "**", "*.y*ml"), recursive=True)):
+    for path in sorted(glob.glob(os.path.join(k8s, "**", "*.y*ml"), recursive=True)):
         rel = os.path.relpath(path, root)
         docs[rel] = load_yaml(path)
         for d in docs[rel]:
@@ -110,10 +260,26 @@ def check_repo(root, bindir, needed):
                 bad(f"{rel}: a document without apiVersion, kind and metadata.name")
             elif d["kind"] in NAMESPACED and d["metadata"].get("namespace") != "pressroom":
                 bad(f"{rel}: {d['kind']} {d['metadata']['name']} is not in namespace pressroom")
-    objs = [(rel, d) for rel, ds in docs.items() for d in ds if isinstance(d, dict) and "kind" in d]
-    by_kind = lambda k: {d["metadata"]["name"]: (rel, d) for rel, d in objs if d["kind"] == k}
+    for path in sorted(glob.glob(os.path.join(root, "deploy", "prometheus", "*.y*ml"))):
+        load_yaml(path)
+    rendered = render_kustomize(k8s, bad)
+    if rendered is None:
+        return problems
+    validate_schemas(rendered, bad)
+    objs = [("deploy/k8s (rendered)", d) for d in rendered]
+    def by_kind(k):
+        out = {}
+        for rel, d in objs:
+            if d["kind"] == k:
+                out[d["metadata"]["name"]] = (rel, d)
+                # a generated ConfigMap is found by its base name too (name-HASH)
+                base = re.sub(r"-[a-z0-9]{10}$", "", d["metadata"]["name"])
+                if k == "ConfigMap":
+                    out.setdefault(base, (rel, d))
+        return out
     deployments, scaled = by_kind("Deployment"), by_kind("ScaledObject")
     configmaps, pvcs = by_kind("ConfigMap"), by_kind("PersistentVolumeClaim")
+    check_hardening(objs, config, bad)
 
     # ---- kustomization ----
     kpath = os.path.join(k8s, "kustomization.yaml")
@@ -135,6 +301,12 @@ def check_repo(root, bindir, needed):
             bad(f"kustomization.yaml does not list {name}")
 
     # ---- ConfigMap carries examples/config.json ----
+    try:
+        with open(os.path.join(k8s, "config.json"), encoding="utf-8") as f:
+            if json.load(f) != config:
+                bad("deploy/k8s/config.json differs from examples/config.json")
+    except (OSError, ValueError) as e:
+        bad(f"deploy/k8s/config.json is missing or not JSON ({e})")
     cm = configmaps.get("pressroom-config")
     if not cm:
         bad("no ConfigMap pressroom-config")
@@ -183,7 +355,8 @@ def check_repo(root, bindir, needed):
                     cfg_path = args[args.index("--config") + 1] if args.index("--config") + 1 < len(args) else ""
                     mount = mounts.get(os.path.dirname(cfg_path))
                     vol = volumes.get(mount["name"]) if mount else None
-                    if not vol or vol.get("configMap", {}).get("name") != "pressroom-config" or \
+                    cm_ref = (vol or {}).get("configMap", {}).get("name", "")
+                    if not vol or re.sub(r"-[a-z0-9]{10}$", "", cm_ref) != "pressroom-config" or \
                             os.path.basename(cfg_path) != "config.json":
                         bad(f"{where}: --config {cfg_path} is not the pressroom-config ConfigMap's config.json")
                 for var in WORKER_ENV:
@@ -206,9 +379,13 @@ def check_repo(root, bindir, needed):
                 ann = d["spec"]["template"].get("metadata", {}).get("annotations", {})
                 if port is not None and str(ann.get("prometheus.io/port")) != str(port):
                     bad(f"{where}: prometheus.io/port annotation is not {port}")
+                # SIGTERM: drain for up to drain_timeout_ms, then flush and commit (up to
+                # KAFKA_CLOSE_S): the kubelet must not kill the pod before both are done.
                 grace = spec.get("terminationGracePeriodSeconds", 30)
-                if grace < 30:
-                    bad(f"{where}: terminationGracePeriodSeconds {grace} is too short to drain (want >= 30)")
+                drain_s = config.get("drain_timeout_ms", 30000) / 1000
+                if grace <= drain_s + KAFKA_CLOSE_S:
+                    bad(f"{where}: terminationGracePeriodSeconds {grace} is not above drain_timeout_ms "
+                        f"({drain_s:g} s) + {KAFKA_CLOSE_S} s to flush and commit")
                 blob_mount = mounts.get("/var/lib/pressroom/blobs")
                 vol = volumes.get(blob_mount["name"]) if blob_mount else None
                 claim = (vol or {}).get("persistentVolumeClaim", {}).get("claimName")
@@ -432,11 +609,34 @@ mutations = [
     ("a compose service running a missing binary", "docker-compose.yml: service verifier-worker",
      lambda: edit("docker-compose.yml", "/usr/local/bin/verifier-worker", "/usr/local/bin/verify")),
     ("a Dockerfile that skips install-deps.sh", "install-deps.sh",
-     lambda: edit("Dockerfile", "RUN bash scripts/install-deps.sh", "RUN true")),
+     lambda: edit("Dockerfile", "RUN PRESSROOM_DEPS=build bash scripts/install-deps.sh", "RUN true")),
     ("a runtime stage without the fonts", "fonts-dejavu-core",
      lambda: edit("Dockerfile", "fonts-dejavu-core ", "")),
     ("a runtime stage without a needed library", "librdkafka1",
      lambda: edit("Dockerfile", "librdkafka1 ", "")),
+    ("an image by tag, not digest", "not pinned by digest",
+     lambda: edit("deploy/k8s/kustomization.yaml",
+                  "digest: sha256:0000000000000000000000000000000000000000000000000000000000000000", "newTag: latest")),
+    ("a pod without a seccomp profile", "seccompProfile",
+     lambda: edit("deploy/k8s/verifier-worker.yaml", "        seccompProfile: {type: RuntimeDefault}\n", "")),
+    ("a container allowed to escalate", "allowPrivilegeEscalation",
+     lambda: edit("deploy/k8s/production-worker.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true")),
+    ("a drain longer than the grace period", "is not above drain_timeout_ms",
+     lambda: [edit(f, '"drain_timeout_ms": 30000', '"drain_timeout_ms": 55000')
+              for f in ("examples/config.json", "deploy/k8s/config.json")]),
+    ("a ConfigMap without its content hash", "would not roll the pods",
+     lambda: edit("deploy/k8s/kustomization.yaml", "configMapGenerator:",
+                  "generatorOptions:\n  disableNameSuffixHash: true\nconfigMapGenerator:")),
+    ("a PodDisruptionBudget selecting nothing", "no PodDisruptionBudget selects",
+     lambda: edit("deploy/k8s/pdb.yaml", "app.kubernetes.io/name: verifier-worker", "app.kubernetes.io/name: verifier")),
+    ("KEDA counting persistent lag", "excludePersistentLag",
+     lambda: edit("deploy/k8s/keda-scaledobjects.yaml", 'excludePersistentLag: "true"', 'excludePersistentLag: "false"')),
+    ("more replicas than partitions", "partitions",
+     lambda: edit("deploy/k8s/keda-scaledobjects.yaml", "maxReplicaCount: 12", "maxReplicaCount: 24")),
+    ("a field of the wrong type", "schema:",
+     lambda: edit("deploy/k8s/renderer.yaml", "periodSeconds: 20", "periodSeconds: twenty")),
+    ("a ServiceMonitor on a port the Service lacks", "ServiceMonitor",
+     lambda: edit("deploy/k8s/servicemonitor.yaml", "    - port: metrics", "    - port: web")),
 ]
 caught = 0
 for what, expect, mutate in mutations:

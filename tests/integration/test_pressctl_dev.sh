@@ -14,6 +14,8 @@ trap 'rc=$?; down; stack_cleanup "$rc"' EXIT
 
 "$P" dev up --config "$ROOT/examples/config.json" --scale preview-worker=2 >"$STACK_DIR/up.txt"
 grep -q '^PRESSROOM_BROKERS=127.0.0.1:' "$PRESSROOM_DEV_DIR/dev.env" || fail "no broker list in dev.env"
+grep -qx "export PRESSROOM_DEV_DIR=$(cd "$PRESSROOM_DEV_DIR" && pwd -P)" "$STACK_DIR/up.txt" ||
+  fail "dev up did not print the env line the other commands need: $(cat "$STACK_DIR/up.txt")"
 grep -q '^PRESSROOM_REDIS=127.0.0.1:' "$PRESSROOM_DEV_DIR/dev.env" || fail "no redis address in dev.env"
 [ "$(grep -c '^preview-worker#' "$PRESSROOM_DEV_DIR/pids")" -eq 2 ] || fail "--scale preview-worker=2 did not start two"
 pids=$(awk '{print $2}' "$PRESSROOM_DEV_DIR/pids")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `pressctl verify`, offline, as an operator uses it: one image (exit 0 pass, 1 fail,
-# 2 error) and --batch (one verdict per line carrying "image" and "pass"; a bad line
+# 2 error) and --batch (one verdict per line, in input order, carrying "image", "line" and "pass"; a bad line
 # is an error verdict for that line, not an abort). Images come from the reference
 # renderer with a forced mistake, so the expected verdicts are known.
 set -euo pipefail
@@ -60,5 +60,9 @@ assert by["offpalette.png"]["pass"] is False and "off_palette" in by["offpalette
 assert by["nope.png"]["pass"] is False and "error" in by["nope.png"], by["nope.png"]
 errors = [r for r in rows if "error" in r]
 assert len(errors) == 2, errors  # the non-JSON line and the missing file
-print("ok: batch mode: 5 verdicts, 2 of them per-line errors")
+# In input order, whichever finished first, each carrying its line of the file.
+assert [r.get("line") for r in rows] == [1, 2, 3, 4, 5], [r.get("line") for r in rows]
+assert [(r["image"] or "").rsplit("/", 1)[-1] for r in rows] == \
+    ["clean.png", "typo.png", "", "nope.png", "offpalette.png"], rows
+print("ok: batch mode: 5 verdicts in input order with their line, 2 of them per-line errors")
 PY

@@ -23,10 +23,8 @@
 static const char *const tiers[] = {"preview", "production", "backfill"};
 
 static void budget_usage(void) {
-    fprintf(stderr, "usage: pressctl budget show [--json]\n"
-                    "       pressctl budget set TIER --cap-usd X [--window 1h|1d]\n"
-                    "       pressctl budget reset TIER\n"
-                    "TIER is preview, production or backfill.\n");
+    pressctl_usage(stderr, "budget", NULL);
+    fprintf(stderr, "TIER is preview, production or backfill.\n");
 }
 
 /* "12", "12.5", "0.000001" -> micro-dollars. Returns 0, or -1 for anything else

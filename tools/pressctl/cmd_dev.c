@@ -382,6 +382,9 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
         for (int t = 0; t < 50 && !(port = admin_port(logpath)); t++) sleep_ms(100);
         if (port) printf("  metrics  %-20s http://127.0.0.1:%u/metrics (/healthz, /readyz)\n", procs[i].name, port);
     }
+    /* The other commands find the stack through PRESSROOM_DEV_DIR (default .pressroom,
+     * relative to where they run): this line makes them find it from anywhere. */
+    printf("to use it from another shell or folder:\nexport PRESSROOM_DEV_DIR=%s\n", abs_dir);
     return 0;
 fail:
     stop_all(procs, n);
@@ -392,8 +395,8 @@ fail:
 
 int cmd_dev(int argc, char **argv) {
     if (argc < 2 || (strcmp(argv[1], "up") && strcmp(argv[1], "down"))) {
-        fprintf(stderr, "usage: pressctl dev up [--config FILE] [--scale WORKER=N] [--dir DIR]\n"
-                        "       pressctl dev down [--dir DIR]\n");
+        if (argc >= 2) fprintf(stderr, "pressctl dev: unknown subcommand \"%s\"\n", argv[1]);
+        pressctl_usage(stderr, "dev", NULL);
         return 2;
     }
     const char *dir = NULL, *config = NULL;
@@ -407,17 +410,22 @@ int cmd_dev(int argc, char **argv) {
             int found = 0;
             for (int w = 0; eq && w < 3; w++) {
                 if (strlen(WORKERS[w]) == (size_t)(eq - s) && !strncmp(s, WORKERS[w], (size_t)(eq - s))) {
-                    scale[w] = atoi(eq + 1);
-                    found = scale[w] >= 0 && scale[w] <= 16;
+                    char *end;
+                    long v = eq[1] >= '0' && eq[1] <= '9' ? strtol(eq + 1, &end, 10) : -1;
+                    found = v >= 0 && v <= 16 && !*end;
+                    if (found) scale[w] = (int)v;
                 }
             }
             if (!found) {
-                fprintf(stderr, "pressctl: --scale %s: expected WORKER=N with WORKER one of "
-                                "preview-worker, verifier-worker, production-worker and N 0..16\n", s);
+                fprintf(stderr, "pressctl dev: --scale: expected WORKER=N with WORKER one of "
+                                "preview-worker, verifier-worker, production-worker and N an integer "
+                                "from 0 to 16, found \"%s\"\n", s);
                 return 2;
             }
         } else {
-            fprintf(stderr, "pressctl dev: unknown argument %s\n", argv[i]);
+            fprintf(stderr, "pressctl dev: unexpected argument \"%s\"%s\n", argv[i],
+                    i + 1 == argc && argv[i][0] == '-' ? " (it expects a value)" : "");
+            pressctl_usage(stderr, "dev", argv[1]);
             return 2;
         }
     }

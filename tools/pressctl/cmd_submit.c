@@ -6,6 +6,7 @@
  * verdict of an older revision of the same job_id is not its answer); `results` reports
  * the newest revision per job_id (verdicts of one job share a partition: the last read
  * is the last given). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/blobstore.h"
 #include "base/clock.h"
 #include "base/config.h"
@@ -65,7 +67,7 @@ static entry_t *ledger_add(ledger_t *l, const char *id, const char *cls) {
     if (e) return e;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 256;
-        l->v = realloc(l->v, (size_t)l->cap * sizeof *l->v);
+        l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
     }
     e = &l->v[l->n++];
     memset(e, 0, sizeof *e);
@@ -74,7 +76,7 @@ static entry_t *ledger_add(ledger_t *l, const char *id, const char *cls) {
     if (l->n * 2 > l->nslots) { /* grow and re-index everything */
         free(l->slots);
         l->nslots = l->nslots ? l->nslots * 2 : 512;
-        l->slots = calloc((size_t)l->nslots, sizeof *l->slots);
+        l->slots = xcalloc((size_t)l->nslots, sizeof *l->slots);
         for (int i = 0; i < l->n; i++) *ledger_slot(l, l->v[i].job_id) = i + 1;
     } else {
         *ledger_slot(l, e->job_id) = l->n;
@@ -145,38 +147,41 @@ static void record(ledger_t *l, const rd_kafka_message_t *m, bool only_expected)
     l->terminal++;
 }
 
-/* Reads the terminal topics from the beginning. With only_expected, stops when
- * every expected job is terminal (or at timeout); otherwise when idle for 3 s. */
-static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int timeout_s) {
-    char group[128], t1[256], t2[256], t3[256], err[512];
-    snprintf(group, sizeof group, "pressctl-%d-%lld", (int)getpid(), (long long)time(NULL));
+/* Reads the terminal topics from the beginning (or since_ms) by assignment: no
+ * consumer group is created, so nothing is left behind per run. With only_expected,
+ * stops when every expected job is terminal; otherwise when every partition was
+ * read to the end it had when reading began. timeout_s counts from then. */
+static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int timeout_s, int64_t since_ms,
+                  const char *job, bool *timed_out) {
+    char t1[256], t2[256], t3[256], err[512];
     const char *topics[] = {config_topic(cfg, "results", t1, sizeof t1),
                             config_topic(cfg, "rejected", t2, sizeof t2),
                             config_topic(cfg, "dlq", t3, sizeof t3)};
-    kafka_t *k = kafka_new(cfg, group, topics, 3, err, sizeof err);
-    if (!k) {
+    if (require_broker(cfg)) return -1;
+    kafka_reader_t *r = kafka_reader_new(cfg, topics, 3, since_ms, BROKER_PROBE_MS * 2, err, sizeof err);
+    if (!r) {
         fprintf(stderr, "pressctl: %s\n", err);
         return -1;
     }
-    int64_t start = now_ms(), deadline = start + (int64_t)timeout_s * 1000, last_msg = 0,
-            last_print = start;
+    int64_t start = now_ms(), deadline = start + (int64_t)timeout_s * 1000, last_print = start;
+    *timed_out = true;
     while (now_ms() < deadline) {
-        rd_kafka_message_t *m = kafka_poll(k, 200);
+        rd_kafka_message_t *m = kafka_reader_next(r, 200);
         if (m) {
-            record(l, m, only_expected);
+            if (!job || (m->key_len == strlen(job) && !memcmp(m->key, job, m->key_len))) record(l, m, only_expected);
             rd_kafka_message_destroy(m);
-            last_msg = now_ms();
         }
-        if (only_expected && l->terminal >= l->expected) break;
-        if (!only_expected && last_msg && now_ms() - last_msg > 3000) break;
-        if (!only_expected && !last_msg && now_ms() - start > 10000) break; /* nothing there */
-        if (only_expected && now_ms() - last_print > 5000) {
-            fprintf(stderr, "pressctl: %d/%d jobs terminal\n", l->terminal, l->expected);
+        if (only_expected ? l->terminal >= l->expected : kafka_reader_at_end(r)) {
+            *timed_out = false;
+            break;
+        }
+        if (now_ms() - last_print > 5000) {
+            if (only_expected) fprintf(stderr, "pressctl: %d/%d jobs terminal\n", l->terminal, l->expected);
+            else fprintf(stderr, "pressctl: %d verdicts read so far\n", l->terminal);
             last_print = now_ms();
         }
     }
-    kafka_close(k, 1000, true);
-    kafka_free(k);
+    kafka_reader_free(r);
     return 0;
 }
 
@@ -185,7 +190,7 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
 static void print_row(const char *name, const ledger_t *l, const char *cls) {
     int jobs = 0, accepted = 0, degraded = 0, escalated = 0, rejected = 0, dlq = 0, caught = 0, pending = 0;
     int64_t cost = 0;
-    int64_t *lat = malloc((size_t)(l->n + 1) * sizeof *lat);
+    int64_t *lat = xmalloc((size_t)(l->n + 1) * sizeof *lat);
     int nl = 0;
     for (int i = 0; i < l->n; i++) {
         const entry_t *e = &l->v[i];
@@ -200,14 +205,15 @@ static void print_row(const char *name, const ledger_t *l, const char *cls) {
         else if (o->verdict == VERDICT_ACCEPTED) accepted++;
         else if (o->verdict == VERDICT_DEGRADED) degraded++;
         else rejected++;
-        if (o->escalations > 0) escalated++;
+        escalated += o->escalations; /* every escalation, not jobs that escalated */
         caught += o->failed_checks;
         cost += o->cost_micros;
         if (!e->dead_letter) lat[nl++] = o->latency_ms;
     }
     stats_sort_i64(lat, (size_t)nl);
     char cpa[32];
-    if (accepted + degraded) snprintf(cpa, sizeof cpa, "$%.4f", cost / 1e6 / (accepted + degraded));
+    /* Everything spent on the class over what was delivered as accepted. */
+    if (accepted) snprintf(cpa, sizeof cpa, "$%.4f", cost / 1e6 / accepted);
     else snprintf(cpa, sizeof cpa, "-");
     printf("%-14s %5d %8d %8d %9d %8d %4d %7lld %7lld %7lld %10s %8d %7d\n", name, jobs, accepted,
            degraded, escalated, rejected, dlq, (long long)stats_percentile(lat, (size_t)nl, 50),
@@ -229,14 +235,25 @@ static void print_table(const ledger_t *l) {
     }
     for (int j = 0; j < ns; j++) print_row(seen[j][0] ? seen[j] : "(unknown)", l, seen[j]);
     print_row("all", l, NULL);
-    printf("\n(caught = verifier checks that failed a rendered image and sent it back)\n");
+    printf("\n(escalated = renders sent back to production, all attempts; $/accepted = the class's whole spend "
+           "over its accepted jobs, - when none; caught = verifier checks that failed a rendered image)\n");
 }
 
-static void write_jsonl(const ledger_t *l, const char *path) {
+/* Closes a report file; 0, or -1 after saying why it is not whole. */
+static int close_report(FILE *f, const char *path) {
+    bool bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "pressctl: cannot write %s: %s\n", path, strerror(errno ? errno : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_jsonl(const ledger_t *l, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "pressctl: cannot write %s\n", path);
-        return;
+        fprintf(stderr, "pressctl: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
     }
     for (int i = 0; i < l->n; i++) {
         const entry_t *e = &l->v[i];
@@ -251,7 +268,7 @@ static void write_jsonl(const ledger_t *l, const char *path) {
         free(s);
         cJSON_Delete(o);
     }
-    fclose(f);
+    return close_report(f, path);
 }
 
 static void html_escape(FILE *f, const char *s) {
@@ -264,11 +281,11 @@ static void html_escape(FILE *f, const char *s) {
     }
 }
 
-static void write_html(const ledger_t *l, const char *blob_root, const char *path) {
+static int write_html(const ledger_t *l, const char *blob_root, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "pressctl: cannot write %s\n", path);
-        return;
+        fprintf(stderr, "pressctl: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
     }
     fprintf(f, "<!doctype html><meta charset=utf-8><title>pressroom contact sheet</title>\n"
                "<style>body{font:14px sans-serif;margin:1em}.g{display:flex;flex-wrap:wrap;gap:12px}"
@@ -298,16 +315,24 @@ static void write_html(const ledger_t *l, const char *blob_root, const char *pat
         fputs("</small></div>\n", f);
     }
     fputs("</div>\n", f);
-    fclose(f);
+    return close_report(f, path);
 }
 
-static void report(const ledger_t *l, const char *blob_root, const char *html, const char *jsonl) {
+/* Prints the table and writes the files asked for. Returns 0, or -1 when a write
+ * failed (the command then exits 1). */
+static int report(const ledger_t *l, const char *blob_root, const char *html, const char *jsonl) {
     print_table(l);
-    if (jsonl) write_jsonl(l, jsonl);
-    if (html) write_html(l, blob_root, html);
+    int rc = 0;
+    if (jsonl && write_jsonl(l, jsonl)) rc = -1;
+    if (html && write_html(l, blob_root, html)) rc = -1;
     int dups = 0;
     for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
     if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id and revision): %d\n", dups);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "pressctl: cannot write the report to stdout: %s\n", strerror(errno ? errno : EIO));
+        rc = -1;
+    }
+    return rc;
 }
 
 /* ==== Commands ==== */
@@ -317,23 +342,40 @@ typedef struct {
     bool wait;
     int timeout_s;
     const char *html, *jsonl;
+    const char *job;   /* results --job */
+    int64_t since_ms;  /* results --since; 0 = from the beginning */
 } opts_t;
 
+/* submit (want_file) or results options. Returns 0, or -1 after saying what is wrong. */
 static int parse_opts(int argc, char **argv, opts_t *o, bool want_file) {
+    const char *cmd = want_file ? "submit" : "results";
     o->timeout_s = 600;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--wait")) o->wait = true;
-        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) o->timeout_s = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--html") && i + 1 < argc) o->html = argv[++i];
-        else if (!strcmp(argv[i], "--jsonl") && i + 1 < argc) o->jsonl = argv[++i];
-        else if (want_file && !o->file && argv[i][0] != '-') o->file = argv[i];
+        const char *a = argv[i];
+        bool takes = !strcmp(a, "--timeout") || !strcmp(a, "--html") || !strcmp(a, "--jsonl") ||
+                     (!want_file && (!strcmp(a, "--job") || !strcmp(a, "--since")));
+        if (takes && i + 1 >= argc) {
+            fprintf(stderr, "pressctl %s: %s expects a value\n", cmd, a);
+            return -1;
+        }
+        if (want_file && !strcmp(a, "--wait")) o->wait = true;
+        else if (!strcmp(a, "--timeout")) {
+            if (arg_int(cmd, a, argv[++i], 1, 86400, &o->timeout_s)) return -1;
+        } else if (!strcmp(a, "--html")) o->html = argv[++i];
+        else if (!strcmp(a, "--jsonl")) o->jsonl = argv[++i];
+        else if (!want_file && !strcmp(a, "--job")) o->job = argv[++i];
+        else if (!want_file && !strcmp(a, "--since")) {
+            if (arg_time_ms(cmd, a, argv[++i], &o->since_ms)) return -1;
+        } else if (want_file && !o->file && a[0] != '-') o->file = a;
         else {
-            fprintf(stderr, "pressctl: unexpected argument %s\n", argv[i]);
+            fprintf(stderr, "pressctl %s: unexpected argument \"%s\"\n", cmd, a);
+            pressctl_usage(stderr, cmd, NULL);
             return -1;
         }
     }
     if (want_file && !o->file) {
-        fprintf(stderr, "usage: pressctl submit FILE.jsonl [--wait] [--timeout S] [--html F] [--jsonl F]\n");
+        fprintf(stderr, "pressctl submit: expected the JSONL file of jobs\n");
+        pressctl_usage(stderr, "submit", NULL);
         return -1;
     }
     return 0;
@@ -366,7 +408,7 @@ int cmd_submit(int argc, char **argv) {
         if (len == 0) continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 256;
-            jobs = realloc(jobs, (size_t)cap * sizeof *jobs);
+            jobs = xrealloc(jobs, (size_t)cap * sizeof *jobs);
         }
         if (job_parse(line, (size_t)len, &jobs[n], err, sizeof err) != 0) {
             fprintf(stderr, "%s:%d: %s\n", opt.file, lineno, err);
@@ -392,6 +434,11 @@ int cmd_submit(int argc, char **argv) {
         return 2;
     }
     l.expected = n;
+    if (require_broker(&cfg)) {
+        free(jobs);
+        ledger_free(&l);
+        return 1;
+    }
     kafka_t *k = kafka_new(&cfg, NULL, NULL, 0, err, sizeof err);
     if (!k) {
         fprintf(stderr, "pressctl: %s\n", err);
@@ -426,13 +473,14 @@ int cmd_submit(int argc, char **argv) {
         ledger_free(&l);
         return 0;
     }
-    if (follow(&cfg, &l, true, opt.timeout_s)) {
+    bool timed_out;
+    if (follow(&cfg, &l, true, opt.timeout_s, 0, NULL, &timed_out)) {
         ledger_free(&l);
         return 1;
     }
-    report(&l, cfg.blob_root, opt.html, opt.jsonl);
+    int rc = report(&l, cfg.blob_root, opt.html, opt.jsonl) ? 1 : 0;
     printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
-    int rc = l.terminal == l.expected ? 0 : 1;
+    if (l.terminal != l.expected) rc = 1;
     ledger_free(&l);
     return rc;
 }
@@ -447,9 +495,19 @@ int cmd_results(int argc, char **argv) {
         return 2;
     }
     ledger_t l = {0};
-    if (follow(&cfg, &l, false, opt.timeout_s)) return 1;
-    report(&l, cfg.blob_root, opt.html, opt.jsonl);
+    bool timed_out;
+    if (follow(&cfg, &l, false, opt.timeout_s, opt.since_ms, opt.job, &timed_out)) return 1;
+    int rc = report(&l, cfg.blob_root, opt.html, opt.jsonl) ? 1 : 0;
     printf("terminal: %d jobs\n", l.terminal);
+    if (timed_out) {
+        fprintf(stderr, "pressctl results: --timeout %d s passed before the end of the topics; the report is partial\n",
+                opt.timeout_s);
+        rc = 1;
+    }
+    if (opt.job && !l.terminal) {
+        fprintf(stderr, "pressctl results: no verdict for job %s%s\n", opt.job, opt.since_ms ? " since --since" : "");
+        rc = 1;
+    }
     ledger_free(&l);
-    return 0;
+    return rc;
 }

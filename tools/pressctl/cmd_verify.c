@@ -7,7 +7,7 @@
  *   pressctl verify --batch FILE.jsonl [--threads N] [--no-ocr] [--config FILE]
  *     each line {"image": PATH, "text": [...], optional "palette", "min_contrast",
  *     "safe_zone", "region", "case_insensitive", "size"}; prints one JSON verdict per
- *     line (completion order) carrying "image" and "pass"; a bad line yields
+ *     line, in input order, carrying "image", "line" and "pass"; a bad line yields
  *     {"image":..., "line":N, "pass":false, "error":"..."}. Exit 0 when every image
  *     passed, 1 when any failed or erred, 2 when the batch could not run.
  *
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/alloc.h"
 #include "base/fileio.h"
 #include "base/message.h"
 #include "verify/ocr.h"
@@ -28,13 +29,7 @@
 
 #define BATCH_LINE_MAX (1 << 20)
 
-static void verify_usage(void) {
-    fprintf(stderr,
-            "usage: pressctl verify IMAGE --text T [--text T ...] [--palette \"#RRGGBB,...\"]\n"
-            "                       [--min-contrast R] [--safe-zone F] [--region x,y,w,h] [--size WxH]\n"
-            "                       [--case-insensitive] [--no-ocr] [--config FILE]\n"
-            "       pressctl verify --batch FILE.jsonl [--threads N] [--no-ocr] [--config FILE]\n");
-}
+static void verify_usage(void) { pressctl_usage(stderr, "verify", NULL); }
 
 /* Turns a batch line / the flags' JSON (no job_id, prompt or asset_class; an
  * "image" key) into a job via job_from_json. Without "size" the size is not
@@ -53,10 +48,11 @@ static int job_from_verify_json(const cJSON *obj, job_t *job, char *err, size_t 
     return rc;
 }
 
-/* {"image": path, ...report} as one line on stdout. */
-static void print_verdict(const char *image, const verdict_t *v) {
+/* {"image": path, "line": N, ...report} as one line of text (free() it); line 0 = none. */
+static char *verdict_line(const char *image, int line, const verdict_t *v) {
     cJSON *out = cJSON_CreateObject();
     cJSON_AddStringToObject(out, "image", image);
+    if (line > 0) cJSON_AddNumberToObject(out, "line", line);
     cJSON *rep = verdict_report(v);
     while (rep && rep->child) {
         cJSON *it = cJSON_DetachItemViaPointer(rep, rep->child);
@@ -64,13 +60,18 @@ static void print_verdict(const char *image, const verdict_t *v) {
     }
     cJSON_Delete(rep);
     char *s = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    return s;
+}
+
+static void print_verdict(const char *image, const verdict_t *v) {
+    char *s = verdict_line(image, 0, v);
     printf("%s\n", s);
     fflush(stdout);
     free(s);
-    cJSON_Delete(out);
 }
 
-static void print_error(const char *image, int line, const char *error) {
+static char *error_line(const char *image, int line, const char *error) {
     cJSON *out = cJSON_CreateObject();
     if (image) cJSON_AddStringToObject(out, "image", image);
     else cJSON_AddNullToObject(out, "image");
@@ -78,10 +79,8 @@ static void print_error(const char *image, int line, const char *error) {
     cJSON_AddBoolToObject(out, "pass", false);
     cJSON_AddStringToObject(out, "error", error);
     char *s = cJSON_PrintUnformatted(out);
-    printf("%s\n", s);
-    fflush(stdout);
-    free(s);
     cJSON_Delete(out);
+    return s;
 }
 
 /* Reads an image file, at most the PNG limit plus one byte (so an oversized file
@@ -94,23 +93,57 @@ static unsigned char *read_image(const char *path, const verifier_config_t *vc, 
 
 /* ==== Batch ==== */
 
+/* Verdicts finish in any order; they are printed in input order. Each input line
+ * gets a sequence number; a finished line waits in `out` until every earlier one is
+ * printed. The pool's window bounds how many wait. */
 typedef struct {
     char image[1024];
+    int line; /* in the batch file */
+    int seq;
 } batch_item_t;
 
-/* Takes every finished verdict off the pool and prints it. Returns failures. */
-static int drain(verify_pool_t *pool) {
-    int failed = 0;
+typedef struct {
+    char **out;   /* by seq - printed: the finished line's text, NULL while pending */
+    int printed;  /* seqs below this are printed */
+    int next_seq;
+    int cap;
+    int failed;
+} batch_order_t;
+
+static void order_put(batch_order_t *o, int seq, char *text, bool fail) {
+    int slot = seq - o->printed;
+    while (slot >= o->cap) {
+        int ncap = o->cap ? o->cap * 2 : 64;
+        o->out = xrealloc(o->out, (size_t)ncap * sizeof *o->out);
+        memset(o->out + o->cap, 0, (size_t)(ncap - o->cap) * sizeof *o->out);
+        o->cap = ncap;
+    }
+    o->out[slot] = text;
+    o->failed += fail;
+    int n = 0;
+    while (n < o->cap && o->out[n]) {
+        printf("%s\n", o->out[n]);
+        free(o->out[n]);
+        n++;
+    }
+    if (n) {
+        fflush(stdout);
+        memmove(o->out, o->out + n, (size_t)(o->cap - n) * sizeof *o->out);
+        memset(o->out + o->cap - n, 0, (size_t)n * sizeof *o->out);
+        o->printed += n;
+    }
+}
+
+/* Takes every finished verdict off the pool into the order. */
+static void drain(verify_pool_t *pool, batch_order_t *o) {
     void *op;
     verdict_t *v;
     while ((v = verify_pool_next(pool, &op))) {
         batch_item_t *bi = op;
-        print_verdict(bi->image, v);
-        failed += !verdict_pass(v);
+        order_put(o, bi->seq, verdict_line(bi->image, bi->line, v), !verdict_pass(v));
         verdict_free(v);
         free(bi);
     }
-    return failed;
 }
 
 static void wait_ready(verify_pool_t *pool) {
@@ -131,7 +164,8 @@ static int run_batch(const char *path, const config_t *cfg, bool ocr, int thread
         fclose(f);
         return 2;
     }
-    int window = 4 * verify_pool_threads(pool), failed = 0, lineno = 0;
+    batch_order_t order = {0};
+    int window = 4 * verify_pool_threads(pool), lineno = 0;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -139,6 +173,7 @@ static int run_batch(const char *path, const config_t *cfg, bool ocr, int thread
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
         if (n == 0) continue;
+        int seq = order.next_seq++;
         cJSON *obj = n < BATCH_LINE_MAX ? cJSON_ParseWithLength(line, (size_t)n) : NULL;
         const cJSON *img = cJSON_GetObjectItemCaseSensitive(obj, "image");
         const char *image = cJSON_IsString(img) ? img->valuestring : NULL;
@@ -146,45 +181,47 @@ static int run_batch(const char *path, const config_t *cfg, bool ocr, int thread
         char msg[600];
         if (!cJSON_IsObject(obj)) {
             snprintf(msg, sizeof msg, "%s:%d: expected a JSON object per line", path, lineno);
-            print_error(NULL, lineno, msg);
-            failed++;
+            order_put(&order, seq, error_line(NULL, lineno, msg), true);
         } else if (!image || !image[0]) {
             snprintf(msg, sizeof msg, "%s:%d: \"image\": expected the path of a PNG file", path, lineno);
-            print_error(NULL, lineno, msg);
-            failed++;
+            order_put(&order, seq, error_line(NULL, lineno, msg), true);
         } else if (job_from_verify_json(obj, &job, err, sizeof err) != 0) {
             snprintf(msg, sizeof msg, "%s:%d: %s", path, lineno, err);
-            print_error(image, lineno, msg);
-            failed++;
+            order_put(&order, seq, error_line(image, lineno, msg), true);
         } else {
             size_t len;
             unsigned char *png = read_image(image, &cfg->verifier, &len, err, sizeof err);
             if (!png) {
                 snprintf(msg, sizeof msg, "%s:%d: %s", path, lineno, err);
-                print_error(image, lineno, msg);
-                failed++;
+                order_put(&order, seq, error_line(image, lineno, msg), true);
             } else {
-                batch_item_t *bi = calloc(1, sizeof *bi);
-                if (!bi) abort();
+                batch_item_t *bi = xcalloc(1, sizeof *bi);
                 snprintf(bi->image, sizeof bi->image, "%s", image);
+                bi->line = lineno;
+                bi->seq = seq;
                 verify_pool_submit(pool, &job, png, len, bi);
                 while (verify_pool_pending(pool) >= window) {
                     wait_ready(pool);
-                    failed += drain(pool);
+                    drain(pool, &order);
                 }
             }
         }
         cJSON_Delete(obj);
-        failed += drain(pool);
+        drain(pool, &order);
     }
     free(line);
     fclose(f);
     while (verify_pool_pending(pool) > 0) {
         wait_ready(pool);
-        failed += drain(pool);
+        drain(pool, &order);
     }
     verify_pool_free(pool);
-    return failed ? 1 : 0;
+    free(order.out);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "pressctl verify: cannot write the verdicts: %s\n", strerror(errno));
+        return 2;
+    }
+    return order.failed ? 1 : 0;
 }
 
 /* ==== One image ==== */
@@ -239,7 +276,9 @@ int cmd_verify(int argc, char **argv) {
         else if (!strcmp(a, "--no-ocr")) no_ocr = true;
         else if (!strcmp(a, "--config")) config_path = argv[++i];
         else if (!strcmp(a, "--batch")) batch = argv[++i];
-        else if (!strcmp(a, "--threads")) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads")) {
+            if (arg_int("verify", "--threads", argv[++i], 0, 256, &threads)) goto out;
+        }
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             verify_usage();
             rc = 0;
@@ -287,6 +326,10 @@ int cmd_verify(int argc, char **argv) {
     verdict_t *v = verify_png(engine, &cfg.verifier, &job, png, len);
     print_verdict(image, v);
     rc = verdict_pass(v) ? 0 : 1;
+    if (ferror(stdout)) {
+        fprintf(stderr, "pressctl verify: cannot write the verdict: %s\n", strerror(errno));
+        rc = 2;
+    }
     verdict_free(v);
     ocr_engine_free(engine);
     free(png);

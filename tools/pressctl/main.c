@@ -1,21 +1,71 @@
-/* pressctl — the operator's tool for pressroom.
+/* pressctl — the operator's tool for pressroom. `pressctl --help` lists every
+ * command from the table below, which is also what dispatches them and what every
+ * `pressctl COMMAND [SUB] --help` prints.
  *
- *   pressctl dev up [--config FILE] [--scale WORKER=N] [--dir DIR]
- *   pressctl dev down [--dir DIR]
- *   pressctl submit FILE.jsonl [--wait] [--timeout S] [--html FILE] [--jsonl FILE]
- *   pressctl results [--timeout S] [--html FILE] [--jsonl FILE]
- *   pressctl verify IMAGE --text "SALE" ... | --batch FILE.jsonl
- *   pressctl budget show [--json] | set TIER --cap-usd X --window 1h | reset TIER
- *
- * Subcommands other than `dev` first load the dev stack's env file
+ * Commands other than `dev` first load the dev stack's env file
  * ($PRESSROOM_DEV_DIR/dev.env, default .pressroom/dev.env) when it exists, so they
  * talk to the stack `dev up` started; variables already set in the environment win. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "pressctl.h"
+
+#ifndef PRESSROOM_VERSION
+#define PRESSROOM_VERSION "0.1.0"
+#endif
+
+typedef struct {
+    const char *name;
+    const char *sub;  /* NULL: the command takes no subcommand */
+    const char *args; /* what follows "pressctl NAME [SUB]" */
+    const char *what;
+    int (*run)(int argc, char **argv); /* argv[0] is NAME */
+    bool reads_dev_env;
+} command_t;
+
+static const command_t COMMANDS[] = {
+    {"dev", "up", "[--config FILE] [--scale WORKER=N] [--dir DIR]",
+     "start the embedded stack (broker, redis, renderer, workers) in the background; prints the env line "
+     "the other commands need", cmd_dev, false},
+    {"dev", "down", "[--dir DIR]", "stop it (workers drain first)", cmd_dev, false},
+    {"submit", NULL, "FILE.jsonl [--wait] [--timeout S] [--html FILE] [--jsonl FILE]",
+     "validate every line, publish the batch whole or not at all; --wait follows the verdicts", cmd_submit, true},
+    {"results", NULL, "[--job ID] [--since TIME] [--timeout S] [--html FILE] [--jsonl FILE]",
+     "read the terminal topics (by assignment: no consumer group) up to their end and report; TIME is "
+     "RFC 3339 or epoch ms", cmd_results, true},
+    {"verify", NULL,
+     "IMAGE --text T [--text T ...] [--palette \"#RRGGBB,...\"] [--min-contrast R] [--safe-zone F]\n"
+     "                [--region x,y,w,h] [--size WxH] [--case-insensitive] [--no-ocr] [--config FILE]\n"
+     "       pressctl verify --batch FILE.jsonl [--threads N] [--no-ocr] [--config FILE]",
+     "run the verifier on image files; exit 0 pass, 1 fail, 2 error", cmd_verify, true},
+    {"budget", "show", "[--json]", "cap, spent, reserved, in flight and window per tier and model", cmd_budget,
+     true},
+    {"budget", "set", "TIER --cap-usd X [--window 1h|1d]", "override a tier's cap fleet-wide (in Redis)",
+     cmd_budget, true},
+    {"budget", "reset", "TIER", "clear the tier's current window and its override", cmd_budget, true},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+void pressctl_usage(FILE *f, const char *name, const char *sub) {
+    bool any = false;
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const command_t *c = &COMMANDS[i];
+        if (name && strcmp(c->name, name)) continue;
+        if (sub && (!c->sub || strcmp(c->sub, sub))) continue;
+        fprintf(f, "%s pressctl %s%s%s %s\n           %s\n", any ? "      " : "usage:", c->name,
+                c->sub ? " " : "", c->sub ? c->sub : "", c->args, c->what);
+        any = true;
+    }
+}
+
+static void usage_all(FILE *f) {
+    fprintf(f, "pressctl %s — the operator's tool for pressroom\n\n", PRESSROOM_VERSION);
+    pressctl_usage(f, NULL, NULL);
+    fprintf(f, "\n`pressctl COMMAND [SUB] --help` prints one command's usage; `pressctl --version` the version.\n");
+}
 
 /* Loads KEY=VALUE lines into the environment without overriding what is set. */
 static void load_env_file(void) {
@@ -35,36 +85,47 @@ static void load_env_file(void) {
     fclose(f);
 }
 
-static void usage(void) {
-    fprintf(stderr,
-            "usage: pressctl COMMAND ...\n"
-            "  dev up [--config FILE] [--scale WORKER=N] [--dir DIR]   start the embedded stack\n"
-            "  dev down [--dir DIR]                                     stop it\n"
-            "  submit FILE.jsonl [--wait] [--timeout S] [--html F] [--jsonl F]\n"
-            "  results [--timeout S] [--html F] [--jsonl F]\n"
-            "  verify IMAGE --text T [...] | verify --batch FILE.jsonl\n"
-            "  budget show [--json] | set TIER --cap-usd X --window 1h|1d | reset TIER\n");
-}
+static bool is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
 int main(int argc, char **argv) {
     log_init("pressctl");
     if (!getenv("PRESSROOM_LOG_LEVEL")) log_set_level(LOG_WARN);
     if (argc < 2) {
-        usage();
+        usage_all(stderr);
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "dev")) return cmd_dev(argc - 1, argv + 1);
-    load_env_file();
-    if (!strcmp(cmd, "submit")) return cmd_submit(argc - 1, argv + 1);
-    if (!strcmp(cmd, "results")) return cmd_results(argc - 1, argv + 1);
-    if (!strcmp(cmd, "verify")) return cmd_verify(argc - 1, argv + 1);
-    if (!strcmp(cmd, "budget")) return cmd_budget(argc - 1, argv + 1);
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-        usage();
+    if (is_help(cmd) || !strcmp(cmd, "help")) {
+        if (argc > 2) cmd = argv[2]; /* pressctl help COMMAND */
+        else {
+            usage_all(stdout);
+            return 0;
+        }
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("pressctl %s\n", PRESSROOM_VERSION);
         return 0;
     }
-    fprintf(stderr, "pressctl: unknown command \"%s\"\n", cmd);
-    usage();
-    return 2;
+    const command_t *found = NULL;
+    for (size_t i = 0; i < N_COMMANDS && !found; i++)
+        if (!strcmp(COMMANDS[i].name, cmd)) found = &COMMANDS[i];
+    if (!found) {
+        fprintf(stderr, "pressctl: unknown command \"%s\"\n", cmd);
+        usage_all(stderr);
+        return 2;
+    }
+    /* --help anywhere: the usage of the command, or of its subcommand when one is named. */
+    bool help = cmd != argv[1];
+    for (int i = 2; i < argc && !help; i++) help = is_help(argv[i]);
+    if (help) {
+        const char *sub = NULL;
+        int at = cmd != argv[1] ? 3 : 2;
+        for (size_t i = 0; at < argc && i < N_COMMANDS && !sub; i++)
+            if (!strcmp(COMMANDS[i].name, cmd) && COMMANDS[i].sub && !strcmp(COMMANDS[i].sub, argv[at]))
+                sub = COMMANDS[i].sub;
+        pressctl_usage(stdout, cmd, sub);
+        return 0;
+    }
+    if (found->reads_dev_env) load_env_file();
+    return found->run(argc - 1, argv + 1);
 }

@@ -1,13 +1,38 @@
 /* pressctl.h — subcommands of pressctl, one file each. Each returns the process
- * exit status. main.c has loaded the dev stack's env file (if any) into the
- * environment first, so config_load(cfg, NULL, ...) sees PRESSROOM_* overrides. */
+ * exit status: 0 done, 1 failed (a service, a write, a verdict), 2 usage or config.
+ * main.c has loaded the dev stack's env file (if any) into the environment first, so
+ * config_load(cfg, NULL, ...) sees PRESSROOM_* overrides. */
 #ifndef PRESSROOM_PRESSCTL_H
 #define PRESSROOM_PRESSCTL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/config.h"
 
 int cmd_dev(int argc, char **argv);     /* dev up|down   (cmd_dev.c) */
 int cmd_submit(int argc, char **argv);  /* submit FILE.jsonl [--wait] (cmd_submit.c) */
 int cmd_results(int argc, char **argv); /* results (cmd_submit.c) */
 int cmd_verify(int argc, char **argv);  /* verify IMAGE ... | --batch FILE (cmd_verify.c) */
 int cmd_budget(int argc, char **argv);  /* budget show|set|reset (cmd_budget.c) */
+
+/* The usage of command `name` (every subcommand, or only `sub` when not NULL), from
+ * the one table of commands in main.c. */
+void pressctl_usage(FILE *f, const char *name, const char *sub);
+
+/* ==== args.c ==== */
+
+/* How long a command waits for a Kafka broker's first answer. */
+#define BROKER_PROBE_MS 4000
+
+/* Parses s as a decimal integer in [lo, hi], nothing else (no sign, no trailing text).
+ * Returns 0, or -1 after printing "pressctl CMD: FLAG: expected ..., found "S"". */
+int arg_int(const char *cmd, const char *flag, const char *s, long lo, long hi, int *out);
+/* RFC 3339 (2026-12-01T08:00:00Z, fractions and +HH:MM offsets allowed) or epoch
+ * milliseconds, to epoch ms. Returns 0, or -1 after printing what was expected. */
+int arg_time_ms(const char *cmd, const char *flag, const char *s, int64_t *out);
+/* 0 when a broker of cfg->brokers answers within BROKER_PROBE_MS; else prints one
+ * sentence naming PRESSROOM_BROKERS and `pressctl dev up` and returns -1. */
+int require_broker(const config_t *cfg);
 
 #endif
