@@ -42,7 +42,7 @@ static const char *config_resilience =
     " \"models\": {\n"
     "  \"m_openai\":    {\"provider\": \"openai\",    \"price_usd\": 0.01, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_raw\":       {\"provider\": \"raw\",       \"price_usd\": 0.02, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
-    "  \"m_stability\": {\"provider\": \"stability\", \"price_usd\": 0.03, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
+    "  \"m_stability\": {\"provider\": \"stability\", \"provider_model\": \"sd3.5-large-turbo\", \"price_usd\": 0.03, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_a1111\":     {\"provider\": \"a1111\",     \"price_usd\": 0.04, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_vertex\":    {\"provider\": \"vertex\",    \"price_usd\": 0.05, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"flaky_500\":   {\"provider\": \"openai\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"status\", \"status\": 500, \"first_n\": 2}},\n"
@@ -106,10 +106,12 @@ static void write_config(void) {
     assert_non_null(end);
     fwrite(group_config, 1, (size_t)(end - group_config), f);
     for (size_t i = 0; group_config == config_answers && i < (size_t)PROVIDER_COUNT; i++) {
-        fprintf(f, ",\n  \"garbage_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"garbage\", \"rate\": 1}}",
-                provider_names[i], provider_names[i]);
-        fprintf(f, ",\n  \"safety_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"safety\", \"rate\": 1}}",
-                provider_names[i], provider_names[i]);
+        /* Stability takes only its own model ids: one per model here. */
+        bool stab = !strcmp(provider_names[i], "stability");
+        fprintf(f, ",\n  \"garbage_%s\": {\"provider\": \"%s\", %s\"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"garbage\", \"rate\": 1}}",
+                provider_names[i], provider_names[i], stab ? "\"provider_model\": \"sd3.5-medium\", " : "");
+        fprintf(f, ",\n  \"safety_%s\": {\"provider\": \"%s\", %s\"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"safety\", \"rate\": 1}}",
+                provider_names[i], provider_names[i], stab ? "\"provider_model\": \"sd3.5-flash\", " : "");
     }
     fputs(end, f);
     fclose(f);
@@ -252,8 +254,9 @@ static void expect_ok(const render_result_t *r, const char *model) {
 
 /* ==== Dialects ==== */
 
-/* Each dialect: the exact size when the API takes one, the requested aspect ratio when
- * the API takes a ratio (stability, vertex). */
+/* Each dialect: the size the adapter asked for when the API takes one (the job's for raw,
+ * a1111; the nearest documented one for openai), the requested aspect ratio when the API
+ * takes a ratio (stability, vertex); the result says which. */
 static void check_dialect_renders(const char *model, bool exact_size) {
     tier_config_t t = tier_for(model, 0, 1000, NULL);
     model_client_t *mc = client_for(&t);
@@ -265,9 +268,23 @@ static void check_dialect_renders(const char *model, bool exact_size) {
     int w, h;
     png_size(r, &w, &h);
     if (exact_size) {
-        assert_int_equal(w, 640);
-        assert_int_equal(h, 360);
+        assert_int_equal(w, r->sent.width);
+        assert_int_equal(h, r->sent.height);
+        assert_string_equal(r->sent.aspect_ratio, "");
+        if (!strcmp(config_model(&cfg, model)->provider, "openai")) {
+            /* 640x360 is no size OpenAI takes: 16:9 is nearest to 1792x1024; no seed goes out. */
+            assert_int_equal(w, 1792);
+            assert_int_equal(h, 1024);
+            assert_false(r->sent.seed_sent);
+            assert_non_null(strstr(r->sent.note, "openai takes no seed"));
+        } else {
+            assert_int_equal(w, 640);
+            assert_int_equal(h, 360);
+            assert_true(r->sent.seed_sent);
+        }
     } else {
+        assert_string_equal(r->sent.aspect_ratio, "16:9");
+        assert_int_equal(r->sent.width, 0);
         assert_true(w > h); /* 16:9 */
         assert_true(abs(w * 9 - h * 16) <= 16 * 8);
     }
