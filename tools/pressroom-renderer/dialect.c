@@ -1113,6 +1113,7 @@ static void vertex_image(const render_request_t *rq, const image_t *img, reply_t
 
 static void vertex_error(int status, const char *message, reply_t *out) {
     const char *name = status == 400 || status == 413 ? "INVALID_ARGUMENT"
+                     : status == 401 ? "UNAUTHENTICATED" : status == 403 ? "PERMISSION_DENIED"
                      : status == 404 ? "NOT_FOUND" : status == 405 ? "METHOD_NOT_ALLOWED"
                      : status == 429 ? "RESOURCE_EXHAUSTED" : status == 503 ? "UNAVAILABLE"
                      : status == 504 ? "DEADLINE_EXCEEDED" : status >= 500 ? "INTERNAL" : "UNKNOWN";
