@@ -238,11 +238,15 @@ static void load_model(json_reader_t *r, const cJSON *mj, const char *path, void
     json_read_string(r, mj, path, "api_key_env", JSON_OPTIONAL, m->api_key_env, sizeof m->api_key_env);
     json_read_string(r, mj, path, "api_key_file", JSON_OPTIONAL, m->api_key_file, sizeof m->api_key_file);
     json_read_string(r, mj, path, "provider_model", JSON_OPTIONAL, m->provider_model, sizeof m->provider_model);
+    const cJSON *pm = cJSON_GetObjectItemCaseSensitive(mj, "provider_model");
+    char key[192];
+    if (cJSON_IsString(pm) && !pm->valuestring[0])
+        json_fail(r, json_path(key, sizeof key, path, "provider_model"),
+                  "the provider's model id, e.g. \"sd3.5-large-turbo\" (leave it out to send the model's key)", pm);
     int source = m->token_from_metadata;
     if (json_read_enum(r, mj, path, "token_source", JSON_OPTIONAL, TOKEN_SOURCES, &source) == 0)
         m->token_from_metadata = source == 1;
     json_read_string(r, mj, path, "metadata_url", JSON_OPTIONAL, m->metadata_url, sizeof m->metadata_url);
-    char key[192];
     if (m->token_from_metadata && strcmp(m->provider, "vertex"))
         json_fail(r, json_path(key, sizeof key, path, "token_source"),
                   "\"key\" (\"metadata\" is an OAuth token for provider vertex)",
