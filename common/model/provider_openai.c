@@ -92,8 +92,19 @@ static int openai_build(const provider_target_t *t, const render_request_t *r, C
     if (req->sent.width != r->width || req->sent.height != r->height)
         provider_note(&req->sent, "size %dx%d mapped to %s, the nearest %s takes", r->width, r->height, size,
                       t->provider_model);
+    /* The reference's prompt limits (characters; we count bytes, never fewer). */
+    size_t max = !strcmp(t->provider_model, "dall-e-2") ? 1000 : !strcmp(t->provider_model, "dall-e-3") ? 4000 : 32000;
     char prompt[8192];
     provider_reinforced_prompt(r, true, prompt, sizeof prompt);
+    if (strlen(prompt) > max) {
+        snprintf(prompt, sizeof prompt, "%s", r->prompt); /* the reinforcement goes first */
+        provider_note(&req->sent, "prompt reinforcement left out: %s takes at most %zu characters", t->provider_model, max);
+    }
+    if (strlen(prompt) > max) {
+        snprintf(err, errlen, "openai: the prompt has %zu bytes, %s takes at most %zu characters", strlen(prompt),
+                 t->provider_model, max);
+        return -1;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", t->provider_model);
     cJSON_AddStringToObject(o, "prompt", prompt);
