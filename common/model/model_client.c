@@ -1,6 +1,7 @@
 /* model_client.c — image-model requests over libcurl multi: timers for retries, a
  * circuit breaker per model, ordered fallbacks; see model_client.h for the policy. */
 #include "model/model_client.h"
+#include "base/alloc.h"
 #include "base/clock.h"
 
 #include <cjson/cJSON.h>
@@ -255,8 +256,7 @@ static size_t on_token_body(char *data, size_t size, size_t nmemb, void *userp) 
         e->token_too_big = true;
         return 0;
     }
-    char *b = realloc(e->token_buf, e->token_len + n + 1);
-    if (!b) return 0;
+    char *b = xrealloc(e->token_buf, e->token_len + n + 1);
     e->token_buf = b;
     memcpy(b + e->token_len, data, n);
     e->token_len += n;
@@ -335,19 +335,17 @@ static int token_accept(model_client_t *mc, endpoint_t *e, CURLcode cc, char *er
         snprintf(err, errlen, "token from %s: expected {\"access_token\": \"...\", \"expires_in\": 1..86400, "
                  "\"token_type\": \"Bearer\"}, found %s", who, !j ? "a body that is not JSON" : "other members");
     else {
-        char *key = strdup(tok->valuestring);
-        if (key) {
-            register_api_key(e->model, key);
-            free(e->api_key);
-            e->api_key = key;
-            e->target.api_key = key;
-            e->token_lifetime_ms = (int64_t)(exp->valuedouble * 1000);
-            e->token_expires_ms = mono_ms() + e->token_lifetime_ms;
-            char s[24];
-            snprintf(s, sizeof s, "%d", (int)exp->valuedouble);
-            log_info("metadata_token_refreshed", "model", e->model->name, "expires_in_s", s, NULL);
-            rc = 0;
-        }
+        char *key = xstrdup(tok->valuestring);
+        register_api_key(e->model, key);
+        free(e->api_key);
+        e->api_key = key;
+        e->target.api_key = key;
+        e->token_lifetime_ms = (int64_t)(exp->valuedouble * 1000);
+        e->token_expires_ms = mono_ms() + e->token_lifetime_ms;
+        char s[24];
+        snprintf(s, sizeof s, "%d", (int)exp->valuedouble);
+        log_info("metadata_token_refreshed", "model", e->model->name, "expires_in_s", s, NULL);
+        rc = 0;
     }
     cJSON_Delete(j);
     return rc;
