@@ -39,7 +39,7 @@ run_preview() { # NAME LATENCY_MS INFLIGHT JOBS
   cat >"$STACK_DIR/$name.json" <<JSON
 {"tiers": {"preview": {"model": "$name", "max_latency_ms": 1000, "max_inflight": $inflight, "cap_usd": 0},
            "production": {"model": "$name", "max_latency_ms": 1000, "cap_usd": 0}},
- "models": {"$name": {"provider": "openai", "price_usd": 0.002, "latency_p50_ms": $lat, "latency_p99_ms": $lat,
+ "models": {"$name": {"provider": "raw", "price_usd": 0.002, "latency_p50_ms": $lat, "latency_p99_ms": $lat,
                       "prerendered": true}},
  "kafka": {"session_timeout_ms": 6000}}
 JSON

@@ -14,7 +14,7 @@ cfg() { # GROUP_PREFIX
   cat <<JSON
 {"tiers": {"preview": {"model": "instant", "max_latency_ms": 1000, "max_inflight": 256, "cap_usd": 0},
            "production": {"model": "instant", "max_latency_ms": 1000, "cap_usd": 0}},
- "models": {"instant": {"provider": "openai", "price_usd": 0.002, "latency_p50_ms": 0, "latency_p99_ms": 0,
+ "models": {"instant": {"provider": "raw", "price_usd": 0.002, "latency_p50_ms": 0, "latency_p99_ms": 0,
                         "prerendered": true, $NO_MISTAKES}},
  "kafka": {"session_timeout_ms": 6000, "group_prefix": "$1"}}
 JSON

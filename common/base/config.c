@@ -17,7 +17,8 @@ static void model_defaults(model_config_t *m, const char *name, int64_t price, i
                            double typo, double layout) {
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
-    snprintf(m->provider, sizeof m->provider, "openai");
+    snprintf(m->provider, sizeof m->provider, "raw"); /* the seed's /render: takes WxH as asked */
+    snprintf(m->metadata_url, sizeof m->metadata_url, "http://metadata.google.internal");
     m->price_micros = price;
     m->latency_p50_ms = p50;
     m->latency_p99_ms = p99;
@@ -99,6 +100,62 @@ static const char *const ROUTE_NAMES[] = {"preview", "final", "production_only",
 static const char *const OVER_BUDGET_NAMES[] = {"defer", "degrade", "reject", NULL};
 static const char *const WINDOW_NAMES[] = {"1h", "1d", NULL}; /* 3600 s, 86400 s */
 static const char *const FAULT_KINDS[] = {"status", "timeout", "garbage", "safety", NULL};
+static const char *const TOKEN_SOURCES[] = {"key", "metadata", NULL};
+/* tiers.*.fallback_on words, in FALLBACK_ON_* bit order. */
+static const char *const FALLBACK_WORDS[] = {"timeout", "safety_refusal", "breaker_open", "unavailable", NULL};
+
+/* models.NAME.params: an object of scalars (the adapter checks names and values when
+ * the model client starts: base knows no provider's parameters). */
+static void read_params(json_reader_t *r, const cJSON *mj, const char *path, model_config_t *m) {
+    const cJSON *p = json_read_object(r, mj, path, "params", JSON_OPTIONAL,
+                                      "an object of provider parameters, e.g. {\"quality\": \"hd\"}");
+    if (!p) return;
+    char ppath[192], item[256];
+    json_path(ppath, sizeof ppath, path, "params");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, p) {
+        if (!cJSON_IsString(it) && !cJSON_IsNumber(it) && !cJSON_IsBool(it)) {
+            json_fail(r, json_path(item, sizeof item, ppath, it->string), "a string, a number or a boolean", it);
+            return;
+        }
+    }
+    char *text = cJSON_PrintUnformatted(p);
+    if (!text || strlen(text) >= sizeof m->params_json) {
+        json_failf(r, ppath, "at most 2047 bytes of parameters", "%zu bytes", text ? strlen(text) : 0);
+    } else {
+        snprintf(m->params_json, sizeof m->params_json, "%s", text);
+    }
+    free(text);
+}
+
+/* tiers.*.fallback_on: ["timeout", "safety_refusal", "breaker_open", "unavailable", 429, 500..599]. */
+static void read_fallback_on(json_reader_t *r, const cJSON *t, const char *path, tier_config_t *tier) {
+    const char *expected = "an array of HTTP statuses (400..599) and \"timeout\", \"safety_refusal\", "
+                           "\"breaker_open\", \"unavailable\"";
+    const cJSON *a = json_read_array(r, t, path, "fallback_on", JSON_OPTIONAL, 24, expected);
+    if (!a) return;
+    char apath[192], item[200];
+    json_path(apath, sizeof apath, path, "fallback_on");
+    tier->fallback_configured = true;
+    tier->fallback_on = 0;
+    tier->n_fallback_status = 0;
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a) {
+        json_index_path(item, sizeof item, apath, i++);
+        if (cJSON_IsNumber(it) && it->valuedouble == (int)it->valuedouble && it->valuedouble >= 400 &&
+            it->valuedouble <= 599) {
+            if (tier->n_fallback_status >= 16) return (void)json_fail(r, item, "at most 16 statuses", it);
+            tier->fallback_status[tier->n_fallback_status++] = (int)it->valuedouble;
+            continue;
+        }
+        int w = -1;
+        for (int k = 0; cJSON_IsString(it) && FALLBACK_WORDS[k]; k++)
+            if (!strcmp(it->valuestring, FALLBACK_WORDS[k])) w = k;
+        if (w < 0) return (void)json_fail(r, item, expected, it);
+        tier->fallback_on |= 1u << w;
+    }
+}
 
 /* Dollars (a JSON number) to integer micro-dollars. */
 static int read_usd(json_reader_t *r, const cJSON *obj, const char *parent, const char *name, int64_t *dst) {
@@ -138,8 +195,9 @@ static void load_tier(json_reader_t *r, const cJSON *t, const char *path, void *
     if (!strcmp(tier->name, "backfill")) return load_backfill_tier(r, t, path, tier);
     static const char *const known[] = {"model", "fallbacks", "max_latency_ms", "max_inflight",
                                         "max_retries", "cap_usd", "window", "lease_ttl_s", "breaker_failures",
-                                        "breaker_cooldown_ms", NULL};
+                                        "breaker_cooldown_ms", "fallback_on", NULL};
     json_check_keys(r, t, path, known);
+    read_fallback_on(r, t, path, tier);
     json_read_string(r, t, path, "model", JSON_OPTIONAL, tier->model, sizeof tier->model);
     json_read_int(r, t, path, "max_latency_ms", JSON_OPTIONAL, &tier->max_latency_ms, 1, 600000,
                   "a positive integer (milliseconds)");
@@ -180,8 +238,9 @@ static model_config_t *model_slot(config_t *cfg, const char *name) {
 static void load_model(json_reader_t *r, const cJSON *mj, const char *path, void *slot) {
     model_config_t *m = slot;
     static const char *const known[] = {
-        "provider", "endpoint", "api_key_env", "api_key_file", "price_usd", "latency_p50_ms",
-        "latency_p99_ms", "rates", "prerendered", "fault", "rate_limit", NULL};
+        "provider", "provider_model", "endpoint", "api_key_env", "api_key_file", "token_source",
+        "metadata_url", "params", "price_usd", "latency_p50_ms", "latency_p99_ms", "rates", "prerendered",
+        "fault", "rate_limit", NULL};
     json_check_keys(r, mj, path, known);
     if (json_read_string(r, mj, path, "provider", JSON_OPTIONAL, m->provider, sizeof m->provider) == 0 &&
         !provider_known(m->provider)) {
@@ -194,6 +253,28 @@ static void load_model(json_reader_t *r, const cJSON *mj, const char *path, void
     json_read_string(r, mj, path, "endpoint", JSON_OPTIONAL, m->endpoint, sizeof m->endpoint);
     json_read_string(r, mj, path, "api_key_env", JSON_OPTIONAL, m->api_key_env, sizeof m->api_key_env);
     json_read_string(r, mj, path, "api_key_file", JSON_OPTIONAL, m->api_key_file, sizeof m->api_key_file);
+    json_read_string(r, mj, path, "provider_model", JSON_OPTIONAL, m->provider_model, sizeof m->provider_model);
+    const cJSON *pm = cJSON_GetObjectItemCaseSensitive(mj, "provider_model");
+    char key[192];
+    if (cJSON_IsString(pm) && !pm->valuestring[0])
+        json_fail(r, json_path(key, sizeof key, path, "provider_model"),
+                  "the provider's model id, e.g. \"sd3.5-large-turbo\" (leave it out to send the model's key)", pm);
+    int source = m->token_from_metadata;
+    if (json_read_enum(r, mj, path, "token_source", JSON_OPTIONAL, TOKEN_SOURCES, &source) == 0)
+        m->token_from_metadata = source == 1;
+    json_read_string(r, mj, path, "metadata_url", JSON_OPTIONAL, m->metadata_url, sizeof m->metadata_url);
+    if (m->token_from_metadata && strcmp(m->provider, "vertex"))
+        json_fail(r, json_path(key, sizeof key, path, "token_source"),
+                  "\"key\" (\"metadata\" is an OAuth token for provider vertex)",
+                  cJSON_GetObjectItemCaseSensitive(mj, "token_source"));
+    if (m->token_from_metadata && (m->api_key_env[0] || m->api_key_file[0]))
+        json_fail(r, json_path(key, sizeof key, path, "token_source"),
+                  "\"key\" when api_key_env or api_key_file is set (one credential source)",
+                  cJSON_GetObjectItemCaseSensitive(mj, "token_source"));
+    if (strncmp(m->metadata_url, "http://", 7) && strncmp(m->metadata_url, "https://", 8))
+        json_fail(r, json_path(key, sizeof key, path, "metadata_url"), "an http:// or https:// URL",
+                  cJSON_GetObjectItemCaseSensitive(mj, "metadata_url"));
+    read_params(r, mj, path, m);
     read_usd(r, mj, path, "price_usd", &m->price_micros);
     char sub[192];
     static const char *const rlknown[] = {"requests", "per_s", NULL};

@@ -26,11 +26,19 @@
 
 /* One model: how to call it and, for the reference renderer, how it behaves. */
 typedef struct {
-    char name[64];            /* key under "models", e.g. "sd3.5_turbo" */
+    char name[64];            /* key under "models": our alias, e.g. "sd3.5_turbo" */
     char provider[16];        /* adapter: one of PRESSROOM_PROVIDERS (base/providers.h) */
+    char provider_model[128]; /* the provider's model id sent on the wire ("model" field,
+                                 checkpoint or URL segment); "" = the alias */
+    char params_json[2048];   /* models.NAME.params: an object of provider extras (strings,
+                                 numbers, booleans), compact JSON; "" = none. Checked against
+                                 the adapter's known parameters when the client starts */
     char endpoint[512];       /* base URL; "" = the renderer_url */
     char api_key_env[64];     /* env var holding the API key ("" = none) */
-    char api_key_file[256];   /* or a file holding it */
+    char api_key_file[256];   /* or a file holding it (re-read when it changes) */
+    bool token_from_metadata; /* token_source "metadata": an OAuth token from the GCE
+                                 metadata server (vertex) instead of a key */
+    char metadata_url[256];   /* its base URL; default http://metadata.google.internal */
     int64_t price_micros;     /* price of one image, micro-dollars */
     int rate_limit;           /* provider's limit, GCRA fleet-wide: requests ... */
     int rate_period_s;        /* ... per this many seconds; 0 = unlimited */
@@ -70,7 +78,21 @@ typedef struct {
     int breaker_cooldown_ms;  /* how long it stays open before one probe */
     double lane_share;        /* backfill: the share of a worker's in-flight window the lane
                                  may take (0.25) */
+    /* tiers.*.fallback_on: what moves a request on to the next model. Default (none
+     * configured): retries spent on 408/429/5xx/timeouts/connection errors, and an open
+     * breaker; a refusal (4xx, safety) ends the request. */
+    bool fallback_configured;
+    unsigned fallback_on;     /* FALLBACK_ON_* bits */
+    int fallback_status[16];  /* HTTP statuses listed */
+    int n_fallback_status;
 } tier_config_t;
+
+enum {
+    FALLBACK_ON_TIMEOUT = 1u << 0,        /* timeouts and 408 */
+    FALLBACK_ON_SAFETY_REFUSAL = 1u << 1, /* the provider's safety filter refused */
+    FALLBACK_ON_BREAKER_OPEN = 1u << 2,   /* the model's breaker is open */
+    FALLBACK_ON_UNAVAILABLE = 1u << 3,    /* connection refused, reset, empty reply */
+};
 
 typedef enum { ROUTE_PREVIEW = 0, ROUTE_FINAL, ROUTE_PRODUCTION_ONLY } route_t;
 typedef enum { OVER_BUDGET_DEFER = 0, OVER_BUDGET_DEGRADE, OVER_BUDGET_REJECT } over_budget_t;

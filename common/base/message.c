@@ -320,6 +320,42 @@ static int charges_from_json(json_reader_t *r, const cJSON *o, charge_t *charges
 
 /* ==== Task ==== */
 
+static const char *const RENDER_KEYS[] = {"width", "height", "aspect_ratio", "seed_sent", "note", NULL};
+
+static void render_read(json_reader_t *r, const cJSON *root, task_render_t *rd) {
+    const cJSON *o = json_read_object(r, root, "", "render", JSON_OPTIONAL, NULL);
+    if (!o) return;
+    json_check_keys(r, o, "render", RENDER_KEYS);
+    rd->known = true;
+    json_read_int(r, o, "render", "width", JSON_OPTIONAL, &rd->width, 16, 16384, "pixels, 16 to 16384");
+    json_read_int(r, o, "render", "height", JSON_OPTIONAL, &rd->height, 16, 16384, "pixels, 16 to 16384");
+    json_read_string(r, o, "render", "aspect_ratio", JSON_OPTIONAL, rd->aspect_ratio, sizeof rd->aspect_ratio);
+    json_read_bool(r, o, "render", "seed_sent", JSON_OPTIONAL, &rd->seed_sent);
+    json_read_string(r, o, "render", "note", JSON_OPTIONAL, rd->note, sizeof rd->note);
+    int a = 0, b = 0, n = 0;
+    if (r->failed) return;
+    if (rd->aspect_ratio[0] &&
+        (sscanf(rd->aspect_ratio, "%d:%d%n", &a, &b, &n) != 2 || rd->aspect_ratio[n] || a < 1 || b < 1 || a > 99 || b > 99))
+        json_fail(r, "render.aspect_ratio", "\"W:H\" with each side from 1 to 99, e.g. \"4:3\"",
+                  cJSON_GetObjectItemCaseSensitive(o, "aspect_ratio"));
+    else if (!rd->aspect_ratio[0] == !(rd->width && rd->height))
+        json_failf(r, "render", "either width and height or aspect_ratio", "%s",
+                   rd->aspect_ratio[0] ? "both" : "neither");
+}
+
+cJSON *task_render_to_json(const task_render_t *rd) {
+    if (!rd->known) return NULL;
+    cJSON *o = cJSON_CreateObject();
+    if (rd->aspect_ratio[0]) cJSON_AddStringToObject(o, "aspect_ratio", rd->aspect_ratio);
+    else {
+        cJSON_AddNumberToObject(o, "width", rd->width);
+        cJSON_AddNumberToObject(o, "height", rd->height);
+    }
+    cJSON_AddBoolToObject(o, "seed_sent", rd->seed_sent);
+    if (rd->note[0]) cJSON_AddStringToObject(o, "note", rd->note);
+    return o;
+}
+
 int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen) {
     memset(task, 0, sizeof *task);
     json_reader_t r;
@@ -338,6 +374,7 @@ int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errl
     json_read_i64(&r, root, "", "started_at_ms", JSON_OPTIONAL, &task->started_ms, 0, 9007199254740991LL, NULL);
     json_read_int(&r, root, "", "failed_checks", JSON_OPTIONAL, &task->failed_checks, 0, 100, NULL);
     if (!r.failed) charges_from_json(&r, root, task->charges, &task->n_charges);
+    if (!r.failed) render_read(&r, root, &task->render);
     cJSON_Delete(root);
     return r.failed ? -1 : 0;
 }
@@ -355,6 +392,8 @@ char *task_encode(const task_t *task) {
     cJSON_AddItemToObject(o, "charges", charges_to_json(task->charges, task->n_charges));
     cJSON_AddNumberToObject(o, "started_at_ms", (double)task->started_ms);
     cJSON_AddNumberToObject(o, "failed_checks", task->failed_checks);
+    cJSON *rd = task_render_to_json(&task->render);
+    if (rd) cJSON_AddItemToObject(o, "render", rd);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -71,7 +71,21 @@ typedef struct {
     region_t region;            /* where the text must be */
     bool case_insensitive;
     int64_t submitted_ms;       /* epoch ms; 0 = unknown */
+    char check_aspect[8];       /* never on the wire: the verifier sets it from the task's
+                                   render.aspect_ratio (a provider that takes a ratio), and
+                                   then checks the image's aspect, not width x height */
 } job_t;
+
+/* What the render of a task asked the provider for (the adapter's render_sent_t): the
+ * verifier checks the image against it, not against the job's size. On the wire
+ * "render": {"width","height"} or {"aspect_ratio"}, "seed_sent", "note". */
+typedef struct {
+    bool known;                 /* the task carries it */
+    int width, height;          /* an exact size asked for; 0 when a ratio was */
+    char aspect_ratio[8];
+    bool seed_sent;
+    char note[256];             /* what the provider could not be told ("openai takes no seed") */
+} task_render_t;
 
 /* A charge against a tier's budget: one render. */
 typedef struct {
@@ -97,7 +111,11 @@ typedef struct {
     int64_t started_ms;         /* when the first worker picked the job up */
     bool backfill;              /* in the backfill lane: set by the stage from its input's
                                    topic (input_backfill), never read from a message */
+    task_render_t render;       /* what image_uri's render asked for */
 } task_t;
+
+/* The render object of a task as JSON (for the verdict's report), or NULL when unknown. */
+cJSON *task_render_to_json(const task_render_t *r);
 
 /* A terminal verdict (results or rejected): one per (job_id, revision). */
 typedef struct {

@@ -1,10 +1,13 @@
 /* model_client.c — image-model requests over libcurl multi: timers for retries, a
  * circuit breaker per model, ordered fallbacks; see model_client.h for the policy. */
 #include "model/model_client.h"
+#include "base/alloc.h"
 #include "base/clock.h"
 
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,9 @@
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 5000
 #define GATE_RETRY_MS 1000   /* the rate gate could not answer: ask again after this */
+#define TOKEN_MAX_BYTES 65536 /* a metadata server's token answer */
+#define TOKEN_REFRESH_MARGIN_MS 60000 /* refresh a token this long before it expires ... */
+#define METADATA_TOKEN_PATH "/computeMetadata/v1/instance/service-accounts/default/token"
 /* A body may carry the largest PNG as base64 inside JSON. */
 #define MAX_BODY_BYTES ((size_t)MODEL_CLIENT_MAX_PNG_BYTES / 3 * 4 + (1u << 20))
 #define MAX_ENDPOINTS (1 + CFG_MAX_FALLBACKS)
@@ -35,7 +41,24 @@ typedef struct {
     const provider_t *provider;
     char base_url[512];
     char *api_key;              /* "" when none; never logged */
+    cJSON *params;              /* models.NAME.params, checked against the adapter */
     provider_target_t target;
+    /* api_key_file: what the file was when last read (re-read when it changes). */
+    bool key_file_known;
+    dev_t key_dev;
+    ino_t key_ino;
+    off_t key_size;
+    struct timespec key_mtime;
+    /* token_source metadata: the token's life and the fetch in flight. */
+    int64_t token_expires_ms;   /* 0 = no token yet */
+    int64_t token_lifetime_ms;
+    CURL *token_easy;
+    struct curl_slist *token_headers;
+    char token_url[600];
+    char token_err[CURL_ERROR_SIZE];
+    char *token_buf;
+    size_t token_len;
+    bool token_too_big;
     breaker_state_t state;
     int failures;               /* consecutive */
     int64_t opened_ms;
@@ -63,6 +86,9 @@ typedef struct call {
     unsigned char *buf;
     size_t len, cap;
     bool too_big;
+    bool auth_refreshed;        /* a 401 already re-read the credentials once */
+    bool token_wait;            /* waits for its model's metadata token */
+    render_sent_t sent;         /* what the last request built asked for */
     char reason[64];            /* last failure */
     char detail[512];
     int http_status;
@@ -135,8 +161,32 @@ static void register_api_key(const model_config_t *m, const char *key) {
     log_warn("api_key_not_redacted", "model", m->name, "why", why, NULL);
 }
 
-/* Reads the model's API key from its env var or file into *key ("" when none configured).
- * Returns 0, or -1 with err naming the model and where the key was expected. */
+/* Reads the one line of m->api_key_file into a malloc'd *key. Returns 0, or -1 with err
+ * naming the config key and what the file holds (never its text). */
+static int read_key_file(const model_config_t *m, char **key, char *err, size_t errlen) {
+    char ferr[256];
+    size_t len = 0;
+    char *text = file_read_all(m->api_key_file, 1 << 16, &len, ferr, sizeof ferr);
+    if (!text) {
+        snprintf(err, errlen, "models.%s.api_key_file: %s", m->name, ferr);
+        return -1;
+    }
+    while (len && isspace((unsigned char)text[len - 1])) text[--len] = '\0';
+    size_t skip = strspn(text, " \t\r\n");
+    if (!text[skip] || strpbrk(text + skip, "\r\n")) {
+        snprintf(err, errlen, "models.%s.api_key_file: expected one line holding the API key in %s, found %s",
+                 m->name, m->api_key_file, text[skip] ? "several lines" : "an empty file");
+        free(text);
+        return -1;
+    }
+    memmove(text, text + skip, len - skip + 1);
+    *key = text;
+    return 0;
+}
+
+/* Reads the model's API key from its env var or file into *key ("" when none configured,
+ * or when the token comes from the metadata server). Returns 0, or -1 with err naming
+ * the model and where the key was expected. */
 static int load_api_key(const model_config_t *m, char **key, char *err, size_t errlen) {
     if (m->api_key_env[0]) {
         const char *v = getenv(m->api_key_env);
@@ -147,23 +197,7 @@ static int load_api_key(const model_config_t *m, char **key, char *err, size_t e
         }
         *key = strdup(v);
     } else if (m->api_key_file[0]) {
-        char ferr[256];
-        size_t len = 0;
-        char *text = file_read_all(m->api_key_file, 1 << 16, &len, ferr, sizeof ferr);
-        if (!text) {
-            snprintf(err, errlen, "models.%s.api_key_file: %s", m->name, ferr);
-            return -1;
-        }
-        while (len && isspace((unsigned char)text[len - 1])) text[--len] = '\0';
-        size_t skip = strspn(text, " \t\r\n");
-        if (!text[skip] || strpbrk(text + skip, "\r\n")) {
-            snprintf(err, errlen, "models.%s.api_key_file: expected one line holding the API key in %s, found %s",
-                     m->name, m->api_key_file, text[skip] ? "several lines" : "an empty file");
-            free(text);
-            return -1;
-        }
-        memmove(text, text + skip, len - skip + 1);
-        *key = text;
+        if (read_key_file(m, key, err, errlen)) return -1;
     } else {
         *key = strdup("");
     }
@@ -173,6 +207,188 @@ static int load_api_key(const model_config_t *m, char **key, char *err, size_t e
     }
     register_api_key(m, *key);
     return 0;
+}
+
+/* Remembers what the key file is now (device, inode, size, mtime). */
+static void note_key_file(endpoint_t *e, const struct stat *st) {
+    e->key_file_known = true;
+    e->key_dev = st->st_dev;
+    e->key_ino = st->st_ino;
+    e->key_size = st->st_size;
+    e->key_mtime = st->st_mtim;
+}
+
+/* api_key_file: re-reads the key when the file changed (a sidecar or `gcloud auth
+ * print-access-token` rewrote or replaced it), or always when forced (after a 401).
+ * A file that cannot be read keeps the key in use, with a warning. */
+static void refresh_key_file(endpoint_t *e, bool force) {
+    const model_config_t *m = e->model;
+    struct stat st;
+    if (stat(m->api_key_file, &st) != 0) {
+        if (force) log_warn("api_key_file_unreadable", "model", m->name, "file", m->api_key_file, NULL);
+        return;
+    }
+    if (!force && e->key_file_known && st.st_dev == e->key_dev && st.st_ino == e->key_ino &&
+        st.st_size == e->key_size && st.st_mtim.tv_sec == e->key_mtime.tv_sec &&
+        st.st_mtim.tv_nsec == e->key_mtime.tv_nsec)
+        return;
+    char *key = NULL, err[400];
+    if (read_key_file(m, &key, err, sizeof err)) {
+        log_warn("api_key_file_unreadable", "model", m->name, "error", err, NULL);
+        return;
+    }
+    note_key_file(e, &st);
+    if (strcmp(key, e->api_key)) {
+        register_api_key(m, key);
+        log_info("api_key_reloaded", "model", m->name, "file", m->api_key_file, NULL);
+    }
+    free(e->api_key);
+    e->api_key = key;
+    e->target.api_key = key;
+}
+
+/* ==== Metadata server tokens ==== */
+
+static size_t on_token_body(char *data, size_t size, size_t nmemb, void *userp) {
+    endpoint_t *e = userp;
+    size_t n = size * nmemb;
+    if (e->token_len + n > TOKEN_MAX_BYTES) {
+        e->token_too_big = true;
+        return 0;
+    }
+    char *b = xrealloc(e->token_buf, e->token_len + n + 1);
+    e->token_buf = b;
+    memcpy(b + e->token_len, data, n);
+    e->token_len += n;
+    b[e->token_len] = '\0';
+    return n;
+}
+
+/* Starts fetching a token from the metadata server (GET .../token with
+ * Metadata-Flavor: Google) unless one fetch is already in flight. */
+static void token_fetch_start(model_client_t *mc, endpoint_t *e) {
+    if (e->token_easy) return;
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = curl_slist_append(NULL, "Metadata-Flavor: Google");
+    if (!h || !hd) {
+        curl_easy_cleanup(h);
+        curl_slist_free_all(hd);
+        return;
+    }
+    e->token_len = 0;
+    e->token_too_big = false;
+    e->token_err[0] = '\0';
+    snprintf(e->token_url, sizeof e->token_url, "%s%s", e->model->metadata_url, METADATA_TOKEN_PATH);
+    curl_easy_setopt(h, CURLOPT_URL, e->token_url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_token_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, e);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, e->token_err);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, mc->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "pressroom-model-client/1");
+    if (curl_multi_add_handle(mc->multi, h) != CURLM_OK) {
+        curl_easy_cleanup(h);
+        curl_slist_free_all(hd);
+        return;
+    }
+    e->token_easy = h;
+    e->token_headers = hd;
+    log_debug("metadata_token_fetch", "model", e->model->name, "url", e->token_url, NULL);
+}
+
+static void token_release(model_client_t *mc, endpoint_t *e) {
+    if (e->token_easy) {
+        curl_multi_remove_handle(mc->multi, e->token_easy);
+        curl_easy_cleanup(e->token_easy);
+        e->token_easy = NULL;
+    }
+    curl_slist_free_all(e->token_headers);
+    e->token_headers = NULL;
+}
+
+/* Reads the metadata server's answer {"access_token","expires_in","token_type":"Bearer"}.
+ * Returns 0 with the new token in place, or -1 with why in err (never the body's token). */
+static int token_accept(model_client_t *mc, endpoint_t *e, CURLcode cc, char *err, size_t errlen) {
+    long status = 0;
+    curl_easy_getinfo(e->token_easy, CURLINFO_RESPONSE_CODE, &status);
+    const char *who = e->token_url;
+    if (cc != CURLE_OK) {
+        snprintf(err, errlen, "token from %s: %s", who,
+                 e->token_too_big ? "answer over 64 KiB" : e->token_err[0] ? e->token_err : curl_easy_strerror(cc));
+        return -1;
+    }
+    if (status != 200) {
+        snprintf(err, errlen, "token from %s: expected HTTP 200, found HTTP %ld", who, status);
+        return -1;
+    }
+    cJSON *j = e->token_buf ? cJSON_ParseWithLength(e->token_buf, e->token_len) : NULL;
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "token_type");
+    int rc = -1;
+    if (!cJSON_IsString(tok) || !tok->valuestring[0] || strpbrk(tok->valuestring, "\r\n") || !cJSON_IsNumber(exp) ||
+        exp->valuedouble < 1 || exp->valuedouble > 86400 || (type && !(cJSON_IsString(type) && !strcmp(type->valuestring, "Bearer"))))
+        snprintf(err, errlen, "token from %s: expected {\"access_token\": \"...\", \"expires_in\": 1..86400, "
+                 "\"token_type\": \"Bearer\"}, found %s", who, !j ? "a body that is not JSON" : "other members");
+    else {
+        char *key = xstrdup(tok->valuestring);
+        register_api_key(e->model, key);
+        free(e->api_key);
+        e->api_key = key;
+        e->target.api_key = key;
+        e->token_lifetime_ms = (int64_t)(exp->valuedouble * 1000);
+        e->token_expires_ms = mono_ms() + e->token_lifetime_ms;
+        char s[24];
+        snprintf(s, sizeof s, "%d", (int)exp->valuedouble);
+        log_info("metadata_token_refreshed", "model", e->model->name, "expires_in_s", s, NULL);
+        rc = 0;
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+static void retry_or_move_on(model_client_t *mc, call_t *c, long retry_after_s);
+static void set_failure(call_t *c, const char *reason, int status, const char *detail);
+
+/* A token fetch finished: wake the calls that waited for it (or fail their attempt). */
+static void on_token_done(model_client_t *mc, endpoint_t *e, CURLcode cc) {
+    char err[512] = "";
+    int rc = token_accept(mc, e, cc, err, sizeof err);
+    token_release(mc, e);
+    if (rc) log_warn("metadata_token_failed", "model", e->model->name, "error", err, NULL);
+    int idx = (int)(e - mc->ep);
+    for (call_t *c = mc->calls; c; c = c->next) {
+        if (!c->token_wait || c->ep != idx) continue;
+        c->token_wait = false;
+        if (!rc) {
+            start_attempt(mc, c);
+            continue;
+        }
+        c->ep_attempts++;
+        c->attempts++;
+        set_failure(c, "upstream_unavailable", 0, err);
+        retry_or_move_on(mc, c, 0);
+    }
+}
+
+/* Before an attempt on e: the credentials it will send are current. Returns false when
+ * the call must wait for a metadata token (c->token_wait set, the fetch started). */
+static bool credentials_ready(model_client_t *mc, endpoint_t *e, call_t *c) {
+    const model_config_t *m = e->model;
+    if (m->api_key_file[0]) refresh_key_file(e, false);
+    if (!m->token_from_metadata) return true;
+    int64_t now = mono_ms();
+    int64_t margin = e->token_lifetime_ms / 4 < TOKEN_REFRESH_MARGIN_MS ? e->token_lifetime_ms / 4 : TOKEN_REFRESH_MARGIN_MS;
+    if (e->token_expires_ms && now < e->token_expires_ms - margin) return true;
+    token_fetch_start(mc, e);
+    if (e->token_expires_ms && now < e->token_expires_ms) return true; /* still valid: refresh in the background */
+    if (!e->token_easy) return true; /* could not start a fetch: the attempt goes without, the 401 says so */
+    c->token_wait = true;
+    return false;
 }
 
 static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *name, char *err, size_t errlen) {
@@ -210,10 +426,27 @@ static int add_endpoint(model_client_t *mc, const config_t *cfg, const char *nam
         redact_add_secret(cred); /* connection failures quote the endpoint URL */
     }
     if (load_api_key(m, &e->api_key, err, errlen)) return -1;
+    struct stat st;
+    if (m->api_key_file[0] && stat(m->api_key_file, &st) == 0) note_key_file(e, &st);
+    mc->n_ep++; /* from here model_client_free frees what the endpoint holds */
     e->target.model = m->name;
+    e->target.provider_model = m->provider_model[0] ? m->provider_model : m->name;
     e->target.base_url = e->base_url;
     e->target.api_key = e->api_key;
-    mc->n_ep++;
+    if (m->params_json[0]) {
+        e->params = cJSON_Parse(m->params_json);
+        if (!e->params) {
+            snprintf(err, errlen, "models.%s.params: out of memory", m->name);
+            return -1;
+        }
+        e->target.params = e->params;
+    }
+    char perr[400];
+    if (provider_check_params(p, &e->target, perr, sizeof perr)) {
+        snprintf(err, errlen, "%s%smodels.%s.%s (provider %s, model %s)", cfg->path, cfg->path[0] ? ": " : "", m->name,
+                 perr, p->name, e->target.provider_model);
+        return -1;
+    }
     return 0;
 }
 
@@ -364,6 +597,8 @@ static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, s
     r->http_status = c->http_status;
     r->attempts = c->attempts;
     r->latency_ms = mono_ms() - c->started_ms;
+    r->sent = c->sent;
+    redact(r->sent.note, sizeof r->sent.note);
     if (!ok) {
         snprintf(r->reason, sizeof r->reason, "%s", c->reason[0] ? c->reason : "upstream_unavailable");
         if (c->trail[0] && c->ep < mc->n_ep)
@@ -408,13 +643,41 @@ static void move_on(model_client_t *mc, call_t *c) {
     start_attempt(mc, c);
 }
 
+/* Does this failure move the request on to the next model? tier.fallback_on when set;
+ * else today's rule: timeouts, connection errors, 429 and 5xx (once retries are spent)
+ * and an open breaker do, refusals (4xx, safety) do not. */
+static bool falls_back(const model_client_t *mc, const char *reason, int status) {
+    const tier_config_t *t = &mc->tier;
+    bool timeout = !strcmp(reason, "timeout"), unavailable = !strcmp(reason, "upstream_unavailable") && !status;
+    if (!t->fallback_configured)
+        return timeout || !strcmp(reason, "upstream_unavailable") || !strcmp(reason, "rate_limited") ||
+               !strcmp(reason, "circuit_open");
+    for (int i = 0; status && i < t->n_fallback_status; i++)
+        if (t->fallback_status[i] == status) return true;
+    if (timeout) return t->fallback_on & FALLBACK_ON_TIMEOUT;
+    if (unavailable) return t->fallback_on & FALLBACK_ON_UNAVAILABLE;
+    if (!strcmp(reason, "safety_filtered")) return t->fallback_on & FALLBACK_ON_SAFETY_REFUSAL;
+    if (!strcmp(reason, "circuit_open")) return t->fallback_on & FALLBACK_ON_BREAKER_OPEN;
+    return false;
+}
+
+/* This model is done with the request: the next model when the failure falls back,
+ * else the end (the result names this model and its failure). */
+static void leave_model(model_client_t *mc, call_t *c) {
+    if (falls_back(mc, c->reason, c->http_status)) return move_on(mc, c);
+    if (c->ep + 1 < mc->n_ep)
+        append(c->detail, sizeof c->detail, "no fallback: tiers.%s.fallback_on does not list %s", mc->tier.name,
+               c->http_status ? "this status" : c->reason);
+    finish(mc, c, false, NULL, 0);
+}
+
 /* A retryable failure: count it against the breaker, then retry this model after a
  * backoff (or Retry-After), or move on when its retries are spent, its breaker opened,
  * or the server asks to wait longer than an attempt may take. */
 static void retry_or_move_on(model_client_t *mc, call_t *c, long retry_after_s) {
     endpoint_t *e = &mc->ep[c->ep];
     breaker_failure(mc, e, c, c->reason);
-    if (c->ep_attempts > mc->tier.max_retries || e->state == BREAKER_OPEN) return move_on(mc, c);
+    if (c->ep_attempts > mc->tier.max_retries || e->state == BREAKER_OPEN) return leave_model(mc, c);
     int64_t base = BACKOFF_BASE_MS << (c->ep_attempts - 1 < 16 ? c->ep_attempts - 1 : 16);
     if (base > BACKOFF_CAP_MS) base = BACKOFF_CAP_MS;
     int64_t delay = base / 2 + (int64_t)(rng_next(mc) % (uint64_t)(base / 2 + 1));
@@ -423,7 +686,7 @@ static void retry_or_move_on(model_client_t *mc, call_t *c, long retry_after_s) 
         if (ra > mc->timeout_ms) {
             append(c->detail, sizeof c->detail, "Retry-After %ld s exceeds the %ld ms request timeout", retry_after_s,
                    mc->timeout_ms);
-            return move_on(mc, c);
+            return leave_model(mc, c);
         }
         if (ra > delay) delay = ra;
     }
@@ -487,9 +750,22 @@ static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
         set_failure(c, out.reason[0] ? out.reason : "bad_response", (int)status, out.detail);
         if (!strcmp(c->reason, "bad_response")) breaker_failure(mc, e, c, "bad_response");
         else breaker_success(e, c);
+        if (mc->tier.fallback_configured && !strcmp(c->reason, "safety_filtered") && falls_back(mc, c->reason, 0)) {
+            c->http_status = 0; /* a 200 refusal is no status to list */
+            return move_on(mc, c);
+        }
         return finish(mc, c, false, NULL, 0);
     }
     free(out.png);
+    if (status == 401 && !c->auth_refreshed) {
+        /* Credentials may have been rotated under us: re-read them and retry once now. */
+        c->auth_refreshed = true;
+        set_failure(c, "http_4xx", (int)status, out.detail);
+        if (e->model->api_key_file[0]) refresh_key_file(e, true);
+        if (e->model->token_from_metadata) e->token_expires_ms = 0;
+        log_info("model_auth_retry", "model", e->model->name, "detail", c->detail, NULL);
+        return start_attempt(mc, c);
+    }
     if (retryable_status(status)) {
         set_failure(c, status == 429 ? "rate_limited" : status == 408 ? "timeout" : "upstream_unavailable",
                     (int)status, out.detail);
@@ -500,6 +776,7 @@ static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
     const char *reason = out.reason[0] ? out.reason : (status >= 400 && status <= 499) ? "http_4xx" : "bad_response";
     if (!out.detail[0]) snprintf(out.detail, sizeof out.detail, "HTTP %ld from %s", status, e->model->name);
     set_failure(c, reason, (int)status, out.detail);
+    if (mc->tier.fallback_configured && falls_back(mc, c->reason, c->http_status)) return move_on(mc, c);
     finish(mc, c, false, NULL, 0);
 }
 
@@ -591,17 +868,30 @@ static void start_attempt(model_client_t *mc, call_t *c) {
         snprintf(detail, sizeof detail, "circuit open after %d consecutive failures (next probe in %" PRId64 " ms)",
                  e->failures, left > 0 ? left : 0);
         set_failure(c, "circuit_open", 0, detail);
+        if (!falls_back(mc, "circuit_open", 0)) {
+            append(c->detail, sizeof c->detail, "no fallback: tiers.%s.fallback_on does not list breaker_open",
+                   mc->tier.name);
+            return finish(mc, c, false, NULL, 0);
+        }
         append(c->trail, sizeof c->trail, "%s skipped: %s", e->model->name, detail);
     }
     if (c->ep >= mc->n_ep) return finish(mc, c, false, NULL, 0);
 
     endpoint_t *e = &mc->ep[c->ep];
     if (!rate_slot(mc, c, e)) return; /* waits on a timer for its slot */
+    if (!credentials_ready(mc, e, c)) {
+        if (c->probe) { /* give the half-open probe back while waiting */
+            e->probing = false;
+            c->probe = false;
+        }
+        return;
+    }
     char err[256] = "";
     c->easy = curl_easy_init();
     if (!c->easy) snprintf(err, sizeof err, "curl_easy_init failed");
     else if (e->provider->build(&e->target, &c->req, c->easy, &c->hreq, err, sizeof err) == 0 &&
              !provider_header(&c->hreq, "Expect", "%s", "")) {
+        c->sent = c->hreq.sent;
         /* "Expect:" (empty) drops curl's 100-continue round trip on large bodies. */
         CURL *h = c->easy;
         curl_easy_setopt(h, CURLOPT_URL, c->hreq.url);
@@ -637,6 +927,19 @@ static void start_attempt(model_client_t *mc, call_t *c) {
     finish(mc, c, false, NULL, 0);
 }
 
+int model_client_plan(model_client_t *mc, const render_request_t *req, render_sent_t *sent) {
+    endpoint_t *e = &mc->ep[0];
+    CURL *h = curl_easy_init();
+    provider_request_t hreq;
+    memset(&hreq, 0, sizeof hreq);
+    char err[256];
+    int rc = h ? e->provider->build(&e->target, req, h, &hreq, err, sizeof err) : -1;
+    if (!rc) *sent = hreq.sent;
+    provider_request_free(&hreq);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
 int model_client_submit(model_client_t *mc, const render_request_t *req, void *opaque) {
     call_t *c = calloc(1, sizeof *c);
     if (!c) return -1;
@@ -668,6 +971,13 @@ static void read_done(model_client_t *mc) {
     int left;
     while ((m = curl_multi_info_read(mc->multi, &left))) {
         if (m->msg != CURLMSG_DONE) continue;
+        endpoint_t *tok = NULL;
+        for (int i = 0; i < mc->n_ep; i++)
+            if (mc->ep[i].token_easy == m->easy_handle) tok = &mc->ep[i];
+        if (tok) {
+            on_token_done(mc, tok, m->data.result);
+            continue;
+        }
         call_t *c = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
         on_transfer_done(mc, c, m->data.result);
@@ -790,10 +1100,15 @@ void model_client_free(model_client_t *mc) {
         loop_timer_cancel(mc->loop, mc->curl_timer);
         loop_timer_cancel(mc->loop, mc->retry_timer);
     }
+    for (int i = 0; mc->multi && i < mc->n_ep; i++) token_release(mc, &mc->ep[i]);
     if (mc->multi) {
         curl_multi_cleanup(mc->multi);
         curl_global_cleanup();
     }
-    for (int i = 0; i < mc->n_ep; i++) free(mc->ep[i].api_key);
+    for (int i = 0; i < mc->n_ep; i++) {
+        free(mc->ep[i].token_buf);
+        cJSON_Delete(mc->ep[i].params);
+        free(mc->ep[i].api_key);
+    }
     free(mc);
 }

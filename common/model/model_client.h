@@ -23,7 +23,11 @@
  *   (timeouts, connection errors, 429/5xx, malformed responses), lets one probe through
  *   after tier.breaker_cooldown_ms (default 5000), closes on success;
  *   an open breaker moves a request straight to the next fallback;
- * - models are tried in order: tier.model, then tier.fallbacks[];
+ * - models are tried in order: tier.model, then tier.fallbacks[]; tier.fallback_on
+ *   (when set) names what moves a request on (statuses, timeout, unavailable,
+ *   safety_refusal, breaker_open); anything else ends it on the model that failed;
+ * - a 401 re-reads the model's credentials (api_key_file, the metadata server) and
+ *   retries once at once: a rotated token never ends a job;
  * - with a rate gate set, every attempt on a model with a rate limit (retries and
  *   fallbacks included) first takes a slot from it and waits for the slot on a timer;
  *   the gate failing closes the door until it answers again. */
@@ -38,6 +42,16 @@
 #include "runtime/loop.h"
 
 #define MODEL_CLIENT_MAX_PNG_BYTES (32u << 20) /* larger images are a bad_response */
+
+/* What a request asked the provider for, as sent (the adapter fills it): the size or
+ * the aspect ratio the image is checked against, whether the seed went out, and what
+ * the provider could not be told. */
+typedef struct {
+    int width, height;          /* the exact size requested; 0 when the API takes a ratio */
+    char aspect_ratio[8];       /* "4:3" when the API takes a ratio, else "" */
+    bool seed_sent;
+    char note[256];             /* "" or e.g. "openai takes no seed: ..." */
+} render_sent_t;
 
 typedef struct {
     const char *prompt;
@@ -61,19 +75,26 @@ typedef struct {
     int http_status;            /* last HTTP status seen, 0 = none (transport error) */
     int attempts;               /* HTTP attempts over all models */
     int64_t latency_ms;         /* submit to completion */
+    render_sent_t sent;         /* what the answering (or last tried) model was asked for */
 } render_result_t;
 
 typedef struct model_client model_client_t;
 
 /* A client for one tier: its primary model and fallbacks from cfg (the config must outlive
- * the client). Reads API keys (api_key_env / api_key_file) now. Returns NULL with a
- * sentence in err when a model is unknown, a provider has no adapter, or a key is missing. */
+ * the client). Reads API keys (api_key_env / api_key_file) now, and checks each model's
+ * params against its adapter. Returns NULL with a sentence in err ("FILE: models.NAME.KEY:
+ * expected ..., found ...") when a model is unknown, a provider has no adapter, a key is
+ * missing or a parameter is not the provider's. */
 model_client_t *model_client_new(const config_t *cfg, const tier_config_t *tier, loop_t *loop, char *err,
                                  size_t errlen);
 
 /* Queues a render; copies req. Never blocks: the transfer starts on the loop.
  * Returns 0, or -1 when out of memory. */
 int model_client_submit(model_client_t *mc, const render_request_t *req, void *opaque);
+
+/* What a request would ask the tier's primary model for (the adapter's size or ratio,
+ * seed, notes), without sending it: for a replayed render. Returns 0 or -1. */
+int model_client_plan(model_client_t *mc, const render_request_t *req, render_sent_t *sent);
 
 /* Asks the rate gate (model_client_set_rate_gate) for every attempt waiting on a slot
  * and starts or schedules each. The owner calls it from a before-sleep hook, so the

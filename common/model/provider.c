@@ -195,3 +195,124 @@ uint32_t provider_seed32(uint64_t seed) {
 double provider_guidance(const render_request_t *r) {
     return r->guidance > 0 ? r->guidance : 7.0;
 }
+
+const char *provider_nearest_size(int width, int height, const char *const *sizes) {
+    double want = log((double)(width > 0 ? width : 1) / (height > 0 ? height : 1));
+    double want_area = log((double)(width > 0 ? width : 1) * (height > 0 ? height : 1));
+    const char *best = sizes[0];
+    double best_d = INFINITY, best_a = INFINITY;
+    for (const char *const *s = sizes; *s; s++) {
+        int w = 0, h = 0;
+        if (sscanf(*s, "%dx%d", &w, &h) != 2 || w <= 0 || h <= 0) continue;
+        double d = fabs(log((double)w / h) - want), a = fabs(log((double)w * h) - want_area);
+        if (d < best_d - 1e-9 || (fabs(d - best_d) <= 1e-9 && a < best_a)) {
+            best_d = d;
+            best_a = a;
+            best = *s;
+        }
+    }
+    return best;
+}
+
+double provider_clamp(double v, double lo, double hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void provider_note(render_sent_t *sent, const char *fmt, ...) {
+    size_t n = strlen(sent->note);
+    if (n && n + 2 < sizeof sent->note) {
+        memcpy(sent->note + n, "; ", 3);
+        n += 2;
+    }
+    if (n + 1 >= sizeof sent->note) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sent->note + n, sizeof sent->note - n, fmt, ap);
+    va_end(ap);
+}
+
+void provider_add_params(cJSON *obj, const provider_target_t *t) {
+    const cJSON *it;
+    if (!t->params) return;
+    cJSON_ArrayForEach(it, t->params) {
+        cJSON *copy = cJSON_Duplicate(it, 1);
+        if (!copy) continue;
+        if (cJSON_GetObjectItemCaseSensitive(obj, it->string)) cJSON_ReplaceItemInObjectCaseSensitive(obj, it->string, copy);
+        else cJSON_AddItemToObject(obj, it->string, copy);
+    }
+}
+
+void provider_reinforced_prompt(const render_request_t *r, bool fold_negative, char *buf, size_t len) {
+    int n = snprintf(buf, len, "%s", r->prompt ? r->prompt : "");
+    if (n < 0 || (size_t)n >= len) return;
+    if (r->guidance > 0)
+        n += snprintf(buf + n, len - (size_t)n,
+                      ". Render the quoted text exactly as written, letter for letter, same capitals and "
+                      "punctuation, nothing added or left out, fully inside the image and legible%s",
+                      r->guidance > 10 ? "; the previous images were rejected for their text, so this matters "
+                                         "more than anything else in the picture"
+                                       : "");
+    if (n < 0 || (size_t)n >= len) return;
+    if (fold_negative && r->negative_prompt && *r->negative_prompt)
+        snprintf(buf + n, len - (size_t)n, ". Avoid: %s", r->negative_prompt);
+}
+
+/* ==== Parameters ==== */
+
+static int param_error(char *err, size_t errlen, const char *name, const char *expected, const cJSON *found) {
+    char *shown = found ? cJSON_PrintUnformatted(found) : NULL;
+    snprintf(err, errlen, "params.%s: expected %s, found %.80s", name, expected, shown ? shown : "nothing");
+    free(shown);
+    return -1;
+}
+
+int provider_check_params(const provider_t *p, const provider_target_t *t, char *err, size_t errlen) {
+    const cJSON *it;
+    if (!t->params) return 0;
+    cJSON_ArrayForEach(it, t->params) {
+        const provider_param_t *d = NULL;
+        for (const provider_param_t *q = p->params; q && q->name; q++)
+            if (!strcmp(q->name, it->string)) d = q;
+        if (!d) {
+            char known[512] = "";
+            size_t n = 0;
+            for (const provider_param_t *q = p->params; q && q->name && n + 1 < sizeof known; q++)
+                n += (size_t)snprintf(known + n, sizeof known - n, "%s%s", n ? ", " : "", q->name);
+            char expected[640];
+            snprintf(expected, sizeof expected, "a parameter %s documents (%s)", p->name,
+                     known[0] ? known : "none: it takes no extras");
+            snprintf(err, errlen, "params.%s: expected %s, found an unknown name", it->string, expected);
+            return -1;
+        }
+        char expected[512];
+        switch (d->kind) {
+        case PARAM_BOOL:
+            if (!cJSON_IsBool(it)) return param_error(err, errlen, d->name, "true or false", it);
+            break;
+        case PARAM_INT:
+        case PARAM_NUMBER:
+            snprintf(expected, sizeof expected, "%s from %g to %g", d->kind == PARAM_INT ? "an integer" : "a number",
+                     d->lo, d->hi);
+            if (!cJSON_IsNumber(it) || it->valuedouble < d->lo || it->valuedouble > d->hi ||
+                (d->kind == PARAM_INT && it->valuedouble != floor(it->valuedouble)))
+                return param_error(err, errlen, d->name, expected, it);
+            break;
+        case PARAM_STRING: {
+            bool ok = cJSON_IsString(it) && it->valuestring[0];
+            if (ok && d->choices) {
+                ok = false;
+                for (const char *const *c = d->choices; *c; c++)
+                    if (!strcmp(*c, it->valuestring)) ok = true;
+            }
+            if (!ok) {
+                size_t n = (size_t)snprintf(expected, sizeof expected, "%s", d->choices ? "one of " : "a non-empty string");
+                for (const char *const *c = d->choices; c && *c && n + 1 < sizeof expected; c++)
+                    n += (size_t)snprintf(expected + n, sizeof expected - n, "%s\"%s\"", c == d->choices ? "" : ", ", *c);
+                return param_error(err, errlen, d->name, expected, it);
+            }
+            break;
+        }
+        }
+    }
+    return p->check_model ? p->check_model(t, err, errlen) : 0;
+}

@@ -19,12 +19,26 @@
 
 struct cJSON;
 
-/* Whom to call: fixed per model for the client's lifetime. */
+/* Whom to call: fixed per model for the client's lifetime (the key may be replaced
+ * between requests when its file changes or a token is refreshed). */
 typedef struct {
-    const char *model;    /* model id sent to the provider (the config key under "models") */
-    const char *base_url; /* endpoint without a trailing slash */
-    const char *api_key;  /* "" = send no credentials */
+    const char *model;          /* our alias (the config key under "models"), for messages */
+    const char *provider_model; /* the provider's model id, sent on the wire */
+    const char *base_url;       /* endpoint without a trailing slash */
+    const char *api_key;        /* "" = send no credentials */
+    const struct cJSON *params; /* models.NAME.params, checked against the adapter; or NULL */
 } provider_target_t;
+
+/* One parameter a provider documents beyond what the adapter sends itself, for
+ * models.NAME.params: a JSON string, integer, number or boolean, within [lo, hi] or
+ * one of choices. The table ends with a NULL name. */
+typedef enum { PARAM_STRING, PARAM_INT, PARAM_NUMBER, PARAM_BOOL } param_kind_t;
+typedef struct {
+    const char *name;
+    param_kind_t kind;
+    double lo, hi;              /* PARAM_INT, PARAM_NUMBER */
+    const char *const *choices; /* PARAM_STRING: NULL = any string */
+} provider_param_t;
 
 /* One HTTP request built by an adapter; the client sets it on the easy handle and frees
  * it with provider_request_free after the transfer. */
@@ -34,6 +48,7 @@ typedef struct {
     char *body;           /* JSON body (malloc'd), or NULL */
     size_t body_len;
     curl_mime *mime;      /* multipart body, or NULL */
+    render_sent_t sent;   /* what this request asks for (size or ratio, seed, notes) */
 } provider_request_t;
 
 /* A finished HTTP exchange, any status. */
@@ -68,6 +83,11 @@ typedef struct provider {
     /* Base URL to use when the model has no "endpoint": derived from the renderer URL
      * (most dialects use it as is). NULL = the renderer URL unchanged. */
     void (*default_base)(const char *renderer_url, char *out, size_t outlen);
+    /* The parameters models.NAME.params may carry (NULL-name terminated). */
+    const provider_param_t *params;
+    /* Optional: checks what depends on the provider model (a parameter one model family
+     * refuses). Returns 0, or -1 with "params.KEY: expected ..., found ..." in err. */
+    int (*check_model)(const provider_target_t *t, char *err, size_t errlen);
 } provider_t;
 
 /* One adapter per name in base/providers.h: provider_openai, provider_raw, ... */
@@ -79,6 +99,11 @@ PRESSROOM_PROVIDERS(PROVIDER_EXTERN_)
 const provider_t *provider_find(const char *name);
 
 void provider_request_free(provider_request_t *req);
+
+/* Checks params (an object, or NULL) against p->params and p->check_model: every name
+ * known, every value of its kind and range. Returns 0, or -1 with "params.KEY: expected
+ * ..., found ..." in err. */
+int provider_check_params(const provider_t *p, const provider_target_t *t, char *err, size_t errlen);
 
 /* ==== Helpers shared by adapters (provider.c) ==== */
 
@@ -117,11 +142,34 @@ int provider_json_body(provider_request_t *req, struct cJSON *obj);
  * (compared on a log scale). */
 const char *provider_nearest_ratio(int width, int height, const char *const *ratios);
 
+/* The size from `sizes` ("WxH", NULL-terminated) nearest to width x height: nearest
+ * aspect ratio on a log scale, then nearest area. */
+const char *provider_nearest_size(int width, int height, const char *const *sizes);
+
+/* Copies every member of t->params into obj (replacing a member of that name). */
+void provider_add_params(struct cJSON *obj, const provider_target_t *t);
+
+/* The prompt for providers without a guidance parameter (OpenAI, Imagen): a re-render
+ * (guidance > 0) gets the reinforcement sentence — the text exactly as quoted in the
+ * prompt, letter for letter, and what the verifier found (the prompt's "Fix: ..."). The
+ * quoted lines are not repeated: a model would draw them twice. When the provider takes
+ * no negative prompt, it is folded in as "Avoid: ...". Into buf (truncated). */
+void provider_reinforced_prompt(const render_request_t *r, bool fold_negative, char *buf, size_t len);
+
+/* v within [lo, hi]. */
+double provider_clamp(double v, double lo, double hi);
+
+/* Appends a "; "-separated printf-formatted note to sent->note. */
+void provider_note(render_sent_t *sent, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* The seed every dialect sends: 0 .. 4294967294 (Stability's range; A1111, Vertex and the
  * renderer take 32-bit seeds), seed mod 4294967295 — deterministic for a job's seed. */
 uint32_t provider_seed32(uint64_t seed);
 
 /* The guidance to send: the request's, or the provider default 7 when 0. */
 double provider_guidance(const render_request_t *r);
+
+/* provider_openai.c: the sizes a model id takes (exposed for tests). */
+const char *const *openai_sizes_for(const char *provider_model);
 
 #endif

@@ -1,14 +1,25 @@
 /* provider_a1111.c — AUTOMATIC1111 stable-diffusion-webui API (also Forge, SD.Next).
  *
+ * Reference: the webui's API (modules/api/models.py, StableDiffusionTxt2ImgProcessingAPI,
+ * built from modules/processing.py StableDiffusionProcessingTxt2Img; /docs of a running
+ * webui), AUTOMATIC1111/stable-diffusion-webui v1.10, read 2026-12-02; the request schema
+ * we check against is tests/contracts/a1111.schema.json.
+ *
  *   POST {base}/sdapi/v1/txt2img {"prompt","negative_prompt","seed","width","height",
- *     "cfg_scale","steps":20,"override_settings":{"sd_model_checkpoint":MODEL}}
+ *     "cfg_scale","steps":20,"override_settings":{"sd_model_checkpoint":MODEL},
+ *     "override_settings_restore_afterwards":false[, params...]}
  *   -> 200 {"images":["<base64 PNG>"],"parameters":{..},"info":"<JSON text>"}; an info with
  *      "nsfw_content_detected":[true] (NSFW-filter extensions, the renderer) is a safety
  *      refusal: the image is a blacked-out stand-in
  *   -> errors (FastAPI) {"detail": ...} or {"error","detail","body","errors"}.
+ * Sizes: the webui draws multiples of 8 (the latent is 1/8 of the image): WxH is
+ * rounded to the nearest multiple of 8 within 64..2048 and the verifier told so.
+ * Stronger guidance is cfg_scale clamped to the UI's 1..30. Restoring the settings
+ * afterwards would reload the checkpoint on every request: we keep it loaded.
  * An API key, when configured, is the webui's --api-auth "user:password", sent as HTTP
  * Basic authentication. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,23 +27,62 @@
 #include "base/base64.h"
 #include "model/provider.h"
 
+#define A1111_CFG_MIN 1.0
+#define A1111_CFG_MAX 30.0
+
+static const provider_param_t a1111_params[] = {
+    {"steps", PARAM_INT, 1, 150, NULL},
+    {"sampler_name", PARAM_STRING, 0, 0, NULL},
+    {"scheduler", PARAM_STRING, 0, 0, NULL},
+    {"restore_faces", PARAM_BOOL, 0, 0, NULL},
+    {"tiling", PARAM_BOOL, 0, 0, NULL},
+    {"subseed", PARAM_INT, -1, 4294967295.0, NULL},
+    {"subseed_strength", PARAM_NUMBER, 0, 1, NULL},
+    {"eta", PARAM_NUMBER, 0, 1, NULL},
+    {"s_churn", PARAM_NUMBER, 0, 100, NULL},
+    {"s_noise", PARAM_NUMBER, 0, 2, NULL},
+    {"refiner_checkpoint", PARAM_STRING, 0, 0, NULL},
+    {"refiner_switch_at", PARAM_NUMBER, 0, 1, NULL},
+    {"do_not_save_samples", PARAM_BOOL, 0, 0, NULL},
+    {"do_not_save_grid", PARAM_BOOL, 0, 0, NULL},
+    {"disable_extra_networks", PARAM_BOOL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+/* The nearest multiple of 8 within 64..2048. */
+static int side8(int v) {
+    int s = (int)lround(v / 8.0) * 8;
+    return s < 64 ? 64 : s > 2048 ? 2048 : s;
+}
+
 static int a1111_build(const provider_target_t *t, const render_request_t *r, CURL *easy,
                        provider_request_t *req, char *err, size_t errlen) {
     (void)easy;
     snprintf(req->url, sizeof req->url, "%s/sdapi/v1/txt2img", t->base_url);
+    req->sent.width = side8(r->width);
+    req->sent.height = side8(r->height);
+    req->sent.seed_sent = true;
+    if (req->sent.width != r->width || req->sent.height != r->height)
+        provider_note(&req->sent, "size %dx%d rounded to %dx%d (multiples of 8)", r->width, r->height,
+                      req->sent.width, req->sent.height);
+    double cfg = provider_clamp(provider_guidance(r), A1111_CFG_MIN, A1111_CFG_MAX);
+    if (r->guidance > 0 && cfg != r->guidance)
+        provider_note(&req->sent, "cfg_scale %g clamped to %g (the webui takes 1..30)", r->guidance, cfg);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "prompt", r->prompt);
     cJSON_AddStringToObject(o, "negative_prompt", r->negative_prompt ? r->negative_prompt : "");
     cJSON_AddNumberToObject(o, "seed", provider_seed32(r->seed));
-    cJSON_AddNumberToObject(o, "width", r->width);
-    cJSON_AddNumberToObject(o, "height", r->height);
-    cJSON_AddNumberToObject(o, "cfg_scale", provider_guidance(r));
+    cJSON_AddNumberToObject(o, "width", req->sent.width);
+    cJSON_AddNumberToObject(o, "height", req->sent.height);
+    cJSON_AddNumberToObject(o, "cfg_scale", cfg);
     cJSON_AddNumberToObject(o, "steps", 20);
     cJSON *ov = cJSON_AddObjectToObject(o, "override_settings");
-    cJSON_AddStringToObject(ov, "sd_model_checkpoint", t->model);
+    cJSON_AddStringToObject(ov, "sd_model_checkpoint", t->provider_model);
+    cJSON_AddFalseToObject(o, "override_settings_restore_afterwards");
+    provider_add_params(o, t);
     int rc = provider_json_body(req, o);
     if (!rc && t->api_key && *t->api_key) {
-        char *basic = base64_encode(t->api_key, strlen(t->api_key), NULL);
+        char *basic = base64_encode((const unsigned char *)t->api_key, strlen(t->api_key), NULL);
         rc = !basic || provider_header(req, "Authorization", "Basic %s", basic);
         free(basic);
     }
@@ -88,4 +138,5 @@ const provider_t provider_a1111 = {
     .build = a1111_build,
     .parse = a1111_parse,
     .default_base = NULL,
+    .params = a1111_params,
 };

@@ -1,5 +1,8 @@
 /* provider_raw.c — the seed's plain render endpoint.
  *
+ * Reference: the seed's render endpoint as the reference renderer serves it
+ * (tools/pressroom-renderer/dialect.c), 2026-12-02; tests/contracts/raw.schema.json.
+ *
  *   POST {base}/render {"prompt","seed","size":"WxH","model","guidance"[,"negative_prompt"]}
  *   -> 200 PNG bytes
  *   -> errors: JSON {"error":{"code","message"}} (code content_filtered: a safety refusal),
@@ -17,10 +20,13 @@ static int raw_build(const provider_target_t *t, const render_request_t *r, CURL
     cJSON *o = cJSON_CreateObject();
     char size[32];
     snprintf(size, sizeof size, "%dx%d", r->width, r->height);
+    req->sent.width = r->width;
+    req->sent.height = r->height;
+    req->sent.seed_sent = true;
     cJSON_AddStringToObject(o, "prompt", r->prompt);
     cJSON_AddNumberToObject(o, "seed", provider_seed32(r->seed));
     cJSON_AddStringToObject(o, "size", size);
-    cJSON_AddStringToObject(o, "model", t->model);
+    cJSON_AddStringToObject(o, "model", t->provider_model);
     cJSON_AddNumberToObject(o, "guidance", provider_guidance(r));
     if (r->negative_prompt && *r->negative_prompt)
         cJSON_AddStringToObject(o, "negative_prompt", r->negative_prompt);

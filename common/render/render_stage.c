@@ -325,6 +325,31 @@ static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cl
     route_apply(rs->w, in, task, &f, NULL);
 }
 
+/* The render request for a task: the job's size and seed, the guidance for its attempt.
+ * The prompt goes into prompt (len bytes); NULL: a throwaway one (planning only). */
+static render_request_t render_request_for(const task_t *task, char *prompt, size_t len) {
+    static char scratch[4096];
+    if (!prompt) {
+        prompt = scratch;
+        len = sizeof scratch;
+    }
+    job_render_prompt(&task->job, task->guidance, prompt, len);
+    return (render_request_t){.prompt = prompt,
+                              .width = task->job.width,
+                              .height = task->job.height,
+                              .seed = task->job.seed + (uint64_t)(task->attempt - 1),
+                              .guidance = route_guidance_scale(task->attempt),
+                              .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
+                              .rate_admitted = true};
+}
+
+/* Records in the task what its render asked the provider for (the verifier checks it). */
+static void task_set_render(task_t *t, const render_sent_t *s) {
+    t->render = (task_render_t){.known = true, .width = s->width, .height = s->height, .seed_sent = s->seed_sent};
+    snprintf(t->render.aspect_ratio, sizeof t->render.aspect_ratio, "%s", s->aspect_ratio);
+    snprintf(t->render.note, sizeof t->render.note, "%s", s->note);
+}
+
 /* Hands a stored image to the verifier and ends the input. */
 static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri) {
     snprintf(task->image_uri, sizeof task->image_uri, "%s", uri);
@@ -376,6 +401,9 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const 
         /* Replay of a finished render: same image, same recorded charge. */
         task_t t = *task;
         snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
+        render_request_t again = render_request_for(task, NULL, 0);
+        render_sent_t sent;
+        if (model_client_plan(rs->mc, &again, &sent) == 0) task_set_render(&t, &sent);
         task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
         log_info("render_replayed", "job_id", id, "stage", stage_name(task->stage), NULL);
         return to_verifier(w, in, &t, uri);
@@ -387,14 +415,7 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const 
     snprintf(r->key, sizeof r->key, "%s", key);
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
-    job_render_prompt(&task->job, task->guidance, r->prompt, sizeof r->prompt);
-    render_request_t req = {.prompt = r->prompt,
-                            .width = task->job.width,
-                            .height = task->job.height,
-                            .seed = task->job.seed + (uint64_t)(task->attempt - 1),
-                            .guidance = route_guidance_scale(task->attempt),
-                            .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
-                            .rate_admitted = true};
+    render_request_t req = render_request_for(task, r->prompt, sizeof r->prompt);
     if (model_client_submit(rs->mc, &req, r) != 0) {
         free(r);
         return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
@@ -520,6 +541,7 @@ static void settle_batch(render_stage_t *rs, int n) {
             log_warn("settled_after_lease_expired", "tier", budget_tier(rs, t), "job_id", t->job.job_id, "detail",
                      rs->calls[j].d.detail, NULL);
         snprintf(t->model, sizeof t->model, "%s", r->result->model);
+        task_set_render(t, &r->result->sent);
         task_add_charge(t, t->stage, t->attempt, r->result->model, rs->calls[j].d.charged_micros);
         to_verifier(rs->w, r->in, t, r->uri);
         render_free(rs, r);

@@ -165,6 +165,7 @@ static void emit_escalation(worker_t *w, input_t *in, const task_t *task, const 
     next.attempt = task->attempt + 1;
     next.image_uri[0] = 0;
     next.model[0] = 0;
+    memset(&next.render, 0, sizeof next.render); /* nothing rendered yet for this attempt */
     snprintf(next.escalation, sizeof next.escalation, "%s", f->escalation);
     snprintf(next.guidance, sizeof next.guidance, "%s", f->guidance ? f->guidance : "");
     snprintf(next.preview_uri, sizeof next.preview_uri, "%s", f->preview_uri ? f->preview_uri : "");

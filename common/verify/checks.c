@@ -428,7 +428,13 @@ void check_size(vctx_t *c) {
     const job_t *job = c->job;
     int W = c->img.w, H = c->img.h;
     cJSON_AddItemToObject(c->report, "size", cJSON_CreateIntArray((const int[]){W, H}, 2));
-    if (job->width > 0 && job->height > 0 && (job->width != W || job->height != H))
+    int a = 0, b = 0;
+    if (job->check_aspect[0] && sscanf(job->check_aspect, "%d:%d", &a, &b) == 2 && a > 0 && b > 0 && W > 0 && H > 0) {
+        /* A provider that takes a ratio draws its own size for it (Imagen's 4:3 is
+         * 1280x896): within 8% of the ratio on a log scale. */
+        if (fabs(log((double)W / H) - log((double)a / b)) > 0.08)
+            verdict_fail(c, "size_mismatch", "render at aspect ratio %d:%d (got %dx%d)", a, b, W, H);
+    } else if (job->width > 0 && job->height > 0 && (job->width != W || job->height != H))
         verdict_fail(c, "size_mismatch", "render at %dx%d (got %dx%d)", job->width, job->height, W, H);
 }
 

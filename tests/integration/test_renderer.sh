@@ -21,7 +21,11 @@ cat >"$STACK_DIR/renderer.json" <<'EOF'
     "f_status": {"latency_p50_ms": 0, "fault": {"kind": "status", "status": 429, "first_n": 2, "retry_after_s": 3}},
     "f_timeout": {"latency_p50_ms": 0, "fault": {"kind": "timeout", "first_n": 1}},
     "f_garbage": {"latency_p50_ms": 0, "fault": {"kind": "garbage", "rate": 1.0}},
-    "f_safety": {"latency_p50_ms": 0, "fault": {"kind": "safety", "rate": 1.0}}
+    "f_safety": {"latency_p50_ms": 0, "fault": {"kind": "safety", "rate": 1.0}},
+    "stab_large": {"provider": "stability", "provider_model": "sd3.5-large", "latency_p50_ms": 0, "latency_p99_ms": 0},
+    "stab_turbo": {"provider": "stability", "provider_model": "sd3.5-large-turbo", "latency_p50_ms": 0, "latency_p99_ms": 0},
+    "stab_safety": {"provider": "stability", "provider_model": "sd3.5-flash", "latency_p50_ms": 0, "fault": {"kind": "safety", "rate": 1.0}},
+    "imagen_real": {"provider": "vertex", "provider_model": "imagen-4.0-generate-001", "latency_p50_ms": 0, "latency_p99_ms": 0}
   }
 }
 EOF
@@ -67,19 +71,19 @@ post /render '{"prompt":"product shot with overlay text \"SALE\" palette #1E3A8A
 cmp -s "$T/body" "$T/first.png" && fail "raw: a different seed and mistake gave the same bytes"
 ok "same request gives identical bytes; a different one does not"
 
-code=$(post /v1/images/generations '{"model":"imagen4_ultra","prompt":"headline \"Hello World\"","n":1,"size":"768x512","response_format":"b64_json","seed":3}' -H 'Authorization: Bearer sk-test')
+code=$(post /v1/images/generations '{"model":"imagen4_ultra","prompt":"headline \"Hello World\"","n":1,"size":"1536x1024","response_format":"b64_json"}' -H 'Authorization: Bearer sk-test')
 [ "$code" = 200 ] || fail "openai: expected 200, got $code: $(cat "$T/body")"
 [ "$(header Content-Type)" = application/json ] || fail "openai: content type"
 [ "$(json 'len(d["data"]), type(d["created"]).__name__, d["data"][0]["revised_prompt"]')" = "1 int headline \"Hello World\"" ] \
   || fail "openai: shape $(head -c 200 "$T/body")"
 b64png 'd["data"][0]["b64_json"]'
-[ "$(png_size "$T/img.png")" = 768x512 ] || fail "openai: image size $(png_size "$T/img.png")"
+[ "$(png_size "$T/img.png")" = 1536x1024 ] || fail "openai: image size $(png_size "$T/img.png")"
 [ "$(truth 't["lines"], t["model"]')" = "['Hello World'] imagen4_ultra" ] || fail "openai: truth"
 [ "$(header X-Pressroom-Price-Micros)" = 60000 ] || fail "openai: price"
-ok "openai /v1/images/generations returns b64_json of a 768x512 PNG"
+ok "openai /v1/images/generations returns b64_json of a 1536x1024 PNG"
 
 code=$(curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$U/v2beta/stable-image/generate/sd3" -H 'Accept: image/*' \
-  -F 'prompt=poster "BIG NEWS" "today only" #FF0000 text area: 10%,50%,80%,40%' -F model=imagen4_ultra \
+  -F 'prompt=poster "BIG NEWS" "today only" #FF0000 text area: 10%,50%,80%,40%' -F model=sd3.5-large \
   -F seed=7 -F aspect_ratio=16:9 -F output_format=png -F cfg_scale=5)
 [ "$code" = 200 ] || fail "stability: expected 200, got $code: $(cat "$T/body")"
 [ "$(header Content-Type)" = image/png ] || fail "stability: content type"
@@ -100,7 +104,7 @@ ok "a1111 txt2img returns images[] with a 512x768 PNG and info"
 
 VX=/v1/projects/demo/locations/us-central1/publishers/google/models
 for ar in 1:1/512x512 16:9/912x512 9:16/512x912; do
-  code=$(post "$VX/imagen4_ultra:predict" "{\"instances\":[{\"prompt\":\"cover \\\"EDITORIAL\\\"\"}],\"parameters\":{\"sampleCount\":1,\"seed\":5,\"aspectRatio\":\"${ar%/*}\"}}")
+  code=$(post "$VX/imagen4_ultra:predict" "{\"instances\":[{\"prompt\":\"cover \\\"EDITORIAL\\\"\"}],\"parameters\":{\"sampleCount\":1,\"seed\":5,\"addWatermark\":false,\"aspectRatio\":\"${ar%/*}\"}}")
   [ "$code" = 200 ] || fail "vertex: expected 200, got $code: $(cat "$T/body")"
   [ "$(json 'd["predictions"][0]["mimeType"]')" = image/png ] || fail "vertex: mimeType"
   b64png 'd["predictions"][0]["bytesBase64Encoded"]'
@@ -115,15 +119,16 @@ ok "vertex predict returns bytesBase64Encoded PNGs sized by aspectRatio"
 [ "$(post /render '{"model":"nope","prompt":"x"}')" = 404 ] || fail "raw unknown model: not 404"
 [ "$(post "$VX/nope:predict" '{"instances":[{"prompt":"x"}]}')" = 404 ] || fail "vertex unknown model: not 404"
 [ "$(json 'd["error"]["status"], d["error"]["code"]')" = "NOT_FOUND 404" ] || fail "vertex 404 shape: $(cat "$T/body")"
-[ "$(curl -s -o "$T/body" -w '%{http_code}' "$U/v2beta/stable-image/generate/sd3" -F model=nope -F prompt=x)" = 404 ] \
-  || fail "stability unknown model: not 404"
+[ "$(curl -s -o "$T/body" -w '%{http_code}' "$U/v2beta/stable-image/generate/sd3" -F model=sd3.5-medium -F prompt=x)" = 404 ] \
+  || fail "stability model not configured here: not 404"
 [ "$(json 'd["name"], len(d["errors"]), len(d["id"])')" = "not_found 1 32" ] || fail "stability 404 shape: $(cat "$T/body")"
 ok "unknown model -> 404 in each dialect's error shape"
 
 for url in /render /v1/images/generations /sdapi/v1/txt2img "$VX/imagen4_ultra:predict"; do
+  want=400; [ "$url" = /sdapi/v1/txt2img ] && want=422 # FastAPI's validation status
   for bad in '{"prompt":' '[1,2]' '{"prompt":42}' '{"prompt":"x","seed":"abc"}' $'\x00\xff'; do
     code=$(post "$url" "$bad")
-    [ "$code" = 400 ] || fail "$url with malformed body '$bad': expected 400, got $code"
+    [ "$code" = $want ] || fail "$url with malformed body '$bad': expected $want, got $code"
     python3 -c "import json; json.load(open('$T/body'))" || fail "$url: 400 body is not JSON: $(cat "$T/body")"
   done
 done
@@ -140,6 +145,75 @@ head -c 1100000 /dev/zero | tr '\0' 'a' >"$T/big"
 [ "$(curl -s -o "$T/body" -w '%{http_code}' "$U/nowhere" -d '{}')" = 404 ] || fail "unknown path: not 404"
 [ "$(curl -s -o "$T/body" -w '%{http_code}' "$U/render")" = 405 ] || fail "GET /render: not 405"
 ok "malformed JSON/multipart/prompt -> 400 JSON; oversized -> 413; unknown path 404; GET 405"
+
+# ==== As strict as the providers' references ====
+# Each dialect refuses what its provider's public reference does not document, with
+# that provider's status and error shape (docs/providers.md, tests/contracts/).
+
+code=$(post /v1/images/generations '{"model":"imagen4_ultra","prompt":"x","size":"1024x1024","seed":3}')
+[ "$code" = 400 ] || fail "openai seed: expected 400, got $code"
+[ "$(json 'd["error"]["type"], d["error"]["code"], d["error"]["param"]')" = "invalid_request_error unknown_parameter seed" ] \
+  || fail "openai unknown parameter shape: $(cat "$T/body")"
+[ "$(post /v1/images/generations '{"model":"imagen4_ultra","prompt":"x","guidance_scale":9}')" = 400 ] && \
+  [ "$(json 'd["error"]["param"]')" = guidance_scale ] || fail "openai guidance_scale: $(cat "$T/body")"
+[ "$(post /v1/images/generations '{"model":"imagen4_ultra","prompt":"x","size":"768x512"}')" = 400 ] && \
+  [ "$(json 'd["error"]["code"], d["error"]["param"]')" = "invalid_value size" ] || fail "openai 768x512: $(cat "$T/body")"
+[ "$(post /v1/images/generations '{"model":"dall-e-3","prompt":"x","size":"1536x1024"}')" = 400 ] && \
+  [ "$(json 'd["error"]["param"]')" = size ] || fail "openai dall-e-3 at a gpt-image size: $(cat "$T/body")"
+[ "$(post /v1/images/generations '{"model":"gpt-image-1","prompt":"x","response_format":"b64_json"}')" = 400 ] && \
+  [ "$(json 'd["error"]["param"]')" = response_format ] || fail "openai gpt-image-1 response_format: $(cat "$T/body")"
+ok "openai: unknown parameters, sizes a model does not take, response_format on gpt-image -> 400 invalid_request_error naming the param"
+
+stab() { curl -s -o "$T/body" -D "$T/hdr" -w '%{http_code}' "$U/v2beta/stable-image/generate/sd3" -H 'Accept: image/*' -F prompt=x "$@"; }
+[ "$(stab -F model=sd3.5-large -F cfg_scale=10.5)" = 400 ] && [ "$(json 'd["name"], len(d["errors"])')" = "bad_request 1" ] \
+  || fail "stability cfg_scale 10.5: $(cat "$T/body")"
+[ "$(stab -F model=sd3.5-large -F guidance=7)" = 400 ] && grep -q guidance "$T/body" || fail "stability unknown field: $(cat "$T/body")"
+[ "$(stab -F model=sd3.5_turbo)" = 400 ] && grep -q 'sd3.5-large-turbo' "$T/body" || fail "stability alias as model id: $(cat "$T/body")"
+[ "$(stab -F model=sd3.5-large-turbo -F negative_prompt=blurry)" = 400 ] || fail "stability negative prompt on turbo: $(cat "$T/body")"
+[ "$(stab -F model=sd3.5-large -F cfg_scale=10 -F negative_prompt=blurry -F style_preset=photographic)" = 200 ] \
+  || fail "stability documented fields: $(cat "$T/body")"
+ok "stability: cfg_scale outside 1..10, unknown fields, ids that are not Stability's -> 400 {name, errors}"
+
+[ "$(post "$VX/imagen4_ultra:predict" '{"instances":[{"prompt":"x"}],"parameters":{"sampleCount":1,"addWatermark":false,"guidanceScale":9}}')" = 400 ] && \
+  [ "$(json 'd["error"]["code"], d["error"]["status"]')" = "400 INVALID_ARGUMENT" ] && grep -q guidanceScale "$T/body" \
+  || fail "vertex guidanceScale: $(cat "$T/body")"
+[ "$(post "$VX/imagen4_ultra:predict" '{"instances":[{"prompt":"x"}],"parameters":{"seed":5}}')" = 400 ] \
+  || fail "vertex seed while watermarking: $(cat "$T/body")"
+[ "$(post "$VX/imagen-4.0-generate-001:predict" '{"instances":[{"prompt":"x"}],"parameters":{"addWatermark":false,"negativePrompt":"blur"}}')" = 400 ] \
+  || fail "vertex negativePrompt on imagen-4: $(cat "$T/body")"
+[ "$(post "$VX/imagen-4.0-generate-001:predict" '{"instances":[{"prompt":"x"}],"parameters":{"sampleCount":1,"seed":3,"addWatermark":false,"aspectRatio":"4:3","personGeneration":"dont_allow","enhancePrompt":false}}')" = 200 ] \
+  || fail "vertex documented parameters: $(cat "$T/body")"
+ok "vertex: guidanceScale, a seed with the watermark on, negativePrompt on imagen-4 -> 400 INVALID_ARGUMENT"
+
+[ "$(post /sdapi/v1/txt2img '{"prompt":"x","bogus":1}')" = 422 ] && \
+  [ "$(json 'd["detail"][0]["loc"], d["detail"][0]["type"]')" = "['body', 'bogus'] value_error.extra" ] \
+  || fail "a1111 unknown field: $(cat "$T/body")"
+[ "$(post /sdapi/v1/txt2img '{"prompt":"x","cfg_scale":31}')" = 422 ] || fail "a1111 cfg_scale 31: $(cat "$T/body")"
+[ "$(post /sdapi/v1/txt2img '{"prompt":"x","width":"wide"}')" = 422 ] && [ "$(json 'd["detail"][0]["type"]')" = type_error.integer ] \
+  || fail "a1111 width not an integer: $(cat "$T/body")"
+[ "$(post /sdapi/v1/txt2img '{"prompt":"\"AB\"","width":770,"height":514,"override_settings":{"sd_model_checkpoint":"sd3.5_turbo"},"override_settings_restore_afterwards":false}')" = 200 ] || fail "a1111 770x514: $(cat "$T/body")"
+b64png 'd["images"][0]'
+[ "$(png_size "$T/img.png")" = 768x512 ] || fail "a1111 draws multiples of 8: $(png_size "$T/img.png")"
+ok "a1111: unknown fields, values of the wrong type or out of the UI's range -> FastAPI's 422; sizes floored to multiples of 8"
+
+# --api-key-file: the accepted key is the file's, re-read per request; the metadata server's token.
+echo 'ya29.token-one-AAAA' >"$T/accepted.key"
+start_bg renderer3 "$BIN/pressroom-renderer" --config "$T/renderer.json" --listen 127.0.0.1:0 \
+  --api-key-file "$T/accepted.key" --token-lifetime-s 120
+wait_for grep -q '^listening http://127.0.0.1:[0-9]*$' "$T/renderer3.out"
+U3=$(sed 's/^listening //' "$T/renderer3.out")
+MD=/computeMetadata/v1/instance/service-accounts/default/token
+[ "$(curl -s -o "$T/body" -w '%{http_code}' "$U3$MD")" = 403 ] || fail "metadata token without Metadata-Flavor: not 403"
+[ "$(curl -s -o "$T/body" -w '%{http_code}' -H 'Metadata-Flavor: Google' "$U3$MD")" = 200 ] || fail "metadata token: not 200"
+[ "$(json 'd["access_token"], d["expires_in"], d["token_type"]')" = "ya29.token-one-AAAA 120 Bearer" ] || fail "metadata token: $(cat "$T/body")"
+vx3() { curl -s -o "$T/body" -w '%{http_code}' "$U3$VX/imagen4_ultra:predict" -H "Authorization: Bearer $1" \
+  -d '{"instances":[{"prompt":"\"A\""}],"parameters":{"addWatermark":false,"seed":1}}'; }
+[ "$(vx3 ya29.token-one-AAAA)" = 200 ] || fail "key file: the current key refused: $(cat "$T/body")"
+echo 'ya29.token-two-BBBB' >"$T/accepted.key"
+[ "$(vx3 ya29.token-one-AAAA)" = 401 ] && [ "$(json 'd["error"]["code"], d["error"]["status"]')" = "401 UNAUTHENTICATED" ] \
+  || fail "key file: the rotated-out key accepted: $(cat "$T/body")"
+[ "$(vx3 ya29.token-two-BBBB)" = 200 ] || fail "key file: the new key refused: $(cat "$T/body")"
+ok "--api-key-file: the file's key is accepted, a rotated-out one gets 401; the metadata endpoint serves it (403 without Metadata-Flavor)"
 
 # ==== Faults ====
 
@@ -172,7 +246,7 @@ ok "garbage fault: 200 with bodies that do not decode to an image"
 
 [ "$(post /v1/images/generations '{"model":"f_safety","prompt":"x"}')" = 400 ] || fail "safety openai: not 400"
 [ "$(json 'd["error"]["code"]')" = content_policy_violation ] || fail "safety openai: code"
-curl -s -o "$T/body" -D "$T/hdr" "$U/v2beta/stable-image/generate/sd3" -F model=f_safety -F prompt=x -F seed=4
+curl -s -o "$T/body" -D "$T/hdr" "$U/v2beta/stable-image/generate/sd3" -F model=sd3.5-flash -F prompt=x -F seed=4
 [ "$(header finish-reason)" = CONTENT_FILTERED ] || fail "safety stability: finish-reason $(header finish-reason)"
 [ "$(post "$VX/f_safety:predict" '{"instances":[{"prompt":"x"}]}')" = 200 ] || fail "safety vertex: not 200"
 json '"raiFilteredReason" in d["predictions"][0]' | grep -q True || fail "safety vertex: no raiFilteredReason"

@@ -238,8 +238,38 @@ static void test_arrays_items_and_missing_members_are_named(void **state) {
     expect_error("{\"tiers\": {\"preview\": {\"window\": \"2h\"}}}", ": tiers.preview.window: expected \"1h\" or \"1d\", found \"2h\"");
 }
 
+static void test_provider_keys_name_file_key_and_expected_form(void **state) {
+    (void)state;
+    clear_env();
+    expect_error("{\"tiers\": {\"preview\": {\"fallback_on\": [503, \"always\"]}}}",
+                 ": tiers.preview.fallback_on[1]: expected an array of HTTP statuses (400..599) and \"timeout\"");
+    expect_error("{\"models\": {\"m\": {\"provider\": \"a1111\", \"params\": {\"override_settings\": {}}}}}",
+                 ": models.m.params.override_settings: expected a string, a number or a boolean, found {}");
+    expect_error("{\"models\": {\"m\": {\"provider\": \"openai\", \"token_source\": \"metadata\"}}}",
+                 ": models.m.token_source: expected \"key\" (\"metadata\" is an OAuth token for provider vertex)");
+    expect_error("{\"models\": {\"m\": {\"provider\": \"vertex\", \"token_source\": \"metadata\", \"api_key_env\": \"K\"}}}",
+                 ": models.m.token_source: expected \"key\" when api_key_env or api_key_file is set");
+    expect_error("{\"models\": {\"m\": {\"provider\": \"vertex\", \"provider_model\": \"\"}}}",
+                 ": models.m.provider_model: expected the provider's model id");
+    config_t cfg;
+    load_ok("{\"models\": {\"m\": {\"provider\": \"vertex\", \"provider_model\": \"imagen-4.0-generate-001\", "
+            "\"token_source\": \"metadata\", \"params\": {\"enhancePrompt\": false}}},"
+            " \"tiers\": {\"production\": {\"model\": \"m\", \"fallback_on\": [429, \"timeout\", \"breaker_open\"]}}}", &cfg);
+    const model_config_t *m = config_model(&cfg, "m");
+    assert_string_equal(m->provider_model, "imagen-4.0-generate-001");
+    assert_true(m->token_from_metadata);
+    assert_string_equal(m->metadata_url, "http://metadata.google.internal");
+    assert_string_equal(m->params_json, "{\"enhancePrompt\":false}");
+    assert_true(cfg.production.fallback_configured);
+    assert_int_equal(cfg.production.n_fallback_status, 1);
+    assert_int_equal(cfg.production.fallback_status[0], 429);
+    assert_int_equal(cfg.production.fallback_on, FALLBACK_ON_TIMEOUT | FALLBACK_ON_BREAKER_OPEN);
+    assert_false(cfg.preview.fallback_configured); /* absent: today's rule */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provider_keys_name_file_key_and_expected_form),
         cmocka_unit_test(test_seed_snippet_loads_unchanged),
         cmocka_unit_test(test_bad_values_name_file_key_and_expected_form),
         cmocka_unit_test(test_provider_list_names_every_provider),

@@ -154,6 +154,32 @@ static void test_revision_is_the_digest_of_what_decides_the_image(void **state) 
     assert_int_equal(parse("{\"job_id\":\"r-1\",\"revision\":7,\"asset_class\":\"thumbnail\",\"prompt\":\"p\"}", &c, err), -1);
 }
 
+static void test_task_render_round_trips_and_is_checked(void **state) {
+    (void)state;
+    task_t t, back;
+    memset(&t, 0, sizeof t);
+    char err[512];
+    assert_int_equal(parse("{\"job_id\":\"r-1\",\"asset_class\":\"paid\",\"prompt\":\"p\"}", &t.job, err), 0);
+    t.attempt = 1;
+    t.render = (task_render_t){.known = true, .width = 1536, .height = 1024, .seed_sent = false};
+    snprintf(t.render.note, sizeof t.render.note, "openai takes no seed");
+    char *json = task_encode(&t);
+    assert_non_null(strstr(json, "\"render\":{\"width\":1536,\"height\":1024,\"seed_sent\":false,\"note\":\"openai takes no seed\"}"));
+    assert_int_equal(task_parse(json, strlen(json), &back, err, sizeof err), 0);
+    free(json);
+    assert_true(back.render.known);
+    assert_int_equal(back.render.width, 1536);
+    assert_string_equal(back.render.note, "openai takes no seed");
+    const char *s = "{\"job\":{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"p\"},\"stage\":\"preview\",\"attempt\":1,"
+                    "\"render\":{\"width\":768,\"height\":512,\"aspect_ratio\":\"3:2\"}}";
+    assert_int_equal(task_parse(s, strlen(s), &back, err, sizeof err), -1);
+    assert_non_null(strstr(err, "render: expected either width and height or aspect_ratio, found both"));
+    s = "{\"job\":{\"job_id\":\"a\",\"asset_class\":\"paid\",\"prompt\":\"p\"},\"stage\":\"preview\",\"attempt\":1,"
+        "\"render\":{\"aspect_ratio\":\"wide\"}}";
+    assert_int_equal(task_parse(s, strlen(s), &back, err, sizeof err), -1);
+    assert_non_null(strstr(err, "render.aspect_ratio: expected \"W:H\""));
+}
+
 static void test_task_with_a_bad_nested_job_names_the_path(void **state) {
     (void)state;
     task_t t;
@@ -412,6 +438,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_payload_is_not_read_past_its_length),
         cmocka_unit_test(test_task_round_trips_with_charges),
         cmocka_unit_test(test_revision_is_the_digest_of_what_decides_the_image),
+        cmocka_unit_test(test_task_render_round_trips_and_is_checked),
         cmocka_unit_test(test_task_with_a_bad_nested_job_names_the_path),
         cmocka_unit_test(test_every_codec_accepts_the_documents_the_strict_cases_start_from),
         cmocka_unit_test(test_a_nul_escaped_or_raw_is_refused_by_every_codec),

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ static const char *config_resilience =
     " \"models\": {\n"
     "  \"m_openai\":    {\"provider\": \"openai\",    \"price_usd\": 0.01, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_raw\":       {\"provider\": \"raw\",       \"price_usd\": 0.02, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
-    "  \"m_stability\": {\"provider\": \"stability\", \"price_usd\": 0.03, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
+    "  \"m_stability\": {\"provider\": \"stability\", \"provider_model\": \"sd3.5-large-turbo\", \"price_usd\": 0.03, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_a1111\":     {\"provider\": \"a1111\",     \"price_usd\": 0.04, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"m_vertex\":    {\"provider\": \"vertex\",    \"price_usd\": 0.05, \"latency_p50_ms\": 5, \"latency_p99_ms\": 10},\n"
     "  \"flaky_500\":   {\"provider\": \"openai\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"status\", \"status\": 500, \"first_n\": 2}},\n"
@@ -64,6 +65,16 @@ static const char *config_answers =
     "  \"backup\":      {\"provider\": \"raw\",    \"latency_p50_ms\": 1, \"latency_p99_ms\": 2},\n"
     "  \"throttled\":   {\"provider\": \"openai\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"status\", \"status\": 429, \"rate\": 1, \"retry_after_s\": 30}},\n"
     "  \"slow_300\":    {\"provider\": \"raw\",    \"latency_p50_ms\": 300, \"latency_p99_ms\": 300, \"prerendered\": true}\n"
+    " }}\n";
+/* The third process checks credentials: --api-key-file TMP/accepted.key (re-read per
+ * request) and the metadata token endpoint with a 2 s lifetime. "@TMP@" is the test's
+ * folder. */
+static const char *config_credentials =
+    "{\"tiers\": {\"preview\": {\"model\": \"tok_file\", \"max_latency_ms\": 500}},\n"
+    " \"models\": {\n"
+    "  \"tok_file\": {\"provider\": \"vertex\", \"provider_model\": \"imagen-4.0-generate-001\", \"api_key_file\": \"@TMP@/worker.key\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2},\n"
+    "  \"tok_meta\": {\"provider\": \"vertex\", \"provider_model\": \"imagen-3.0-generate-002\", \"token_source\": \"metadata\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2},\n"
+    "  \"tok_meta_dead\": {\"provider\": \"vertex\", \"provider_model\": \"imagegeneration@006\", \"token_source\": \"metadata\", \"metadata_url\": \"http://127.0.0.1:1\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2}\n"
     " }}\n";
 static const char *group_config;
 
@@ -98,7 +109,25 @@ static int port_open(int port) {
     return ok;
 }
 
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
 static void write_config(void) {
+    if (group_config == config_credentials) {
+        char text[4096], key[PATH_MAX + 32];
+        const char *at = strstr(group_config, "@TMP@");
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - group_config), group_config, tmpdir, at + 5);
+        write_text(config_path, text);
+        snprintf(key, sizeof key, "%s/accepted.key", tmpdir);
+        write_text(key, "key-one-AAAAAA\n");
+        snprintf(key, sizeof key, "%s/worker.key", tmpdir);
+        write_text(key, "key-one-AAAAAA\n");
+        return;
+    }
     FILE *f = fopen(config_path, "w");
     assert_non_null(f);
     /* Splice the generated fault models into the second config's models object. */
@@ -106,10 +135,12 @@ static void write_config(void) {
     assert_non_null(end);
     fwrite(group_config, 1, (size_t)(end - group_config), f);
     for (size_t i = 0; group_config == config_answers && i < (size_t)PROVIDER_COUNT; i++) {
-        fprintf(f, ",\n  \"garbage_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"garbage\", \"rate\": 1}}",
-                provider_names[i], provider_names[i]);
-        fprintf(f, ",\n  \"safety_%s\": {\"provider\": \"%s\", \"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"safety\", \"rate\": 1}}",
-                provider_names[i], provider_names[i]);
+        /* Stability takes only its own model ids: one per model here. */
+        bool stab = !strcmp(provider_names[i], "stability");
+        fprintf(f, ",\n  \"garbage_%s\": {\"provider\": \"%s\", %s\"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"garbage\", \"rate\": 1}}",
+                provider_names[i], provider_names[i], stab ? "\"provider_model\": \"sd3.5-medium\", " : "");
+        fprintf(f, ",\n  \"safety_%s\": {\"provider\": \"%s\", %s\"latency_p50_ms\": 1, \"latency_p99_ms\": 2, \"fault\": {\"kind\": \"safety\", \"rate\": 1}}",
+                provider_names[i], provider_names[i], stab ? "\"provider_model\": \"sd3.5-flash\", " : "");
     }
     fputs(end, f);
     fclose(f);
@@ -132,7 +163,13 @@ static int start_renderer(void **state) {
         dup2(fd, 2);
         int nul = open("/dev/null", O_WRONLY);
         dup2(nul, 1);
-        execl(renderer_bin, renderer_bin, "--config", config_path, "--listen", listen, (char *)NULL);
+        char keyfile[PATH_MAX + 16];
+        snprintf(keyfile, sizeof keyfile, "%s/accepted.key", tmpdir);
+        if (group_config == config_credentials)
+            execl(renderer_bin, renderer_bin, "--config", config_path, "--listen", listen, "--api-key-file", keyfile,
+                  "--token-lifetime-s", "2", (char *)NULL);
+        else
+            execl(renderer_bin, renderer_bin, "--config", config_path, "--listen", listen, (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", renderer_bin, strerror(errno));
         _exit(127);
     }
@@ -156,6 +193,8 @@ static int start_renderer(void **state) {
         return -1;
     }
     snprintf(cfg.renderer_url, sizeof cfg.renderer_url, "%s", renderer_url);
+    model_config_t *meta = (model_config_t *)config_model(&cfg, "tok_meta");
+    if (meta) snprintf(meta->metadata_url, sizeof meta->metadata_url, "%s", renderer_url); /* the renderer is the metadata server */
     return 0;
 }
 
@@ -252,8 +291,9 @@ static void expect_ok(const render_result_t *r, const char *model) {
 
 /* ==== Dialects ==== */
 
-/* Each dialect: the exact size when the API takes one, the requested aspect ratio when
- * the API takes a ratio (stability, vertex). */
+/* Each dialect: the size the adapter asked for when the API takes one (the job's for raw,
+ * a1111; the nearest documented one for openai), the requested aspect ratio when the API
+ * takes a ratio (stability, vertex); the result says which. */
 static void check_dialect_renders(const char *model, bool exact_size) {
     tier_config_t t = tier_for(model, 0, 1000, NULL);
     model_client_t *mc = client_for(&t);
@@ -265,9 +305,23 @@ static void check_dialect_renders(const char *model, bool exact_size) {
     int w, h;
     png_size(r, &w, &h);
     if (exact_size) {
-        assert_int_equal(w, 640);
-        assert_int_equal(h, 360);
+        assert_int_equal(w, r->sent.width);
+        assert_int_equal(h, r->sent.height);
+        assert_string_equal(r->sent.aspect_ratio, "");
+        if (!strcmp(config_model(&cfg, model)->provider, "openai")) {
+            /* 640x360 is no size OpenAI takes: 16:9 is nearest to 1792x1024; no seed goes out. */
+            assert_int_equal(w, 1792);
+            assert_int_equal(h, 1024);
+            assert_false(r->sent.seed_sent);
+            assert_non_null(strstr(r->sent.note, "openai takes no seed"));
+        } else {
+            assert_int_equal(w, 640);
+            assert_int_equal(h, 360);
+            assert_true(r->sent.seed_sent);
+        }
     } else {
+        assert_string_equal(r->sent.aspect_ratio, "16:9");
+        assert_int_equal(r->sent.width, 0);
         assert_true(w > h); /* 16:9 */
         assert_true(abs(w * 9 - h * 16) <= 16 * 8);
     }
@@ -800,6 +854,166 @@ static void test_every_provider_in_the_list_has_its_adapter(void **state) {
     assert_null(provider_find("dalle"));
 }
 
+
+/* ==== Fallback triggers (tiers.*.fallback_on) ==== */
+
+static void test_fallback_on_without_5xx_keeps_a_503_on_its_model(void **s) {
+    (void)s;
+    tier_config_t t = tier_for("dead_503", 1, 500, "backup", NULL);
+    t.fallback_configured = true;
+    t.fallback_on = FALLBACK_ON_TIMEOUT; /* 503 not listed */
+    t.breaker_failures = 1000;
+    model_client_t *mc = client_for(&t);
+    render_request_t req = request(128, 128, 1);
+    render_result_t *r = render_one(mc, &req, 5000);
+    assert_false(r->ok);
+    assert_string_equal(r->reason, "upstream_unavailable");
+    assert_string_equal(r->model, "dead_503");
+    assert_int_equal(r->attempts, 2); /* retried on its model, never sent to backup */
+    assert_non_null(strstr(r->detail, "fallback_on does not list"));
+    render_result_free(r);
+    model_client_free(mc);
+}
+
+static void test_fallback_on_a_listed_status_moves_a_refusal_on(void **s) {
+    (void)s;
+    tier_config_t t = tier_for("refusing_400", 3, 500, "backup", NULL);
+    t.fallback_configured = true;
+    t.fallback_on = 0;
+    t.fallback_status[t.n_fallback_status++] = 400;
+    model_client_t *mc = client_for(&t);
+    render_request_t req = request(128, 128, 2);
+    render_result_t *r = render_one(mc, &req, 5000);
+    expect_ok(r, "backup");
+    assert_int_equal(r->attempts, 2); /* a 400 is not retried: straight to the fallback */
+    render_result_free(r);
+    model_client_free(mc);
+}
+
+static void test_unknown_params_fail_start_up_naming_file_and_key(void **s) {
+    (void)s;
+    config_t *c2 = malloc(sizeof *c2);
+    *c2 = cfg;
+    model_config_t *m = (model_config_t *)config_model(c2, "m_a1111");
+    snprintf(m->params_json, sizeof m->params_json, "{\"sampler_name\":\"Euler a\",\"hires\":true}");
+    tier_config_t t = tier_for("m_a1111", 0, 500, NULL);
+    char err[1024] = "";
+    assert_null(model_client_new(c2, &t, g_loop, err, sizeof err));
+    assert_non_null(strstr(err, config_path));
+    assert_non_null(strstr(err, "models.m_a1111.params.hires: expected a parameter a1111 documents (steps, sampler_name"));
+    /* Documented ones go through to the wire, and the renderer (as strict as the webui) takes them. */
+    snprintf(m->params_json, sizeof m->params_json, "{\"sampler_name\":\"Euler a\",\"steps\":12}");
+    model_client_t *mc = model_client_new(c2, &t, g_loop, err, sizeof err);
+    assert_non_null(mc);
+    render_request_t req = request(128, 128, 3);
+    render_result_t *r = render_one(mc, &req, 5000);
+    expect_ok(r, "m_a1111");
+    render_result_free(r);
+    model_client_free(mc);
+    free(c2);
+}
+
+/* ==== Credentials that last ==== */
+
+static void key_path(char *buf, size_t len, const char *name) { snprintf(buf, len, "%s/%s", tmpdir, name); }
+
+static void test_rotated_key_file_is_reread_before_the_next_request(void **s) {
+    (void)s;
+    tier_config_t t = tier_for("tok_file", 0, 500, NULL);
+    model_client_t *mc = client_for(&t);
+    render_request_t req = request(128, 128, 4);
+    render_result_t *r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_file");
+    assert_int_equal(r->attempts, 1);
+    render_result_free(r);
+    char a[PATH_MAX + 32], w[PATH_MAX + 32];
+    key_path(a, sizeof a, "accepted.key");
+    key_path(w, sizeof w, "worker.key");
+    write_text(a, "key-two-BBBBBB\n");
+    write_text(w, "key-two-BBBBBB\n"); /* a sidecar rewrote it: the client sees the change */
+    usleep(20 * 1000);
+    r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_file");
+    assert_int_equal(r->attempts, 1);
+    render_result_free(r);
+    model_client_free(mc);
+}
+
+static void test_a_401_rereads_the_key_and_retries_once(void **s) {
+    (void)s;
+    tier_config_t t = tier_for("tok_file", 0, 500, NULL);
+    model_client_t *mc = client_for(&t);
+    render_request_t req = request(128, 128, 5);
+    char a[PATH_MAX + 32], w[PATH_MAX + 32];
+    key_path(a, sizeof a, "accepted.key");
+    key_path(w, sizeof w, "worker.key");
+    write_text(a, "key-two-BBBBBB\n");
+    write_text(w, "key-two-BBBBBB\n");
+    render_result_t *r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_file");
+    render_result_free(r);
+    /* Rotated, and the file looks unchanged (same inode, size and mtime): only the 401 tells. */
+    struct stat st;
+    assert_int_equal(stat(w, &st), 0);
+    write_text(a, "key-three-CCCC\n");
+    write_text(w, "key-three-CCCC\n");
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, w, times, 0), 0);
+    r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_file");
+    assert_int_equal(r->attempts, 2); /* 401, re-read, retried at once */
+    render_result_free(r);
+    /* A key that stays wrong: one retry, then the provider's 401, the key redacted. */
+    write_text(a, "key-four-DDDDD\n");
+    r = render_one(mc, &req, 5000);
+    assert_false(r->ok);
+    assert_string_equal(r->reason, "http_4xx");
+    assert_int_equal(r->http_status, 401);
+    assert_int_equal(r->attempts, 2);
+    assert_null(strstr(r->detail, "key-three-CCCC"));
+    assert_non_null(strstr(r->detail, "[redacted]")); /* the renderer echoes what it was sent */
+    render_result_free(r);
+    model_client_free(mc);
+}
+
+static void test_metadata_tokens_are_fetched_refreshed_and_retried_after_a_401(void **s) {
+    (void)s;
+    char a[PATH_MAX + 32];
+    key_path(a, sizeof a, "accepted.key");
+    write_text(a, "ya29.meta-one-EEEE\n");
+    tier_config_t t = tier_for("tok_meta", 0, 500, NULL);
+    model_client_t *mc = client_for(&t);
+    render_request_t req = request(128, 128, 6);
+    render_result_t *r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_meta");
+    assert_int_equal(r->attempts, 1);
+    render_result_free(r);
+    /* The token lives 2 s: after that the client fetches a new one before sending. */
+    write_text(a, "ya29.meta-two-FFFF\n");
+    usleep(2100 * 1000);
+    r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_meta");
+    assert_int_equal(r->attempts, 1);
+    render_result_free(r);
+    /* Revoked early: the 401 refreshes the token and retries once. */
+    write_text(a, "ya29.meta-three-GG\n");
+    r = render_one(mc, &req, 5000);
+    expect_ok(r, "tok_meta");
+    assert_int_equal(r->attempts, 2);
+    render_result_free(r);
+    model_client_free(mc);
+
+    /* A metadata server that does not answer: the attempt fails naming where it asked. */
+    t = tier_for("tok_meta_dead", 0, 500, NULL);
+    mc = client_for(&t);
+    r = render_one(mc, &req, 5000);
+    assert_false(r->ok);
+    assert_string_equal(r->reason, "upstream_unavailable");
+    assert_non_null(strstr(r->detail, "http://127.0.0.1:1/computeMetadata/v1/instance/service-accounts/default/token"));
+    render_result_free(r);
+    model_client_free(mc);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     char self[PATH_MAX];
@@ -824,6 +1038,14 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_rate_gate_holds_retries_and_fallbacks_not_the_admitted_first_attempt),
         cmocka_unit_test(test_4xx_is_terminal_and_keeps_provider_message),
         cmocka_unit_test(test_missing_api_key_env_fails_construction_naming_the_variable),
+        cmocka_unit_test(test_fallback_on_without_5xx_keeps_a_503_on_its_model),
+        cmocka_unit_test(test_fallback_on_a_listed_status_moves_a_refusal_on),
+        cmocka_unit_test(test_unknown_params_fail_start_up_naming_file_and_key),
+    };
+    const struct CMUnitTest credentials[] = {
+        cmocka_unit_test(test_rotated_key_file_is_reread_before_the_next_request),
+        cmocka_unit_test(test_a_401_rereads_the_key_and_retries_once),
+        cmocka_unit_test(test_metadata_tokens_are_fetched_refreshed_and_retried_after_a_401),
     };
     const struct CMUnitTest answers[] = {
         cmocka_unit_test(test_garbage_responses_are_bad_response_in_every_dialect),
@@ -841,6 +1063,8 @@ int main(int argc, char **argv) {
     int failed = cmocka_run_group_tests(resilience, start_renderer, stop_renderer);
     group_config = config_answers;
     failed += cmocka_run_group_tests(answers, start_renderer, stop_renderer);
+    group_config = config_credentials;
+    failed += cmocka_run_group_tests(credentials, start_renderer, stop_renderer);
     loop_free(g_loop);
     return failed;
 }

@@ -368,6 +368,22 @@ static void test_wrong_size_fails_with_size_mismatch(void **state) {
     verdict_free(v);
 }
 
+/* A provider that takes a ratio draws its own size for it: the ratio is checked, within 8%. */
+static void test_ratio_providers_are_checked_for_the_ratio_asked(void **state) {
+    (void)state;
+    label_t l[] = {{"SALE", 120, 300, 110}};
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    snprintf(j.check_aspect, sizeof j.check_aspect, "4:3");
+    size_t len;
+    unsigned char *png = cairo_png(683, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    expect_pass(&j, png, len); /* 768x512 asked as 4:3: any size of that ratio */
+    png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+    verdict_t *v = expect_fail(&j, png, len, "size_mismatch");
+    assert_non_null(strstr(verdict_guidance(v), "render at aspect ratio 4:3 (got 768x512)"));
+    verdict_free(v);
+}
+
 static void test_uniform_image_fails_as_blank(void **state) {
     (void)state;
     size_t len;
@@ -515,6 +531,7 @@ int main(void) {
         cmocka_unit_test(test_job_min_contrast_is_enforced),
         cmocka_unit_test(test_background_off_the_brand_palette_fails),
         cmocka_unit_test(test_wrong_size_fails_with_size_mismatch),
+        cmocka_unit_test(test_ratio_providers_are_checked_for_the_ratio_asked),
         cmocka_unit_test(test_uniform_image_fails_as_blank),
         cmocka_unit_test(test_blurred_image_fails_as_blurred),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),

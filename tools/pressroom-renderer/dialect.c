@@ -21,6 +21,7 @@
  */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,41 @@ static void request_defaults(render_request_t *rq, dialect_t d, int w, int h) {
     rq->steps = 20;
 }
 
+/* The first member of obj whose name is not in known (NULL-terminated), or NULL. */
+static const cJSON *unknown_member(const cJSON *obj, const char *const *known) {
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj) {
+        bool found = false;
+        for (const char *const *k = known; *k && !found; k++) found = !strcmp(*k, it->string);
+        if (!found) return it;
+    }
+    return NULL;
+}
+
+static bool in_list(const char *s, const char *const *list);
+
+/* Records what the provider's error names and formats the message; returns -1. */
+static int refuse(render_request_t *rq, const char *param, const char *code, char *err, size_t errlen,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int refuse(render_request_t *rq, const char *param, const char *code, char *err, size_t errlen,
+                  const char *fmt, ...) {
+    snprintf(rq->bad_param, sizeof rq->bad_param, "%s", param ? param : "");
+    snprintf(rq->bad_code, sizeof rq->bad_code, "%s", code ? code : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* "a", "b", "c" into buf for messages. */
+static const char *quoted_list(const char *const *list, char *buf, size_t len) {
+    size_t n = 0;
+    buf[0] = '\0';
+    for (; *list && n + 1 < len; list++) n += (size_t)snprintf(buf + n, len - n, "%s'%s'", n ? ", " : "", *list);
+    return buf;
+}
+
 /* ==== Shared answers ==== */
 
 /* The PNG as the body: borrowed from the prerendered cache, else copied. */
@@ -247,32 +283,116 @@ static cJSON *add_obj(cJSON *parent, const char *key) {
 
 /* ==== OpenAI Images ==== */
 
+/* Reference: OpenAI API reference, Create image (POST /v1/images/generations) and
+ * CreateImageRequest in openai/openai-openapi, read 2026-12-02. Every member the
+ * reference does not list is refused as the API does (400 invalid_request_error,
+ * code unknown_parameter, param NAME); values outside the reference's enums and ranges
+ * are invalid_value. Per model: dall-e-2 sizes 256x256 512x512 1024x1024, prompt up to
+ * 1000 characters; dall-e-3 1024x1024 1792x1024 1024x1792, n 1, prompt up to 4000,
+ * quality standard|hd, style; gpt-image-* 1024x1024 1536x1024 1024x1536 auto, no
+ * response_format, quality low|medium|high|auto, background, moderation, output_format.
+ * Any other model id (the renderer's own profiles, as an OpenAI-compatible server) takes
+ * the union of the documented sizes. "mistake" is the renderer's eval/test extension. */
+static const char *const OPENAI_KEYS[] = {"prompt", "model", "n", "quality", "response_format", "size", "style",
+                                          "user", "background", "moderation", "output_format",
+                                          "output_compression", "partial_images", "stream", "mistake", NULL};
+static const char *const OPENAI_SIZES_ALL[] = {"256x256", "512x512", "1024x1024", "1536x1024", "1024x1536",
+                                               "1792x1024", "1024x1792", "auto", NULL};
+static const char *const OPENAI_SIZES_DALLE2[] = {"256x256", "512x512", "1024x1024", NULL};
+static const char *const OPENAI_SIZES_DALLE3[] = {"1024x1024", "1792x1024", "1024x1792", NULL};
+static const char *const OPENAI_SIZES_GPT[] = {"1024x1024", "1536x1024", "1024x1536", "auto", NULL};
+
+/* An optional string member that must be one of list (the reference's enum). */
+static int openai_enum(const cJSON *root, const char *key, const char *const *list, render_request_t *rq,
+                       char *out, size_t outlen, char *err, size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v || cJSON_IsNull(v)) return 0;
+    char l[256];
+    if (!cJSON_IsString(v) || !in_list(v->valuestring, list)) {
+        char f[80];
+        shown(v, f, sizeof f);
+        return refuse(rq, key, "invalid_value", err, errlen, "Invalid value: %s. Supported values are: %s.", f,
+                      quoted_list(list, l, sizeof l));
+    }
+    if (out) snprintf(out, outlen, "%s", v->valuestring);
+    return 0;
+}
+
 static int openai_parse(const http_in_t *in, render_request_t *rq, char *err, size_t errlen) {
     request_defaults(rq, DIALECT_OPENAI, 1024, 1024);
     cJSON *root = json_object_body(in, err, errlen);
     if (!root) return -1;
-    char size[32] = "1024x1024", format[32] = "b64_json";
-    long long n = 1;
-    int rc = get_str(root, "model", false, rq->model, sizeof rq->model, err, errlen);
+    int rc = 0;
+    const cJSON *bad = unknown_member(root, OPENAI_KEYS);
+    if (bad) rc = refuse(rq, bad->string, "unknown_parameter", err, errlen, "Unknown parameter: '%.60s'.", bad->string);
+    if (!rc) rc = get_str(root, "model", false, rq->model, sizeof rq->model, err, errlen);
     if (!rc) rc = get_str(root, "prompt", true, rq->prompt, sizeof rq->prompt, err, errlen);
-    if (!rc) rc = get_int(root, "n", 1, 10, &n, err, errlen);
-    if (!rc && n != 1) {
-        snprintf(err, errlen, "n: expected 1 (this endpoint draws one image per request), found %lld", n);
-        rc = -1;
-    }
-    if (!rc) rc = get_str(root, "size", false, size, sizeof size, err, errlen);
+    if (rc && !rq->bad_code[0]) snprintf(rq->bad_param, sizeof rq->bad_param, "%s", rq->model[0] ? "prompt" : "model");
+    const char *m = rq->model[0] ? rq->model : "dall-e-2"; /* the reference's default model */
+    bool dalle2 = !strcmp(m, "dall-e-2"), dalle3 = !strcmp(m, "dall-e-3"), gpt = !strncmp(m, "gpt-image-", 10);
+    size_t max_prompt = dalle2 ? 1000 : dalle3 ? 4000 : 32000;
+    if (!rc && strlen(rq->prompt) > max_prompt)
+        rc = refuse(rq, "prompt", "string_above_max_length", err, errlen,
+                    "Invalid 'prompt': string too long. Expected a string with maximum length %zu, but got a string "
+                    "with length %zu instead.", max_prompt, strlen(rq->prompt));
+    long long n = 1;
+    if (!rc && get_int(root, "n", 1, 10, &n, err, errlen)) rc = refuse(rq, "n", "invalid_value", err, errlen, "%s", err);
+    if (!rc && n != 1)
+        rc = refuse(rq, "n", "invalid_value", err, errlen,
+                    "n: expected 1 (this endpoint draws one image per request), found %lld", n);
+    char size[32] = "1024x1024", format[32] = "b64_json";
+    const char *const *sizes = dalle2 ? OPENAI_SIZES_DALLE2 : dalle3 ? OPENAI_SIZES_DALLE3 : gpt ? OPENAI_SIZES_GPT
+                                                                                               : OPENAI_SIZES_ALL;
+    if (!rc) rc = openai_enum(root, "size", sizes, rq, size, sizeof size, err, errlen);
+    if (!rc && !strcmp(size, "auto")) snprintf(size, sizeof size, "1024x1024");
     if (!rc) rc = parse_wxh("size", size, rq, err, errlen);
-    if (!rc) rc = get_str(root, "response_format", false, format, sizeof format, err, errlen);
-    if (!rc && strcmp(format, "b64_json")) {
-        snprintf(err, errlen, "response_format: expected \"b64_json\" (this endpoint hosts no "
-                 "image URLs), found \"%s\"", format);
-        rc = -1;
-    }
-    if (!rc) rc = get_seed(root, "seed", false, rq, err, errlen);
-    if (!rc) rc = get_guidance(root, "guidance_scale", &rq->guidance, err, errlen);
+    static const char *const formats[] = {"url", "b64_json", NULL};
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+    if (!rc && rf && gpt)
+        rc = refuse(rq, "response_format", "unknown_parameter", err, errlen,
+                    "Unknown parameter: 'response_format'. (%s always returns b64_json)", m);
+    if (!rc) rc = openai_enum(root, "response_format", formats, rq, format, sizeof format, err, errlen);
+    if (!rc && strcmp(format, "b64_json"))
+        rc = refuse(rq, "response_format", "invalid_value", err, errlen,
+                    "response_format: expected \"b64_json\" (this endpoint hosts no image URLs), found \"%s\"", format);
+    static const char *const q_dalle3[] = {"standard", "hd", NULL}, *const q_gpt[] = {"low", "medium", "high", "auto", NULL};
+    static const char *const q_any[] = {"standard", "hd", "low", "medium", "high", "auto", NULL};
+    static const char *const styles[] = {"vivid", "natural", NULL}, *const bgs[] = {"transparent", "opaque", "auto", NULL};
+    static const char *const mods[] = {"low", "auto", NULL}, *const outfmt[] = {"png", "jpeg", "webp", NULL};
+    static const char *const none[] = {NULL};
+    if (!rc) rc = openai_enum(root, "quality", dalle2 ? none : dalle3 ? q_dalle3 : gpt ? q_gpt : q_any, rq, NULL, 0, err, errlen);
+    if (!rc) rc = openai_enum(root, "style", (dalle3 || (!dalle2 && !gpt)) ? styles : none, rq, NULL, 0, err, errlen);
+    if (!rc) rc = openai_enum(root, "background", dalle2 || dalle3 ? none : bgs, rq, NULL, 0, err, errlen);
+    if (!rc) rc = openai_enum(root, "moderation", dalle2 || dalle3 ? none : mods, rq, NULL, 0, err, errlen);
+    if (!rc) rc = openai_enum(root, "output_format", dalle2 || dalle3 ? none : outfmt, rq, format, sizeof format, err, errlen);
+    if (!rc && cJSON_GetObjectItemCaseSensitive(root, "output_format") && strcmp(format, "png"))
+        rc = refuse(rq, "output_format", "invalid_value", err, errlen,
+                    "output_format: expected \"png\" (this endpoint encodes PNG only), found \"%s\"", format);
+    long long v = 0;
+    if (!rc && get_int(root, "output_compression", 0, 100, &v, err, errlen))
+        rc = refuse(rq, "output_compression", "invalid_value", err, errlen, "%s", err);
+    if (!rc && get_int(root, "partial_images", 0, 3, &v, err, errlen))
+        rc = refuse(rq, "partial_images", "invalid_value", err, errlen, "%s", err);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "stream");
+    if (!rc && st && !cJSON_IsFalse(st) && !cJSON_IsNull(st))
+        rc = refuse(rq, "stream", "invalid_value", err, errlen, "stream: expected false (this endpoint does not stream)");
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
+    if (!rc && user && !cJSON_IsString(user)) rc = refuse(rq, "user", "invalid_type", err, errlen, "user: expected a string");
     if (!rc) rc = get_mistake(root, "mistake", rq, err, errlen);
     cJSON_Delete(root);
     return rc;
+}
+
+static void openai_invalid(const render_request_t *rq, const char *message, reply_t *out) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *e = add_obj(root, "error");
+    cJSON_AddStringToObject(e, "message", message);
+    cJSON_AddStringToObject(e, "type", "invalid_request_error");
+    if (rq->bad_param[0]) cJSON_AddStringToObject(e, "param", rq->bad_param);
+    else cJSON_AddNullToObject(e, "param");
+    if (rq->bad_code[0]) cJSON_AddStringToObject(e, "code", rq->bad_code);
+    else cJSON_AddNullToObject(e, "code");
+    reply_json(out, 400, root);
 }
 
 static void openai_image(const render_request_t *rq, const image_t *img, reply_t *out) {
@@ -325,7 +445,11 @@ static int raw_parse(const http_in_t *in, render_request_t *rq, char *err, size_
     cJSON *root = json_object_body(in, err, errlen);
     if (!root) return -1;
     char size[32] = "768x512";
-    int rc = get_str(root, "model", false, rq->model, sizeof rq->model, err, errlen);
+    static const char *const known[] = {"prompt", "seed", "size", "model", "guidance", "negative_prompt", "mistake", NULL};
+    const cJSON *bad = unknown_member(root, known);
+    int rc = bad ? refuse(rq, bad->string, NULL, err, errlen, "%.60s: expected one of prompt, seed, size, model, "
+                          "guidance, negative_prompt, found an unknown field", bad->string)
+                 : get_str(root, "model", false, rq->model, sizeof rq->model, err, errlen);
     if (!rc) rc = get_str(root, "prompt", true, rq->prompt, sizeof rq->prompt, err, errlen);
     if (!rc) rc = get_seed(root, "seed", false, rq, err, errlen);
     if (!rc) rc = get_str(root, "size", false, size, sizeof size, err, errlen);
@@ -355,6 +479,11 @@ static void raw_error_coded(int status, const char *message, const char *code, r
 
 static void raw_error(int status, const char *message, reply_t *out) {
     raw_error_coded(status, message, NULL, out);
+}
+
+static void raw_invalid(const render_request_t *rq, const char *message, reply_t *out) {
+    (void)rq;
+    raw_error_coded(400, message, NULL, out);
 }
 
 static void raw_safety(const render_request_t *rq, reply_t *out) {
@@ -498,13 +627,37 @@ static bool in_list(const char *s, const char *const *list) {
     return false;
 }
 
+/* Reference: Stability AI REST API reference, POST /v2beta/stable-image/generate/sd3
+ * (platform.stability.ai/docs/api-reference), read 2026-12-02: multipart fields prompt
+ * (1..10000 characters), mode (text-to-image here), aspect_ratio, model (sd3.5-large,
+ * sd3.5-large-turbo, sd3.5-medium, sd3.5-flash), seed 0..4294967294, output_format,
+ * style_preset, negative_prompt (not for turbo models), cfg_scale 1..10. Other fields,
+ * values outside those and image-to-image (image, strength: not drawn here) get 400
+ * {"id","name":"bad_request","errors":[...]}. "mistake" is the eval/test extension. */
+static const char *const STABILITY_FIELDS[] = {"prompt", "mode", "aspect_ratio", "model", "seed", "output_format",
+                                               "style_preset", "negative_prompt", "cfg_scale", "mistake", NULL};
+static const char *const STABILITY_MODELS[] = {"sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3.5-flash", NULL};
+static const char *const STABILITY_STYLES[] = {"3d-model", "analog-film", "anime", "cinematic", "comic-book",
+                                               "digital-art", "enhance", "fantasy-art", "isometric", "line-art",
+                                               "low-poly", "modeling-compound", "neon-punk", "origami",
+                                               "photographic", "pixel-art", "tile-texture", NULL};
+
 static int stability_parse(const http_in_t *in, render_request_t *rq, char *err, size_t errlen) {
     request_defaults(rq, DIALECT_STABILITY, 512, 512);
     rq->accept_json = in->accept && strstr(in->accept, "application/json");
     form_field_t f[32];
     int n = multipart_parse(in, f, 32, err, errlen);
     if (n < 0) return -1;
-    char seed[32] = "", cfg[32] = "", format[16] = "png", mistake[32] = "";
+    for (int i = 0; i < n; i++) {
+        if (!in_list(f[i].name, STABILITY_FIELDS))
+            return refuse(rq, f[i].name, NULL, err, errlen, "%.60s: unrecognized field; expected one of prompt, mode, "
+                          "aspect_ratio, model, seed, output_format, style_preset, negative_prompt, cfg_scale", f[i].name);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(f[i].name, f[j].name))
+                return refuse(rq, f[i].name, NULL, err, errlen, "%.60s: expected once, found twice", f[i].name);
+    }
+    char seed[32] = "", cfg[32] = "", format[16] = "png", mistake[32] = "", mode[32] = "text-to-image",
+         style[32] = "", negative[MAX_PROMPT_BYTES + 1] = "";
     snprintf(rq->aspect_ratio, sizeof rq->aspect_ratio, "1:1");
     if (form_str(f, n, "prompt", rq->prompt, sizeof rq->prompt, err, errlen) ||
         form_str(f, n, "model", rq->model, sizeof rq->model, err, errlen) ||
@@ -512,11 +665,32 @@ static int stability_parse(const http_in_t *in, render_request_t *rq, char *err,
         form_str(f, n, "aspect_ratio", rq->aspect_ratio, sizeof rq->aspect_ratio, err, errlen) ||
         form_str(f, n, "output_format", format, sizeof format, err, errlen) ||
         form_str(f, n, "cfg_scale", cfg, sizeof cfg, err, errlen) ||
+        form_str(f, n, "mode", mode, sizeof mode, err, errlen) ||
+        form_str(f, n, "style_preset", style, sizeof style, err, errlen) ||
+        form_str(f, n, "negative_prompt", negative, sizeof negative, err, errlen) ||
         form_str(f, n, "mistake", mistake, sizeof mistake, err, errlen))
         return -1;
     if (!form_get(f, n, "prompt") || !rq->prompt[0]) {
         snprintf(err, errlen, "prompt: expected a non-empty form field, found %s",
                  form_get(f, n, "prompt") ? "an empty one" : "nothing");
+        return -1;
+    }
+    if (!rq->model[0]) snprintf(rq->model, sizeof rq->model, "sd3.5-large"); /* the reference's default */
+    if (!in_list(rq->model, STABILITY_MODELS)) {
+        snprintf(err, errlen, "model: must be one of sd3.5-large, sd3.5-large-turbo, sd3.5-medium, sd3.5-flash, "
+                 "found \"%.60s\"", rq->model);
+        return -1;
+    }
+    if (strcmp(mode, "text-to-image")) {
+        snprintf(err, errlen, "mode: expected \"text-to-image\" (image-to-image needs image and strength), found \"%.40s\"", mode);
+        return -1;
+    }
+    if (style[0] && !in_list(style, STABILITY_STYLES)) {
+        snprintf(err, errlen, "style_preset: expected one of the documented presets (3d-model ... tile-texture), found \"%.40s\"", style);
+        return -1;
+    }
+    if (negative[0] && strstr(rq->model, "turbo")) {
+        snprintf(err, errlen, "negative_prompt: not supported by %s", rq->model);
         return -1;
     }
     if (seed[0]) {
@@ -535,15 +709,15 @@ static int stability_parse(const http_in_t *in, render_request_t *rq, char *err,
     }
     size_from_aspect(rq->aspect_ratio, &rq->width, &rq->height);
     if (strcmp(format, "png")) {
-        snprintf(err, errlen, "output_format: expected \"png\" (this endpoint encodes PNG only), "
-                 "found \"%s\"", format);
+        snprintf(err, errlen, "output_format: expected \"png\" (this endpoint encodes PNG only; the API also "
+                 "takes jpeg), found \"%s\"", format);
         return -1;
     }
     if (cfg[0]) {
         char *end;
         double g = strtod(cfg, &end);
-        if (*end || !(g > 0) || g > 100) {
-            snprintf(err, errlen, "cfg_scale: expected a number above 0 and at most 100, found \"%s\"", cfg);
+        if (*end || !(g >= 1) || g > 10) {
+            snprintf(err, errlen, "cfg_scale: must be a number from 1 to 10, found \"%s\"", cfg);
             return -1;
         }
         rq->guidance = g;
@@ -551,6 +725,8 @@ static int stability_parse(const http_in_t *in, render_request_t *rq, char *err,
     if (mistake[0] && set_mistake(mistake, "mistake", rq, err, errlen)) return -1;
     return 0;
 }
+
+static void stability_invalid(const render_request_t *rq, const char *message, reply_t *out);
 
 static void stability_json_image(const render_request_t *rq, const char *b64, const char *reason,
                                  reply_t *out) {
@@ -584,6 +760,11 @@ static void stability_error(int status, const char *message, reply_t *out) {
     reply_json(out, status, root);
 }
 
+static void stability_invalid(const render_request_t *rq, const char *message, reply_t *out) {
+    (void)rq;
+    stability_error(400, message, out);
+}
+
 static void stability_safety(const render_request_t *rq, reply_t *out) {
     image_t img = filtered_image(rq);
     if (!img.png || !img.b64) {
@@ -606,28 +787,113 @@ static void stability_garbage(const render_request_t *rq, unsigned variant, repl
 
 /* ==== AUTOMATIC1111 / Forge ==== */
 
+/* Reference: the webui's API model for POST /sdapi/v1/txt2img
+ * (StableDiffusionTxt2ImgProcessingAPI in modules/api/models.py, from
+ * StableDiffusionProcessingTxt2Img; AUTOMATIC1111/stable-diffusion-webui v1.10), read
+ * 2026-12-02. A member of the wrong type gets FastAPI's 422 {"detail":[{"loc":["body",
+ * NAME],"msg","type"}]}. Stricter than the webui, which ignores members it does not
+ * know: those get 422 type value_error.extra, so a drifting client is caught. The
+ * webui's own UI ranges bound cfg_scale (1..30), steps (1..150) and the size (64..2048);
+ * it draws multiples of 8 (the latent is 1/8 of the image), as here. One image per
+ * request (batch_size, n_iter 1); hires fix, scripts and image saving are not drawn. */
+static const char *const A1111_KEYS[] = {
+    "prompt", "negative_prompt", "styles", "seed", "subseed", "subseed_strength", "seed_resize_from_h",
+    "seed_resize_from_w", "sampler_name", "sampler_index", "scheduler", "batch_size", "n_iter", "steps", "cfg_scale",
+    "width", "height", "restore_faces", "tiling", "do_not_save_samples", "do_not_save_grid", "eta",
+    "denoising_strength", "s_min_uncond", "s_churn", "s_tmax", "s_tmin", "s_noise", "override_settings",
+    "override_settings_restore_afterwards", "refiner_checkpoint", "refiner_switch_at", "disable_extra_networks",
+    "firstpass_image", "comments", "enable_hr", "firstphase_width", "firstphase_height", "hr_scale", "hr_upscaler",
+    "hr_second_pass_steps", "hr_resize_x", "hr_resize_y", "hr_checkpoint_name", "hr_sampler_name", "hr_scheduler",
+    "hr_prompt", "hr_negative_prompt", "force_task_id", "script_name", "script_args", "send_images", "save_images",
+    "alwayson_scripts", "infotext", "mistake", NULL};
+
+/* Checks the type of every member the reference types (pydantic's coercions aside). */
+static int a1111_types(const cJSON *root, render_request_t *rq, char *err, size_t errlen) {
+    static const char *const strings[] = {"prompt", "negative_prompt", "sampler_name", "sampler_index", "scheduler",
+                                          "refiner_checkpoint", "hr_upscaler", "hr_checkpoint_name", "hr_sampler_name",
+                                          "hr_scheduler", "hr_prompt", "hr_negative_prompt", "force_task_id",
+                                          "script_name", "infotext", "firstpass_image", NULL};
+    static const char *const ints[] = {"seed", "subseed", "seed_resize_from_h", "seed_resize_from_w", "batch_size",
+                                       "n_iter", "steps", "width", "height", "firstphase_width", "firstphase_height",
+                                       "hr_second_pass_steps", "hr_resize_x", "hr_resize_y", NULL};
+    static const char *const numbers[] = {"subseed_strength", "cfg_scale", "eta", "denoising_strength", "s_min_uncond",
+                                          "s_churn", "s_tmax", "s_tmin", "s_noise", "refiner_switch_at", "hr_scale", NULL};
+    static const char *const bools[] = {"restore_faces", "tiling", "do_not_save_samples", "do_not_save_grid",
+                                        "override_settings_restore_afterwards", "disable_extra_networks", "enable_hr",
+                                        "send_images", "save_images", NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, root) {
+        if (cJSON_IsNull(it)) continue;
+        const char *k = it->string, *type = NULL, *msg = NULL;
+        if (in_list(k, strings) && !cJSON_IsString(it)) type = "type_error.str", msg = "str type expected";
+        else if (in_list(k, ints) && (!cJSON_IsNumber(it) || it->valuedouble != (double)(long long)it->valuedouble))
+            type = "type_error.integer", msg = "value is not a valid integer";
+        else if (in_list(k, numbers) && !cJSON_IsNumber(it)) type = "type_error.float", msg = "value is not a valid float";
+        else if (in_list(k, bools) && !cJSON_IsBool(it)) type = "type_error.bool", msg = "value could not be parsed to a boolean";
+        else if ((!strcmp(k, "override_settings") || !strcmp(k, "alwayson_scripts") || !strcmp(k, "comments")) &&
+                 !cJSON_IsObject(it))
+            type = "type_error.dict", msg = "value is not a valid dict";
+        else if ((!strcmp(k, "styles") || !strcmp(k, "script_args")) && !cJSON_IsArray(it))
+            type = "type_error.list", msg = "value is not a valid list";
+        if (type) return refuse(rq, k, type, err, errlen, "%s", msg);
+    }
+    return 0;
+}
+
+/* A number member within [lo, hi] (the UI's range), else 422 value_error.number. */
+static int a1111_range(const cJSON *root, const char *key, double lo, double hi, double *dst, render_request_t *rq,
+                       char *err, size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!cJSON_IsNumber(v)) return 0;
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return refuse(rq, key, "value_error.number.not_in_range", err, errlen,
+                      "ensure this value is from %g to %g", lo, hi);
+    *dst = v->valuedouble;
+    return 0;
+}
+
 static int a1111_parse(const http_in_t *in, render_request_t *rq, char *err, size_t errlen) {
     request_defaults(rq, DIALECT_A1111, 512, 512);
     cJSON *root = json_object_body(in, err, errlen);
     if (!root) return -1;
-    long long w = 512, h = 512, steps = 20;
-    int rc = get_str(root, "prompt", true, rq->prompt, sizeof rq->prompt, err, errlen);
+    double w = 512, h = 512, steps = 20, batch = 1, iters = 1;
+    int rc = 0;
+    const cJSON *bad = unknown_member(root, A1111_KEYS);
+    if (bad) rc = refuse(rq, bad->string, "value_error.extra", err, errlen, "extra fields not permitted");
+    if (!rc) rc = a1111_types(root, rq, err, errlen);
+    if (!rc) rc = get_str(root, "prompt", true, rq->prompt, sizeof rq->prompt, err, errlen);
     if (!rc) rc = get_seed(root, "seed", true, rq, err, errlen);
-    if (!rc) rc = get_int(root, "width", 64, 2048, &w, err, errlen);
-    if (!rc) rc = get_int(root, "height", 64, 2048, &h, err, errlen);
-    if (!rc) rc = get_int(root, "steps", 1, 150, &steps, err, errlen);
-    if (!rc) rc = get_guidance(root, "cfg_scale", &rq->guidance, err, errlen);
+    if (!rc) rc = a1111_range(root, "width", 64, 2048, &w, rq, err, errlen);
+    if (!rc) rc = a1111_range(root, "height", 64, 2048, &h, rq, err, errlen);
+    if (!rc) rc = a1111_range(root, "steps", 1, 150, &steps, rq, err, errlen);
+    if (!rc) rc = a1111_range(root, "cfg_scale", 1, 30, &rq->guidance, rq, err, errlen);
+    if (!rc) rc = a1111_range(root, "batch_size", 1, 1, &batch, rq, err, errlen);
+    if (!rc) rc = a1111_range(root, "n_iter", 1, 1, &iters, rq, err, errlen);
+    if (!rc && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "enable_hr")))
+        rc = refuse(rq, "enable_hr", "value_error.const", err, errlen, "hires fix is not drawn by this endpoint");
     if (!rc) rc = get_mistake(root, "mistake", rq, err, errlen);
     const cJSON *ov = cJSON_GetObjectItemCaseSensitive(root, "override_settings");
-    if (!rc && ov && !cJSON_IsNull(ov)) {
-        if (!cJSON_IsObject(ov)) rc = field_error(err, errlen, "override_settings", "an object", ov);
-        else rc = get_str(ov, "sd_model_checkpoint", false, rq->model, sizeof rq->model, err, errlen);
-    }
-    rq->width = (int)w;
-    rq->height = (int)h;
+    if (!rc && ov && !cJSON_IsNull(ov))
+        rc = get_str(ov, "sd_model_checkpoint", false, rq->model, sizeof rq->model, err, errlen);
+    rq->width = (int)w / 8 * 8;
+    rq->height = (int)h / 8 * 8;
     rq->steps = (int)steps;
     cJSON_Delete(root);
     return rc;
+}
+
+/* FastAPI's validation error: 422 {"detail":[{"loc":["body",NAME],"msg","type"}]}. */
+static void a1111_invalid(const render_request_t *rq, const char *message, reply_t *out) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *detail = cJSON_AddArrayToObject(root, "detail");
+    cJSON *d = cJSON_CreateObject();
+    cJSON *loc = cJSON_AddArrayToObject(d, "loc");
+    cJSON_AddItemToArray(loc, cJSON_CreateString("body"));
+    if (rq->bad_param[0]) cJSON_AddItemToArray(loc, cJSON_CreateString(rq->bad_param));
+    cJSON_AddStringToObject(d, "msg", message);
+    cJSON_AddStringToObject(d, "type", rq->bad_code[0] ? rq->bad_code : "value_error");
+    cJSON_AddItemToArray(detail, d);
+    reply_json(out, 422, root);
 }
 
 /* {"images":[b64],"parameters":{the request},"info":"<json string>"}; nsfw marks the
@@ -720,6 +986,36 @@ static int vertex_model(const char *url, char *model, size_t len) {
     return strcmp(p, "predict") ? -1 : 0;
 }
 
+/* Reference: Vertex AI Imagen API model reference (generate images: instances[].prompt,
+ * parameters sampleCount, seed, aspectRatio, addWatermark, negativePrompt,
+ * personGeneration, safetySetting, enhancePrompt, language, sampleImageSize,
+ * includeRaiReason, includeSafetyAttributes, outputOptions, storageUri), read 2026-12-02.
+ * Anything else, a value outside the documented ones, a seed while watermarking (the
+ * default: the reference says the seed needs addWatermark false) and negativePrompt on
+ * models that do not take it (imagen-3.0-generate-002, imagen-4.*) get 400
+ * {"error":{"code":400,"message","status":"INVALID_ARGUMENT"}}. "mistake" (in
+ * parameters) is the eval/test extension. */
+static const char *const VERTEX_PARAMS[] = {"sampleCount", "seed", "aspectRatio", "addWatermark", "negativePrompt",
+                                            "personGeneration", "safetySetting", "enhancePrompt", "language",
+                                            "sampleImageSize", "includeRaiReason", "includeSafetyAttributes",
+                                            "outputOptions", "storageUri", "mistake", NULL};
+
+static int vertex_enum(const cJSON *par, const char *key, const char *const *list, render_request_t *rq, char *err,
+                       size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, key);
+    char l[256];
+    if (v && !(cJSON_IsString(v) && in_list(v->valuestring, list)))
+        return refuse(rq, key, NULL, err, errlen, "parameters.%s: expected one of %s", key, quoted_list(list, l, sizeof l));
+    return 0;
+}
+
+static int vertex_bool(const cJSON *par, const char *key, render_request_t *rq, char *err, size_t errlen) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(par, key);
+    if (v && !cJSON_IsBool(v))
+        return refuse(rq, key, NULL, err, errlen, "Invalid value at 'parameters.%s' (TYPE_BOOL)", key);
+    return 0;
+}
+
 static int vertex_parse(const http_in_t *in, render_request_t *rq, char *err, size_t errlen) {
     request_defaults(rq, DIALECT_VERTEX, 512, 512);
     if (vertex_model(in->url, rq->model, sizeof rq->model)) {
@@ -732,16 +1028,25 @@ static int vertex_parse(const http_in_t *in, render_request_t *rq, char *err, si
     cJSON *root = json_object_body(in, err, errlen);
     if (!root) return -1;
     int rc = 0;
+    static const char *const top[] = {"instances", "parameters", NULL}, *const inst_keys[] = {"prompt", NULL};
+    const cJSON *bad = unknown_member(root, top);
+    if (bad) rc = refuse(rq, bad->string, NULL, err, errlen,
+                         "Invalid JSON payload received. Unknown name \"%.60s\": Cannot find field.", bad->string);
     const cJSON *inst = cJSON_GetObjectItemCaseSensitive(root, "instances");
-    if (!cJSON_IsArray(inst) || cJSON_GetArraySize(inst) != 1 ||
-        !cJSON_IsObject(cJSON_GetArrayItem(inst, 0)))
+    if (!rc && (!cJSON_IsArray(inst) || cJSON_GetArraySize(inst) != 1 || !cJSON_IsObject(cJSON_GetArrayItem(inst, 0))))
         rc = field_error(err, errlen, "instances", "an array of one object {\"prompt\": ...}", inst);
-    if (!rc) rc = get_str(cJSON_GetArrayItem(inst, 0), "prompt", true, rq->prompt,
-                          sizeof rq->prompt, err, errlen);
+    if (!rc && (bad = unknown_member(cJSON_GetArrayItem(inst, 0), inst_keys)))
+        rc = refuse(rq, bad->string, NULL, err, errlen,
+                    "instances[0].%.60s: not a field of a text-to-image instance (expected prompt)", bad->string);
+    if (!rc) rc = get_str(cJSON_GetArrayItem(inst, 0), "prompt", true, rq->prompt, sizeof rq->prompt, err, errlen);
     const cJSON *par = cJSON_GetObjectItemCaseSensitive(root, "parameters");
     snprintf(rq->aspect_ratio, sizeof rq->aspect_ratio, "1:1");
     if (!rc && par && !cJSON_IsObject(par))
         rc = field_error(err, errlen, "parameters", "an object", par);
+    if (!rc && par && (bad = unknown_member(par, VERTEX_PARAMS)))
+        rc = refuse(rq, bad->string, NULL, err, errlen,
+                    "Invalid JSON payload received. Unknown name \"%.60s\" at 'parameters': Cannot find field.",
+                    bad->string);
     if (!rc && par) {
         long long count = 1;
         rc = get_int(par, "sampleCount", 1, 4, &count, err, errlen);
@@ -758,13 +1063,42 @@ static int vertex_parse(const http_in_t *in, render_request_t *rq, char *err, si
                      "16:9, found \"%s\"", rq->aspect_ratio);
             rc = -1;
         }
-        if (!rc) rc = get_guidance(par, "guidanceScale", &rq->guidance, err, errlen);
+        static const char *const persons[] = {"dont_allow", "allow_adult", "allow_all", NULL};
+        static const char *const safety[] = {"block_low_and_above", "block_medium_and_above", "block_only_high",
+                                             "block_none", "block_most", "block_some", "block_few", "block_fewest", NULL};
+        static const char *const langs[] = {"auto", "en", "zh", "zh-CN", "zh-TW", "hi", "ja", "ko", "pt", "es", NULL};
+        static const char *const sizes[] = {"1K", "2K", NULL};
+        if (!rc) rc = vertex_enum(par, "personGeneration", persons, rq, err, errlen);
+        if (!rc) rc = vertex_enum(par, "safetySetting", safety, rq, err, errlen);
+        if (!rc) rc = vertex_enum(par, "language", langs, rq, err, errlen);
+        if (!rc) rc = vertex_enum(par, "sampleImageSize", sizes, rq, err, errlen);
+        static const char *const bools[] = {"addWatermark", "enhancePrompt", "includeRaiReason",
+                                            "includeSafetyAttributes", NULL};
+        for (const char *const *b = bools; !rc && *b; b++) rc = vertex_bool(par, *b, rq, err, errlen);
+        const cJSON *wm = cJSON_GetObjectItemCaseSensitive(par, "addWatermark");
+        if (!rc && cJSON_GetObjectItemCaseSensitive(par, "seed") && !cJSON_IsFalse(wm))
+            rc = refuse(rq, "seed", NULL, err, errlen,
+                        "parameters.seed: Seed is not supported when addWatermark is enabled (set addWatermark false)");
+        const cJSON *neg = cJSON_GetObjectItemCaseSensitive(par, "negativePrompt");
+        if (!rc && neg && !cJSON_IsString(neg)) rc = field_error(err, errlen, "parameters.negativePrompt", "a string", neg);
+        if (!rc && neg && (!strncmp(rq->model, "imagen-4", 8) || !strcmp(rq->model, "imagen-3.0-generate-002")))
+            rc = refuse(rq, "negativePrompt", NULL, err, errlen,
+                        "parameters.negativePrompt: negative prompts are not supported by %s", rq->model);
+        const cJSON *oo = cJSON_GetObjectItemCaseSensitive(par, "outputOptions");
+        const cJSON *mt = cJSON_GetObjectItemCaseSensitive(oo, "mimeType");
+        if (!rc && oo && (!cJSON_IsObject(oo) || (mt && !(cJSON_IsString(mt) && !strcmp(mt->valuestring, "image/png")))))
+            rc = refuse(rq, "outputOptions", NULL, err, errlen,
+                        "parameters.outputOptions: expected {\"mimeType\": \"image/png\"} (this endpoint encodes PNG only)");
+        if (!rc && cJSON_GetObjectItemCaseSensitive(par, "storageUri"))
+            rc = refuse(rq, "storageUri", NULL, err, errlen, "parameters.storageUri: this endpoint has no Cloud Storage");
         if (!rc) rc = get_mistake(par, "mistake", rq, err, errlen);
     }
     if (!rc) size_from_aspect(rq->aspect_ratio, &rq->width, &rq->height);
     cJSON_Delete(root);
     return rc;
 }
+
+static void vertex_invalid(const render_request_t *rq, const char *message, reply_t *out);
 
 static void vertex_image(const render_request_t *rq, const image_t *img, reply_t *out) {
     (void)rq;
@@ -779,6 +1113,7 @@ static void vertex_image(const render_request_t *rq, const image_t *img, reply_t
 
 static void vertex_error(int status, const char *message, reply_t *out) {
     const char *name = status == 400 || status == 413 ? "INVALID_ARGUMENT"
+                     : status == 401 ? "UNAUTHENTICATED" : status == 403 ? "PERMISSION_DENIED"
                      : status == 404 ? "NOT_FOUND" : status == 405 ? "METHOD_NOT_ALLOWED"
                      : status == 429 ? "RESOURCE_EXHAUSTED" : status == 503 ? "UNAVAILABLE"
                      : status == 504 ? "DEADLINE_EXCEEDED" : status >= 500 ? "INTERNAL" : "UNKNOWN";
@@ -788,6 +1123,11 @@ static void vertex_error(int status, const char *message, reply_t *out) {
     cJSON_AddStringToObject(e, "message", message);
     cJSON_AddStringToObject(e, "status", name);
     reply_json(out, status, root);
+}
+
+static void vertex_invalid(const render_request_t *rq, const char *message, reply_t *out) {
+    (void)rq;
+    vertex_error(400, message, out);
 }
 
 static void vertex_safety(const render_request_t *rq, reply_t *out) {
@@ -814,12 +1154,15 @@ static void vertex_garbage(const render_request_t *rq, unsigned variant, reply_t
 _Static_assert(DIALECT_VERTEX + 1 == PROVIDER_COUNT, "one renderer dialect per provider in base/providers.h");
 
 const dialect_ops_t DIALECT_OPS[PROVIDER_COUNT] = {
-    [DIALECT_OPENAI] = {"openai", openai_parse, openai_image, openai_error, openai_safety, openai_garbage},
-    [DIALECT_RAW] = {"raw", raw_parse, raw_image, raw_error, raw_safety, raw_garbage},
-    [DIALECT_STABILITY] = {"stability", stability_parse, stability_image, stability_error,
+    [DIALECT_OPENAI] = {"openai", openai_parse, openai_invalid, openai_image, openai_error, openai_safety,
+                        openai_garbage},
+    [DIALECT_RAW] = {"raw", raw_parse, raw_invalid, raw_image, raw_error, raw_safety, raw_garbage},
+    [DIALECT_STABILITY] = {"stability", stability_parse, stability_invalid, stability_image, stability_error,
                            stability_safety, stability_garbage},
-    [DIALECT_A1111] = {"a1111", a1111_parse, a1111_image, a1111_error, a1111_safety, a1111_garbage},
-    [DIALECT_VERTEX] = {"vertex", vertex_parse, vertex_image, vertex_error, vertex_safety, vertex_garbage},
+    [DIALECT_A1111] = {"a1111", a1111_parse, a1111_invalid, a1111_image, a1111_error, a1111_safety,
+                       a1111_garbage},
+    [DIALECT_VERTEX] = {"vertex", vertex_parse, vertex_invalid, vertex_image, vertex_error, vertex_safety,
+                        vertex_garbage},
 };
 
 int dialect_route(const char *url) {

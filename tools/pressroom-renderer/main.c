@@ -16,11 +16,21 @@
  * is answered in its dialect's error shape with --auth-status (default 401; 429 or 503
  * make the client retry), and the message quotes the credentials received, as some
  * providers echo a wrong key — what the workers' redaction must catch. Without the
- * flag no credentials are checked.
+ * flag no credentials are checked. With --api-key-file FILE instead, the accepted key
+ * is FILE's one line, re-read on every request (a rotated token is refused at once),
+ * and GET /computeMetadata/v1/instance/service-accounts/default/token with header
+ * "Metadata-Flavor: Google" answers as the GCE metadata server does:
+ * {"access_token": <FILE's key>, "expires_in": --token-lifetime-s (default 3599),
+ * "token_type": "Bearer"} (403 without the header).
+ *
+ * A request names its model by the provider's id (models.NAME.provider_model, default
+ * NAME) in its dialect; two models of one provider with the same id are refused at
+ * start-up: the renderer could not tell them apart.
  *
  * Prints "listening http://HOST:PORT" on stdout once ready, serves until SIGTERM or
  * SIGINT, exits 0. */
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -35,6 +45,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "base/fileio.h"
 #include "base/hostport.h"
 #include "runtime/admin_http.h"
 #include "base/log.h"
@@ -290,9 +301,18 @@ static void cache_free(model_state_t *ms) {
 
 /* ==== Serving one request ==== */
 
-static model_state_t *model_state(const char *name) {
+/* A model's id on the wire: provider_model, else its key. */
+static const char *wire_id(const model_config_t *m) {
+    return m->provider_model[0] ? m->provider_model : m->name;
+}
+
+/* The profile a request names: the model of this dialect's provider whose wire id is
+ * `wire`; else the model whose key is `wire` (a request straight to the renderer). */
+static model_state_t *model_state(const char *dialect, const char *wire) {
     for (int i = 0; i < g.cfg.n_models; i++)
-        if (!strcmp(g.models[i].cfg->name, name)) return &g.models[i];
+        if (!strcmp(g.models[i].cfg->provider, dialect) && !strcmp(wire_id(g.models[i].cfg), wire)) return &g.models[i];
+    for (int i = 0; i < g.cfg.n_models; i++)
+        if (!strcmp(g.models[i].cfg->name, wire)) return &g.models[i];
     return NULL;
 }
 
@@ -350,7 +370,47 @@ static void serve(model_state_t *ms, const dialect_ops_t *ops, render_request_t 
 static struct {
     char *bearer, *basic;
     int status;
-} g_auth = {NULL, NULL, 401};
+    const char *file;   /* --api-key-file: the accepted key, re-read per request */
+    int token_lifetime_s;
+} g_auth = {NULL, NULL, 401, NULL, 3599};
+
+/* The key in --api-key-file now (malloc'd, registered for redaction), or NULL. */
+static char *key_file_read(void) {
+    char ferr[256];
+    size_t len = 0;
+    char *text = file_read_all(g_auth.file, 1 << 16, &len, ferr, sizeof ferr);
+    if (!text) return NULL;
+    while (len && strchr(" \t\r\n", text[len - 1])) text[--len] = '\0';
+    size_t skip = strspn(text, " \t\r\n");
+    memmove(text, text + skip, len - skip + 1);
+    if (!text[0]) {
+        free(text);
+        return NULL;
+    }
+    redact_add_secret(text);
+    return text;
+}
+
+/* GET .../service-accounts/default/token: the metadata server's token answer. */
+static void metadata_token(const http_in_t *in, reply_t *out) {
+    if (!in->metadata_flavor || strcmp(in->metadata_flavor, "Google")) {
+        const char *msg = "Missing Metadata-Flavor:Google header.";
+        reply_body(out, 403, "text/html", strdup(msg), strlen(msg));
+        return;
+    }
+    char *key = g_auth.file ? key_file_read() : NULL;
+    if (!key) {
+        const char *msg = "no token: the renderer was started without --api-key-file (or it is empty)";
+        reply_body(out, 404, "text/html", strdup(msg), strlen(msg));
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "access_token", key);
+    cJSON_AddNumberToObject(o, "expires_in", g_auth.token_lifetime_s);
+    cJSON_AddStringToObject(o, "token_type", "Bearer");
+    free(key);
+    reply_json(out, 200, o);
+}
 
 static void auth_init(const char *env, const char *status) {
     const char *key = getenv(env);
@@ -376,9 +436,22 @@ static void auth_init(const char *env, const char *status) {
 
 /* Whether the request may go on; when not, out holds the refusal, quoting what was sent. */
 static bool authorized(const dialect_ops_t *ops, const http_in_t *in, reply_t *out) {
-    if (!g_auth.bearer) return true;
     const char *a = in->authorization;
-    if (a && (!strcmp(a, g_auth.bearer) || !strcmp(a, g_auth.basic))) return true;
+    if (g_auth.file) {
+        char *key = key_file_read();
+        bool ok = false;
+        if (key && a) {
+            char *b64 = base64_encode(key, strlen(key), NULL);
+            ok = (!strncmp(a, "Bearer ", 7) && !strcmp(a + 7, key)) ||
+                 (b64 && !strncmp(a, "Basic ", 6) && !strcmp(a + 6, b64));
+            free(b64);
+        }
+        free(key);
+        if (ok) return true;
+    } else {
+        if (!g_auth.bearer) return true;
+        if (a && (!strcmp(a, g_auth.bearer) || !strcmp(a, g_auth.basic))) return true;
+    }
     char msg[512];
     if (a) snprintf(msg, sizeof msg, "incorrect credentials provided: Authorization: %.400s", a);
     else snprintf(msg, sizeof msg, "no credentials: expected an Authorization header");
@@ -395,6 +468,8 @@ static void list_models(char *buf, size_t len) {
 
 /* Routes, parses and answers one complete request into out. */
 static void handle(const char *method, const http_in_t *in, bool too_large, reply_t *out) {
+    if (!strcmp(in->url, "/computeMetadata/v1/instance/service-accounts/default/token") && !strcmp(method, "GET"))
+        return metadata_token(in, out);
     int d = dialect_route(in->url);
     if (d < 0) {
         if (!strcmp(in->url, "/healthz")) {
@@ -430,12 +505,12 @@ static void handle(const char *method, const http_in_t *in, bool too_large, repl
     if (ops->parse(in, rq, err, sizeof err) ||
         prompt_parse(rq->prompt, &rq->spec, err, sizeof err)) {
         log_debug("bad_request", "dialect", ops->name, "error", err, NULL);
-        ops->error(400, err, out);
+        ops->invalid(rq, err, out);
         free(rq);
         return;
     }
     if (!rq->model[0]) snprintf(rq->model, sizeof rq->model, "%s", g.cfg.preview.model);
-    model_state_t *ms = model_state(rq->model);
+    model_state_t *ms = model_state(ops->name, rq->model);
     if (!ms) {
         char models[256], msg[512];
         list_models(models, sizeof models);
@@ -539,6 +614,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
         .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+        .metadata_flavor = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Metadata-Flavor"),
         .body = u->buf ? u->buf : "",
         .body_len = u->len,
     };
@@ -577,7 +653,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 
 static void usage(void) {
     fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT] [--truth-log FILE]\n"
-                    "                          [--api-key-env VAR [--auth-status STATUS]]\n");
+                    "                          [--api-key-env VAR | --api-key-file FILE [--token-lifetime-s S]]\n"
+                    "                          [--auth-status STATUS]\n");
     exit(2);
 }
 
@@ -596,6 +673,13 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
         else if (!strcmp(argv[i], "--api-key-env") && i + 1 < argc) key_env = argv[++i];
         else if (!strcmp(argv[i], "--auth-status") && i + 1 < argc) auth_status = argv[++i];
+        else if (!strcmp(argv[i], "--api-key-file") && i + 1 < argc) g_auth.file = argv[++i];
+        else if (!strcmp(argv[i], "--token-lifetime-s") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 86400) FATAL("--token-lifetime-s: expected seconds from 1 to 86400, found \"%s\"", argv[i]);
+            g_auth.token_lifetime_s = (int)v;
+        }
         else if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen = argv[++i];
         else if (!strcmp(argv[i], "--truth-log") && i + 1 < argc) {
             const char *path = argv[++i];
@@ -605,14 +689,32 @@ int main(int argc, char **argv) {
         else usage();
     }
     log_init("pressroom-renderer");
+    if (key_env && g_auth.file) usage();
     if (key_env) auth_init(key_env, auth_status);
-    else if (auth_status) usage();
+    else if (g_auth.file) {
+        char *k = key_file_read();
+        if (!k) FATAL("--api-key-file %s: expected one line holding the key", g_auth.file);
+        free(k);
+        if (auth_status) {
+            char *end;
+            long v = strtol(auth_status, &end, 10);
+            if (*end || v < 400 || v > 599) FATAL("--auth-status: expected an HTTP status from 400 to 599, found \"%s\"", auth_status);
+            g_auth.status = (int)v;
+        }
+    } else if (auth_status) usage();
     char err[512];
     if (config_load(&g.cfg, config_path, err, sizeof err)) FATAL("%s", err);
     struct sockaddr_in addr;
     if (listen_addr_parse(listen, &addr))
         FATAL("--listen: expected HOST:PORT with an IPv4 address, e.g. 127.0.0.1:8080, found \"%s\"",
               listen);
+    for (int i = 0; i < g.cfg.n_models; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(g.cfg.models[i].provider, g.cfg.models[j].provider) &&
+                !strcmp(wire_id(&g.cfg.models[i]), wire_id(&g.cfg.models[j])))
+                FATAL("%s: models.%s and models.%s: expected distinct provider_model ids for provider %s, found "
+                      "\"%s\" twice (the renderer could not tell them apart)", config_path ? config_path : "config",
+                      g.cfg.models[j].name, g.cfg.models[i].name, g.cfg.models[i].provider, wire_id(&g.cfg.models[i]));
     for (int i = 0; i < g.cfg.n_models; i++) {
         g.models[i].cfg = &g.cfg.models[i];
         atomic_init(&g.models[i].requests, 0);

@@ -55,6 +55,10 @@ typedef struct {
     mistake_t forced_mistake;
     bool accept_json;        /* stability: Accept: application/json */
     char vertex_path[512];   /* vertex: projects/P/locations/L/publishers/google/models/M */
+    /* A refused request: what the provider's error names (set by parse with err). */
+    char bad_param[64];      /* the parameter at fault ("" = none) */
+    char bad_code[40];       /* openai: unknown_parameter | invalid_value | ...;
+                                a1111: the pydantic error type */
 } render_request_t;
 
 /* The incoming HTTP request as the dialect parsers see it. */
@@ -63,6 +67,7 @@ typedef struct {
     const char *content_type; /* may be NULL */
     const char *accept;       /* may be NULL */
     const char *authorization; /* the Authorization header; may be NULL */
+    const char *metadata_flavor; /* the Metadata-Flavor header (metadata server); may be NULL */
     const char *body;         /* NUL-terminated; may contain NULs (multipart) */
     size_t body_len;
 } http_in_t;
@@ -117,8 +122,11 @@ typedef enum {
 /* One provider API: how its request looks and how its answers look. */
 typedef struct {
     const char *name;
-    /* Request -> rq. Returns 0, or -1 with a sentence in err (-> 400). */
+    /* Request -> rq. Returns 0, or -1 with a sentence in err (and rq->bad_param,
+     * rq->bad_code when the dialect names them): answered by invalid. */
     int (*parse)(const http_in_t *in, render_request_t *rq, char *err, size_t errlen);
+    /* The provider's answer to a request its validation refuses (status and shape). */
+    void (*invalid)(const render_request_t *rq, const char *message, reply_t *out);
     /* 200 with the image in this API's shape. */
     void (*image)(const render_request_t *rq, const image_t *img, reply_t *out);
     /* An error with `status` (400, 404, 413, 429, 5xx) in this API's shape. */

@@ -100,6 +100,9 @@ static void decide(worker_t *w, check_t *c, const verdict_t *v) {
         return;
     }
     cJSON *report = verdict_report(v);
+    cJSON *rd = task_render_to_json(&t->render);
+    if (rd && report) cJSON_AddItemToObject(report, "render", rd); /* the verdict says what was asked for */
+    else cJSON_Delete(rd);
     fate_t f = route_after_check(cls, t, verdict_pass(v), verdict_reasons(v), verdict_guidance(v));
     route_apply(w, c->in, t, &f, report);
     cJSON_Delete(report);
@@ -143,7 +146,16 @@ static void verifier_on_input(worker_t *w, input_t *in) {
     c->in = in;
     c->queued_us = mono_us();
     /* Read on the checker thread, not here: a slow volume never stalls the loop. */
-    if (verify_pool_submit_blob(st->pool, &c->task.job, cfg->blob_root, c->task.image_uri,
+    /* The image is checked against what its render asked the provider for: the size an
+     * adapter mapped the job to, or the aspect ratio of a provider that takes one. */
+    job_t checked = c->task.job;
+    const task_render_t *rd = &c->task.render;
+    if (rd->known && rd->aspect_ratio[0]) snprintf(checked.check_aspect, sizeof checked.check_aspect, "%s", rd->aspect_ratio);
+    else if (rd->known) {
+        checked.width = rd->width;
+        checked.height = rd->height;
+    }
+    if (verify_pool_submit_blob(st->pool, &checked, cfg->blob_root, c->task.image_uri,
                                 (size_t)cfg->verifier.max_png_bytes, c) != 0) {
         /* Shutting down: leave the input unfinished so it is redelivered. */
         free(c);
