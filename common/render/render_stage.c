@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/blobstore.h"
+#include "blob/blob_pool.h"
+#include "blob/blobstore.h"
 #include "budget/budget.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -21,7 +22,7 @@
 #define DEFER_RECHECK_MS 5000
 #define RATE_HORIZON_MS 30000 /* a retry or fallback takes a rate slot at most this far ahead */
 
-/* One render in flight (or waiting for its charge to be recorded). */
+/* One render in flight, being stored, or waiting for its charge to be recorded. */
 typedef struct render {
     input_t *in;
     task_t task;
@@ -40,11 +41,25 @@ typedef struct {
     task_t task;
 } pending_t;
 
+/* A replayed (settled) render whose image is being looked for in the store. */
+typedef struct replay {
+    input_t *in;
+    task_t task;
+    budget_decision_t d;
+    char uri[1024];
+    struct replay *prev, *next; /* rs->replays */
+} replay_t;
+
 struct render_stage {
     const config_t *cfg;
     const tier_config_t *tier;
     model_client_t *mc;
     budget_t *budget;
+    blob_store_t *store;     /* validated at start-up */
+    blob_pool_t *blobs;      /* puts and existence checks, off the loop */
+    int n_storing;           /* rendered, the image's put not yet done */
+    replay_t *replays;       /* settled renders whose stored image is being looked for */
+    int n_replays;
     int64_t worst_case_micros;
     int inflight;            /* model requests */
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
@@ -92,6 +107,15 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
         free(rs);
         return NULL;
     }
+    rs->store = blob_store_open(cfg, err, errlen);
+    rs->blobs = rs->store ? blob_pool_new(rs->store, cfg->blob_threads, err, errlen) : NULL;
+    if (!rs->blobs) {
+        blob_store_free(rs->store);
+        budget_free(rs->budget);
+        model_client_free(rs->mc);
+        free(rs);
+        return NULL;
+    }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
     /* A lease must outlive the longest request: between two renewals nothing else keeps
      * a live render's reservation from being taken for a dead worker's. */
@@ -104,6 +128,8 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
                  "timeout, every wait as long as allowed), found %d",
                  tier->name, need_s, tier->name, tier->max_latency_ms, tier->max_retries, 1 + tier->n_fallbacks,
                  tier->n_fallbacks ? "s" : "", tier->lease_ttl_s);
+        blob_pool_free(rs->blobs);
+        blob_store_free(rs->store);
         budget_free(rs->budget);
         model_client_free(rs->mc);
         free(rs);
@@ -173,6 +199,14 @@ static void render_stage_free(render_stage_t *rs) {
     if (!rs) return;
     free(rs->renewing);
     model_client_free(rs->mc);
+    /* Puts running finish, queued ones are dropped: their renders' inputs are not
+     * ended, so they are redelivered (and stored then). */
+    blob_pool_free(rs->blobs);
+    while (rs->replays) {
+        replay_t *p = rs->replays;
+        rs->replays = p->next;
+        free(p);
+    }
     /* In flight or unsettled: their inputs are not ended, so they are redelivered. */
     while (rs->live) render_free(rs, rs->live);
     /* Never admitted: not ended, so they are redelivered. */
@@ -180,11 +214,12 @@ static void render_stage_free(render_stage_t *rs) {
     free(rs->calls);
     free(rs->settling);
     budget_free(rs->budget);
+    blob_store_free(rs->store);
     free(rs);
 }
 
 static int render_stage_inflight(const render_stage_t *rs) {
-    return rs->inflight + rs->n_unsettled + rs->n_pending;
+    return rs->inflight + rs->n_storing + rs->n_unsettled + rs->n_pending + rs->n_replays;
 }
 
 /* Makes room for n decisions in the batch scratch arrays. */
@@ -251,8 +286,11 @@ static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri)
     input_done(w, in);
 }
 
+static void start_render(render_stage_t *rs, input_t *in, const task_t *task, const budget_decision_t *d,
+                         const char *uri);
+
 /* Acts on one admission decision (rc, d from budget_admit): park, apply the
- * over-budget policy, replay a stored render, or start the render. */
+ * over-budget policy, look for a replayed render's image, or start the render. */
 static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc, const budget_decision_t *d) {
     worker_t *w = rs->w;
     const char *id = task->job.job_id;
@@ -271,21 +309,32 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     if (d->status == BUDGET_OVER_CAP) return over_budget(rs, in, cls, task, d);
     rs->deferred_logged = false;
     char uri[1024];
-    if (blob_image_uri(rs->cfg->blob_root, id, stage_name(task->stage), task->attempt, uri, sizeof uri) != 0) {
+    if (blob_image_uri(rs->store, id, stage_name(task->stage), task->attempt, uri, sizeof uri) != 0) {
         budget_decision_t rd;
         budget_release(rs->budget, rs->tier->name, id, stage_name(task->stage), task->attempt, d->lease_gen, &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
-        snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
+        snprintf(f.detail, sizeof f.detail, "the image URI under blob_root %s does not fit", rs->cfg->blob_root);
         return route_apply(w, in, task, &f, NULL);
     }
-    if (d->settled && blob_exists(uri)) {
-        /* Replay of a finished render: same image, same recorded charge. */
-        task_t t = *task;
-        snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
-        task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
-        log_info("render_replayed", "job_id", id, "stage", stage_name(task->stage), NULL);
-        return to_verifier(w, in, &t, uri);
+    if (d->settled) {
+        /* Maybe a replay of a finished render: is its image stored? Asked off the loop
+         * (a HEAD for s3); replay_checked acts on the answer. */
+        replay_t *p = xcalloc(1, sizeof *p);
+        *p = (replay_t){.in = in, .task = *task, .d = *d, .next = rs->replays};
+        snprintf(p->uri, sizeof p->uri, "%s", uri);
+        if (rs->replays) rs->replays->prev = p;
+        rs->replays = p;
+        rs->n_replays++;
+        blob_pool_exists(rs->blobs, uri, p);
+        return;
     }
+    start_render(rs, in, task, d, uri);
+}
+
+/* Sends the model request for an admitted job whose image goes to uri. */
+static void start_render(render_stage_t *rs, input_t *in, const task_t *task, const budget_decision_t *d,
+                         const char *uri) {
+    worker_t *w = rs->w;
     render_t *r = xcalloc(1, sizeof *r);
     r->in = in;
     r->lease_gen = d->lease_gen;
@@ -309,11 +358,37 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc
     rs->inflight++;
 }
 
+/* The store answered whether a settled render's image is there: replay it (same
+ * image, same recorded charge), or render it again (stored nothing, or the store could
+ * not tell: rendering again is the safe side). */
+static void replay_checked(render_stage_t *rs, replay_t *p, int rc, const char *err) {
+    if (p->prev) p->prev->next = p->next;
+    else rs->replays = p->next;
+    if (p->next) p->next->prev = p->prev;
+    rs->n_replays--;
+    const char *id = p->task.job.job_id;
+    if (rc == 1) {
+        task_t t = p->task;
+        snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
+        task_add_charge(&t, p->task.stage, p->task.attempt, rs->tier->model, p->d.charged_micros);
+        log_info("render_replayed", "job_id", id, "stage", stage_name(p->task.stage), NULL);
+        to_verifier(rs->w, p->in, &t, p->uri);
+    } else {
+        if (rc < 0) log_warn("blob_exists_failed", "job_id", id, "error", err, "msg", "rendering it again", NULL);
+        start_render(rs, p->in, &p->task, &p->d, p->uri);
+    }
+    free(p);
+}
+
 /* Is (job, stage, attempt) already being rendered here, or waiting for admission? */
 static bool rendering_here(const render_stage_t *rs, const task_t *task) {
     for (const render_t *r = rs->live; r; r = r->live_next)
         if (r->task.stage == task->stage && r->task.attempt == task->attempt &&
             !strcmp(r->task.job.job_id, task->job.job_id))
+            return true;
+    for (const replay_t *p = rs->replays; p; p = p->next)
+        if (p->task.stage == task->stage && p->task.attempt == task->attempt &&
+            !strcmp(p->task.job.job_id, task->job.job_id))
             return true;
     for (int i = 0; i < rs->n_pending; i++) {
         const task_t *t = &rs->pending[i].task;
@@ -369,12 +444,10 @@ static void render_failed(render_stage_t *rs, render_t *r) {
     route_apply(rs->w, r->in, t, &f, NULL);
 }
 
-/* Stores the image. Returns true when the render now waits for its charge to be
- * settled; false when it ended (storage failed: rejected, the charge recorded). */
-static bool store_image(render_stage_t *rs, render_t *r) {
+/* The image's put failed: the job is rejected (storage_failed) with the render's charge
+ * recorded (the provider billed it). */
+static void storage_failed(render_stage_t *rs, render_t *r, const char *err) {
     task_t *t = &r->task;
-    char err[512];
-    if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
     budget_settle(rs->budget, rs->tier->name, t->job.job_id, stage_name(t->stage), t->attempt, r->lease_gen,
@@ -383,7 +456,6 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
     snprintf(f.detail, sizeof f.detail, "%s", err);
     route_apply(rs->w, r->in, t, &f, NULL);
-    return false;
 }
 
 static void render_free(render_stage_t *rs, render_t *r) {
@@ -440,6 +512,24 @@ static void render_stage_before_sleep(void *ctx) {
         reserve_calls(rs, n + 1);
         rs->settling[n++] = r;
     }
+    /* Stores finished (or existence answers): a stored image's charge is settled in
+     * this batch, so its task is emitted only after the store acknowledged the image. */
+    blob_done_t done;
+    while (blob_pool_next(rs->blobs, &done)) {
+        if (done.op == BLOB_OP_EXISTS) {
+            replay_checked(rs, done.opaque, done.rc, done.err);
+            continue;
+        }
+        render_t *r = done.opaque;
+        rs->n_storing--;
+        if (done.rc != 0) {
+            storage_failed(rs, r, done.err);
+            render_free(rs, r);
+        } else {
+            reserve_calls(rs, n + 1);
+            rs->settling[n++] = r;
+        }
+    }
     void *opaque;
     render_result_t *res;
     while ((res = model_client_next(rs->mc, &opaque))) {
@@ -450,11 +540,9 @@ static void render_stage_before_sleep(void *ctx) {
         if (!res->ok) {
             render_failed(rs, r);
             render_free(rs, r);
-        } else if (!store_image(rs, r)) {
-            render_free(rs, r);
-        } else {
-            reserve_calls(rs, n + 1);
-            rs->settling[n++] = r;
+        } else { /* to the store threads; settled once stored */
+            rs->n_storing++;
+            blob_pool_put(rs->blobs, r->uri, res->png, res->png_len, r);
         }
     }
     if (n) settle_batch(rs, n);
@@ -529,10 +617,15 @@ static int check_charges(void *ctx, task_t *task) {
     return budget_verify_charges(rs->budget, task);
 }
 
+/* The store threads finished something: the before-sleep hook that runs next takes it
+ * (blob_pool_next also clears the eventfd). */
+static void on_blobs_ready(void *ctx, int fd, int events) {}
+
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
     loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs);
+    loop_watch(worker_loop(w), blob_pool_fd(rs->blobs), LOOP_READ, on_blobs_ready, rs);
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
     route_set_charge_check(check_charges, rs);

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/blobstore.h"
+#include "blob/blobstore.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "runtime/kafka.h"
@@ -249,7 +249,7 @@ static void html_escape(FILE *f, const char *s) {
     }
 }
 
-static void write_html(const ledger_t *l, const char *blob_root, const char *path) {
+static void write_html(const ledger_t *l, const blob_store_t *store, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "pressctl: cannot write %s\n", path);
@@ -267,10 +267,14 @@ static void write_html(const ledger_t *l, const char *blob_root, const char *pat
         const outcome_t *o = &e->o;
         const char *verdict = entry_end(e);
         fprintf(f, "<div class=\"c %s\">", verdict);
-        const char *img = o->image_uri[0] ? blob_local_path(blob_root, o->image_uri) : NULL;
+        const char *img = o->image_uri[0] ? blob_local_path(store, o->image_uri) : NULL;
         if (img) {
             fputs("<img loading=lazy src=\"file://", f);
             html_escape(f, img);
+            fputs("\">", f);
+        } else if (o->image_url[0]) { /* an s3 store with blob_presign_ttl_s: until it expires */
+            fputs("<img loading=lazy src=\"", f);
+            html_escape(f, o->image_url);
             fputs("\">", f);
         }
         fputs("<div><code>", f);
@@ -286,10 +290,10 @@ static void write_html(const ledger_t *l, const char *blob_root, const char *pat
     fclose(f);
 }
 
-static void report(const ledger_t *l, const char *blob_root, const char *html, const char *jsonl) {
+static void report(const ledger_t *l, const blob_store_t *store, const char *html, const char *jsonl) {
     print_table(l);
     if (jsonl) write_jsonl(l, jsonl);
-    if (html) write_html(l, blob_root, html);
+    if (html) write_html(l, store, html);
     int dups = 0;
     for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
     if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id): %d\n", dups);
@@ -324,15 +328,34 @@ static int parse_opts(int argc, char **argv, opts_t *o, bool want_file) {
     return 0;
 }
 
+/* The config and the blob store, validated before anything is published or read
+ * (the store is asked once: a wrong blob_root stops here). 0, or 2 with the sentence
+ * printed. */
+static int open_config(config_t *cfg, blob_store_t **store) {
+    char err[1024];
+    if (config_load(cfg, NULL, err, sizeof err) || !(*store = blob_store_open(cfg, err, sizeof err))) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+static int submit(const opts_t *o, config_t *cfg, const blob_store_t *store);
+
 int cmd_submit(int argc, char **argv) {
     opts_t opt = {0};
     if (parse_opts(argc, argv, &opt, true)) return 2;
     config_t cfg;
+    blob_store_t *store = NULL;
+    if (open_config(&cfg, &store)) return 2;
+    int rc = submit(&opt, &cfg, store);
+    blob_store_free(store);
+    return rc;
+}
+
+static int submit(const opts_t *o, config_t *cfg, const blob_store_t *store) {
+    const opts_t opt = *o;
     char err[1024];
-    if (config_load(&cfg, NULL, err, sizeof err)) {
-        fprintf(stderr, "pressctl: %s\n", err);
-        return 2;
-    }
     FILE *f = fopen(opt.file, "r");
     if (!f) {
         perror(opt.file);
@@ -375,7 +398,7 @@ int cmd_submit(int argc, char **argv) {
         return 2;
     }
     l.expected = n;
-    kafka_t *k = kafka_new(&cfg, NULL, NULL, 0, err, sizeof err);
+    kafka_t *k = kafka_new(cfg, NULL, NULL, 0, err, sizeof err);
     if (!k) {
         fprintf(stderr, "pressctl: %s\n", err);
         free(jobs);
@@ -383,7 +406,7 @@ int cmd_submit(int argc, char **argv) {
         return 1;
     }
     char topic[256];
-    config_topic(&cfg, "jobs", topic, sizeof topic);
+    config_topic(cfg, "jobs", topic, sizeof topic);
     int64_t now = now_ms();
     for (int i = 0; i < n; i++) {
         if (!jobs[i].submitted_ms) jobs[i].submitted_ms = now;
@@ -409,11 +432,11 @@ int cmd_submit(int argc, char **argv) {
         ledger_free(&l);
         return 0;
     }
-    if (follow(&cfg, &l, true, opt.timeout_s)) {
+    if (follow(cfg, &l, true, opt.timeout_s)) {
         ledger_free(&l);
         return 1;
     }
-    report(&l, cfg.blob_root, opt.html, opt.jsonl);
+    report(&l, store, opt.html, opt.jsonl);
     printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
     int rc = l.terminal == l.expected ? 0 : 1;
     ledger_free(&l);
@@ -424,15 +447,15 @@ int cmd_results(int argc, char **argv) {
     opts_t opt = {0};
     if (parse_opts(argc, argv, &opt, false)) return 2;
     config_t cfg;
-    char err[1024];
-    if (config_load(&cfg, NULL, err, sizeof err)) {
-        fprintf(stderr, "pressctl: %s\n", err);
-        return 2;
-    }
+    blob_store_t *store = NULL;
+    if (open_config(&cfg, &store)) return 2;
     ledger_t l = {0};
-    if (follow(&cfg, &l, false, opt.timeout_s)) return 1;
-    report(&l, cfg.blob_root, opt.html, opt.jsonl);
-    printf("terminal: %d jobs\n", l.terminal);
-    ledger_free(&l);
-    return 0;
+    int rc = follow(&cfg, &l, false, opt.timeout_s) ? 1 : 0;
+    if (!rc) {
+        report(&l, store, opt.html, opt.jsonl);
+        printf("terminal: %d jobs\n", l.terminal);
+        ledger_free(&l);
+    }
+    blob_store_free(store);
+    return rc;
 }

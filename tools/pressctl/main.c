@@ -6,6 +6,7 @@
  *   pressctl results [--timeout S] [--html FILE] [--jsonl FILE]
  *   pressctl verify IMAGE --text "SALE" ... | --batch FILE.jsonl
  *   pressctl budget show [--json] | set TIER --cap-usd X --window 1h | reset TIER
+ *   pressctl blob check | put FILE URI | get URI [--max N] | url URI [--ttl S]
  *
  * Subcommands other than `dev` first load the dev stack's env file
  * ($PRESSROOM_DEV_DIR/dev.env, default .pressroom/dev.env) when it exists, so they
@@ -43,7 +44,8 @@ static void usage(void) {
             "  submit FILE.jsonl [--wait] [--timeout S] [--html F] [--jsonl F]\n"
             "  results [--timeout S] [--html F] [--jsonl F]\n"
             "  verify IMAGE --text T [...] | verify --batch FILE.jsonl\n"
-            "  budget show [--json] | set TIER --cap-usd X --window 1h|1d | reset TIER\n");
+            "  budget show [--json] | set TIER --cap-usd X --window 1h|1d | reset TIER\n"
+            "  blob check | put FILE URI | get URI [--max BYTES] | url URI [--ttl S]\n");
 }
 
 int main(int argc, char **argv) {
@@ -60,6 +62,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "results")) return cmd_results(argc - 1, argv + 1);
     if (!strcmp(cmd, "verify")) return cmd_verify(argc - 1, argv + 1);
     if (!strcmp(cmd, "budget")) return cmd_budget(argc - 1, argv + 1);
+    if (!strcmp(cmd, "blob")) return cmd_blob(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage();
         return 0;
