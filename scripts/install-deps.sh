@@ -11,9 +11,11 @@ PACKAGES=(
   libmicrohttpd-dev libcmocka-dev
   python3 python3-jsonschema python3-yaml curl kcat file
 )
+# PRESSROOM_NO_TEST_TOOLS=1 (the Dockerfile's build stage): only what building needs.
+test_tools=${PRESSROOM_NO_TEST_TOOLS:-0}
 # npm for the tests' S3-protocol server (below): Debian's nodejs and npm, unless a
 # node that brings its own npm is installed already.
-command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+[ "$test_tools" = 1 ] || command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,7 +39,7 @@ fi
 S3RVER_VERSION=3.7.1
 S3RVER_DIR=${PRESSROOM_TOOLS:-/opt/pressroom}/s3rver
 installed=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$S3RVER_DIR/node_modules/s3rver/package.json" 2>/dev/null | head -n 1 || true)
-if [ "$installed" != "$S3RVER_VERSION" ] || [ ! -x "$S3RVER_DIR/node_modules/.bin/s3rver" ]; then
+if [ "$test_tools" != 1 ] && { [ "$installed" != "$S3RVER_VERSION" ] || [ ! -x "$S3RVER_DIR/node_modules/.bin/s3rver" ]; }; then
   if ! mkdir -p "$S3RVER_DIR" 2>/dev/null || [ ! -w "$S3RVER_DIR" ]; then
     echo "pressroom: s3rver $S3RVER_VERSION is missing and $S3RVER_DIR is not writable; run as root, or set" >&2
     echo "  PRESSROOM_TOOLS to a folder of yours (tests read it too) and run this script again" >&2
