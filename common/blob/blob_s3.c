@@ -244,8 +244,10 @@ static int s3_request(const blob_store_t *store, const char *method, const char 
             }
             return 0;
         }
-        log_warn("blob_retry", "method", method, "url", url, "status", r->status ? "5xx" : "connection",
-                 "error", rc != CURLE_OK ? curl_easy_strerror(rc) : "server error", NULL);
+        char status[16];
+        snprintf(status, sizeof status, "%ld", r->status);
+        log_warn("blob_retry", "method", method, "url", url, "status", status, "error",
+                 rc != CURLE_OK ? curl_easy_strerror(rc) : "server error", NULL);
         backoff(attempt);
     }
 }
@@ -379,7 +381,8 @@ static int read_credentials_file(s3_store_t *s, const char *path, const char *ke
         return -1;
     }
     bool in = false, found = false;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         trim(line);
         if (!line[0] || line[0] == '#' || line[0] == ';') continue;
         if (line[0] == '[') {
