@@ -5,7 +5,8 @@
 # every job reaches a terminal verdict whose image is in the bucket. Verdicts carry a
 # presigned URL (blob_presign_ttl_s) that plain curl fetches without credentials. A
 # job delivered again after it finished is not rendered again: the store answers HEAD
-# for its image and the stored one is replayed. SIGTERM drains and exits 0; the secret
+# for its image and the stored one is replayed. With the store gone, a render is
+# rejected storage_failed and never handed on. SIGTERM drains and exits 0; the secret
 # appears in no log.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -88,6 +89,19 @@ wait_for grep -q '"render_replayed","job_id":"s3-thumb-1","stage":"production"' 
 sleep 1
 [ "$(wc -l <"$STACK_DIR/truth.log")" -eq "$drawn" ] || fail "the redelivered job was drawn again"
 echo "ok: a redelivered job was replayed from the store (HEAD), nothing drawn again"
+
+# The store goes away: a render whose image cannot be stored (after the retries) is
+# rejected storage_failed, and no verify task ever names its missing image.
+kill -TERM "$S3_PID"; wait "$S3_PID" 2>/dev/null || true
+printf 's3-down-1\t{"job_id":"s3-down-1","asset_class":"thumbnail","prompt":"Product shot with overlay text \\"SALE\\""}\n' |
+  kafka_put pressroom.jobs
+read_topic() { kcat -C -b "$PRESSROOM_BROKERS" -t "$1" -o beginning -e -q 2>/dev/null || true; }
+for _ in $(seq 1 100); do read_topic pressroom.rejected | grep -q '"s3-down-1"' && break; sleep 0.2; done
+verdict=$(read_topic pressroom.rejected | grep '"s3-down-1"') || fail "no verdict for s3-down-1 with the store down"
+grep -q '"reason":"storage_failed"' <<<"$verdict" || fail "s3-down-1: $verdict"
+grep -q 'unreachable' <<<"$verdict" || fail "s3-down-1's detail does not say the store is unreachable: $verdict"
+if read_topic pressroom.verify | grep -q '"s3-down-1"'; then fail "a verify task names s3-down-1's unstored image"; fi
+echo "ok: with the store down the job is rejected storage_failed, never handed on"
 
 # SIGTERM drains and exits 0.
 for pid in $PREVIEW_PID $VERIFIER_PID $PRODUCTION_PID; do kill -TERM "$pid"; done
