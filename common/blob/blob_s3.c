@@ -338,6 +338,11 @@ static int s3_exists(const blob_store_t *store, const char *uri, const char *rel
 static int s3_presign(const blob_store_t *store, const char *uri, const char *rel, int ttl_s, char *url, size_t len,
                       char *err, size_t errlen) {
     const s3_store_t *s = store->s3;
+    if (s->session_token[0]) {
+        snprintf(err, errlen, "%s: no presigned URL with temporary credentials (it would carry the session token)",
+                 uri);
+        return -1;
+    }
     char key[1024], host[320], path[1100];
     object_key(s, rel, key, sizeof key);
     object_place(s, key, host, sizeof host, path, sizeof path);

@@ -91,7 +91,8 @@ const char *blob_local_path(const blob_store_t *s, const char *uri);
 int blob_presign_ttl_s(const blob_store_t *s);
 
 /* An HTTP(S) URL that GETs the blob at uri without credentials for ttl_s seconds from
- * now (AWS SigV4 query-string signing, s3:// only). Returns 0, or -1 with err.
+ * now (AWS SigV4 query-string signing, s3:// only; never with a session token, which
+ * the URL would carry). Returns 0, or -1 with err.
  * Pure computation: no request is sent. */
 int blob_presign(const blob_store_t *s, const char *uri, int ttl_s, char *url, size_t len, char *err,
                  size_t errlen);

@@ -104,6 +104,22 @@ config "{\"blob_root\": \"s3://pressroom/blobs\", \"s3\": {\"endpoint\": \"$S3_E
   "$PC" blob check)
 config "{\"s3\": {\"addressing\": \"sideways\"}}"
 expect_refusal addressing 's3.addressing: expected "path" (host/bucket/key) or "virtual" (bucket.host/key), found "sideways"' "$PC" blob check
+config "{\"s3\": {\"endpoint\": \"ftp://127.0.0.1:$S3_PORT\"}}"
+expect_refusal endpoint 's3.endpoint: expected http://HOST\[:PORT\] or https://HOST\[:PORT\] with no path, found "ftp://' "$PC" blob check
+config "{\"s3\": {\"endpoint\": \"$S3_ENDPOINT/pressroom\"}}"
+expect_refusal endpoint-path 's3.endpoint: expected .* with no path' "$PC" blob check
+PRESSROOM_BLOBS=s3://pressroom/.hidden expect_refusal prefix 'PRESSROOM_BLOBS: expected a prefix of names' "$PC" blob check
+config "{\"blob_presign_ttl_s\": 60, \"s3\": {\"endpoint\": \"$S3_ENDPOINT\"}}"
+AWS_SESSION_TOKEN="pressroom-test-session-token-$RANDOM" expect_refusal presign-token \
+  'blob_presign_ttl_s: expected 0 with temporary credentials' "$PC" blob check
+# Temporary credentials otherwise work (the token goes out as x-amz-security-token).
+config "{\"s3\": {\"endpoint\": \"$S3_ENDPOINT\"}}"
+export AWS_SESSION_TOKEN="pressroom-test-session-token-$RANDOM"
+PRESSROOM_LOG_LEVEL=debug "$PC" blob get "$URI" >"$OUT/token.png" 2>"$OUT/token.err" || fail "get with a session token: $(cat "$OUT/token.err")"
+cmp -s "$OUT/blob.png" "$OUT/token.png" || fail "get with a session token returned other bytes"
+if "$PC" blob url "$URI" >/dev/null 2>"$OUT/token-url.err"; then fail "a URL was presigned with a session token"; fi
+grep -q 'no presigned URL with temporary credentials' "$OUT/token-url.err" || fail "token url: $(cat "$OUT/token-url.err")"
+TOKEN=$AWS_SESSION_TOKEN; unset AWS_SESSION_TOKEN
 config "{\"blob_presign_ttl_s\": 60}"
 PRESSROOM_BLOBS="file://$STACK_DIR/files" expect_refusal presign-file 'blob_presign_ttl_s: expected 0 with a file:// store' "$PC" blob check
 
@@ -136,7 +152,9 @@ code=$(curl -s -o "$OUT/expired.xml" -w '%{http_code}' "$url")
 [ "$code" = 403 ] && grep -q 'Request has expired' "$OUT/expired.xml" || fail "an expired URL answered $code: $(cat "$OUT/expired.xml")"
 
 # ---- no secret anywhere -------------------------------------------------------------
-if grep -rl -- "$AWS_SECRET_ACCESS_KEY" "$OUT" "$STACK_DIR"/*.log 2>/dev/null | grep -v credentials; then
-  fail "the secret appears in the files above"
-fi
+for secret in "$AWS_SECRET_ACCESS_KEY" "$TOKEN"; do
+  if grep -rl -- "$secret" "$OUT" "$STACK_DIR"/*.log 2>/dev/null | grep -v credentials; then
+    fail "a secret appears in the files above"
+  fi
+done
 echo "ok: s3 blob store (put/get, bounds, confinement, start-up refusals, presigned URLs)"
