@@ -106,12 +106,14 @@ typedef struct {
 static size_t on_header(char *buf, size_t size, size_t n, void *ctx) {
     response_t *r = ctx;
     size_t len = size * n;
-    if (len > 5 && !strncmp(buf, "HTTP/", 5)) {
-        const char *sp = memchr(buf, ' ', len);
+    char line[128]; /* the store's header line, NUL-terminated (libcurl's is not) */
+    snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), buf);
+    if (!strncmp(line, "HTTP/", 5)) {
+        const char *sp = strchr(line, ' ');
         r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         r->content_length = -1;
-    } else if (len > 15 && !strncasecmp(buf, "content-length:", 15)) {
-        r->content_length = strtoll(buf + 15, NULL, 10);
+    } else if (!strncasecmp(line, "content-length:", 15)) {
+        r->content_length = strtoll(line + 15, NULL, 10);
         /* Refused before the body: an announced size past the caller's limit. */
         if (r->status >= 200 && r->status < 300 && r->max && (unsigned long long)r->content_length > r->max) {
             r->too_large = true;
