@@ -9,6 +9,7 @@ FROM debian:12-slim AS build
 ENV DEBIAN_FRONTEND=noninteractive
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
+# The tests' tools (kubectl, node, npm packages, promtool, s3rver) are not needed to build.
 RUN PRESSROOM_DEPS=build bash scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN make -j"$(nproc)" all
@@ -18,7 +19,8 @@ FROM debian:12-slim
 ENV DEBIAN_FRONTEND=noninteractive
 # The runtime halves of scripts/install-deps.sh's -dev packages, plus the data
 # packages it names (tesseract-ocr-eng, fonts-*) and CA certificates for https
-# model endpoints and S3. tests/integration/test_deploy_manifests.sh checks this
+# model endpoints and an https S3 store (libcurl signs its requests; see
+# deploy/README.md). tests/integration/test_deploy_manifests.sh checks this
 # list covers every shared library the binaries need.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -38,6 +40,10 @@ COPY examples/config.json /etc/pressroom/config.json
 ENV OMP_THREAD_LIMIT=1 \
     PRESSROOM_CONFIG=/etc/pressroom/config.json \
     PRESSROOM_BLOBS=file:///var/lib/pressroom/blobs
+# The default store is this volume (file://). For S3 or an S3-compatible store run
+# with PRESSROOM_BLOBS=s3://bucket/prefix, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+# (or an AWS credentials file, s3.credentials_file) and, for a store other than AWS,
+# the config's s3.endpoint; every worker checks the store at start-up.
 VOLUME ["/var/lib/pressroom/blobs"]
 # Workers run with --metrics-listen 0.0.0.0:9464: /healthz, /readyz, /metrics.
 EXPOSE 9464

@@ -21,7 +21,8 @@ pkg_cflags = $(if $(1),$(shell pkg-config --cflags $(1) 2>/dev/null))
 pkg_libs   = $(if $(1),$(shell pkg-config --libs $(1) 2>/dev/null))
 
 # ---- Libraries: folder, packages ----------------------------------------------
-# base     clock, log, metrics, files, config, message codecs, prompt grammar, blobs
+# base     clock, log, metrics, files, config, message codecs, prompt grammar
+# blob     the blob store (file://, s3:// over libcurl) and its thread pool
 # runtime  event loop, worker runtime, Kafka, offsets, admin HTTP
 # budget   Redis budget counters (Lua scripts in budget/scripts/)
 # model    model client and one adapter per provider
@@ -29,8 +30,9 @@ pkg_libs   = $(if $(1),$(shell pkg-config --libs $(1) 2>/dev/null))
 # route    every decision about a job's fate
 # render   the rendering workers' shared stage (admit, render, store, settle)
 # draw     the reference renderer's drawing code (cairo); tests and benchmarks only
-LIBS           := base runtime budget model verify route render draw
+LIBS           := base blob runtime budget model verify route render draw
 LIB_DIR_base    := common/base
+LIB_DIR_blob    := common/blob
 LIB_DIR_runtime := common/runtime
 LIB_DIR_budget  := common/budget
 LIB_DIR_model   := common/model
@@ -38,6 +40,7 @@ LIB_DIR_verify  := common/verify
 LIB_DIR_route   := common/route
 LIB_DIR_render  := common/render
 PKGS_base       := libcjson
+PKGS_blob       := libcurl
 PKGS_runtime    := rdkafka libmicrohttpd
 PKGS_budget     := hiredis
 PKGS_model      := libcurl libcjson
@@ -46,22 +49,23 @@ PKGS_route      :=
 PKGS_render     :=
 PKGS_draw       := cairo
 # The libraries each one builds on (its headers may include theirs).
+DEPS_blob       := base
 DEPS_runtime    := base
 DEPS_budget     := base
 DEPS_model      := runtime base
-DEPS_verify     := base
+DEPS_verify     := blob base
 DEPS_route      := runtime base
-DEPS_render     := route budget model runtime base
+DEPS_render     := route budget model blob runtime base
 SRC_draw        := tools/pressroom-renderer/draw.c
 $(foreach l,$(filter-out draw,$(LIBS)),$(eval SRC_$(l) := $(wildcard $(LIB_DIR_$(l))/*.c)))
 $(foreach l,$(LIBS),$(eval OBJ_$(l) := $(SRC_$(l):%.c=$(BUILD)/obj/%.o)))
 lib_file = $(BUILD)/lib/lib$(1).a
 
 # ---- Programs: the libraries each links, in dependency order ------------------
-USES_preview-worker     := render route budget model runtime base
-USES_production-worker  := render route budget model runtime base
-USES_verifier-worker    := route verify budget runtime base
-USES_pressctl           := verify budget runtime base
+USES_preview-worker     := render route budget model blob runtime base
+USES_production-worker  := render route budget model blob runtime base
+USES_verifier-worker    := route verify blob budget runtime base
+USES_pressctl           := verify blob budget runtime base
 USES_pressroom-renderer := base
 USES_pressroom-broker   := base
 # Packages a program uses directly, beyond its libraries'.
@@ -72,7 +76,7 @@ PROGRAMS   := $(notdir $(wildcard workers/* tools/*))
 BINS       := $(PROGRAMS:%=$(BUILD)/bin/%)
 
 # Tests and benchmarks link what they need: by default everything.
-ALL_USES        := render route budget model verify runtime draw base
+ALL_USES        := render route budget model verify blob runtime draw base
 UNIT_SRC        := $(wildcard tests/unit/test_*.c)
 UNIT_BINS       := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC       := $(wildcard bench/*.c)

@@ -3,7 +3,8 @@
 #   1. admission decisions/s and Redis round trips per job (real redis-server)
 #   2. model client requests/s from one process (reference renderer, prerendered)
 #   3. preview-worker jobs/s from one process: against an 800 ms endpoint and an
-#      instant one (targets: >= 250 and >= 3000 jobs/s)
+#      instant one (targets: >= 250 and >= 3000 jobs/s), and the instant one storing
+#      into s3rver (an S3-protocol server on loopback, written in node: a floor)
 #   4. the whole pipeline's p50/p95/p99 at a fixed offered load, and peak RSS per worker
 #   5. verifier-worker images/s through Kafka, defaults and --max-inflight 200
 # Everything runs on loopback; every process started is stopped at the end.
@@ -34,8 +35,8 @@ if [ -z "$BLOB_BASE" ]; then
     trap 'rc=$?; rm -rf "$BLOB_BASE"; stack_cleanup "$rc"' EXIT
   else BLOB_BASE=$STACK_DIR; fi
 fi
-run_preview() { # NAME LATENCY_MS INFLIGHT JOBS
-  local name=$1 lat=$2 inflight=$3 jobs=$4
+run_preview() { # NAME LATENCY_MS INFLIGHT JOBS [BLOB_ROOT]
+  local name=$1 lat=$2 inflight=$3 jobs=$4 root=${5:-}
   cat >"$STACK_DIR/$name.json" <<JSON
 {"tiers": {"preview": {"model": "$name", "max_latency_ms": 1000, "max_inflight": $inflight, "cap_usd": 0},
            "production": {"model": "$name", "max_latency_ms": 1000, "cap_usd": 0}},
@@ -43,13 +44,14 @@ run_preview() { # NAME LATENCY_MS INFLIGHT JOBS
                       "prerendered": true}},
  "kafka": {"session_timeout_ms": 6000}}
 JSON
-  export PRESSROOM_CONFIG="$STACK_DIR/$name.json" PRESSROOM_BLOBS="file://$BLOB_BASE/blobs-$name"
+  export PRESSROOM_CONFIG="$STACK_DIR/$name.json" PRESSROOM_BLOBS=${root:-"file://$BLOB_BASE/blobs-$name"}
+  [ -z "$root" ] || sed -i "s|^{|{\"s3\": {\"endpoint\": \"$S3_ENDPOINT\"}, |" "$PRESSROOM_CONFIG"
   start_renderer "$PRESSROOM_CONFIG"
   start_bg "preview-$name" "$BIN/preview-worker"
   local pid=$LAST_PID
   local line
   line=$("$B/pipeline_bench" throughput --jobs "$jobs" --topic verify | tail -n 1)
-  note "preview-worker, $name endpoint (${lat} ms, $inflight in flight, blobs in $BLOB_BASE): $line; peak RSS $(peak_rss "$pid")"
+  note "preview-worker, $name endpoint (${lat} ms, $inflight in flight, blobs in ${root:-$BLOB_BASE}): $line; peak RSS $(peak_rss "$pid")"
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
   kill -TERM "$RENDERER_PID"; wait "$RENDERER_PID" 2>/dev/null || true
   rm -rf "${BLOB_BASE:?}/blobs-$name"
@@ -58,6 +60,10 @@ start_broker
 start_redis
 run_preview slow800 800 1024 "${SLOW_JOBS:-4000}"
 run_preview instant 0 512 "${FAST_JOBS:-20000}"
+start_s3 bench
+run_preview s3instant 0 512 "${S3_JOBS:-3000}" s3://bench/run
+kill -TERM "$S3_PID"; wait "$S3_PID" 2>/dev/null || true
+unset PRESSROOM_BLOBS
 
 echo; echo "== 4. pipeline latency at a fixed offered load, peak RSS =="
 # A fresh broker: the verify topic must not start with section 3's backlog.

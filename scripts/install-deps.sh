@@ -2,7 +2,7 @@
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
 # PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
-# use (kubectl, node and npm packages, promtool).
+# use (kubectl, node and npm packages, promtool, s3rver).
 set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
@@ -14,8 +14,9 @@ PACKAGES=(
   python3 python3-jsonschema python3-yaml curl kcat file
 )
 # test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with
-# node (tests/deploy/package.json). Debian's packages only where no kubectl / npm is
-# installed already (another vendor's package of the same binary would conflict).
+# node (tests/deploy/package.json); the blob store's tests run s3rver (npm). Debian's
+# packages only where no kubectl / npm is installed already (another vendor's package of
+# the same binary would conflict).
 test_tools=true
 [ "${PRESSROOM_DEPS:-}" = build ] && test_tools=false
 if $test_tools; then
@@ -64,4 +65,20 @@ if [ ! -f "$deploy_checks/node_modules/.package-lock.json" ] ||
    [ "$deploy_checks/package-lock.json" -nt "$deploy_checks/node_modules/.package-lock.json" ]; then
   echo "pressroom: installing the npm packages of tests/deploy" >&2
   npm ci --prefix "$deploy_checks" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# s3rver, the S3-protocol server the blob store's tests run on loopback (tests/lib.sh
+# start_s3), from the npm registry into one well-known folder. A re-run with the same
+# version installed touches no network.
+S3RVER_VERSION=3.7.1
+S3RVER_DIR=${PRESSROOM_TOOLS:-/opt/pressroom}/s3rver
+installed=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$S3RVER_DIR/node_modules/s3rver/package.json" 2>/dev/null | head -n 1 || true)
+if [ "$installed" != "$S3RVER_VERSION" ] || [ ! -x "$S3RVER_DIR/node_modules/.bin/s3rver" ]; then
+  if ! mkdir -p "$S3RVER_DIR" 2>/dev/null || [ ! -w "$S3RVER_DIR" ]; then
+    echo "pressroom: s3rver $S3RVER_VERSION is missing and $S3RVER_DIR is not writable; run as root, or set" >&2
+    echo "  PRESSROOM_TOOLS to a folder of yours (tests read it too) and run this script again" >&2
+    exit 1
+  fi
+  echo "pressroom: installing s3rver $S3RVER_VERSION into $S3RVER_DIR" >&2
+  npm install --prefix "$S3RVER_DIR" --no-audit --no-fund --loglevel=error "s3rver@$S3RVER_VERSION" >/dev/null
 fi

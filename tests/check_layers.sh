@@ -6,12 +6,13 @@ set -u
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [base]="base"
+  [blob]="base blob"
   [runtime]="base runtime"
   [budget]="base budget"
   [model]="base runtime model"
-  [verify]="base verify"
+  [verify]="base blob verify"
   [route]="base runtime route"
-  [render]="base runtime budget model route render"
+  [render]="base blob runtime budget model route render"
 )
 bad=0
 for lib in "${!allowed[@]}"; do

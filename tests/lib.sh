@@ -110,6 +110,28 @@ start_stack() {
   start_renderer "$PRESSROOM_CONFIG" "$@"
 }
 
+# start_s3 BUCKET: s3rver (an S3-protocol server, installed by scripts/install-deps.sh)
+# on a free loopback port, with BUCKET created and its files under $STACK_DIR/s3. Exports
+# S3_ENDPOINT (path style: http://127.0.0.1:PORT), S3_VHOST_ENDPOINT (virtual-host
+# style: http://s3.localhost:PORT, buckets at BUCKET.s3.localhost) and s3rver's one
+# account as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. s3rver refuses unknown access
+# keys (403 InvalidAccessKeyId) but does not check SigV4 signatures, so a wrong secret
+# passes: tests of refused credentials use an unknown key.
+S3RVER=${S3RVER:-${PRESSROOM_TOOLS:-/opt/pressroom}/s3rver/node_modules/.bin/s3rver}
+start_s3() {
+  [ -x "$S3RVER" ] || fail "s3rver not found at $S3RVER (scripts/install-deps.sh installs it)"
+  S3_PORT=$(free_port)
+  mkdir -p "$STACK_DIR/s3"
+  "$S3RVER" -d "$STACK_DIR/s3" -a 127.0.0.1 -p "$S3_PORT" --service-endpoint localhost \
+    --configure-bucket "$1" >"$STACK_DIR/s3rver.log" 2>&1 &
+  STACK_PIDS+=($!)
+  S3_PID=$!
+  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" S3_VHOST_ENDPOINT="http://s3.localhost:$S3_PORT"
+  # s3rver checks no secret: a long distinctive one, so tests can grep the logs for it.
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY="pressroom-test-secret-$S3_PORT-$RANDOM"
+  wait_for grep -q "listening" "$STACK_DIR/s3rver.log"
+}
+
 # kafka_put TOPIC: produces stdin's lines "KEY<TAB>VALUE" with kcat (a real Kafka
 # client, nothing of ours), retrying while the fresh cluster's metadata settles.
 # A retry may duplicate messages: consumers dedupe by key, as in production.

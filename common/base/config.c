@@ -61,6 +61,9 @@ void config_defaults(config_t *cfg) {
     snprintf(cfg->redis, sizeof cfg->redis, "127.0.0.1:6379");
     snprintf(cfg->renderer_url, sizeof cfg->renderer_url, "http://127.0.0.1:8080");
     snprintf(cfg->blob_root, sizeof cfg->blob_root, "file:///var/lib/pressroom/blobs");
+    cfg->blob_threads = 8;
+    cfg->s3.timeout_ms = 10000;
+    cfg->s3.max_retries = 3;
     snprintf(cfg->topic_prefix, sizeof cfg->topic_prefix, "pressroom.");
     snprintf(cfg->group_prefix, sizeof cfg->group_prefix, "pressroom.");
     cfg->session_timeout_ms = 10000;
@@ -390,7 +393,7 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     static const char *const known[] = {"tiers", "verify_ocr", "models", "asset_classes", "verifier",
                                         "kafka", "redis", "renderer_url", "blob_root",
                                         "max_attempts", "metrics_listen", "redis_wait_replicas",
-                                        "drain_timeout_ms", NULL};
+                                        "drain_timeout_ms", "blob_threads", "blob_presign_ttl_s", "s3", NULL};
     json_check_keys(r, root, "", known);
     json_read_bool(r, root, "", "verify_ocr", JSON_OPTIONAL, &cfg->verify_ocr);
     json_read_string(r, root, "", "redis", JSON_OPTIONAL, cfg->redis, sizeof cfg->redis);
@@ -398,6 +401,9 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
                   "the number of replicas (0 to 5) a budget write must reach before it counts");
     json_read_string(r, root, "", "renderer_url", JSON_OPTIONAL, cfg->renderer_url, sizeof cfg->renderer_url);
     json_read_string(r, root, "", "blob_root", JSON_OPTIONAL, cfg->blob_root, sizeof cfg->blob_root);
+    json_read_int(r, root, "", "blob_threads", JSON_OPTIONAL, &cfg->blob_threads, 1, 256, "threads, 1 to 256");
+    json_read_int(r, root, "", "blob_presign_ttl_s", JSON_OPTIONAL, &cfg->blob_presign_ttl_s, 0, 604800,
+                  "seconds, 0 (off) to 604800 (7 days, S3's limit)");
     json_read_string(r, root, "", "metrics_listen", JSON_OPTIONAL, cfg->metrics_listen, sizeof cfg->metrics_listen);
     struct sockaddr_in sa;
     if (cfg->metrics_listen[0] && listen_addr_parse(cfg->metrics_listen, &sa))
@@ -427,6 +433,26 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
                  load_tier);
     load_members(r, cfg, root, "asset_classes", class_member, "at most 16 classes with names under 32 bytes",
                  load_class);
+    static const char *const sk[] = {"region", "endpoint", "addressing", "credentials_file", "profile",
+                                     "timeout_ms", "max_retries", NULL};
+    const cJSON *s3 = section(r, root, "", "s3", sk, path, sizeof path);
+    if (s3) {
+        s3_config_t *c = &cfg->s3;
+        json_read_string(r, s3, path, "region", JSON_OPTIONAL, c->region, sizeof c->region);
+        json_read_string(r, s3, path, "endpoint", JSON_OPTIONAL, c->endpoint, sizeof c->endpoint);
+        char addressing[16] = "path";
+        json_read_string(r, s3, path, "addressing", JSON_OPTIONAL, addressing, sizeof addressing);
+        if (!r->failed && strcmp(addressing, "path") && strcmp(addressing, "virtual"))
+            json_fail(r, "s3.addressing", "\"path\" (host/bucket/key) or \"virtual\" (bucket.host/key)",
+                      cJSON_GetObjectItemCaseSensitive(s3, "addressing"));
+        c->virtual_host = !strcmp(addressing, "virtual");
+        json_read_string(r, s3, path, "credentials_file", JSON_OPTIONAL, c->credentials_file,
+                         sizeof c->credentials_file);
+        json_read_string(r, s3, path, "profile", JSON_OPTIONAL, c->profile, sizeof c->profile);
+        json_read_int(r, s3, path, "timeout_ms", JSON_OPTIONAL, &c->timeout_ms, 100, 600000,
+                      "milliseconds, 100 to 600000");
+        json_read_int(r, s3, path, "max_retries", JSON_OPTIONAL, &c->max_retries, 0, 10, "0 to 10");
+    }
     static const char *const vk[] = {"threads", "max_png_bytes", "max_dimension", "max_png_chunks", "safe_zone",
                                      "min_contrast", "palette_tolerance", "blur_threshold", "min_confidence", NULL};
     const cJSON *v = section(r, root, "", "verifier", vk, path, sizeof path);

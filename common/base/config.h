@@ -10,7 +10,7 @@
  *   PRESSROOM_BROKERS  Kafka bootstrap list
  *   PRESSROOM_REDIS    Redis address, host:port or redis://host:port
  *   PRESSROOM_RENDERER base URL of the default model endpoint (models without "endpoint")
- *   PRESSROOM_BLOBS    blob store root URI (file:///path)
+ *   PRESSROOM_BLOBS    blob store root URI (file:///path or s3://bucket/prefix)
  *   PRESSROOM_METRICS_LISTEN  HOST:PORT of a worker's /healthz, /readyz, /metrics
  * The full reference is in README.md and schemas/config.schema.json. */
 #ifndef PRESSROOM_CONFIG_H
@@ -120,6 +120,17 @@ typedef struct {
     double min_confidence;      /* mean word confidence below this = unreadable */
 } verifier_config_t;
 
+/* The s3:// blob store (config key "s3"); see common/blob/blobstore.h. */
+typedef struct {
+    char region[64];            /* "" = $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1 */
+    char endpoint[256];         /* "" = $AWS_ENDPOINT_URL_S3, else https://s3.<region>.amazonaws.com */
+    bool virtual_host;          /* addressing "virtual": bucket.host/key; "path": host/bucket/key */
+    char credentials_file[512]; /* "" = $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials */
+    char profile[64];           /* "" = $AWS_PROFILE, else "default" */
+    int timeout_ms;             /* one request, connect included */
+    int max_retries;            /* on 5xx and connection errors, with backoff */
+} s3_config_t;
+
 typedef struct {
     char path[512];             /* file it was loaded from, "" = defaults only */
     char brokers[512];
@@ -127,6 +138,9 @@ typedef struct {
     int redis_wait_replicas;    /* budget writes count once this many replicas have them */
     char renderer_url[256];
     char blob_root[512];
+    s3_config_t s3;
+    int blob_threads;           /* per rendering worker: threads storing images off the loop */
+    int blob_presign_ttl_s;     /* > 0: verdicts carry a presigned GET URL valid this long (s3 only) */
     char metrics_listen[64];    /* HOST:PORT for /healthz /readyz /metrics; "" = off */
     char topic_prefix[64];      /* default "pressroom." */
     char group_prefix[64];      /* consumer group = prefix + worker name */

@@ -416,6 +416,7 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     json_read_string(&r, root, "", "reason", JSON_OPTIONAL, out->reason, sizeof out->reason);
     json_read_string(&r, root, "", "detail", JSON_OPTIONAL, out->detail, sizeof out->detail);
     json_read_string(&r, root, "", "image", JSON_OPTIONAL, out->image_uri, sizeof out->image_uri);
+    json_read_string(&r, root, "", "image_url", JSON_OPTIONAL, out->image_url, sizeof out->image_url);
     read_stage(&r, root, "", JSON_OPTIONAL, &out->stage);
     json_read_int(&r, root, "", "attempt", JSON_OPTIONAL, &out->attempt, 0, 100, NULL);
     json_read_string(&r, root, "", "model", JSON_OPTIONAL, out->model, sizeof out->model);
@@ -443,6 +444,7 @@ cJSON *outcome_to_json(const outcome_t *out) {
     cJSON_AddStringToObject(o, "reason", out->reason);
     cJSON_AddStringToObject(o, "detail", out->detail);
     cJSON_AddStringToObject(o, "image", out->image_uri);
+    if (out->image_url[0]) cJSON_AddStringToObject(o, "image_url", out->image_url);
     cJSON_AddStringToObject(o, "stage", stage_name(out->stage));
     cJSON_AddNumberToObject(o, "attempt", out->attempt);
     cJSON_AddStringToObject(o, "model", out->model);

@@ -127,6 +127,7 @@ typedef struct {
                                    render_failed | invalid_job ... */
     char detail[1024];
     char image_uri[1024];
+    char image_url[2048];       /* "" or an HTTP URL of the image (presigned, expires) */
     stage_t stage;
     int attempt;
     char model[64];

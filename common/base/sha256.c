@@ -1,7 +1,9 @@
 /* sha256.c — SHA-256 over one buffer; see sha256.h. */
 #include "base/sha256.h"
+#include "base/alloc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const uint32_t K[64] = {
@@ -41,18 +43,50 @@ static void block(uint32_t h[8], const unsigned char *p) {
     h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += hh;
 }
 
-void sha256_hex(const void *data, size_t len, char out[65]) {
+void sha256(const void *data, size_t len, unsigned char out[32]) {
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     const unsigned char *p = data;
     size_t n = len;
     for (; n >= 64; p += 64, n -= 64) block(h, p);
     unsigned char tail[128] = {0};
-    memcpy(tail, p, n);
+    if (n) memcpy(tail, p, n);
     tail[n] = 0x80;
     size_t tl = n + 1 + 8 <= 64 ? 64 : 128;
     uint64_t bits = (uint64_t)len * 8;
     for (int i = 0; i < 8; i++) tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
     block(h, tail);
     if (tl == 128) block(h, tail + 64);
-    for (int i = 0; i < 8; i++) snprintf(out + 8 * i, 9, "%08x", h[i]);
+    for (int i = 0; i < 8; i++)
+        for (int b = 0; b < 4; b++) out[4 * i + b] = (unsigned char)(h[i] >> (24 - 8 * b));
+}
+
+void sha256_hex(const void *data, size_t len, char out[65]) {
+    unsigned char d[32];
+    sha256(data, len, d);
+    hex_encode(d, sizeof d, out);
+}
+
+void hex_encode(const unsigned char *data, size_t len, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* RFC 2104 with SHA-256: keys longer than the block are hashed first. */
+void hmac_sha256(const void *key, size_t keylen, const void *msg, size_t len, unsigned char out[32]) {
+    unsigned char k[64] = {0};
+    if (keylen > sizeof k) sha256(key, keylen, k);
+    else if (keylen) memcpy(k, key, keylen);
+    unsigned char inner_pad[64], outer_pad[64 + 32];
+    for (int i = 0; i < 64; i++) inner_pad[i] = k[i] ^ 0x36, outer_pad[i] = k[i] ^ 0x5c;
+    /* inner = H(K ^ ipad || msg), hashed in one buffer */
+    unsigned char *buf = xmalloc(64 + len);
+    memcpy(buf, inner_pad, 64);
+    if (len) memcpy(buf + 64, msg, len);
+    sha256(buf, 64 + len, outer_pad + 64);
+    free(buf);
+    sha256(outer_pad, sizeof outer_pad, out);
 }

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/blobstore.h"
+#include "blob/blob_pool.h"
+#include "blob/blobstore.h"
 #include "budget/budget.h"
 #include "base/log.h"
 #include "base/metrics.h"
@@ -23,7 +24,7 @@
 #define CLAIM_TTL_S 60        /* a claim not finished by then is claimable again */
 #define RATE_HORIZON_MS 30000 /* a retry or fallback takes a rate slot at most this far ahead */
 
-/* One render in flight (or waiting for its charge to be recorded). */
+/* One render in flight, being stored, or waiting for its charge to be recorded. */
 typedef struct render {
     input_t *in;
     task_t task;
@@ -44,11 +45,25 @@ typedef struct {
     char key[JOB_KEY_LEN];
 } pending_t;
 
+/* A replayed (settled) render whose image is being looked for in the store. */
+typedef struct replay {
+    input_t *in;
+    task_t task;
+    budget_decision_t d;
+    char uri[1024];
+    struct replay *prev, *next; /* rs->replays */
+} replay_t;
+
 struct render_stage {
     const config_t *cfg;
     const tier_config_t *tier;
     model_client_t *mc;
     budget_t *budget;
+    blob_store_t *store;     /* validated at start-up */
+    blob_pool_t *blobs;      /* puts and existence checks, off the loop */
+    int n_storing;           /* rendered, the image's put not yet done */
+    replay_t *replays;       /* settled renders whose stored image is being looked for */
+    int n_replays;
     int64_t worst_case_micros;
     int inflight;            /* model requests */
     render_t *unsettled;     /* rendered, charge not yet recorded (Redis down) */
@@ -141,6 +156,15 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
         free(rs);
         return NULL;
     }
+    rs->store = blob_store_open(cfg, err, errlen);
+    rs->blobs = rs->store ? blob_pool_new(rs->store, cfg->blob_threads, err, errlen) : NULL;
+    if (!rs->blobs) {
+        blob_store_free(rs->store);
+        budget_free(rs->budget);
+        model_client_free(rs->mc);
+        free(rs);
+        return NULL;
+    }
     rs->worst_case_micros = model_client_worst_case_micros(rs->mc);
     rs->have_window = budget_snapshot(rs->budget, tier->name, &rs->window) == 0; /* /metrics before 10 s */
     /* A lease must outlive the longest request: between two renewals nothing else keeps
@@ -154,6 +178,8 @@ static render_stage_t *render_stage_new(worker_t *w, const tier_config_t *tier, 
                  "timeout, every wait as long as allowed), found %d",
                  tier->name, need_s, tier->name, tier->max_latency_ms, tier->max_retries, 1 + tier->n_fallbacks,
                  tier->n_fallbacks ? "s" : "", tier->lease_ttl_s);
+        blob_pool_free(rs->blobs);
+        blob_store_free(rs->store);
         budget_free(rs->budget);
         model_client_free(rs->mc);
         free(rs);
@@ -241,6 +267,14 @@ static void render_stage_free(render_stage_t *rs) {
     free(rs->renewing);
     free(rs->republished); /* not finished: their claims expire and they are claimed again */
     model_client_free(rs->mc);
+    /* Puts running finish, queued ones are dropped: their renders' inputs are not
+     * ended, so they are redelivered (and stored then). */
+    blob_pool_free(rs->blobs);
+    while (rs->replays) {
+        replay_t *p = rs->replays;
+        rs->replays = p->next;
+        free(p);
+    }
     /* In flight or unsettled: their inputs are not ended, so they are redelivered. */
     while (rs->live) render_free(rs, rs->live);
     /* Never admitted: not ended, so they are redelivered. */
@@ -250,11 +284,12 @@ static void render_stage_free(render_stage_t *rs) {
     free(rs->order);
     free(rs->lane);
     budget_free(rs->budget);
+    blob_store_free(rs->store);
     free(rs);
 }
 
 static int render_stage_inflight(const render_stage_t *rs) {
-    return rs->inflight + rs->n_unsettled + rs->n_pending;
+    return rs->inflight + rs->n_storing + rs->n_unsettled + rs->n_pending + rs->n_replays;
 }
 
 /* Makes room for n decisions in the batch scratch arrays. */
@@ -359,10 +394,12 @@ static void to_verifier(worker_t *w, input_t *in, task_t *task, const char *uri)
     input_done(w, in);
 }
 
+static void start_render(render_stage_t *rs, input_t *in, const task_t *task, const budget_decision_t *d,
+                         const char *uri);
+
 /* Acts on one admission decision (rc, d from budget_admit): park, apply the
- * over-budget policy, replay a stored render, or start the render. */
-static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const char *key, int rc,
-                     const budget_decision_t *d) {
+ * over-budget policy, look for a replayed render's image, or start the render. */
+static void admitted(render_stage_t *rs, input_t *in, const task_t *task, int rc, const budget_decision_t *d) {
     worker_t *w = rs->w;
     const char *id = task->job.job_id;
     count_admission(rs, rc != 0                             ? "unavailable"
@@ -388,31 +425,40 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const 
     if (d->status == BUDGET_OVER_CAP) return over_budget(rs, in, cls, task, d);
     rs->deferred_logged = false;
     char uri[1024];
-    if (blob_image_uri(rs->cfg->blob_root, id, task->job.revision, stage_name(task->stage), task->attempt, uri,
-                       sizeof uri) != 0) {
+    if (blob_image_uri(rs->store, id, task->job.revision, stage_name(task->stage), task->attempt, uri, sizeof uri) !=
+        0) {
         budget_decision_t rd;
-        budget_release(rs->budget, budget_tier(rs, task), key, stage_name(task->stage), task->attempt, d->lease_gen,
-                       &rd);
+        char key[JOB_KEY_LEN];
+        budget_release(rs->budget, budget_tier(rs, task), job_key(&task->job, key, sizeof key),
+                       stage_name(task->stage), task->attempt, d->lease_gen, &rd);
         fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
-        snprintf(f.detail, sizeof f.detail, "blob_root has no backend");
+        snprintf(f.detail, sizeof f.detail, "the image URI under blob_root %s does not fit", rs->cfg->blob_root);
         return route_apply(w, in, task, &f, NULL);
     }
-    if (d->settled && blob_exists(uri)) {
-        /* Replay of a finished render: same image, same recorded charge. */
-        task_t t = *task;
-        snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
-        render_request_t again = render_request_for(task, NULL, 0);
-        render_sent_t sent;
-        if (model_client_plan(rs->mc, &again, &sent) == 0) task_set_render(&t, &sent);
-        task_add_charge(&t, task->stage, task->attempt, rs->tier->model, d->charged_micros);
-        log_info("render_replayed", "job_id", id, "stage", stage_name(task->stage), NULL);
-        return to_verifier(w, in, &t, uri);
+    if (d->settled) {
+        /* Maybe a replay of a finished render: is its image stored? Asked off the loop
+         * (a HEAD for s3); replay_checked acts on the answer. */
+        replay_t *p = xcalloc(1, sizeof *p);
+        *p = (replay_t){.in = in, .task = *task, .d = *d, .next = rs->replays};
+        snprintf(p->uri, sizeof p->uri, "%s", uri);
+        if (rs->replays) rs->replays->prev = p;
+        rs->replays = p;
+        rs->n_replays++;
+        blob_pool_exists(rs->blobs, uri, p);
+        return;
     }
+    start_render(rs, in, task, d, uri);
+}
+
+/* Sends the model request for an admitted job whose image goes to uri. */
+static void start_render(render_stage_t *rs, input_t *in, const task_t *task, const budget_decision_t *d,
+                         const char *uri) {
+    worker_t *w = rs->w;
     render_t *r = xcalloc(1, sizeof *r);
     r->in = in;
     r->lease_gen = d->lease_gen;
     r->task = *task;
-    snprintf(r->key, sizeof r->key, "%s", key);
+    job_key(&task->job, r->key, sizeof r->key);
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
     render_request_t req = render_request_for(task, r->prompt, sizeof r->prompt);
@@ -425,11 +471,40 @@ static void admitted(render_stage_t *rs, input_t *in, const task_t *task, const 
     rs->inflight++;
 }
 
+/* The store answered whether a settled render's image is there: replay it (same
+ * image, same recorded charge), or render it again (stored nothing, or the store could
+ * not tell: rendering again is the safe side). */
+static void replay_checked(render_stage_t *rs, replay_t *p, int rc, const char *err) {
+    if (p->prev) p->prev->next = p->next;
+    else rs->replays = p->next;
+    if (p->next) p->next->prev = p->prev;
+    rs->n_replays--;
+    const char *id = p->task.job.job_id;
+    if (rc == 1) {
+        task_t t = p->task;
+        snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
+        render_request_t again = render_request_for(&p->task, NULL, 0);
+        render_sent_t sent;
+        if (model_client_plan(rs->mc, &again, &sent) == 0) task_set_render(&t, &sent);
+        task_add_charge(&t, p->task.stage, p->task.attempt, rs->tier->model, p->d.charged_micros);
+        log_info("render_replayed", "job_id", id, "stage", stage_name(p->task.stage), NULL);
+        to_verifier(rs->w, p->in, &t, p->uri);
+    } else {
+        if (rc < 0) log_warn("blob_exists_failed", "job_id", id, "error", err, "msg", "rendering it again", NULL);
+        start_render(rs, p->in, &p->task, &p->d, p->uri);
+    }
+    free(p);
+}
+
 /* Is (job, stage, attempt) already being rendered here, or waiting for admission? */
 static bool rendering_here(const render_stage_t *rs, const task_t *task) {
     for (const render_t *r = rs->live; r; r = r->live_next)
         if (r->task.stage == task->stage && r->task.attempt == task->attempt &&
             !strcmp(r->task.job.job_id, task->job.job_id) && !strcmp(r->task.job.revision, task->job.revision))
+            return true;
+    for (const replay_t *p = rs->replays; p; p = p->next)
+        if (p->task.stage == task->stage && p->task.attempt == task->attempt &&
+            !strcmp(p->task.job.job_id, task->job.job_id) && !strcmp(p->task.job.revision, task->job.revision))
             return true;
     for (int i = 0; i < rs->n_pending; i++) {
         const task_t *t = &rs->pending[i].task;
@@ -474,7 +549,7 @@ static void admit_pending(render_stage_t *rs) {
     rs->n_pending = 0; /* admitted() never queues more: it does not re-enter start */
     for (int j = 0; j < n; j++) {
         pending_t *p = &rs->pending[rs->order[j]];
-        admitted(rs, p->in, &p->task, p->key, rs->calls[j].rc, &rs->calls[j].d);
+        admitted(rs, p->in, &p->task, rs->calls[j].rc, &rs->calls[j].d);
     }
 }
 
@@ -492,12 +567,10 @@ static void render_failed(render_stage_t *rs, render_t *r) {
     route_apply(rs->w, r->in, t, &f, NULL);
 }
 
-/* Stores the image. Returns true when the render now waits for its charge to be
- * settled; false when it ended (storage failed: rejected, the charge recorded). */
-static bool store_image(render_stage_t *rs, render_t *r) {
+/* The image's put failed: the job is rejected (storage_failed) with the render's charge
+ * recorded (the provider billed it). */
+static void storage_failed(render_stage_t *rs, render_t *r, const char *err) {
     task_t *t = &r->task;
-    char err[512];
-    if (blob_put(r->uri, r->result->png, r->result->png_len, err, sizeof err) == 0) return true;
     log_error("blob_put_failed", "job_id", t->job.job_id, "error", err, NULL);
     budget_decision_t d;
     budget_settle(rs->budget, budget_tier(rs, t), r->key, stage_name(t->stage), t->attempt, r->lease_gen,
@@ -506,7 +579,6 @@ static bool store_image(render_stage_t *rs, render_t *r) {
     fate_t f = {.kind = FATE_FINISH, .verdict = VERDICT_REJECTED, .reason = "storage_failed", .image_uri = ""};
     snprintf(f.detail, sizeof f.detail, "%s", err);
     route_apply(rs->w, r->in, t, &f, NULL);
-    return false;
 }
 
 static void render_free(render_stage_t *rs, render_t *r) {
@@ -625,6 +697,24 @@ static void render_stage_before_sleep(void *ctx) {
         reserve_calls(rs, n + 1);
         rs->settling[n++] = r;
     }
+    /* Stores finished (or existence answers): a stored image's charge is settled in
+     * this batch, so its task is emitted only after the store acknowledged the image. */
+    blob_done_t done;
+    while (blob_pool_next(rs->blobs, &done)) {
+        if (done.op == BLOB_OP_EXISTS) {
+            replay_checked(rs, done.opaque, done.rc, done.err);
+            continue;
+        }
+        render_t *r = done.opaque;
+        rs->n_storing--;
+        if (done.rc != 0) {
+            storage_failed(rs, r, done.err);
+            render_free(rs, r);
+        } else {
+            reserve_calls(rs, n + 1);
+            rs->settling[n++] = r;
+        }
+    }
     void *opaque;
     render_result_t *res;
     while ((res = model_client_next(rs->mc, &opaque))) {
@@ -635,11 +725,9 @@ static void render_stage_before_sleep(void *ctx) {
         if (!res->ok) {
             render_failed(rs, r);
             render_free(rs, r);
-        } else if (!store_image(rs, r)) {
-            render_free(rs, r);
-        } else {
-            reserve_calls(rs, n + 1);
-            rs->settling[n++] = r;
+        } else { /* to the store threads; settled once stored */
+            rs->n_storing++;
+            blob_pool_put(rs->blobs, r->uri, res->png, res->png_len, r);
         }
     }
     if (n) settle_batch(rs, n);
@@ -725,10 +813,15 @@ static const char *render_stage_not_ready(render_stage_t *rs) {
 
 /* ==== The worker stage ==== */
 
+/* The store threads finished something: the before-sleep hook that runs next takes it
+ * (blob_pool_next also clears the eventfd). */
+static void on_blobs_ready(void *ctx, int fd, int events) {}
+
 int render_stage_attach(worker_t *w, const tier_config_t *tier, char *err, size_t errlen) {
     render_stage_t *rs = render_stage_new(w, tier, err, errlen);
     if (!rs) return -1;
     loop_before_sleep(worker_loop(w), render_stage_before_sleep, rs);
+    loop_watch(worker_loop(w), blob_pool_fd(rs->blobs), LOOP_READ, on_blobs_ready, rs);
     worker_set_state(w, rs);
     worker_set_max_inflight(w, tier->max_inflight);
     return 0;

@@ -7,7 +7,11 @@
  * preview stage there is none yet, so it defers); reject ends the job with
  * budget_exhausted. Redis unreachable: park and retry with backoff (fail closed).
  * A replayed render that was already settled and stored is not rendered or charged
- * again: the stored image goes to the verifier with the recorded charge. */
+ * again: the stored image goes to the verifier with the recorded charge.
+ *
+ * The blob store is never called on the loop: images are stored, and the replay check
+ * asks whether one is stored, on a pool of threads (common/blob/blob_pool.h); a job's
+ * verify task is emitted only after its image's put succeeded. */
 #ifndef PRESSROOM_RENDER_STAGE_H
 #define PRESSROOM_RENDER_STAGE_H
 

@@ -126,6 +126,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
     redact(o.detail, sizeof o.detail); /* every detail was redacted at its source; this is the last door */
     snprintf(o.image_uri, sizeof o.image_uri, "%s", f->image_uri ? f->image_uri : "");
+    snprintf(o.image_url, sizeof o.image_url, "%s", f->image_url && o.image_uri[0] ? f->image_url : "");
     o.stage = f->as_preview ? STAGE_PREVIEW : task->stage;
     snprintf(o.model, sizeof o.model, "%s", task->model);
     o.attempt = task->attempt;

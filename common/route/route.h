@@ -43,6 +43,7 @@ typedef struct {
     const char *reason;      /* "" for accepted; budget_exhausted, verification_failed ... */
     char detail[1024];
     const char *image_uri;   /* borrowed from the task: the image the verdict delivers */
+    const char *image_url;   /* borrowed, may be NULL: an HTTP URL of it for downstream (presigned) */
     bool as_preview;         /* the verdict delivers the preview (degrade over budget) */
     /* FATE_ESCALATE */
     const char *escalation;  /* final_render | verification_failed | preview_failed |

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/blobstore.h"
+#include "blob/blobstore.h"
 #include "base/log.h"
 #include "verify/ocr.h"
 
@@ -22,7 +22,8 @@ typedef struct item {
     job_t job;
     unsigned char *png;
     size_t len;
-    char *blob_root, *blob_uri; /* read by the checker thread when set (not the loop's) */
+    const blob_store_t *blob_store; /* with blob_uri: read by the checker thread (not the loop) */
+    char *blob_uri;
     size_t blob_max;
     void *opaque;
     verdict_t *verdict;
@@ -80,7 +81,7 @@ static void *checker_main(void *arg) {
         pthread_mutex_unlock(&p->mu);
         if (it->blob_uri) {
             char err[512];
-            blob_status_t bs = blob_get(it->blob_root, it->blob_uri, it->blob_max, &it->png, &it->len, err, sizeof err);
+            blob_status_t bs = blob_get(it->blob_store, it->blob_uri, it->blob_max, &it->png, &it->len, err, sizeof err);
             if (bs != BLOB_OK) /* checked as empty bytes: image_undecodable, re-rendered */
                 log_warn("image_unavailable", "job_id", it->job.job_id, "status", blob_status_name(bs), "error", err,
                          NULL);
@@ -151,7 +152,6 @@ verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, i
 
 static void item_free(item_t *it) {
     free(it->png);
-    free(it->blob_root);
     free(it->blob_uri);
     free(it);
 }
@@ -179,11 +179,11 @@ int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, s
     return enqueue(p, it);
 }
 
-int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const char *root, const char *uri, size_t max,
-                            void *opaque) {
+int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const blob_store_t *store, const char *uri,
+                            size_t max, void *opaque) {
     item_t *it = xcalloc(1, sizeof *it);
     it->job = *job;
-    it->blob_root = xstrdup(root);
+    it->blob_store = store;
     it->blob_uri = xstrdup(uri);
     it->blob_max = max;
     it->opaque = opaque;

@@ -21,6 +21,7 @@
 
 #include "base/config.h"
 #include "base/message.h"
+#include "blob/blobstore.h"
 
 typedef struct ocr_engine ocr_engine_t;
 typedef struct verdict verdict_t;
@@ -60,13 +61,14 @@ verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, i
  * verify_pool_pending). Returns 0, or -1 when the pool is shutting down (png freed). */
 int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len,
                        void *opaque);
-/* Queues a check of the blob at uri in the store at root (at most max bytes): the
- * checker thread reads it, so a slow volume never stalls the caller's loop. A blob that
+/* Queues a check of the blob at uri in store (at most max bytes; the store outlives
+ * the pool): the checker thread reads it, so a slow volume or a network store never
+ * stalls the caller's loop. A blob that
  * cannot be read (missing, too large, outside the store after all) is checked as empty
  * bytes: image_undecodable. Callers reject references outside the store first
  * (blob_uri_inside). Returns 0, or -1 when the pool is shutting down. */
-int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const char *root, const char *uri, size_t max,
-                            void *opaque);
+int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const blob_store_t *store, const char *uri,
+                            size_t max, void *opaque);
 /* Readable (eventfd) while at least one verdict is ready. */
 int verify_pool_fd(const verify_pool_t *p);
 /* Takes one finished verdict and its submitter's opaque pointer; NULL when none. */

@@ -66,6 +66,12 @@ echo '{"verifier": {"safe_zone": 0.05}}' >"$CASES/bad-safe-zone.json"
 echo '{"verify_ocr": "yes"}' >"$CASES/bad-verify-ocr-string.json"
 echo '{"redis": 6379}' >"$CASES/bad-redis-number.json"
 echo '[]' >"$CASES/bad-not-an-object.json"
+echo '{"blob_root": "s3://pressroom/blobs", "blob_threads": 4, "blob_presign_ttl_s": 900, "s3": {"region": "eu-west-1", "endpoint": "http://127.0.0.1:9000", "addressing": "virtual", "credentials_file": "/etc/pressroom/aws", "profile": "pressroom", "timeout_ms": 5000, "max_retries": 0}}' >"$CASES/good-s3.json"
+echo '{"s3": {"addressing": "sideways"}}' >"$CASES/bad-s3-addressing.json"
+echo '{"s3": {"bucket": "pressroom"}}' >"$CASES/bad-s3-unknown-key.json"
+echo '{"s3": {"max_retries": 11}}' >"$CASES/bad-s3-retries.json"
+echo '{"blob_presign_ttl_s": 604801}' >"$CASES/bad-presign-ttl.json"
+echo '{"blob_threads": 0}' >"$CASES/bad-blob-threads.json"
 
 # ---- A probe around the C codecs: parse stdin, print what the encoder writes ----
 [ -f "$ROOT/$BUILD/lib/libbase.a" ] || fail "$BUILD/lib/libbase.a is not built (make)"

@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/blobstore.h"
+#include "base/config.h"
+#include "blob/blobstore.h"
 #include "base/fileio.h"
 
 static char dir[PATH_MAX];             /* the temp folder: blobs/ and what lies outside it */
@@ -22,6 +23,31 @@ static char root_slash[PATH_MAX + 16]; /* the same with a trailing slash */
 
 static const char BLOB[] = "\x89PNG inside the store";
 static const char OUTSIDE[] = "secret outside the store";
+
+/* The store opened on a root string, as a worker opens it from blob_root; kept until
+ * the end of the run. */
+static struct {
+    char root[PATH_MAX + 16];
+    blob_store_t *store;
+} stores[8];
+
+static const blob_store_t *S(const char *r) {
+    for (size_t i = 0; i < sizeof stores / sizeof *stores; i++) {
+        if (stores[i].store && !strcmp(stores[i].root, r)) return stores[i].store;
+        if (!stores[i].store) {
+            config_t cfg;
+            config_defaults(&cfg);
+            snprintf(cfg.blob_root, sizeof cfg.blob_root, "%s", r);
+            char err[512];
+            stores[i].store = blob_store_open(&cfg, err, sizeof err);
+            if (!stores[i].store) fail_msg("blob_store_open(%s): %s", r, err);
+            snprintf(stores[i].root, sizeof stores[i].root, "%s", r);
+            return stores[i].store;
+        }
+    }
+    fail_msg("too many stores");
+    return NULL;
+}
 
 static void put_file(const char *rel, const char *data, size_t len) {
     char path[PATH_MAX * 2], err[512];
@@ -60,6 +86,7 @@ static int make_store(void **state) {
 
 static int remove_store(void **state) {
     (void)state;
+    for (size_t i = 0; i < sizeof stores / sizeof *stores; i++) blob_store_free(stores[i].store);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -74,7 +101,7 @@ static blob_status_t get(const char *rel, size_t max, const char *expect) {
     unsigned char *data = (unsigned char *)"not set";
     size_t len = 0;
     alarm(5); /* a read that blocks (a FIFO) kills the test instead of hanging it */
-    blob_status_t s = blob_get(root, uri, max, &data, &len, err, sizeof err);
+    blob_status_t s = blob_get(S(root), uri, max, &data, &len, err, sizeof err);
     alarm(0);
     if (s == BLOB_OK) {
         assert_non_null(data);
@@ -92,7 +119,7 @@ static bool inside(const char *rel) {
     char uri[PATH_MAX * 2];
     if (rel[0] == '!') snprintf(uri, sizeof uri, "%s", rel + 1);
     else snprintf(uri, sizeof uri, "%s%s", root, rel);
-    return blob_uri_inside(root, uri, NULL, 0);
+    return blob_uri_inside(S(root), uri, NULL, 0);
 }
 
 static void test_a_blob_inside_the_store_is_read(void **state) {
@@ -104,21 +131,21 @@ static void test_a_blob_inside_the_store_is_read(void **state) {
     snprintf(uri, sizeof uri, "%s/job-1/preview-1.png", root);
     unsigned char *data;
     size_t len;
-    assert_int_equal(blob_get(root_slash, uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
+    assert_int_equal(blob_get(S(root_slash), uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
     free(data);
-    assert_non_null(blob_local_path(root, uri));
-    assert_string_equal(blob_local_path(root, uri), uri + strlen("file://"));
+    assert_non_null(blob_local_path(S(root), uri));
+    assert_string_equal(blob_local_path(S(root), uri), uri + strlen("file://"));
 }
 
 static void test_what_the_store_writes_it_reads_back(void **state) {
     (void)state;
     char uri[1024], err[512];
-    assert_int_equal(blob_image_uri(root_slash, "job-2", "r0123456789abcdef", "production", 3, uri, sizeof uri), 0);
-    assert_int_equal(blob_put(uri, BLOB, sizeof BLOB - 1, err, sizeof err), 0);
-    assert_true(blob_exists(uri));
+    assert_int_equal(blob_image_uri(S(root_slash), "job-2", "r0123456789abcdef", "production", 3, uri, sizeof uri), 0);
+    assert_int_equal(blob_put(S(root), uri, BLOB, sizeof BLOB - 1, err, sizeof err), 0);
+    assert_int_equal(blob_exists(S(root), uri, err, sizeof err), 1);
     unsigned char *data;
     size_t len;
-    assert_int_equal(blob_get(root, uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
+    assert_int_equal(blob_get(S(root), uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
     assert_memory_equal(data, BLOB, len);
     free(data);
 }
@@ -157,14 +184,18 @@ static void test_absolute_paths_outside_the_root_are_outside(void **state) {
     snprintf(uri, sizeof uri, "!file://%s/blobs-evil/x.png", dir);
     assert_int_equal(get(uri, 1 << 20, NULL), BLOB_OUTSIDE_STORE);
     assert_false(inside(uri));
-    assert_null(blob_local_path(root, uri + 1));
+    assert_null(blob_local_path(S(root), uri + 1));
     assert_int_equal(get("!file:///etc/passwd", 1 << 20, NULL), BLOB_OUTSIDE_STORE);
     assert_false(inside("!file:///etc/shadow"));
     assert_int_equal(get("!/etc/passwd", 1 << 20, NULL), BLOB_OUTSIDE_STORE);
     assert_int_equal(get("!http://example.com/x.png", 1 << 20, NULL), BLOB_OUTSIDE_STORE);
     /* A root that is not an absolute file:// path contains nothing. */
     char err[512];
-    assert_false(blob_uri_inside("file://relative/blobs", "file://relative/blobs/x.png", err, sizeof err));
+    config_t cfg;
+    config_defaults(&cfg);
+    snprintf(cfg.blob_root, sizeof cfg.blob_root, "file://relative/blobs");
+    assert_null(blob_store_open(&cfg, err, sizeof err));
+    assert_non_null(strstr(err, "blob_root file://relative/blobs: expected file:///absolute/path"));
 }
 
 static void test_a_nul_ends_the_uri_and_what_precedes_it_is_judged_alone(void **state) {
@@ -177,7 +208,7 @@ static void test_a_nul_ends_the_uri_and_what_precedes_it_is_judged_alone(void **
     char err[512];
     unsigned char *data;
     size_t len;
-    assert_int_equal(blob_get(root, uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OUTSIDE_STORE);
+    assert_int_equal(blob_get(S(root), uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OUTSIDE_STORE);
     assert_int_equal(get("/job-1/preview-1.png%00/../../outside.png", 1 << 20, NULL), BLOB_OUTSIDE_STORE);
 }
 
@@ -203,7 +234,7 @@ static void test_a_root_reached_through_a_link_is_the_operators_choice(void **st
     snprintf(uri, sizeof uri, "%s/job-1/preview-1.png", link_root);
     unsigned char *data;
     size_t len;
-    assert_int_equal(blob_get(link_root, uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
+    assert_int_equal(blob_get(S(link_root), uri, 1 << 20, &data, &len, err, sizeof err), BLOB_OK);
     free(data);
 }
 
@@ -225,10 +256,10 @@ static void test_an_oversized_blob_is_refused_before_reading(void **state) {
     snprintf(uri, sizeof uri, "%s/job-1/big.png", root);
     unsigned char *data;
     size_t len;
-    assert_int_equal(blob_get(root, uri, 4095, &data, &len, err, sizeof err), BLOB_TOO_LARGE);
+    assert_int_equal(blob_get(S(root), uri, 4095, &data, &len, err, sizeof err), BLOB_TOO_LARGE);
     assert_null(data);
     assert_non_null(strstr(err, "4096 bytes"));
-    assert_int_equal(blob_get(root, uri, 4096, &data, &len, err, sizeof err), BLOB_OK);
+    assert_int_equal(blob_get(S(root), uri, 4096, &data, &len, err, sizeof err), BLOB_OK);
     assert_int_equal(len, 4096);
     free(data);
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/blobstore.h"
+#include "blob/blobstore.h"
 #include "base/clock.h"
 #include "base/config.h"
 #include "runtime/kafka.h"
@@ -281,7 +281,7 @@ static void html_escape(FILE *f, const char *s) {
     }
 }
 
-static int write_html(const ledger_t *l, const char *blob_root, const char *path) {
+static int write_html(const ledger_t *l, const blob_store_t *store, const char *path) {
     FILE *f = fopen(path, "w");
     if (!f) {
         fprintf(stderr, "pressctl: cannot write %s: %s\n", path, strerror(errno));
@@ -299,10 +299,14 @@ static int write_html(const ledger_t *l, const char *blob_root, const char *path
         const outcome_t *o = &e->o;
         const char *verdict = entry_end(e);
         fprintf(f, "<div class=\"c %s\">", verdict);
-        const char *img = o->image_uri[0] ? blob_local_path(blob_root, o->image_uri) : NULL;
+        const char *img = o->image_uri[0] ? blob_local_path(store, o->image_uri) : NULL;
         if (img) {
             fputs("<img loading=lazy src=\"file://", f);
             html_escape(f, img);
+            fputs("\">", f);
+        } else if (o->image_url[0]) { /* an s3 store with blob_presign_ttl_s: until it expires */
+            fputs("<img loading=lazy src=\"", f);
+            html_escape(f, o->image_url);
             fputs("\">", f);
         }
         fputs("<div><code>", f);
@@ -320,11 +324,11 @@ static int write_html(const ledger_t *l, const char *blob_root, const char *path
 
 /* Prints the table and writes the files asked for. Returns 0, or -1 when a write
  * failed (the command then exits 1). */
-static int report(const ledger_t *l, const char *blob_root, const char *html, const char *jsonl) {
+static int report(const ledger_t *l, const blob_store_t *store, const char *html, const char *jsonl) {
     print_table(l);
     int rc = 0;
     if (jsonl && write_jsonl(l, jsonl)) rc = -1;
-    if (html && write_html(l, blob_root, html)) rc = -1;
+    if (html && write_html(l, store, html)) rc = -1;
     int dups = 0;
     for (int i = 0; i < l->n; i++) dups += l->v[i].duplicates;
     if (dups) printf("duplicate verdicts (at-least-once delivery; deduplicated by job_id and revision): %d\n", dups);
@@ -381,15 +385,33 @@ static int parse_opts(int argc, char **argv, opts_t *o, bool want_file) {
     return 0;
 }
 
+/* The config and the blob store, validated before anything is published or read (the
+ * store is asked once: a wrong blob_root stops here). 0, or 2 with the sentence printed. */
+static int open_config(config_t *cfg, blob_store_t **store) {
+    char err[1024];
+    if (config_load(cfg, NULL, err, sizeof err) || !(*store = blob_store_open(cfg, err, sizeof err))) {
+        fprintf(stderr, "pressctl: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+static int submit(const opts_t *o, const config_t *cfg, const blob_store_t *store);
+
 int cmd_submit(int argc, char **argv) {
     opts_t opt = {0};
     if (parse_opts(argc, argv, &opt, true)) return 2;
     config_t cfg;
+    blob_store_t *store = NULL;
+    if (open_config(&cfg, &store)) return 2;
+    int rc = submit(&opt, &cfg, store);
+    blob_store_free(store);
+    return rc;
+}
+
+static int submit(const opts_t *o, const config_t *cfg, const blob_store_t *store) {
+    const opts_t opt = *o;
     char err[1024];
-    if (config_load(&cfg, NULL, err, sizeof err)) {
-        fprintf(stderr, "pressctl: %s\n", err);
-        return 2;
-    }
     FILE *f = fopen(opt.file, "r");
     if (!f) {
         perror(opt.file);
@@ -434,12 +456,12 @@ int cmd_submit(int argc, char **argv) {
         return 2;
     }
     l.expected = n;
-    if (require_broker(&cfg)) {
+    if (require_broker(cfg)) {
         free(jobs);
         ledger_free(&l);
         return 1;
     }
-    kafka_t *k = kafka_new(&cfg, NULL, NULL, 0, err, sizeof err);
+    kafka_t *k = kafka_new(cfg, NULL, NULL, 0, err, sizeof err);
     if (!k) {
         fprintf(stderr, "pressctl: %s\n", err);
         free(jobs);
@@ -447,7 +469,7 @@ int cmd_submit(int argc, char **argv) {
         return 1;
     }
     char topic[256];
-    config_topic(&cfg, "jobs", topic, sizeof topic);
+    config_topic(cfg, "jobs", topic, sizeof topic);
     int64_t now = now_ms();
     for (int i = 0; i < n; i++) {
         if (!jobs[i].submitted_ms) jobs[i].submitted_ms = now;
@@ -474,11 +496,11 @@ int cmd_submit(int argc, char **argv) {
         return 0;
     }
     bool timed_out;
-    if (follow(&cfg, &l, true, opt.timeout_s, 0, NULL, &timed_out)) {
+    if (follow(cfg, &l, true, opt.timeout_s, 0, NULL, &timed_out)) {
         ledger_free(&l);
         return 1;
     }
-    int rc = report(&l, cfg.blob_root, opt.html, opt.jsonl) ? 1 : 0;
+    int rc = report(&l, store, opt.html, opt.jsonl) ? 1 : 0;
     printf("terminal: %d/%d jobs\n", l.terminal, l.expected);
     if (l.terminal != l.expected) rc = 1;
     ledger_free(&l);
@@ -489,15 +511,15 @@ int cmd_results(int argc, char **argv) {
     opts_t opt = {0};
     if (parse_opts(argc, argv, &opt, false)) return 2;
     config_t cfg;
-    char err[1024];
-    if (config_load(&cfg, NULL, err, sizeof err)) {
-        fprintf(stderr, "pressctl: %s\n", err);
-        return 2;
-    }
+    blob_store_t *store = NULL;
+    if (open_config(&cfg, &store)) return 2;
     ledger_t l = {0};
     bool timed_out;
-    if (follow(&cfg, &l, false, opt.timeout_s, opt.since_ms, opt.job, &timed_out)) return 1;
-    int rc = report(&l, cfg.blob_root, opt.html, opt.jsonl) ? 1 : 0;
+    if (follow(&cfg, &l, false, opt.timeout_s, opt.since_ms, opt.job, &timed_out)) {
+        blob_store_free(store);
+        return 1;
+    }
+    int rc = report(&l, store, opt.html, opt.jsonl) ? 1 : 0;
     printf("terminal: %d jobs\n", l.terminal);
     if (timed_out) {
         fprintf(stderr, "pressctl results: --timeout %d s passed before the end of the topics; the report is partial\n",
@@ -509,5 +531,6 @@ int cmd_results(int argc, char **argv) {
         rc = 1;
     }
     ledger_free(&l);
+    blob_store_free(store);
     return rc;
 }

@@ -46,6 +46,13 @@ static const command_t COMMANDS[] = {
     {"budget", "set", "TIER --cap-usd X [--window 1h|1d]", "override a tier's cap fleet-wide (in Redis)",
      cmd_budget, true},
     {"budget", "reset", "TIER", "clear the tier's current window and its override", cmd_budget, true},
+    {"blob", "check", "", "open the configured blob store (blob_root / PRESSROOM_BLOBS) and say whether it works",
+     cmd_blob, true},
+    {"blob", "put", "FILE URI", "store a file at a URI inside the store", cmd_blob, true},
+    {"blob", "get", "URI [--max BYTES]", "write a blob of the store to stdout (at most BYTES, default 16 MiB)",
+     cmd_blob, true},
+    {"blob", "url", "URI [--ttl S]", "a presigned GET URL for a blob of an s3 store (default blob_presign_ttl_s or "
+     "900 s)", cmd_blob, true},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/blobstore.h"
+#include "blob/blobstore.h"
 #include "budget/budget.h"
+#include "base/alloc.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/message.h"
@@ -29,6 +30,7 @@
 #include "runtime/worker.h"
 
 typedef struct {
+    blob_store_t *store; /* validated at start-up; read by the checker threads */
     verify_pool_t *pool;
     budget_t *budget; /* verdict costs come from its settled records */
 } verifier_state_t;
@@ -49,15 +51,22 @@ static int record_verdict(void *ctx, const task_t *task, const char *verdict) {
 
 static int verifier_init(worker_t *w, char *err, size_t errlen) {
     const config_t *cfg = worker_config(w);
-    verifier_state_t *st = calloc(1, sizeof *st);
+    verifier_state_t *st = xcalloc(1, sizeof *st);
+    st->store = blob_store_open(cfg, err, errlen);
+    if (!st->store) {
+        free(st);
+        return -1;
+    }
     st->pool = verify_pool_new(&cfg->verifier, cfg->verify_ocr, cfg->verifier.threads, err, errlen);
     if (!st->pool) {
+        blob_store_free(st->store);
         free(st);
         return -1;
     }
     st->budget = budget_connect(cfg, err, errlen);
     if (!st->budget) {
         verify_pool_free(st->pool);
+        blob_store_free(st->store);
         free(st);
         return -1;
     }
@@ -104,6 +113,15 @@ static void decide(worker_t *w, check_t *c, const verdict_t *v) {
     if (rd && report) cJSON_AddItemToObject(report, "render", rd); /* the verdict says what was asked for */
     else cJSON_Delete(rd);
     fate_t f = route_after_check(cls, t, verdict_pass(v), verdict_reasons(v), verdict_guidance(v));
+    /* Downstream may fetch a delivered image over HTTP: a presigned URL, signed here
+     * (pure computation), valid blob_presign_ttl_s. */
+    verifier_state_t *st = worker_state(w);
+    char url[2048];
+    int ttl = blob_presign_ttl_s(st->store);
+    if (f.kind == FATE_FINISH && f.image_uri && f.image_uri[0] && ttl > 0) {
+        if (blob_presign(st->store, f.image_uri, ttl, url, sizeof url, err, sizeof err) == 0) f.image_url = url;
+        else log_warn("presign_failed", "job_id", t->job.job_id, "error", err, NULL);
+    }
     route_apply(w, c->in, t, &f, report);
     cJSON_Delete(report);
 }
@@ -131,13 +149,13 @@ static void verifier_on_input(worker_t *w, input_t *in) {
     }
     /* A reference outside the blob store is never read, checked nor delivered. */
     char reason[600];
-    if (c->task.preview_uri[0] && !blob_uri_inside(cfg->blob_root, c->task.preview_uri, err, sizeof err)) {
+    if (c->task.preview_uri[0] && !blob_uri_inside(st->store, c->task.preview_uri, err, sizeof err)) {
         snprintf(reason, sizeof reason, "%s: preview_image: %s", blob_status_name(BLOB_OUTSIDE_STORE), err);
         input_dlq(w, in, reason);
         free(c);
         return;
     }
-    if (!blob_uri_inside(cfg->blob_root, c->task.image_uri, err, sizeof err)) {
+    if (!blob_uri_inside(st->store, c->task.image_uri, err, sizeof err)) {
         snprintf(reason, sizeof reason, "%s: image: %s", blob_status_name(BLOB_OUTSIDE_STORE), err);
         input_dlq(w, in, reason);
         free(c);
@@ -155,7 +173,7 @@ static void verifier_on_input(worker_t *w, input_t *in) {
         checked.width = rd->width;
         checked.height = rd->height;
     }
-    if (verify_pool_submit_blob(st->pool, &checked, cfg->blob_root, c->task.image_uri,
+    if (verify_pool_submit_blob(st->pool, &checked, st->store, c->task.image_uri,
                                 (size_t)cfg->verifier.max_png_bytes, c) != 0) {
         /* Shutting down: leave the input unfinished so it is redelivered. */
         free(c);
@@ -189,8 +207,9 @@ static void verifier_refresh_metrics(worker_t *w) {
 static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
-    verify_pool_free(st->pool);
+    verify_pool_free(st->pool); /* joins the checker threads before the store goes */
     budget_free(st->budget);
+    blob_store_free(st->store);
     free(st);
 }
 
