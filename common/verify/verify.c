@@ -113,13 +113,17 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
         check_text(c, lines);
     } else if (c->n_expected > 0) {
         check_text_without_ocr(c);
+    } else if (ocr && c->nboxes > 0) {
+        read_lines(c);
+        check_unexpected_text(c);
     }
     double t3 = (double)mono_us() / 1e3;
 
     check_layout(c, cJSON_AddObjectToObject(c->checks, "layout"));
     check_contrast(c, cJSON_AddObjectToObject(c->checks, "contrast"));
     if (job->n_palette > 0) check_palette(c, cJSON_AddObjectToObject(c->checks, "palette"));
-    if (!blank) check_blur(c, sanity);
+    /* Blur is judged on the text; a job that asks for none may be a soft scene. */
+    if (!blank && c->n_expected > 0) check_blur(c, sanity);
     cJSON *tm = cJSON_AddObjectToObject(c->report, "timings_ms");
     cJSON_AddNumberToObject(tm, "decode", round((t1 - t0) * 10) / 10);
     cJSON_AddNumberToObject(tm, "detect", round((t2 - t1) * 10) / 10);
