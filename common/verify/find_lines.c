@@ -126,6 +126,12 @@ static void absdiff_max(unsigned char *restrict dst, const unsigned char *a, con
     }
 }
 
+/* More than this share of the pixels on colour edges: the background is a texture
+ * (text alone, even three lines of bold display type, stays under it). */
+#define TEXTURE_SHARE 0.05
+
+static int edge_threshold(const unsigned hist[256], unsigned n);
+
 /* Sharp-edge map: per pixel the largest central difference over R, G, B in x and
  * y (one-sided at the image border). Returns the threshold chosen above the
  * background's texture. */
@@ -159,7 +165,13 @@ static int edge_map(const image_t *img, unsigned char *grad) {
         }
     }
     free(m);
-    unsigned n = (unsigned)w * h, acc = 0;
+    return edge_threshold(hist, (unsigned)w * h);
+}
+
+/* The threshold above the background's own texture: 2.2 x the median gradient + 8,
+ * within 30..72. */
+static int edge_threshold(const unsigned hist[256], unsigned n) {
+    unsigned acc = 0;
     int median = 0;
     for (int i = 0; i < 256; i++) {
         acc += hist[i];
@@ -174,6 +186,39 @@ static int edge_map(const image_t *img, unsigned char *grad) {
     return t;
 }
 
+/* Share of the pixels at or above threshold t. */
+static double edge_share(const unsigned hist[256], unsigned n, int t) {
+    unsigned above = 0;
+    for (int i = t; i < 256; i++) above += hist[i];
+    return (double)above / n;
+}
+
+/* Edge map of luma alone (central differences, one-sided at the border), for a
+ * background textured in colour: stripes, checks or confetti of colours close in
+ * lightness make strong colour edges, while lettering legible at 4.5:1 stands out
+ * in lightness. The threshold keeps at most TEXTURE_SHARE of the pixels (and is at
+ * least the usual rule's), up to 100. */
+static int luma_edge_map(const vctx_t *c, unsigned char *grad) {
+    int w = c->img.w, h = c->img.h;
+    unsigned hist[256] = {0};
+    for (int y = 0; y < h; y++) {
+        const unsigned char *row = c->luma + (size_t)y * w;
+        const unsigned char *up = y > 0 ? row - w : row, *dn = y < h - 1 ? row + w : row;
+        unsigned char *g = grad + (size_t)y * w;
+        if (w > 2) absdiff_max(g + 1, row + 2, row, dn + 1, up + 1, (size_t)w - 2);
+        for (int x = 0; x < w; x += (w > 1 ? w - 1 : 1)) {
+            int xm = x > 0 ? x - 1 : x, xp = x < w - 1 ? x + 1 : x;
+            int gx = abs(row[xp] - row[xm]), gy = abs(dn[x] - up[x]);
+            g[x] = (unsigned char)(gx > gy ? gx : gy);
+        }
+        for (int x = 0; x < w; x++) hist[g[x]]++;
+    }
+    unsigned n = (unsigned)w * h;
+    int t = edge_threshold(hist, n);
+    while (t < 100 && edge_share(hist, n, t) > TEXTURE_SHARE) t++;
+    return t;
+}
+
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c) {
     int w = c->img.w, h = c->img.h;
@@ -182,7 +227,11 @@ void find_lines(vctx_t *c) {
     int *stack = malloc(n * sizeof *stack);
     cc_t *ccs = malloc(MAX_CC * sizeof *ccs);
     if (!grad || !stack || !ccs) abort();
+    unsigned hist[256] = {0};
     c->edge_threshold = edge_map(&c->img, grad);
+    for (size_t i = 0; i < n; i++) hist[grad[i]]++;
+    c->edge_luma = edge_share(hist, (unsigned)n, c->edge_threshold) > TEXTURE_SHARE;
+    if (c->edge_luma) c->edge_threshold = luma_edge_map(c, grad);
     int t = c->edge_threshold, ncc = 0;
 
     /* Connected components (8-neighbour) of edge pixels; visited pixels are zeroed. */

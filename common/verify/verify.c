@@ -99,6 +99,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     double t1 = (double)mono_us() / 1e3;
     find_lines(c);
     cJSON_AddNumberToObject(sanity, "edge_threshold", c->edge_threshold);
+    if (c->edge_luma) cJSON_AddStringToObject(sanity, "edges", "luma (textured background)");
     bool blank = check_blank(c, sanity, sd);
 
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;

@@ -68,6 +68,7 @@ typedef struct {
     verdict_t *v;
     cJSON *report, *checks;
     int edge_threshold;
+    bool edge_luma;           /* textured background: lines found on luma edges only */
     int ocr_calls;
     double ocr_ms;
 } vctx_t;
