@@ -196,8 +196,8 @@ static double edge_share(const unsigned hist[256], unsigned n, int t) {
 /* Edge map of luma alone (central differences, one-sided at the border), for a
  * background textured in colour: stripes, checks or confetti of colours close in
  * lightness make strong colour edges, while lettering legible at 4.5:1 stands out
- * in lightness. The threshold keeps at most TEXTURE_SHARE of the pixels (and is at
- * least the usual rule's), up to 100. */
+ * in lightness. Threshold: 1.3 x the level only TEXTURE_SHARE of the pixels exceed
+ * (the texture's edges) + 4, at least the usual rule's, at most 100. */
 static int luma_edge_map(const vctx_t *c, unsigned char *grad) {
     int w = c->img.w, h = c->img.h;
     unsigned hist[256] = {0};
@@ -214,9 +214,11 @@ static int luma_edge_map(const vctx_t *c, unsigned char *grad) {
         for (int x = 0; x < w; x++) hist[g[x]]++;
     }
     unsigned n = (unsigned)w * h;
-    int t = edge_threshold(hist, n);
-    while (t < 100 && edge_share(hist, n, t) > TEXTURE_SHARE) t++;
-    return t;
+    int t = edge_threshold(hist, n), p = 0;
+    while (p < 255 && edge_share(hist, n, p) > TEXTURE_SHARE) p++;
+    int above = (int)(1.3 * p) + 4; /* clear of the texture's own strongest edges */
+    if (above > t) t = above;
+    return t < 100 ? t : 100;
 }
 
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
@@ -430,8 +432,11 @@ void analyse_box(vctx_t *c, tbox_t *b) {
             hist[3][p[3 * x + 2]]++;
         }
     }
+    /* On a background textured in colour the lines were found on luma edges, and a
+     * colour channel would split the texture's two colours rather than ink from
+     * ground: luma alone. */
     double best = -1;
-    for (int ch = 0; ch < 4; ch++) {
+    for (int ch = 0; ch < (c->edge_luma ? 1 : 4); ch++) {
         double eta;
         int t = otsu(hist[ch], &eta);
         if (ch == 0) eta *= 1.03; /* prefer luma on ties */

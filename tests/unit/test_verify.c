@@ -457,6 +457,74 @@ static void test_a_soft_scene_passes_when_no_text_is_asked_for(void **state) {
     expect_pass(&j, m.buf, m.len);
 }
 
+/* A 768x512 PNG: `text` in DejaVu Sans Bold 64 px, near black, over diagonal stripes
+ * of two colours close in lightness (teal, green) or on cream; with `rule`, a short
+ * bar just left of the text at its baseline. */
+static unsigned char *textured_png(const char *text, bool stripes, bool rule, size_t *len) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, stripes ? 0x2ec4b6 : 0xf6f1e7);
+    cairo_paint(cr);
+    if (stripes) {
+        set_rgb(cr, 0x9be564);
+        for (int x = -512; x < 768; x += 28) {
+            cairo_move_to(cr, x, 0);
+            cairo_line_to(cr, x + 14, 0);
+            cairo_line_to(cr, x + 14 + 512, 512);
+            cairo_line_to(cr, x + 512, 512);
+            cairo_close_path(cr);
+        }
+        cairo_fill(cr);
+    }
+    set_rgb(cr, 0x101010);
+    if (rule) {
+        cairo_rectangle(cr, 168, 292, 22, 5);
+        cairo_fill(cr);
+    }
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 64);
+    cairo_move_to(cr, 200, 296);
+    cairo_show_text(cr, text);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    *len = m.len;
+    return m.buf;
+}
+
+/* Stripes in colours of about the same lightness make colour edges everywhere; the
+ * lines are then found on luma edges, where legible lettering stands out. */
+static void test_text_on_colour_stripes_is_found_and_read(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Summer Sale", true, false, &len);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
+/* ... and a textured image with the wrong text still fails. */
+static void test_a_typo_on_colour_stripes_still_fails(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Summer Sael", true, false, &len);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+}
+
+/* A short rule beside the line is read as a mark ("_Best"); the text does not start
+ * with one, so it is not part of the comparison. */
+static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Best Seller", false, true, &len);
+    const char *want[] = {"Best Seller"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -588,6 +656,9 @@ int main(void) {
         cmocka_unit_test(test_digit_letter_lookalikes_are_told_apart_from_other_slips),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
+        cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
+        cmocka_unit_test(test_a_typo_on_colour_stripes_still_fails),
+        cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
