@@ -298,6 +298,10 @@ void find_lines(vctx_t *c) {
             int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
             int gap = ccs[j].x0 - ccs[i].x1;
             if (gap > 1.2 * hm) continue;
+            /* A speck (under 0.4 of its neighbour's height: a period, an i-dot, a
+             * comma, or noise and confetti) joins only when it is close; far specks
+             * would chain a line out to the image edge. */
+            if (hs * 5 < hm * 2 && gap > 0.3 * hm) continue;
             int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
                      (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
             if (ov * 2 < hs) continue;
@@ -309,22 +313,51 @@ void find_lines(vctx_t *c) {
     tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
     int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);
     if (!all || !slot) abort();
-    int ng = 0;
+    /* A group's box is the hull of its components at least 0.4 of its tallest (the
+     * letters); smaller ones (dots, commas, specks) widen it only within 0.3 of
+     * that height of the letters' hull, so a chain of specks never stretches a
+     * line out to the image edge. (w, h hold x1, y1 until the end.) */
+    int ng = 0, *tallest = calloc((size_t)(ncc ? ncc : 1), sizeof *tallest);
+    if (!tallest) abort();
     for (int i = 0; i < ncc; i++) slot[i] = -1;
     for (int i = 0; i < ncc; i++) {
-        int r = uf_find(parent, i);
-        if (slot[r] < 0) {
-            slot[r] = ng;
-            all[ng] = (tbox_t){.x = ccs[i].x0, .y = ccs[i].y0, .w = ccs[i].x1, .h = ccs[i].y1};
-            ng++;
-        }
-        tbox_t *b = &all[slot[r]];
-        if (ccs[i].x0 < b->x) b->x = ccs[i].x0;
-        if (ccs[i].y0 < b->y) b->y = ccs[i].y0;
-        if (ccs[i].x1 > b->w) b->w = ccs[i].x1;
-        if (ccs[i].y1 > b->h) b->h = ccs[i].y1;
-        b->mass += ccs[i].count;
+        int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
+        if (hi > tallest[r]) tallest[r] = hi;
     }
+    tbox_t *hull = NULL; /* the letters' hulls, as after pass 0 */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            hull = malloc((size_t)(ng ? ng : 1) * sizeof *hull);
+            if (!hull) abort();
+            memcpy(hull, all, (size_t)ng * sizeof *hull);
+        }
+        for (int i = 0; i < ncc; i++) {
+            int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
+            bool letter = hi * 5 >= tallest[r] * 2;
+            if (letter != (pass == 0)) continue;
+            if (slot[r] < 0) {
+                if (!letter) continue; /* unreachable: every group has its tallest */
+                slot[r] = ng;
+                all[ng] = (tbox_t){.x = ccs[i].x0, .y = ccs[i].y0, .w = ccs[i].x1, .h = ccs[i].y1};
+                ng++;
+            }
+            tbox_t *b = &all[slot[r]];
+            if (!letter) {
+                const tbox_t *l = &hull[slot[r]];
+                int near = (int)(0.3 * tallest[r]);
+                if (ccs[i].x1 < l->x - near || ccs[i].x0 > l->w + near || ccs[i].y1 < l->y - near ||
+                    ccs[i].y0 > l->h + near)
+                    continue;
+            }
+            if (ccs[i].x0 < b->x) b->x = ccs[i].x0;
+            if (ccs[i].y0 < b->y) b->y = ccs[i].y0;
+            if (ccs[i].x1 > b->w) b->w = ccs[i].x1;
+            if (ccs[i].y1 > b->h) b->h = ccs[i].y1;
+            b->mass += ccs[i].count;
+        }
+    }
+    free(hull);
+    free(tallest);
     for (int g = 0; g < ng; g++) {
         all[g].w = all[g].w - all[g].x + 1;
         all[g].h = all[g].h - all[g].y + 1;

@@ -525,6 +525,34 @@ static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* A run of specks starting just after a line (noise, confetti: 5 px, 4 px apart, out
+ * to the image edge) no longer stretches its box out of the safe zone: the box is the
+ * hull of the letters, and a speck widens it only close to them. */
+static void test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, 0xf6f1e7);
+    cairo_paint(cr);
+    set_rgb(cr, 0x101010);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 64);
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, "Summer Sale", &te);
+    cairo_move_to(cr, 150, 296);
+    cairo_show_text(cr, "Summer Sale");
+    for (double x = 150 + te.x_bearing + te.width + 6; x < 768; x += 9)
+        cairo_rectangle(cr, x, 262 + ((int)x % 3) * 4, 5, 5);
+    cairo_fill(cr);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, m.buf, m.len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -659,6 +687,7 @@ int main(void) {
         cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
         cmocka_unit_test(test_a_typo_on_colour_stripes_still_fails),
         cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
+        cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
