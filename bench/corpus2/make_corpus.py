@@ -209,13 +209,11 @@ def background(rng, kind, scheme):
         return img
     if kind == "bokeh":
         img = Image.new("RGB", (W, H), col())
-        layer = Image.new("RGB", (W, H), (0, 0, 0))
         d = ImageDraw.Draw(img)
         for _ in range(rng.randint(15, 40)):
             r = rng.randint(10, 60)
             x, y = rng.randrange(W), rng.randrange(H)
             d.ellipse((x - r, y - r, x + r, y + r), fill=col())
-        del layer
         return img.filter(ImageFilter.GaussianBlur(rng.uniform(3, 9)))
     raise ValueError(kind)
 
@@ -312,7 +310,7 @@ def line_layout(rng, lines, font, leading):
     return out
 
 
-def garble(rng, layer, mask, font, text, x, y, fill, sw):
+def garble(rng, layer, mask, font, text, x, y, fill):
     """Replaces 2-3 letters of a word by glyph-like strokes (on the text layer and mask)."""
     opts = [i for i in range(len(text) - 2) if text[i:i + 2].isalpha()]
     if not opts:
@@ -344,7 +342,7 @@ def erode(mask, r):
     return mask.filter(ImageFilter.MinFilter(2 * r + 1))
 
 
-def legible(bg, final, mask, fill_lum_needed=4.5):
+def legible(bg, final, mask, need=4.5):
     """True when the fill contrasts >= 4.5:1 with 97% of the background under the glyphs
     and with the median of the ring around them, measured on the final image."""
     core = erode(mask.point(lambda v: 255 if v >= 200 else 0), 1)
@@ -357,12 +355,12 @@ def legible(bg, final, mask, fill_lum_needed=4.5):
     under = dilate(mask.point(lambda v: 255 if v >= 40 else 0), 2)
     hb = lum_image(bg).histogram(mask=under)
     n = sum(hb)
-    good = sum(c for i, c in enumerate(hb) if ratio(fill, i / 255.0) >= fill_lum_needed)
+    good = sum(c for i, c in enumerate(hb) if ratio(fill, i / 255.0) >= need)
     ring = ImageChops.subtract(dilate(under, 3), under)
     hr = lf.histogram(mask=ring)
     ring_lum = hist_median(hr) / 255.0
     worst = min(ratio(fill, ring_lum), ratio(fill, hist_median(hb) / 255.0))
-    return n > 0 and good >= 0.97 * n and ratio(fill, ring_lum) >= fill_lum_needed, worst
+    return n > 0 and good >= 0.97 * n and ratio(fill, ring_lum) >= need, worst
 
 
 def inside_zone(mask):
@@ -406,7 +404,7 @@ def draw_sample(rng, look, kind, bgk, eff):
     if lay is None:
         return None
     sw = rng.randint(2, max(2, size // 14)) if eff == "stroke" else 0
-    stroke = (255, 255, 255) if scheme == "dark" else (0, 0, 0)
+    stroke = None
     if eff == "stroke":
         stroke = (0, 0, 0) if scheme == "dark" else (255, 255, 255)  # a halo in the ground's polarity
         if rng.random() < 0.5:
@@ -448,7 +446,7 @@ def draw_sample(rng, look, kind, bgk, eff):
     if kind == "garbled":
         k = rng.randrange(len(lay))
         t, x, y = lay[k]
-        if not garble(rng, layer, mask, font, t, x, y, fill, sw):
+        if not garble(rng, layer, mask, font, t, x, y, fill):
             return None
         garbled = t
 
