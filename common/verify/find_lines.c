@@ -1,6 +1,8 @@
-/* find_lines.c — where the text is: the sharp-edge map, its connected components
- * grouped into words and then lines (find_lines), and per line the channel (luma, R,
- * G, B), Otsu threshold and polarity that separate ink from ground, the ink and
+/* find_lines.c — where the text is: the sharp-edge map (colour edges, or luma edges
+ * when the background is textured in colour), its connected components grouped into
+ * words and then lines, each line's box the hull of its letters with nearby specks
+ * (find_lines), and per line the channel (luma, R, G, B; luma alone on a textured
+ * background), Otsu threshold and polarity that separate ink from ground, the ink and
  * ground colours with their contrast, and the ink mask the palette check skips
  * (analyse_box). The phase before reading; see verify_internal.h. */
 #include "verify/verify_internal.h"

@@ -5,9 +5,10 @@
  * Pipeline (one image, one thread), each step's file in brackets:
  *   decode (bounded) -> sanity (size, blank) [here; checks.c]
  *   -> find text lines cheaply: sharp edges (full-res central differences, a
- *      threshold above the background's own texture), connected components,
- *      components grouped into lines by vertical overlap and horizontal gaps
- *      [find_lines.c]
+ *      threshold above the background's own texture; on a background textured in
+ *      colour, luma edges above the texture's), connected components, components
+ *      grouped into lines by vertical overlap and horizontal gaps, each line's box
+ *      the hull of its letters [find_lines.c]
  *   -> per line: pick the channel (luma, R, G, B) that separates ink from ground
  *      best (Otsu's between-class variance), measure ink/ground colours (contrast)
  *      [find_lines.c]; scale to a modest OCR height, binarise black-on-white, OCR
@@ -15,8 +16,10 @@
  *   -> match readings to expected lines exactly (after normalisation); only lines
  *      that do not match get extra OCR passes (other binarisation, scale, mode),
  *      and not even those when the line already fails layout or contrast on its
- *      own, or when two more passes read the very same wrong text [checks.c,
- *      read.c]
+ *      own, or when two more passes read the very same wrong text; a pass reading
+ *      the expected text does not outvote a first reading that saw a digit for a
+ *      letter. A job that expects no text: the largest boxes are read, and any
+ *      legible reading fails as text_unexpected [checks.c, read.c]
  *   -> layout, contrast, palette (dominant colours outside the ink), blur
  *      [checks.c]
  *   -> the verdict: reason codes, guidance, the report's summary [verdict.c]
