@@ -300,10 +300,7 @@ void find_lines(vctx_t *c) {
             int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
             int gap = ccs[j].x0 - ccs[i].x1;
             if (gap > 1.2 * hm) continue;
-            /* A speck (under 0.4 of its neighbour's height: a period, an i-dot, a
-             * comma, or noise and confetti) joins only when it is close; far specks
-             * would chain a line out to the image edge. */
-            if (hs * 5 < hm * 2 && gap > 0.3 * hm) continue;
+
             int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
                      (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
             if (ov * 2 < hs) continue;

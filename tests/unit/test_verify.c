@@ -553,6 +553,28 @@ static void test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone(voi
     expect_pass(&j, m.buf, m.len);
 }
 
+/* ... while a period between words still bridges them: in a monospace face the
+ * period and the space are a cell each, and "No. 5" must not lose its "5". */
+static void test_a_period_between_words_keeps_the_line_whole(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, 0xf0ebdc);
+    cairo_paint(cr);
+    set_rgb(cr, 0x141414);
+    cairo_select_font_face(cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 44);
+    cairo_move_to(cr, 100, 260);
+    cairo_show_text(cr, "Modern Golden No. 5");
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    const char *want[] = {"Modern Golden No. 5"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, m.buf, m.len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -688,6 +710,7 @@ int main(void) {
         cmocka_unit_test(test_a_typo_on_colour_stripes_still_fails),
         cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
         cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
+        cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
