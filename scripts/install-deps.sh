@@ -23,6 +23,14 @@ if $test_tools; then
   command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
   command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 fi
+# `install-deps.sh eval` (make eval-verifier): the second corpus's drawing library and
+# font families the renderer does not use (bench/corpus2/make_corpus.py).
+EVAL_PACKAGES=(
+  python3-pil fonts-urw-base35 fonts-roboto-unhinted fonts-open-sans
+  fonts-crosextra-carlito fonts-crosextra-caladea fonts-comic-neue fonts-cantarell
+  fonts-ebgaramond fonts-bebas-neue fonts-league-spartan fonts-firacode
+)
+[ "${1:-}" = eval ] && PACKAGES+=("${EVAL_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -150,6 +150,15 @@ void check_text(vctx_t *c, cJSON *lines_json) {
         if (bd < 0.75 || !box_is_candidate(b)) {
             bool ok = c->ocr && mismatch_conf(c, b, c->expected[j]) < 90 &&
                       !(b->no_retry = box_fails_alone(c, b)) && retry_line(c, b, c->expected[j], minc);
+            /* A pass that read the expected text does not outvote one that saw a
+             * look-alike glyph where the text has another ("Sa1e" for "Sale"):
+             * the eng network reads such typos as the word they imitate far more
+             * often than the reverse, so the typo reading is the evidence. */
+            if (ok) {
+                char first[OCR_TEXT_LEN];
+                textnorm(b->first.text, first, sizeof first, casefold(c));
+                if (text_lookalike(first, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) ok = false;
+            }
             b->expected = j;
             b->exact = ok;
             matched_by[j] = best;
@@ -196,9 +205,14 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                 cJSON_AddStringToObject(lj, "first_read", b->first.text);
                 cJSON_AddNumberToObject(lj, "first_min_conf", mn);
             }
+            if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->first.text);
             cJSON_AddBoolToObject(lj, "match", b->exact);
             if (!b->exact) {
-                if (b->uncertain)
+                if (b->lookalike_seen)
+                    verdict_fail(c, "text_mismatch",
+                                 "expected \"%s\", a reading saw \"%s\" (\"%s\" for \"%s\"); draw every letter unambiguously",
+                                 job->text[j], b->first.text, b->lookalike_seen, b->lookalike_meant);
+                else if (b->uncertain)
                     verdict_fail(c, "text_mismatch", "expected \"%s\", read it only uncertainly (word confidence %.0f%%); draw it clearly",
                                  job->text[j], line_min_conf(&b->ocr));
                 else if (b->norm[0])
@@ -235,6 +249,25 @@ void check_text(vctx_t *c, cJSON *lines_json) {
     }
 }
 
+/* No text asked for: every legible reading is lettering nobody asked for (the seed's
+ * hallucinated typography). The boxes do not count as text for layout or contrast:
+ * the image fails for carrying them at all. */
+void check_unexpected_text(vctx_t *c) {
+    cJSON *extra = cJSON_AddArrayToObject(c->checks, "unexpected_text");
+    char all[OCR_TEXT_LEN] = "";
+    for (int i = 0; i < c->nboxes; i++) {
+        const tbox_t *b = &c->boxes[i];
+        if (!b->read || !box_is_legible(b)) continue;
+        cJSON *ej = cJSON_CreateObject();
+        cJSON_AddStringToObject(ej, "read", b->ocr.text);
+        cJSON_AddNumberToObject(ej, "confidence", b->ocr.conf);
+        cJSON_AddItemToObject(ej, "box", cJSON_CreateIntArray((const int[]){b->x, b->y, b->w, b->h}, 4));
+        cJSON_AddItemToArray(extra, ej);
+        size_t n = strlen(all);
+        snprintf(all + n, sizeof all - n, "%s\"%s\"", n ? ", " : "", b->ocr.text);
+    }
+    if (all[0]) verdict_fail(c, "text_unexpected", "the job asks for no text, but the image reads %s; draw no lettering", all);
+}
 
 /* Text without OCR: every box that looks like a line of text counts as text. */
 void check_text_without_ocr(vctx_t *c) {

@@ -1,6 +1,8 @@
-/* find_lines.c — where the text is: the sharp-edge map, its connected components
- * grouped into words and then lines (find_lines), and per line the channel (luma, R,
- * G, B), Otsu threshold and polarity that separate ink from ground, the ink and
+/* find_lines.c — where the text is: the sharp-edge map (colour edges, or luma edges
+ * when the background is textured in colour), its connected components grouped into
+ * words and then lines, each line's box the hull of its letters with nearby specks
+ * (find_lines), and per line the channel (luma, R, G, B; luma alone on a textured
+ * background), Otsu threshold and polarity that separate ink from ground, the ink and
  * ground colours with their contrast, and the ink mask the palette check skips
  * (analyse_box). The phase before reading; see verify_internal.h. */
 #include "verify/verify_internal.h"
@@ -126,6 +128,12 @@ static void absdiff_max(unsigned char *restrict dst, const unsigned char *a, con
     }
 }
 
+/* More than this share of the pixels on colour edges: the background is a texture
+ * (text alone, even three lines of bold display type, stays under it). */
+#define TEXTURE_SHARE 0.05
+
+static int edge_threshold(const unsigned hist[256], unsigned n);
+
 /* Sharp-edge map: per pixel the largest central difference over R, G, B in x and
  * y (one-sided at the image border). Returns the threshold chosen above the
  * background's texture. */
@@ -159,7 +167,13 @@ static int edge_map(const image_t *img, unsigned char *grad) {
         }
     }
     free(m);
-    unsigned n = (unsigned)w * h, acc = 0;
+    return edge_threshold(hist, (unsigned)w * h);
+}
+
+/* The threshold above the background's own texture: 2.2 x the median gradient + 8,
+ * within 30..72. */
+static int edge_threshold(const unsigned hist[256], unsigned n) {
+    unsigned acc = 0;
     int median = 0;
     for (int i = 0; i < 256; i++) {
         acc += hist[i];
@@ -174,6 +188,41 @@ static int edge_map(const image_t *img, unsigned char *grad) {
     return t;
 }
 
+/* Share of the pixels at or above threshold t. */
+static double edge_share(const unsigned hist[256], unsigned n, int t) {
+    unsigned above = 0;
+    for (int i = t; i < 256; i++) above += hist[i];
+    return (double)above / n;
+}
+
+/* Edge map of luma alone (central differences, one-sided at the border), for a
+ * background textured in colour: stripes, checks or confetti of colours close in
+ * lightness make strong colour edges, while lettering legible at 4.5:1 stands out
+ * in lightness. Threshold: 1.3 x the level only TEXTURE_SHARE of the pixels exceed
+ * (the texture's edges) + 4, at least the usual rule's, at most 100. */
+static int luma_edge_map(const vctx_t *c, unsigned char *grad) {
+    int w = c->img.w, h = c->img.h;
+    unsigned hist[256] = {0};
+    for (int y = 0; y < h; y++) {
+        const unsigned char *row = c->luma + (size_t)y * w;
+        const unsigned char *up = y > 0 ? row - w : row, *dn = y < h - 1 ? row + w : row;
+        unsigned char *g = grad + (size_t)y * w;
+        if (w > 2) absdiff_max(g + 1, row + 2, row, dn + 1, up + 1, (size_t)w - 2);
+        for (int x = 0; x < w; x += (w > 1 ? w - 1 : 1)) {
+            int xm = x > 0 ? x - 1 : x, xp = x < w - 1 ? x + 1 : x;
+            int gx = abs(row[xp] - row[xm]), gy = abs(dn[x] - up[x]);
+            g[x] = (unsigned char)(gx > gy ? gx : gy);
+        }
+        for (int x = 0; x < w; x++) hist[g[x]]++;
+    }
+    unsigned n = (unsigned)w * h;
+    int t = edge_threshold(hist, n), p = 0;
+    while (p < 255 && edge_share(hist, n, p) > TEXTURE_SHARE) p++;
+    int above = (int)(1.3 * p) + 4; /* clear of the texture's own strongest edges */
+    if (above > t) t = above;
+    return t < 100 ? t : 100;
+}
+
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c) {
     int w = c->img.w, h = c->img.h;
@@ -182,7 +231,11 @@ void find_lines(vctx_t *c) {
     int *stack = malloc(n * sizeof *stack);
     cc_t *ccs = malloc(MAX_CC * sizeof *ccs);
     if (!grad || !stack || !ccs) abort();
+    unsigned hist[256] = {0};
     c->edge_threshold = edge_map(&c->img, grad);
+    for (size_t i = 0; i < n; i++) hist[grad[i]]++;
+    c->edge_luma = edge_share(hist, (unsigned)n, c->edge_threshold) > TEXTURE_SHARE;
+    if (c->edge_luma) c->edge_threshold = luma_edge_map(c, grad);
     int t = c->edge_threshold, ncc = 0;
 
     /* Connected components (8-neighbour) of edge pixels; visited pixels are zeroed. */
@@ -247,6 +300,7 @@ void find_lines(vctx_t *c) {
             int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
             int gap = ccs[j].x0 - ccs[i].x1;
             if (gap > 1.2 * hm) continue;
+
             int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
                      (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
             if (ov * 2 < hs) continue;
@@ -258,22 +312,51 @@ void find_lines(vctx_t *c) {
     tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
     int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);
     if (!all || !slot) abort();
-    int ng = 0;
+    /* A group's box is the hull of its components at least 0.4 of its tallest (the
+     * letters); smaller ones (dots, commas, specks) widen it only within 0.3 of
+     * that height of the letters' hull, so a chain of specks never stretches a
+     * line out to the image edge. (w, h hold x1, y1 until the end.) */
+    int ng = 0, *tallest = calloc((size_t)(ncc ? ncc : 1), sizeof *tallest);
+    if (!tallest) abort();
     for (int i = 0; i < ncc; i++) slot[i] = -1;
     for (int i = 0; i < ncc; i++) {
-        int r = uf_find(parent, i);
-        if (slot[r] < 0) {
-            slot[r] = ng;
-            all[ng] = (tbox_t){.x = ccs[i].x0, .y = ccs[i].y0, .w = ccs[i].x1, .h = ccs[i].y1};
-            ng++;
-        }
-        tbox_t *b = &all[slot[r]];
-        if (ccs[i].x0 < b->x) b->x = ccs[i].x0;
-        if (ccs[i].y0 < b->y) b->y = ccs[i].y0;
-        if (ccs[i].x1 > b->w) b->w = ccs[i].x1;
-        if (ccs[i].y1 > b->h) b->h = ccs[i].y1;
-        b->mass += ccs[i].count;
+        int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
+        if (hi > tallest[r]) tallest[r] = hi;
     }
+    tbox_t *hull = NULL; /* the letters' hulls, as after pass 0 */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            hull = malloc((size_t)(ng ? ng : 1) * sizeof *hull);
+            if (!hull) abort();
+            memcpy(hull, all, (size_t)ng * sizeof *hull);
+        }
+        for (int i = 0; i < ncc; i++) {
+            int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
+            bool letter = hi * 5 >= tallest[r] * 2;
+            if (letter != (pass == 0)) continue;
+            if (slot[r] < 0) {
+                if (!letter) continue; /* unreachable: every group has its tallest */
+                slot[r] = ng;
+                all[ng] = (tbox_t){.x = ccs[i].x0, .y = ccs[i].y0, .w = ccs[i].x1, .h = ccs[i].y1};
+                ng++;
+            }
+            tbox_t *b = &all[slot[r]];
+            if (!letter) {
+                const tbox_t *l = &hull[slot[r]];
+                int near = (int)(0.3 * tallest[r]);
+                if (ccs[i].x1 < l->x - near || ccs[i].x0 > l->w + near || ccs[i].y1 < l->y - near ||
+                    ccs[i].y0 > l->h + near)
+                    continue;
+            }
+            if (ccs[i].x0 < b->x) b->x = ccs[i].x0;
+            if (ccs[i].y0 < b->y) b->y = ccs[i].y0;
+            if (ccs[i].x1 > b->w) b->w = ccs[i].x1;
+            if (ccs[i].y1 > b->h) b->h = ccs[i].y1;
+            b->mass += ccs[i].count;
+        }
+    }
+    free(hull);
+    free(tallest);
     for (int g = 0; g < ng; g++) {
         all[g].w = all[g].w - all[g].x + 1;
         all[g].h = all[g].h - all[g].y + 1;
@@ -381,8 +464,11 @@ void analyse_box(vctx_t *c, tbox_t *b) {
             hist[3][p[3 * x + 2]]++;
         }
     }
+    /* On a background textured in colour the lines were found on luma edges, and a
+     * colour channel would split the texture's two colours rather than ink from
+     * ground: luma alone. */
     double best = -1;
-    for (int ch = 0; ch < 4; ch++) {
+    for (int ch = 0; ch < (c->edge_luma ? 1 : 4); ch++) {
         double eta;
         int t = otsu(hist[ch], &eta);
         if (ch == 0) eta *= 1.03; /* prefer luma on ties */

@@ -41,11 +41,15 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
         return NULL;
     }
     e->api = TessBaseAPICreate();
-    /* Init-only parameters: skip the dictionaries (we compare exact strings, a
-     * dictionary only pulls readings towards real words and costs time). */
+    /* Init-only parameters: no dictionaries (we compare exact strings; a dictionary
+     * pulls readings towards real words: "Sa1e" read "Sale"). The load_*_dawg ones
+     * only switch off the legacy engine's word lists: Tesseract 5.3 builds the LSTM's
+     * own dictionary from its parameters regardless, and only lstm_use_matrix=0,
+     * given here at Init (it is read once, when the LSTM recogniser loads), leaves
+     * it out, so the LSTM decodes the glyphs it sees. */
     char *names[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg", "load_number_dawg",
-                     "load_unambig_dawg", "load_bigram_dawg", "debug_file"};
-    char *values[] = {"0", "0", "0", "0", "0", "0", "/dev/null"};
+                     "load_unambig_dawg", "load_bigram_dawg", "lstm_use_matrix", "debug_file"};
+    char *values[] = {"0", "0", "0", "0", "0", "0", "0", "/dev/null"};
     const char *prefix = getenv("TESSDATA_PREFIX");
     const char *datapath = prefix && *prefix ? prefix : TESSDATA_DEFAULT;
     if (TessBaseAPIInit4(e->api, datapath, "eng", OEM_LSTM_ONLY, NULL, 0, names, values,

@@ -115,9 +115,36 @@ static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int p
 
 /* ==== Readings ==== */
 
+/* Marks OCR makes of specks, rules, shadow edges and glow fringes at a line's ends
+ * ("'Night", "__ Best", "Sale."). */
+static bool stray_mark(char ch) { return ch && strchr("'\"`.,:;_|-~^*", ch) != NULL; }
+
+/* True when some expected line starts (end = false) or ends with a stray mark. */
+static bool expected_has_mark(const vctx_t *c, bool end) {
+    for (int j = 0; j < c->n_expected; j++) {
+        size_t n = strlen(c->expected[j]);
+        if (n && stray_mark(end ? c->expected[j][n - 1] : c->expected[j][0])) return true;
+    }
+    return false;
+}
+
+/* The normalised reading of `text` into norm, without stray marks at an end where
+ * no expected line has one: a reading is compared with the text, not with the
+ * speckle beside it. */
+static void normalise_reading(const vctx_t *c, const char *text, char *norm, size_t len) {
+    textnorm(text, norm, len, casefold(c));
+    size_t n = strlen(norm), a = 0;
+    if (!expected_has_mark(c, true))
+        while (n > 0 && (stray_mark(norm[n - 1]) || norm[n - 1] == ' ')) n--;
+    if (!expected_has_mark(c, false))
+        while (a < n && (stray_mark(norm[a]) || norm[a] == ' ')) a++;
+    memmove(norm, norm + a, n - a);
+    norm[n - a] = '\0';
+}
+
 static void set_reading(vctx_t *c, tbox_t *b, const ocr_line_t *line) {
     b->ocr = *line;
-    textnorm(line->text, b->norm, sizeof b->norm, casefold(c));
+    normalise_reading(c, line->text, b->norm, sizeof b->norm);
 }
 
 double line_min_conf(const ocr_line_t *l) {
@@ -147,7 +174,7 @@ bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
         ocr_box(c, b, passes[i].target, passes[i].mode, passes[i].psm, &line);
         b->passes++;
         char norm[OCR_TEXT_LEN];
-        textnorm(line.text, norm, sizeof norm, casefold(c));
+        normalise_reading(c, line.text, norm, sizeof norm);
         if (!strcmp(norm, want) && line_min_conf(&line) >= need_conf) {
             set_reading(c, b, &line);
             return true;

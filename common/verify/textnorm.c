@@ -211,3 +211,44 @@ int text_alnum_count(const char *s) {
     free(cps);
     return count;
 }
+
+/* ==== Look-alike glyphs ==== */
+
+/* Look-alike glyphs across the digit/letter line: what an image model writes for
+ * a letter ("Sa1e", "0ff", "5ALE") and what the eng network, biased against a digit
+ * inside a run of letters and the reverse, reads back as the letter. A reading that
+ * holds the digit is therefore strong evidence; letter-for-letter slips (e/c, f/t)
+ * are left out: OCR makes those on correct images too. Each pair listed once; the
+ * comparison tries both directions. */
+static const char *const LOOKALIKE_PAIRS[][2] = {
+    {"1", "l"}, {"1", "I"}, {"1", "i"}, {"0", "O"}, {"0", "o"}, {"5", "S"},
+    {"5", "s"}, {"8", "B"}, {"2", "Z"}, {"6", "G"}, {"9", "g"}, {"4", "A"},
+};
+#define N_LOOKALIKE_PAIRS (sizeof LOOKALIKE_PAIRS / sizeof LOOKALIKE_PAIRS[0])
+
+/* True when a (from ai) and b (from bi) become equal by look-alike swaps only,
+ * with at least one swap; records the first swap in *sa, *sb. Recursive over the
+ * strings, bounded by their lengths (at most one pair tried per position). */
+static bool lookalike_from(const char *a, const char *b, int swaps, const char **sa, const char **sb) {
+    while (*a && *a == *b) a++, b++;
+    if (!*a && !*b) return swaps > 0;
+    for (size_t k = 0; k < N_LOOKALIKE_PAIRS; k++)
+        for (int dir = 0; dir < 2; dir++) {
+            const char *x = LOOKALIKE_PAIRS[k][dir], *y = LOOKALIKE_PAIRS[k][!dir];
+            size_t xl = strlen(x), yl = strlen(y);
+            if (strncmp(a, x, xl) || strncmp(b, y, yl)) continue;
+            if (lookalike_from(a + xl, b + yl, swaps + 1, sa, sb)) {
+                if (!*sa) *sa = x, *sb = y;
+                return true;
+            }
+        }
+    return false;
+}
+
+bool text_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
+    const char *sa = NULL, *sb = NULL;
+    bool yes = lookalike_from(read, want, 0, &sa, &sb);
+    if (seen) *seen = yes ? sa : NULL;
+    if (meant) *meant = yes ? sb : NULL;
+    return yes;
+}

@@ -5,9 +5,10 @@
  * Pipeline (one image, one thread), each step's file in brackets:
  *   decode (bounded) -> sanity (size, blank) [here; checks.c]
  *   -> find text lines cheaply: sharp edges (full-res central differences, a
- *      threshold above the background's own texture), connected components,
- *      components grouped into lines by vertical overlap and horizontal gaps
- *      [find_lines.c]
+ *      threshold above the background's own texture; on a background textured in
+ *      colour, luma edges above the texture's), connected components, components
+ *      grouped into lines by vertical overlap and horizontal gaps, each line's box
+ *      the hull of its letters [find_lines.c]
  *   -> per line: pick the channel (luma, R, G, B) that separates ink from ground
  *      best (Otsu's between-class variance), measure ink/ground colours (contrast)
  *      [find_lines.c]; scale to a modest OCR height, binarise black-on-white, OCR
@@ -15,8 +16,10 @@
  *   -> match readings to expected lines exactly (after normalisation); only lines
  *      that do not match get extra OCR passes (other binarisation, scale, mode),
  *      and not even those when the line already fails layout or contrast on its
- *      own, or when two more passes read the very same wrong text [checks.c,
- *      read.c]
+ *      own, or when two more passes read the very same wrong text; a pass reading
+ *      the expected text does not outvote a first reading that saw a digit for a
+ *      letter. A job that expects no text: the largest boxes are read, and any
+ *      legible reading fails as text_unexpected [checks.c, read.c]
  *   -> layout, contrast, palette (dominant colours outside the ink), blur
  *      [checks.c]
  *   -> the verdict: reason codes, guidance, the report's summary [verdict.c]
@@ -99,6 +102,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     double t1 = (double)mono_us() / 1e3;
     find_lines(c);
     cJSON_AddNumberToObject(sanity, "edge_threshold", c->edge_threshold);
+    if (c->edge_luma) cJSON_AddStringToObject(sanity, "edges", "luma (textured background)");
     bool blank = check_blank(c, sanity, sd);
 
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;
@@ -113,13 +117,17 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
         check_text(c, lines);
     } else if (c->n_expected > 0) {
         check_text_without_ocr(c);
+    } else if (ocr && c->nboxes > 0) {
+        read_lines(c);
+        check_unexpected_text(c);
     }
     double t3 = (double)mono_us() / 1e3;
 
     check_layout(c, cJSON_AddObjectToObject(c->checks, "layout"));
     check_contrast(c, cJSON_AddObjectToObject(c->checks, "contrast"));
     if (job->n_palette > 0) check_palette(c, cJSON_AddObjectToObject(c->checks, "palette"));
-    if (!blank) check_blur(c, sanity);
+    /* Blur is judged on the text; a job that asks for none may be a soft scene. */
+    if (!blank && c->n_expected > 0) check_blur(c, sanity);
     cJSON *tm = cJSON_AddObjectToObject(c->report, "timings_ms");
     cJSON_AddNumberToObject(tm, "decode", round((t1 - t0) * 10) / 10);
     cJSON_AddNumberToObject(tm, "detect", round((t2 - t1) * 10) / 10);

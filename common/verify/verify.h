@@ -4,7 +4,7 @@
  *
  * Reason codes (each failure also carries its scores in the report):
  *   image_undecodable size_mismatch blank_image blurred
- *   text_unreadable text_missing text_mismatch text_extra text_duplicated
+ *   text_unreadable text_missing text_mismatch text_extra text_duplicated text_unexpected
  *   text_outside_safe_zone text_touches_edge text_outside_region
  *   low_contrast off_palette
  *

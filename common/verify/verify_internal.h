@@ -48,6 +48,7 @@ typedef struct {
     ocr_line_t first;   /* first reading, kept when extra passes ran */
     unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
     const char *no_retry; /* why no extra OCR passes ran (the box fails on its own) */
+    const char *lookalike_seen, *lookalike_meant; /* the first reading saw this glyph for that one */
 } tbox_t;
 
 /* One image under check: the job and settings, the decoded image and the maps
@@ -67,6 +68,7 @@ typedef struct {
     verdict_t *v;
     cJSON *report, *checks;
     int edge_threshold;
+    bool edge_luma;           /* textured background: lines found on luma edges only */
     int ocr_calls;
     double ocr_ms;
 } vctx_t;
@@ -110,6 +112,8 @@ bool check_blank(vctx_t *c, cJSON *sanity, double luma_sd);
 /* Matches the readings to the expected lines (asking read.c for extra passes on
  * inconclusive ones); marks the boxes that count as text. */
 void check_text(vctx_t *c, cJSON *lines_json);
+/* A job that asks for no text: any legible reading fails as text_unexpected. */
+void check_unexpected_text(vctx_t *c);
 /* Without OCR every line-like box counts as text; none at all is text_unreadable. */
 void check_text_without_ocr(vctx_t *c);
 void check_layout(vctx_t *c, cJSON *layout);

@@ -15,6 +15,7 @@
 #include "pressroom-renderer/draw.h"
 #include "base/message.h"
 #include "verify/ocr.h"
+#include "verify/textnorm.h"
 #include "verify/verify.h"
 
 /* LeakSanitizer (SANITIZE=1): fontconfig keeps its font cache for the life of the
@@ -406,6 +407,190 @@ static void test_blurred_image_fails_as_blurred(void **state) {
     verdict_free(expect_fail(&j, png, len, "blurred"));
 }
 
+/* The LSTM's own dictionary is off (lstm_use_matrix=0 at Init): with it on, these
+ * one-letter typos were read as the words they imitate and passed. */
+static void test_a_letter_typo_is_not_read_as_the_dictionary_word(void **state) {
+    (void)state;
+    static const char *const drawn[][2] = {
+        {"Frce Shipping", "Free Shipping"}, {"Cbef's Table", "Chef's Table"}, {"Wcekend", "Weekend"}};
+    for (size_t k = 0; k < sizeof drawn / sizeof drawn[0]; k++) {
+        label_t l[] = {{drawn[k][0], 80, 260, 60}};
+        size_t len;
+        unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, l, 1, 0, &len);
+        const char *want[] = {drawn[k][1]};
+        job_t j = make_job(want, 1);
+        verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+    }
+}
+
+/* A retry that reads the expected text cannot outvote a reading that saw a digit
+ * where the text has a letter: the rule is text_lookalike. */
+static void test_digit_letter_lookalikes_are_told_apart_from_other_slips(void **state) {
+    (void)state;
+    const char *seen, *meant;
+    assert_true(text_lookalike("Flash Sa1e", "Flash Sale", &seen, &meant));
+    assert_string_equal(seen, "1");
+    assert_string_equal(meant, "l");
+    assert_true(text_lookalike("0ff", "Off", &seen, &meant));
+    assert_true(text_lookalike("5ALE", "SALE", NULL, NULL));
+    assert_true(text_lookalike("M0UNTA1N", "MOUNTAIN", NULL, NULL));
+    assert_false(text_lookalike("Sale", "Sale", &seen, &meant));
+    assert_null(seen);
+    assert_false(text_lookalike("Oftice", "Office", NULL, NULL)); /* OCR's own slips */
+    assert_false(text_lookalike("Sa1es", "Sale", NULL, NULL));
+    assert_false(text_lookalike("Sa1", "Sale", NULL, NULL));
+}
+
+/* A job that asks for no text is read too: hallucinated lettering fails, naming it. */
+static void test_lettering_nobody_asked_for_fails_as_text_unexpected(void **state) {
+    (void)state;
+    label_t l[] = {{"SUMMER", 200, 200, 90}, {"BIG SALE", 170, 380, 80}};
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, &len);
+    job_t j = make_job(NULL, 0);
+    verdict_t *v = expect_fail(&j, png, len, "text_unexpected");
+    assert_non_null(strstr(verdict_guidance(v), "SUMMER"));
+    assert_non_null(strstr(verdict_guidance(v), "BIG SALE"));
+    verdict_free(v);
+}
+
+/* ... and a soft scene with no lettering passes: blur is judged on text only. */
+static void test_a_soft_scene_passes_when_no_text_is_asked_for(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    cairo_pattern_t *g = cairo_pattern_create_radial(300, 200, 20, 380, 260, 500);
+    cairo_pattern_add_color_stop_rgb(g, 0, 0.95, 0.8, 0.5);
+    cairo_pattern_add_color_stop_rgb(g, 1, 0.2, 0.3, 0.5);
+    cairo_set_source(cr, g);
+    cairo_paint(cr);
+    cairo_pattern_destroy(g);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    job_t j = make_job(NULL, 0);
+    expect_pass(&j, m.buf, m.len);
+}
+
+/* A 768x512 PNG: `text` in DejaVu Sans Bold 64 px, near black, over diagonal stripes
+ * of two colours close in lightness (teal, green) or on cream; with `rule`, a short
+ * bar just left of the text at its baseline. */
+static unsigned char *textured_png(const char *text, bool stripes, bool rule, size_t *len) {
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, stripes ? 0x2ec4b6 : 0xf6f1e7);
+    cairo_paint(cr);
+    if (stripes) {
+        set_rgb(cr, 0x9be564);
+        for (int x = -512; x < 768; x += 28) {
+            cairo_move_to(cr, x, 0);
+            cairo_line_to(cr, x + 14, 0);
+            cairo_line_to(cr, x + 14 + 512, 512);
+            cairo_line_to(cr, x + 512, 512);
+            cairo_close_path(cr);
+        }
+        cairo_fill(cr);
+    }
+    set_rgb(cr, 0x101010);
+    if (rule) {
+        cairo_rectangle(cr, 168, 292, 22, 5);
+        cairo_fill(cr);
+    }
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 64);
+    cairo_move_to(cr, 200, 296);
+    cairo_show_text(cr, text);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    *len = m.len;
+    return m.buf;
+}
+
+/* Stripes in colours of about the same lightness make colour edges everywhere; the
+ * lines are then found on luma edges, where legible lettering stands out. */
+static void test_text_on_colour_stripes_is_found_and_read(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Summer Sale", true, false, &len);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
+/* ... and a textured image with the wrong text still fails. */
+static void test_a_typo_on_colour_stripes_still_fails(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Summer Sael", true, false, &len);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+}
+
+/* A short rule beside the line is read as a mark ("_Best"); the text does not start
+ * with one, so it is not part of the comparison. */
+static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = textured_png("Best Seller", false, true, &len);
+    const char *want[] = {"Best Seller"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
+/* A run of specks starting just after a line (noise, confetti: 5 px, 4 px apart, out
+ * to the image edge) no longer stretches its box out of the safe zone: the box is the
+ * hull of the letters, and a speck widens it only close to them. */
+static void test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, 0xf6f1e7);
+    cairo_paint(cr);
+    set_rgb(cr, 0x101010);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, 64);
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, "Summer Sale", &te);
+    cairo_move_to(cr, 150, 296);
+    cairo_show_text(cr, "Summer Sale");
+    for (double x = 150 + te.x_bearing + te.width + 6; x < 768; x += 9)
+        cairo_rectangle(cr, x, 262 + ((int)x % 3) * 4, 5, 5);
+    cairo_fill(cr);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    const char *want[] = {"Summer Sale"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, m.buf, m.len);
+}
+
+/* ... while a period between words still bridges them: in a monospace face the
+ * period and the space are a cell each, and "No. 5" must not lose its "5". */
+static void test_a_period_between_words_keeps_the_line_whole(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, 0xf0ebdc);
+    cairo_paint(cr);
+    set_rgb(cr, 0x141414);
+    cairo_select_font_face(cr, "DejaVu Sans Mono", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 44);
+    cairo_move_to(cr, 100, 260);
+    cairo_show_text(cr, "Modern Golden No. 5");
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    const char *want[] = {"Modern Golden No. 5"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, m.buf, m.len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -534,6 +719,15 @@ int main(void) {
         cmocka_unit_test(test_ratio_providers_are_checked_for_the_ratio_asked),
         cmocka_unit_test(test_uniform_image_fails_as_blank),
         cmocka_unit_test(test_blurred_image_fails_as_blurred),
+        cmocka_unit_test(test_a_letter_typo_is_not_read_as_the_dictionary_word),
+        cmocka_unit_test(test_digit_letter_lookalikes_are_told_apart_from_other_slips),
+        cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
+        cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
+        cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
+        cmocka_unit_test(test_a_typo_on_colour_stripes_still_fails),
+        cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
+        cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
+        cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
