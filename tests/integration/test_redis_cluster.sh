@@ -36,7 +36,7 @@ start_node() { # start_node INDEX
   local port=${PORTS[$1]} dir="$STACK_DIR/node-$1"
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" \
-    --cluster-node-timeout 1500 --appendonly yes --appendfsync always --save '' \
+    --cluster-node-timeout 1500 --cluster-replica-validity-factor 0 --appendonly yes --appendfsync always --save '' \
     --dir "$dir" --logfile "$dir/redis.log" &
   STACK_PIDS+=($!)
   node_pid[$1]=$!
@@ -87,15 +87,17 @@ done
 victim=""
 for i in 0 1 2 3 4 5; do [ "${PORTS[$i]}" = "$OWNER" ] && victim=$i; done
 kill -KILL "${node_pid[$victim]}"
+wait "${node_pid[$victim]}" 2>/dev/null || true
 echo "killed the budget's master 127.0.0.1:$OWNER with renders in flight"
 other=${PORTS[$(( (victim + 1) % 6 ))]}
 NEW=""
-for _ in $(seq 1 150); do
+for _ in $(seq 1 400); do # a loaded machine can take a while to agree
   NEW=$(owner_port "$other")
   [ -n "$NEW" ] && [ "$NEW" != "$OWNER" ] && cluster_ok "$other" && break
   sleep 0.1
 done
-[ -n "$NEW" ] && [ "$NEW" != "$OWNER" ] || fail "no replica took over slot $slot"
+[ -n "$NEW" ] && [ "$NEW" != "$OWNER" ] ||
+  fail "no replica took over slot $slot within 40 s: $(redis-cli -p "$other" cluster nodes)"
 echo "failover: slot $slot now on 127.0.0.1:$NEW"
 # The new master has no replica: budget writes fail closed until the old node is back
 # (restarted, it rejoins as the new master's replica).
