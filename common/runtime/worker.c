@@ -1,7 +1,7 @@
 /* worker.c — the shared worker runtime; see worker.h. */
 #include "runtime/worker.h"
-#include "base/traceparent.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +17,7 @@
 #include "base/metrics.h"
 #include "base/redact.h"
 #include "base/sha256.h"
+#include "base/traceparent.h"
 #include "runtime/admin_http.h"
 #include "runtime/kafka.h"
 
@@ -160,8 +161,9 @@ static rd_kafka_resp_err_t produce_for(worker_t *w, input_t *in, const char *top
                                        const void *value, size_t len, const kafka_header_t *h, int nh,
                                        char *err, size_t errlen) {
     kafka_header_t all[16];
+    assert(nh < 16 && "an output carries at most 15 headers of its own (a dead letter has 8)");
     int n = 0;
-    for (int i = 0; i < nh && n < 15; i++) all[n++] = h[i];
+    for (int i = 0; i < nh; i++) all[n++] = h[i];
     all[n++] = (kafka_header_t){TRACEPARENT_HEADER, input_traceparent(in)};
     rd_kafka_resp_err_t e = kafka_produce(w->kafka, topic, key, value, len, all, n, in, err, errlen);
     if (!e) {
