@@ -65,7 +65,7 @@ lib_file = $(BUILD)/lib/lib$(1).a
 USES_preview-worker     := render route budget model blob runtime base
 USES_production-worker  := render route budget model blob runtime base
 USES_verifier-worker    := route verify blob budget runtime base
-USES_pressctl           := verify blob budget runtime base
+USES_pressctl           := verify model blob budget runtime base
 USES_pressroom-renderer := base
 USES_pressroom-broker   := base
 # Packages a program uses directly, beyond its libraries'.

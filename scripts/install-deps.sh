@@ -22,6 +22,7 @@ test_tools=true
 if $test_tools; then
   command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
   command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+  PACKAGES+=(chromium) # headless browser tests of HTML reports (test_ab)
 fi
 # `install-deps.sh eval` (make eval-verifier): the second corpus's drawing library and
 # font families the renderer does not use (bench/corpus2/make_corpus.py).

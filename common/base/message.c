@@ -62,7 +62,7 @@ uint64_t job_id_hash(const char *s) {
 
 static const char *const JOB_KEYS[] = {"job_id", "revision", "asset_class", "prompt", "text", "size", "seed",
                                        "palette", "min_contrast", "safe_zone", "region",
-                                       "case_insensitive", "submitted_at_ms", NULL};
+                                       "case_insensitive", "submitted_at_ms", "metadata", NULL};
 
 /* The default revision: a digest of the fields that decide the image and its verdict. */
 static void default_revision(job_t *job) {
@@ -70,6 +70,7 @@ static void default_revision(job_t *job) {
     canon.job_id[0] = 0;
     canon.revision[0] = 0;
     canon.submitted_ms = 0;
+    canon.metadata[0] = 0;
     char *json = job_encode(&canon);
     char hex[65];
     sha256_hex(json, strlen(json), hex);
@@ -156,6 +157,34 @@ static int read_region(json_reader_t *r, const cJSON *o, const char *at, job_t *
     return 0;
 }
 
+/* "metadata": any JSON object, kept as its compact text, at most JOB_METADATA_MAX
+ * bytes. Its contents are never looked at: strings, nesting and key order pass through
+ * as they are (numbers as JSON doubles: integers are exact up to 2^53). */
+static int read_metadata(json_reader_t *r, const cJSON *o, const char *at, char *dst, size_t cap) {
+    char path[256];
+    dst[0] = 0;
+    const cJSON *md = json_read_object(r, o, at, "metadata", JSON_OPTIONAL, "an object (opaque to pressroom)");
+    if (!md) return r->failed ? -1 : 0;
+    char *text = cJSON_PrintUnformatted(md);
+    if (!text) return json_fail(r, json_path(path, sizeof path, at, "metadata"), "an object pressroom can copy", md);
+    size_t n = strlen(text);
+    if (n >= cap) {
+        free(text);
+        return json_failf(r, json_path(path, sizeof path, at, "metadata"), "an object of at most 4096 bytes as compact JSON",
+                          "%zu bytes", n);
+    }
+    memcpy(dst, text, n + 1);
+    free(text);
+    return 0;
+}
+
+/* Adds dst's metadata text (compact JSON of an object) to o as "metadata". */
+static void add_metadata(cJSON *o, const char *metadata) {
+    if (!metadata[0]) return;
+    cJSON *md = cJSON_Parse(metadata);
+    if (md) cJSON_AddItemToObject(o, "metadata", md);
+}
+
 /* The job in o, whose fields are under the path `at` ("" at the top, "job" in a task). */
 static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
     char path[256];
@@ -187,7 +216,7 @@ static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job
     if (read_region(r, o, at, job)) return -1;
     json_read_bool(r, o, at, "case_insensitive", JSON_OPTIONAL, &job->case_insensitive);
     json_read_i64(r, o, at, "submitted_at_ms", JSON_OPTIONAL, &job->submitted_ms, 0, 9007199254740991LL, NULL);
-    if (r->failed) return -1;
+    if (r->failed || read_metadata(r, o, at, job->metadata, sizeof job->metadata)) return -1;
     if (!job->revision[0]) default_revision(job);
     return 0;
 }
@@ -240,6 +269,7 @@ cJSON *job_to_json(const job_t *job) {
     }
     if (job->case_insensitive) cJSON_AddTrueToObject(o, "case_insensitive");
     if (job->submitted_ms) cJSON_AddNumberToObject(o, "submitted_at_ms", (double)job->submitted_ms);
+    add_metadata(o, job->metadata);
     return o;
 }
 
@@ -411,6 +441,9 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     json_read_string(&r, root, "", "job_id", JSON_REQUIRED, out->job_id, sizeof out->job_id);
     json_read_string(&r, root, "", "revision", JSON_OPTIONAL, out->revision, sizeof out->revision);
     json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class);
+    json_read_string(&r, root, "", "prompt", JSON_OPTIONAL, out->prompt, sizeof out->prompt);
+    json_read_string(&r, root, "", "template", JSON_OPTIONAL, out->template_name, sizeof out->template_name);
+    if (!r.failed) read_metadata(&r, root, "", out->metadata, sizeof out->metadata);
     json_read_enum(&r, root, "", "verdict", JSON_REQUIRED, VERDICT_NAMES, &verdict);
     out->verdict = (job_verdict_t)verdict;
     json_read_string(&r, root, "", "reason", JSON_OPTIONAL, out->reason, sizeof out->reason);
@@ -440,6 +473,9 @@ cJSON *outcome_to_json(const outcome_t *out) {
     cJSON_AddStringToObject(o, "job_id", out->job_id);
     if (out->revision[0]) cJSON_AddStringToObject(o, "revision", out->revision);
     cJSON_AddStringToObject(o, "asset_class", out->asset_class);
+    if (out->prompt[0]) cJSON_AddStringToObject(o, "prompt", out->prompt);
+    if (out->template_name[0]) cJSON_AddStringToObject(o, "template", out->template_name);
+    add_metadata(o, out->metadata);
     cJSON_AddStringToObject(o, "verdict", job_verdict_name(out->verdict));
     cJSON_AddStringToObject(o, "reason", out->reason);
     cJSON_AddStringToObject(o, "detail", out->detail);

@@ -24,6 +24,8 @@
 #define JOB_MAX_PALETTE 8
 #define TASK_MAX_CHARGES 16
 #define JOB_REVISION_LEN 65 /* at most 64 characters */
+#define JOB_METADATA_MAX 4096 /* a job's metadata, as compact JSON, at most this many bytes */
+#define JOB_TEMPLATE_LEN 64
 /* "<job_id>@<revision>": a job revision's identity in decision keys and dedupe. */
 #define JOB_KEY_LEN (128 + 1 + JOB_REVISION_LEN)
 
@@ -71,6 +73,10 @@ typedef struct {
     region_t region;            /* where the text must be */
     bool case_insensitive;
     int64_t submitted_ms;       /* epoch ms; 0 = unknown */
+    char metadata[JOB_METADATA_MAX + 1]; /* the job's "metadata" object as compact JSON, "" = none:
+                                   opaque to pressroom, passed through to the verdict unchanged
+                                   (upstream maps results back to its posts); not part of the
+                                   default revision, since it decides nothing about the image */
     char check_aspect[8];       /* never on the wire: the verifier sets it from the task's
                                    render.aspect_ratio (a provider that takes a ratio), and
                                    then checks the image's aspect, not width x height */
@@ -122,6 +128,10 @@ typedef struct {
     char job_id[128];
     char revision[JOB_REVISION_LEN];
     char asset_class[32];
+    char prompt[2048];          /* the job's prompt, as submitted */
+    char template_name[JOB_TEMPLATE_LEN]; /* "template": the job's editorial template, "" = none
+                                   (jobs name none yet: issue 13 item 3) */
+    char metadata[JOB_METADATA_MAX + 1]; /* the job's metadata object, compact JSON, "" = none */
     job_verdict_t verdict;
     char reason[64];            /* rejected: budget_exhausted | verification_failed |
                                    render_failed | invalid_job ... */

@@ -89,6 +89,7 @@ typedef struct call {
     bool auth_refreshed;        /* a 401 already re-read the credentials once */
     bool token_wait;            /* waits for its model's metadata token */
     render_sent_t sent;         /* what the last request built asked for */
+    render_timing_t timing;     /* of the last transfer that completed */
     char reason[64];            /* last failure */
     char detail[512];
     int http_status;
@@ -598,6 +599,7 @@ static void finish(model_client_t *mc, call_t *c, bool ok, unsigned char *png, s
     r->attempts = c->attempts;
     r->latency_ms = mono_ms() - c->started_ms;
     r->sent = c->sent;
+    r->timing = c->timing;
     redact(r->sent.note, sizeof r->sent.note);
     if (!ok) {
         snprintf(r->reason, sizeof r->reason, "%s", c->reason[0] ? c->reason : "upstream_unavailable");
@@ -702,6 +704,28 @@ static bool retryable_status(long s) {
     return s == 408 || s == 429 || s >= 500;
 }
 
+/* libcurl's timing of c's completed transfer (cumulative times since its start),
+ * cut into steps. */
+static void record_timing(call_t *c) {
+    curl_off_t dns = 0, conn = 0, tls = 0, first = 0, total = 0;
+    curl_easy_getinfo(c->easy, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+    curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &conn);
+    curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+    curl_easy_getinfo(c->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+    curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total);
+    /* A reused connection reports 0 for the steps it skipped. */
+    if (conn < dns) conn = dns;
+    curl_off_t secured = tls > conn ? tls : conn;
+    if (first < secured) first = secured;
+    if (total < first) total = first;
+    c->timing = (render_timing_t){.dns_us = dns,
+                                  .connect_us = conn - dns,
+                                  .tls_us = secured - conn,
+                                  .first_byte_us = first - secured,
+                                  .transfer_us = total - first,
+                                  .total_us = total};
+}
+
 /* One transfer finished: classify and act (finish, retry, move on). */
 static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
     endpoint_t *e = &mc->ep[c->ep];
@@ -711,6 +735,7 @@ static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &retry_after);
     curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ctype);
+    if (cc == CURLE_OK) record_timing(c);
     char detail[512];
 
     if (cc != CURLE_OK) {
@@ -737,7 +762,9 @@ static void on_transfer_done(model_client_t *mc, call_t *c, CURLcode cc) {
                                 e->model->name};
     provider_outcome_t out;
     memset(&out, 0, sizeof out);
+    int64_t decode_start = mono_us();
     e->provider->parse(&resp, &out);
+    c->timing.decode_us = mono_us() - decode_start;
     release_transfer(mc, c);
     c->http_status = (int)status;
 

@@ -63,6 +63,16 @@ typedef struct {
                                   * slot (budget admission took it): not gated again */
 } render_request_t;
 
+/* Where the answering attempt's time went, in microseconds (libcurl's timing info of
+ * that transfer, cut into steps): DNS lookup, TCP connect, TLS handshake (0 over plain
+ * HTTP), first byte (request sent to the response's first byte: the server's time),
+ * transfer (first byte to last), and decode (the adapter reading the response: JSON,
+ * base64, PNG checks). All 0 when no transfer completed. */
+typedef struct {
+    int64_t dns_us, connect_us, tls_us, first_byte_us, transfer_us, total_us;
+    int64_t decode_us;
+} render_timing_t;
+
 typedef struct {
     bool ok;
     unsigned char *png; size_t png_len;   /* owned by the result */
@@ -76,6 +86,7 @@ typedef struct {
     int attempts;               /* HTTP attempts over all models */
     int64_t latency_ms;         /* submit to completion */
     render_sent_t sent;         /* what the answering (or last tried) model was asked for */
+    render_timing_t timing;     /* of the last attempt that got an answer */
 } render_result_t;
 
 typedef struct model_client model_client_t;

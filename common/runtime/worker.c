@@ -1,6 +1,7 @@
 /* worker.c — the shared worker runtime; see worker.h. */
 #include "runtime/worker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "base/metrics.h"
 #include "base/redact.h"
 #include "base/sha256.h"
+#include "base/traceparent.h"
 #include "runtime/admin_http.h"
 #include "runtime/kafka.h"
 
@@ -61,6 +63,7 @@ struct input {
     bool pause;
     struct input *next_parked;
     bool backfill;            /* from the backfill lane's topic */
+    char traceparent[TRACEPARENT_LEN + 1]; /* what its outputs carry ("" until the first) */
     struct input *prev_live, *next_live; /* every input not yet freed (worker_t.live) */
 };
 
@@ -139,10 +142,30 @@ static void input_maybe_free(input_t *in) {
 
 /* ==== Outputs ==== */
 
+/* The traceparent header every output of in carries: the input's trace (its own
+ * traceparent header, when valid) with this hop's new parent id, or a new trace when
+ * the input came without one. Made once per input: one hop, one parent id. */
+static const char *input_traceparent(input_t *in) {
+    if (in->traceparent[0]) return in->traceparent;
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *val = NULL;
+    size_t size = 0;
+    traceparent_t tp;
+    bool have = rd_kafka_message_headers(in->m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                rd_kafka_header_get_last(hdrs, TRACEPARENT_HEADER, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                traceparent_parse(val, size, &tp);
+    return traceparent_next(have ? &tp : NULL, in->traceparent, sizeof in->traceparent);
+}
+
 static rd_kafka_resp_err_t produce_for(worker_t *w, input_t *in, const char *topic, const char *key,
                                        const void *value, size_t len, const kafka_header_t *h, int nh,
                                        char *err, size_t errlen) {
-    rd_kafka_resp_err_t e = kafka_produce(w->kafka, topic, key, value, len, h, nh, in, err, errlen);
+    kafka_header_t all[16];
+    assert(nh < 16 && "an output carries at most 15 headers of its own (a dead letter has 8)");
+    int n = 0;
+    for (int i = 0; i < nh; i++) all[n++] = h[i];
+    all[n++] = (kafka_header_t){TRACEPARENT_HEADER, input_traceparent(in)};
+    rd_kafka_resp_err_t e = kafka_produce(w->kafka, topic, key, value, len, all, n, in, err, errlen);
     if (!e) {
         in->outputs++;
         input_ref_hold(in->ref);
@@ -219,7 +242,7 @@ static int send_letter(worker_t *w, input_t *in, const char *reason) {
     int nh = (int)(sizeof h / sizeof h[0]);
     size_t overhead = LETTER_OVERHEAD + strlen(key);
     for (int i = 0; i < nh; i++) overhead += strlen(h[i].name) + 24 + 8;
-    overhead += strlen(why) + strlen(src);
+    overhead += strlen(why) + strlen(src) + sizeof TRACEPARENT_HEADER + TRACEPARENT_LEN + 8;
     size_t limit = kafka_message_max_bytes(w->kafka);
     size_t room = limit > overhead ? limit - overhead : 0;
     if (room > LETTER_MAX_BYTES && m->len > LETTER_MAX_BYTES) room = LETTER_MAX_BYTES;

@@ -92,7 +92,7 @@ for k in bad:
     assert k in dlq, f"{k}: not dead-lettered; DLQ holds {sorted(dlq)}"
     for h, _ in dlq[k]:
         # Header values may contain commas: split only before the next header's name.
-        hs = dict(x.split("=", 1) for x in re.split(r",(?=pressroom-)", h))
+        hs = dict(x.split("=", 1) for x in re.split(r",(?=pressroom-|traceparent=)", h))
         assert hs["pressroom-reason"].startswith("blob_outside_store:"), (k, hs["pressroom-reason"])
         assert hs["pressroom-worker"] == "verifier-worker", hs
 production, results, rejected = rows("production"), rows("results"), rows("rejected")

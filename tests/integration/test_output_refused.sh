@@ -62,7 +62,7 @@ path, big_len, big_sha, huge_len = sys.argv[1], int(sys.argv[2]), sys.argv[3], i
 letters = {}
 for line in open(path):
     key, size, headers = line.rstrip("\n").split("\t", 2)
-    h = dict(kv.split("=", 1) for kv in re.split(r",(?=pressroom-)", headers))
+    h = dict(kv.split("=", 1) for kv in re.split(r",(?=pressroom-|traceparent=)", headers))
     letters.setdefault(key, []).append((int(size), h))
 assert set(letters) == {"big-1", "huge-1", "nocls-1"}, letters.keys()
 size, h = letters.pop("nocls-1")[0]

@@ -2,7 +2,10 @@
 # The whole pipeline on the embedded stack (real broker protocol, real redis-server,
 # the reference renderer, Tesseract): every job ends in exactly one terminal
 # verdict, verdicts agree with what the renderer really drew, malformed messages go
-# to the DLQ with their reason, SIGTERM drains and exits 0.
+# to the DLQ with their reason, SIGTERM drains and exits 0. A job's metadata object
+# and prompt come out on its verdict unchanged, and its W3C traceparent header's trace
+# id on the verdict's header after four hops (a new parent id each); a job without one
+# gets a trace, and dead letters carry one too.
 #
 # Ground truth by construction: the preview model misspells every line it draws
 # (rate_typo 1.0) and the production model draws clean images, so each text job's
@@ -44,6 +47,18 @@ for i in $(seq 1 6); do
   w=${words[$(((i + 3) % ${#words[@]}))]}
   printf '{"job_id":"edit-%03d","asset_class":"editorial","prompt":"Editorial cover","text":["%s"]}\n' "$i" "$w" >>"$STACK_DIR/jobs.jsonl"
   N=$((N+1))
+done
+
+# thumb-001 carries an opaque metadata object through pressctl submit.
+sed -i '1s/}$/,"metadata":{"post_id":"p-\\u00e9-1","n":[1,{"deep":true}]}}/' "$STACK_DIR/jobs.jsonl"
+# traced-1 comes with a traceparent header (kcat, nothing of ours), traced-2 without.
+TRACE=4bf92f3577b34da6a3ce929d0e0e4736 PARENT=00f067aa0ba902b7
+for try in 1 2 3 4 5; do
+  printf 'traced-1\t{"job_id":"traced-1","asset_class":"thumbnail","prompt":"Poster with \\"OPEN LATE\\"","metadata":{"post":"t1"}}\n' |
+    kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.jobs -K $'\t' -H "traceparent=00-$TRACE-$PARENT-01" 2>"$STACK_DIR/kcat.err" &&
+  printf 'traced-2\t{"job_id":"traced-2","asset_class":"thumbnail","prompt":"Poster with \\"OPEN NOW\\""}\n' |
+    kcat -P -b "$PRESSROOM_BROKERS" -t pressroom.jobs -K $'\t' 2>>"$STACK_DIR/kcat.err" && break
+  sleep 1
 done
 
 # Malformed messages straight onto the jobs topic: they must reach the DLQ with a reason.
@@ -97,7 +112,41 @@ for o in jobs:
 dlq = {o["job_id"]: o for o in allv if o["verdict"] == "dlq"}
 assert set(dlq) == {"bad-1", "bad-2"}, dlq.keys()
 assert "size" in dlq["bad-2"]["detail"], dlq["bad-2"]
+first = next(o for o in allv if o["job_id"] == "thumb-001")
+assert first["metadata"] == {"post_id": "p-\u00e9-1", "n": [1, {"deep": True}]}, first.get("metadata")
+assert first["prompt"] == 'Product shot with overlay text "NEW IN"', first["prompt"]
+assert all("metadata" not in o for o in allv if o["job_id"].startswith("edit-")), "metadata appeared from nowhere"
 print(f"ok: {n} jobs accepted after catching {n} typos; an unreadable image re-rendered; 2 malformed messages dead-lettered")
+PY
+
+# The verdicts' traceparent headers (kcat -f '%h': name=value,...).
+for _ in $(seq 1 300); do
+  kcat -C -b "$PRESSROOM_BROKERS" -t pressroom.results -e -q -f '%k|%h|%s\n' >"$STACK_DIR/traced.txt" 2>/dev/null || true
+  grep -q '^traced-1|' "$STACK_DIR/traced.txt" && grep -q '^traced-2|' "$STACK_DIR/traced.txt" && break
+  sleep 0.2
+done
+kcat -C -b "$PRESSROOM_BROKERS" -t pressroom.dlq -e -q -f '%k|%h\n' >"$STACK_DIR/dlq-headers.txt" 2>/dev/null || true
+/usr/bin/python3 - "$STACK_DIR" "$TRACE" "$PARENT" <<'PY'
+import json, re, sys
+d, trace, parent = sys.argv[1:4]
+TP = re.compile(r"traceparent=00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(,|$)")
+rows = {}
+for line in open(f"{d}/traced.txt"):
+    key, headers, value = line.rstrip("\n").split("|", 2)
+    rows[key] = (headers, json.loads(value))
+assert "traced-1" in rows and "traced-2" in rows, f"no verdict for the traced jobs: {sorted(rows)}"
+h, v = rows["traced-1"]
+m = TP.search(h)
+assert m, f"traced-1's verdict has no traceparent header: {h!r}"
+assert m.group(1) == trace and m.group(2) != parent and m.group(3) == "01", h
+assert v["metadata"] == {"post": "t1"} and v["stage"] == "production", v  # four hops: jobs, verify, production, verify
+m2 = TP.search(rows["traced-2"][0])
+assert m2 and m2.group(1) != trace and m2.group(3) == "00", rows["traced-2"][0]
+for key, (hh, _) in rows.items():
+    assert TP.search(hh), f"{key}'s verdict has no traceparent: {hh!r}"
+letters = [l for l in open(f"{d}/dlq-headers.txt") if l.startswith("bad-")]
+assert letters and all(TP.search(l) for l in letters), letters
+print(f"ok: trace {trace} kept across four hops with a new parent id; a job without one got trace {m2.group(1)}")
 PY
 
 # SIGTERM drains and exits 0.

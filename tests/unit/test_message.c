@@ -411,6 +411,86 @@ static void test_stage_and_verdict_round_trip_as_enums(void **state) {
     assert_string_equal(err, "outcome: verdict: expected \"accepted\", \"degraded\" or \"rejected\", found \"dlq\"");
 }
 
+
+/* ==== metadata: opaque, bounded, passed through ==== */
+
+static void test_metadata_passes_through_job_task_and_outcome_unchanged(void **state) {
+    (void)state;
+    job_t j;
+    char err[512];
+    const char *s = "{\"job_id\":\"m-1\",\"asset_class\":\"thumbnail\",\"prompt\":\"x 'SALE'\","
+                    "\"metadata\":{\"post_id\":\"p-9\",\"tags\":[\"a\",1,true,null],\"n\":{\"z\":1,\"a\":\"\\u00e9<\"}}}";
+    assert_int_equal(parse(s, &j, err), 0);
+    assert_string_equal(j.metadata, "{\"post_id\":\"p-9\",\"tags\":[\"a\",1,true,null],\"n\":{\"z\":1,\"a\":\"\xc3\xa9<\"}}");
+    task_t t;
+    memset(&t, 0, sizeof t);
+    t.job = j;
+    t.attempt = 1;
+    char *enc = task_encode(&t);
+    task_t back;
+    assert_int_equal(task_parse(enc, strlen(enc), &back, err, sizeof err), 0);
+    free(enc);
+    assert_string_equal(back.job.metadata, j.metadata);
+    outcome_t o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.job_id, sizeof o.job_id, "m-1");
+    snprintf(o.prompt, sizeof o.prompt, "%s", j.prompt);
+    snprintf(o.template_name, sizeof o.template_name, "weekly-deals");
+    snprintf(o.metadata, sizeof o.metadata, "%s", back.job.metadata);
+    enc = outcome_encode(&o);
+    outcome_t ob;
+    assert_int_equal(outcome_parse(enc, strlen(enc), &ob, err, sizeof err), 0);
+    free(enc);
+    assert_string_equal(ob.metadata, j.metadata);
+    assert_string_equal(ob.prompt, "x 'SALE'");
+    assert_string_equal(ob.template_name, "weekly-deals");
+    outcome_free(&ob);
+}
+
+static void test_metadata_is_not_part_of_the_revision(void **state) {
+    (void)state;
+    job_t a, b, c;
+    char err[512];
+    assert_int_equal(parse("{\"job_id\":\"m-2\",\"asset_class\":\"thumbnail\",\"prompt\":\"x 'SALE'\"}", &a, err), 0);
+    assert_int_equal(parse("{\"job_id\":\"m-2\",\"asset_class\":\"thumbnail\",\"prompt\":\"x 'SALE'\","
+                           "\"metadata\":{\"post\":1}}", &b, err), 0);
+    assert_int_equal(parse("{\"job_id\":\"m-2\",\"asset_class\":\"thumbnail\",\"prompt\":\"x 'SALE!'\","
+                           "\"metadata\":{\"post\":1}}", &c, err), 0);
+    assert_string_equal(a.revision, b.revision); /* metadata decides nothing about the image */
+    assert_string_not_equal(b.revision, c.revision);
+}
+
+static void test_metadata_must_be_a_bounded_object(void **state) {
+    (void)state;
+    job_t j;
+    char err[512];
+    assert_int_equal(parse(JOB_HEAD "\"p\",\"metadata\":[1,2]}", &j, err), -1);
+    assert_string_equal(err, "job: metadata: expected an object (opaque to pressroom), found [1,2]");
+    assert_int_equal(parse(JOB_HEAD "\"p\",\"metadata\":\"post-9\"}", &j, err), -1);
+    assert_non_null(strstr(err, "job: metadata: expected an object"));
+    assert_int_equal(parse(JOB_HEAD "\"p\",\"metadata\":{\"a\":1,\"a\":2}}", &j, err), -1);
+    assert_non_null(strstr(err, "job: metadata.a: expected each key once"));
+    /* {"blob":"x...x"} is n + 11 bytes compact: 4096 is kept whole, 4097 refused. */
+    for (size_t n = 4085; n <= 4086; n++) {
+        char *big = malloc(n + 200);
+        int k = snprintf(big, n + 200, JOB_HEAD "\"p\",\"metadata\":{\"blob\":\"");
+        memset(big + k, 'x', n);
+        snprintf(big + k + n, 200, "\"}}");
+        if (n == 4085) {
+            assert_int_equal(parse(big, &j, err), 0);
+            assert_int_equal(strlen(j.metadata), 4096);
+        } else {
+            assert_int_equal(parse(big, &j, err), -1);
+            assert_string_equal(err, "job: metadata: expected an object of at most 4096 bytes as compact JSON, found 4097 bytes");
+        }
+        free(big);
+    }
+    const char *o = "{\"job_id\":\"o\",\"verdict\":\"accepted\",\"metadata\":7}";
+    outcome_t out;
+    assert_int_equal(outcome_parse(o, strlen(o), &out, err, sizeof err), -1);
+    assert_string_equal(err, "outcome: metadata: expected an object (opaque to pressroom), found 7");
+}
+
 static void test_errors_name_codec_field_expected_and_found(void **state) {
     (void)state;
     job_t j;
@@ -451,6 +531,9 @@ int main(void) {
         cmocka_unit_test(test_trailing_bytes_are_refused_by_every_codec),
         cmocka_unit_test(test_stage_and_verdict_round_trip_as_enums),
         cmocka_unit_test(test_errors_name_codec_field_expected_and_found),
+        cmocka_unit_test(test_metadata_passes_through_job_task_and_outcome_unchanged),
+        cmocka_unit_test(test_metadata_is_not_part_of_the_revision),
+        cmocka_unit_test(test_metadata_must_be_a_bounded_object),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

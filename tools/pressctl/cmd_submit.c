@@ -20,6 +20,7 @@
 #include "base/config.h"
 #include "runtime/kafka.h"
 #include "base/message.h"
+#include "base/traceparent.h"
 #include "pressctl.h"
 #include "base/stats.h"
 #include "runtime/worker.h"
@@ -474,7 +475,9 @@ static int submit(const opts_t *o, const config_t *cfg, const blob_store_t *stor
     for (int i = 0; i < n; i++) {
         if (!jobs[i].submitted_ms) jobs[i].submitted_ms = now;
         char *json = job_encode(&jobs[i]);
-        if (kafka_produce(k, topic, jobs[i].job_id, json, strlen(json), NULL, 0, NULL, err, sizeof err)) {
+        char trace[TRACEPARENT_LEN + 1]; /* each job starts its own trace here */
+        kafka_header_t h = {TRACEPARENT_HEADER, traceparent_next(NULL, trace, sizeof trace)};
+        if (kafka_produce(k, topic, jobs[i].job_id, json, strlen(json), &h, 1, NULL, err, sizeof err)) {
             fprintf(stderr, "pressctl: %s\n", err);
             free(json);
             break;

@@ -41,6 +41,11 @@ static const command_t COMMANDS[] = {
      "                [--region x,y,w,h] [--size WxH] [--case-insensitive] [--no-ocr] [--config FILE]\n"
      "       pressctl verify --batch FILE.jsonl [--threads N] [--no-ocr] [--config FILE]",
      "run the verifier on image files; exit 0 pass, 1 fail, 2 error", cmd_verify, true},
+    {"ab", NULL,
+     "--models A,B[,C...] --jobs FILE.jsonl --out DIR [--seeds 42,43,...] [--concurrency N] [--no-ocr]\n"
+     "                [--config FILE]",
+     "every job x seed to every model (same prompt and seed), verified in-process; writes DIR/report.html, "
+     "results.jsonl, summary.json", cmd_ab, true},
     {"budget", "show", "[--json]", "cap, spent, reserved, in flight and window per tier and model", cmd_budget,
      true},
     {"budget", "set", "TIER --cap-usd X [--window 1h|1d]", "override a tier's cap fleet-wide (in Redis)",

@@ -16,7 +16,7 @@ int cmd_results(int argc, char **argv); /* results (cmd_submit.c) */
 int cmd_verify(int argc, char **argv);  /* verify IMAGE ... | --batch FILE (cmd_verify.c) */
 int cmd_budget(int argc, char **argv);  /* budget show|set|reset (cmd_budget.c) */
 int cmd_blob(int argc, char **argv);    /* blob check|put|get|url (cmd_blob.c) */
-int cmd_blob(int argc, char **argv);    /* blob check|put|get|url (cmd_blob.c) */
+int cmd_ab(int argc, char **argv);      /* ab --models A,B --jobs FILE --out DIR (cmd_ab.c) */
 
 /* The usage of command `name` (every subcommand, or only `sub` when not NULL), from
  * the one table of commands in main.c. */
