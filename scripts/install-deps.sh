@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
+# tesseract-ocr (combine_tessdata) and tesseract-ocr-script-latn: the verifier's second
+# model, its word lists stripped at build time (Makefile, LATIN_MODEL).
 # PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
 # use (kubectl, node and npm packages, promtool, s3rver).
 set -euo pipefail
@@ -8,6 +10,7 @@ PACKAGES=(
   build-essential pkg-config
   librdkafka-dev libcurl4-openssl-dev libcjson-dev
   libtesseract-dev tesseract-ocr-eng libleptonica-dev
+  tesseract-ocr tesseract-ocr-script-latn
   libhiredis-dev libpng-dev redis-server
   libcairo2-dev fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   libmicrohttpd-dev libcmocka-dev
