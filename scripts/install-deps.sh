@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
-# tesseract-ocr (combine_tessdata) and tesseract-ocr-script-latn: the verifier's second
-# model, its word lists stripped at build time (Makefile, LATIN_MODEL).
 # PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
 # use (kubectl, node and npm packages, promtool, s3rver).
 set -euo pipefail
@@ -10,12 +8,16 @@ PACKAGES=(
   build-essential pkg-config
   librdkafka-dev libcurl4-openssl-dev libcjson-dev
   libtesseract-dev tesseract-ocr-eng libleptonica-dev
-  tesseract-ocr tesseract-ocr-script-latn
   libhiredis-dev libpng-dev redis-server
   libcairo2-dev fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   libmicrohttpd-dev libcmocka-dev
   python3 python3-jsonschema python3-yaml curl kcat file
 )
+# Read by the build only: combine_tessdata (tesseract-ocr) strips the verifier's second
+# model, tesseract-ocr-script-latn's Latin.traineddata, to its network (Makefile,
+# LATIN_MODEL); the image ships that stripped file, not these packages.
+BUILD_ONLY_PACKAGES=(tesseract-ocr tesseract-ocr-script-latn)
+PACKAGES+=("${BUILD_ONLY_PACKAGES[@]}")
 # test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with
 # node (tests/deploy/package.json); the blob store's tests run s3rver (npm). Debian's
 # packages only where no kubectl / npm is installed already (another vendor's package of
