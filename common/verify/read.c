@@ -194,7 +194,7 @@ bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
 
 void second_reading(vctx_t *c, tbox_t *b) {
     /* At 36 px text height rather than the first pass's 40: the same look-alikes
-     * caught on the dev split, at 10% less of the reading's cost. */
+     * caught on the dev split, at a little less cost (docs/verifier.md). */
     ocr_box_model(c, b, OCR_MODEL_LATIN, 36, BIN_OTSU, OCR_PSM_LINE, &b->second);
     normalise_reading(c, b->second.text, b->second_norm, sizeof b->second_norm);
     b->second_read = true;
