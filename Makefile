@@ -86,7 +86,20 @@ uses_pkgs = $(sort $(foreach l,$(1),$(PKGS_$(l))))
 link_libs = $(foreach l,$(1),$(call lib_file,$(l))) $(call pkg_libs,$(call uses_pkgs,$(1)) $(2)) -lpthread -lm
 
 .PHONY: all deps libs test unit integration demo bench eval-verifier fuzz check-layers clean
-all: $(BINS)
+
+# The verifier's second, independent reading (common/verify/ocr.c): Debian's Latin
+# script model (tesseract-ocr-script-latn) with its word lists stripped, 476 KB for
+# 89 MB: the LSTM network, its unicharset and recoder only (a dictionary-free reading
+# that loads in milliseconds). Binaries find it at ../share/pressroom/tessdata from
+# their own folder (or in $PRESSROOM_TESSDATA); the Dockerfile ships it.
+LATIN_MODEL := $(BUILD)/share/pressroom/tessdata/Latin.traineddata
+all: $(BINS) $(LATIN_MODEL)
+
+$(LATIN_MODEL): /usr/share/tesseract-ocr/5/tessdata/Latin.traineddata | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@t=$$(mktemp -d) && combine_tessdata -u $< $$t/Latin. >$$t/log 2>&1 \
+	  && rm -f $$t/Latin.*dawg && combine_tessdata $$t/Latin. >>$$t/log 2>&1 \
+	  && mv $$t/Latin.traineddata $@ || { cat $$t/log; rm -rf $$t; exit 1; }; rm -rf $$t
 
 deps:
 	@bash scripts/install-deps.sh

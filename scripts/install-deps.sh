@@ -13,6 +13,11 @@ PACKAGES=(
   libmicrohttpd-dev libcmocka-dev
   python3 python3-jsonschema python3-yaml curl kcat file
 )
+# Read by the build only: combine_tessdata (tesseract-ocr) strips the verifier's second
+# model, tesseract-ocr-script-latn's Latin.traineddata, to its network (Makefile,
+# LATIN_MODEL); the image ships that stripped file, not these packages.
+BUILD_ONLY_PACKAGES=(tesseract-ocr tesseract-ocr-script-latn)
+PACKAGES+=("${BUILD_ONLY_PACKAGES[@]}")
 # test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with
 # node (tests/deploy/package.json); the blob store's tests run s3rver (npm). Debian's
 # packages only where no kubectl / npm is installed already (another vendor's package of

@@ -157,14 +157,34 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (ok) {
                 char first[OCR_TEXT_LEN];
                 textnorm(b->first.text, first, sizeof first, casefold(c));
-                if (text_lookalike(first, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) ok = false;
+                if (text_lookalike(first, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) {
+                    ok = false;
+                    b->lookalike_by = b->first.text;
+                }
             }
             b->expected = j;
             b->exact = ok;
             matched_by[j] = best;
         }
     }
-    /* 3. Report and verdict per expected line. */
+    /* 3. The second, independent reading of every matched line (the Latin model:
+     *    another network, trained on other text, with other biases). Where it sees
+     *    a look-alike glyph the text does not have ("Sa1e" for "Sale"), the line
+     *    fails: eng reads such typos as the word they imitate, so a reading that
+     *    holds the digit (or the letter where a digit belongs) is the evidence. Any
+     *    other disagreement is the second model's own slip and does not count. */
+    if (c->ocr)
+        for (int j = 0; j < c->n_expected; j++) {
+            int i = matched_by[j];
+            if (i < 0 || !c->boxes[i].exact) continue;
+            tbox_t *b = &c->boxes[i];
+            second_reading(c, b);
+            if (text_lookalike(b->second_norm, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) {
+                b->exact = false;
+                b->lookalike_by = b->second.text;
+            }
+        }
+    /* 4. Report and verdict per expected line. */
     /* Unreadable: no reading was paired with an expected line and none is legible
      * on its own (a few low-confidence glyphs read from shapes are not text). */
     int n_read = 0;
@@ -205,13 +225,15 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                 cJSON_AddStringToObject(lj, "first_read", b->first.text);
                 cJSON_AddNumberToObject(lj, "first_min_conf", mn);
             }
-            if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->first.text);
+            if (b->second_read) cJSON_AddStringToObject(lj, "second_read", b->second.text);
+            if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->lookalike_by);
             cJSON_AddBoolToObject(lj, "match", b->exact);
             if (!b->exact) {
                 if (b->lookalike_seen)
                     verdict_fail(c, "text_mismatch",
-                                 "expected \"%s\", a reading saw \"%s\" (\"%s\" for \"%s\"); draw every letter unambiguously",
-                                 job->text[j], b->first.text, b->lookalike_seen, b->lookalike_meant);
+                                 "expected \"%s\", %s saw \"%s\" (\"%s\" for \"%s\"); draw every letter unambiguously",
+                                 job->text[j], b->lookalike_by == b->second.text ? "a second reading" : "a reading",
+                                 b->lookalike_by, b->lookalike_seen, b->lookalike_meant);
                 else if (b->uncertain)
                     verdict_fail(c, "text_mismatch", "expected \"%s\", read it only uncertainly (word confidence %.0f%%); draw it clearly",
                                  job->text[j], line_min_conf(&b->ocr));
@@ -228,7 +250,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
         }
         cJSON_AddItemToArray(lines_json, lj);
     }
-    /* 4. Readings nobody asked for: duplicates of an expected line, or extra text. */
+    /* 5. Readings nobody asked for: duplicates of an expected line, or extra text. */
     cJSON *extra = cJSON_AddArrayToObject(c->checks, "extra_text");
     for (int i = 0; i < c->nboxes; i++) {
         tbox_t *b = &c->boxes[i];

@@ -11,8 +11,9 @@
 #define TESSDATA_DEFAULT "/usr/share/tesseract-ocr/5/tessdata"
 
 struct ocr_engine {
-    TessBaseAPI *api;
-    int psm;
+    TessBaseAPI *api;    /* eng */
+    TessBaseAPI *second; /* the stripped Latin script model */
+    int psm, second_psm;
 };
 
 void ocr_thread_limit_reexec(void) {
@@ -33,14 +34,30 @@ void ocr_thread_limit_reexec(void) {
     /* exec failed: carry on, slower. */
 }
 
-ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
-    setenv("OMP_THREAD_LIMIT", "1", 0);
-    ocr_engine_t *e = calloc(1, sizeof *e);
-    if (!e) {
-        snprintf(err, errlen, "out of memory creating an OCR engine");
-        return NULL;
+/* Where the stripped Latin model lives: $PRESSROOM_TESSDATA, else
+ * ../share/pressroom/tessdata from the running binary's folder (build/bin,
+ * build/tests, build/bench and /usr/local/bin in the image all have it there). */
+static void second_model_dir(char *dir, size_t len) {
+    const char *env = getenv("PRESSROOM_TESSDATA");
+    if (env && *env) {
+        snprintf(dir, len, "%s", env);
+        return;
     }
-    e->api = TessBaseAPICreate();
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(dir, len, "share/pressroom/tessdata");
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    snprintf(dir, len, "%s/../share/pressroom/tessdata", exe);
+}
+
+/* One LSTM-only handle for lang in datapath, without dictionaries, reading one line. */
+static TessBaseAPI *load_model(const char *datapath, const char *lang) {
+    TessBaseAPI *api = TessBaseAPICreate();
     /* Init-only parameters: no dictionaries (we compare exact strings; a dictionary
      * pulls readings towards real words: "Sa1e" read "Sale"). The load_*_dawg ones
      * only switch off the legacy engine's word lists: Tesseract 5.3 builds the LSTM's
@@ -50,28 +67,63 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
     char *names[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg", "load_number_dawg",
                      "load_unambig_dawg", "load_bigram_dawg", "lstm_use_matrix", "debug_file"};
     char *values[] = {"0", "0", "0", "0", "0", "0", "0", "/dev/null"};
+    if (TessBaseAPIInit4(api, datapath, lang, OEM_LSTM_ONLY, NULL, 0, names, values,
+                         sizeof names / sizeof names[0], 0) != 0) {
+        TessBaseAPIDelete(api);
+        return NULL;
+    }
+    TessBaseAPISetVariable(api, "user_defined_dpi", "300");
+    /* Fixed-pitch analysis (textord's pitch search over each row) only serves
+     * the legacy engine's character chopping; the LSTM reads the whole line.
+     * Off, it saves ~3% of every call with the same readings. */
+    TessBaseAPISetVariable(api, "textord_disable_pitch_test", "1");
+    /* The verifier always hands over dark text on a light ground (read.c): the
+     * second recognition of a doubtful line, inverted, only costs time (~3% of
+     * the cairo corpus's CPU time; the same readings on the dev split). */
+    TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
+    TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
+    return api;
+}
+
+ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
+    setenv("OMP_THREAD_LIMIT", "1", 0);
+    ocr_engine_t *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory creating an OCR engine");
+        return NULL;
+    }
     const char *prefix = getenv("TESSDATA_PREFIX");
     const char *datapath = prefix && *prefix ? prefix : TESSDATA_DEFAULT;
-    if (TessBaseAPIInit4(e->api, datapath, "eng", OEM_LSTM_ONLY, NULL, 0, names, values,
-                         sizeof names / sizeof names[0], 0) != 0) {
+    if (!(e->api = load_model(datapath, "eng"))) {
         snprintf(err, errlen, "Tesseract could not load eng.traineddata from %s (set TESSDATA_PREFIX)",
                  datapath);
+        free(e);
+        return NULL;
+    }
+    char dir[4200];
+    second_model_dir(dir, sizeof dir);
+    if (!(e->second = load_model(dir, "Latin"))) {
+        snprintf(err, errlen,
+                 "Tesseract could not load the second model %s/Latin.traineddata (make builds it from "
+                 "tesseract-ocr-script-latn; or set PRESSROOM_TESSDATA to its folder)", dir);
+        TessBaseAPIEnd(e->api);
         TessBaseAPIDelete(e->api);
         free(e);
         return NULL;
     }
-    TessBaseAPISetVariable(e->api, "user_defined_dpi", "300");
-    /* Fixed-pitch analysis (textord's pitch search over each row) only serves
-     * the legacy engine's character chopping; the LSTM reads the whole line.
-     * Off, it saves ~3% of every call with the same readings. */
-    TessBaseAPISetVariable(e->api, "textord_disable_pitch_test", "1");
-    e->psm = OCR_PSM_LINE;
-    TessBaseAPISetPageSegMode(e->api, PSM_SINGLE_LINE);
+    e->psm = e->second_psm = OCR_PSM_LINE;
     return e;
 }
 
 int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, int psm,
                     ocr_line_t *out) {
+    return ocr_engine_read_model(e, OCR_MODEL_ENG, gray, w, h, psm, out);
+}
+
+int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned char *gray, int w, int h,
+                          int psm, ocr_line_t *out) {
+    TessBaseAPI *api = model == OCR_MODEL_LATIN ? e->second : e->api;
+    int *cur = model == OCR_MODEL_LATIN ? &e->second_psm : &e->psm;
     memset(out, 0, sizeof *out);
     PIX *pix = pixCreate(w, h, 8);
     if (!pix) return -1;
@@ -83,14 +135,14 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
         for (int x = 0; x < w; x++) SET_DATA_BYTE(line, x, src[x]);
     }
     pixSetResolution(pix, 300, 300);
-    if (psm != e->psm) {
-        TessBaseAPISetPageSegMode(e->api, (TessPageSegMode)psm);
-        e->psm = psm;
+    if (psm != *cur) {
+        TessBaseAPISetPageSegMode(api, (TessPageSegMode)psm);
+        *cur = psm;
     }
-    TessBaseAPISetImage2(e->api, pix);
-    int rc = TessBaseAPIRecognize(e->api, NULL);
+    TessBaseAPISetImage2(api, pix);
+    int rc = TessBaseAPIRecognize(api, NULL);
     if (rc == 0) {
-        TessResultIterator *it = TessBaseAPIGetIterator(e->api);
+        TessResultIterator *it = TessBaseAPIGetIterator(api);
         size_t pos = 0;
         double sum = 0;
         if (it) {
@@ -117,7 +169,7 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
         }
         out->conf = out->n_words ? sum / out->n_words : 0;
     }
-    TessBaseAPIClear(e->api);
+    TessBaseAPIClear(api);
     pixDestroy(&pix);
     return rc == 0 ? 0 : -1;
 }
@@ -126,5 +178,7 @@ void ocr_engine_free(ocr_engine_t *e) {
     if (!e) return;
     TessBaseAPIEnd(e->api);
     TessBaseAPIDelete(e->api);
+    TessBaseAPIEnd(e->second);
+    TessBaseAPIDelete(e->second);
     free(e);
 }

@@ -1,5 +1,7 @@
-/* ocr.h — one Tesseract handle (LSTM only, no dictionaries), created once and
- * reused for many line images. Not thread safe: one engine per thread. */
+/* ocr.h — one OCR engine: two Tesseract handles (LSTM only, no dictionaries), eng
+ * and the second, independent reading (Debian's Latin script model, its word lists
+ * stripped at build time), created once and reused for many line images. Not thread
+ * safe: one engine per thread. */
 #ifndef PRESSROOM_OCR_H
 #define PRESSROOM_OCR_H
 
@@ -29,14 +31,23 @@ enum { OCR_PSM_BLOCK = 6, OCR_PSM_LINE = 7, OCR_PSM_WORD = 8, OCR_PSM_RAW_LINE =
  * arguments); otherwise, or if the exec fails, it returns. */
 void ocr_thread_limit_reexec(void);
 
-/* Sets OMP_THREAD_LIMIT=1 (when unset) and loads eng from the system tessdata
- * (or $TESSDATA_PREFIX). Returns NULL with err on failure. */
+/* The networks an engine holds. */
+typedef enum { OCR_MODEL_ENG = 0, OCR_MODEL_LATIN } ocr_model_t;
+
+/* Sets OMP_THREAD_LIMIT=1 (when unset), loads eng from the system tessdata (or
+ * $TESSDATA_PREFIX) and the stripped Latin model from ../share/pressroom/tessdata
+ * beside the running binary's folder (or $PRESSROOM_TESSDATA). Returns NULL with
+ * err (naming the file) on failure. */
 ocr_engine_t *ocr_engine_new(char *err, size_t errlen);
 
 /* Reads the text of an 8-bit grey image (w x h, row stride w; dark text on a light
  * background) with page segmentation mode psm. Returns 0 or -1 (engine failure). */
 int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, int psm,
                     ocr_line_t *out);
+
+/* The same with the given network. */
+int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned char *gray, int w, int h,
+                          int psm, ocr_line_t *out);
 
 void ocr_engine_free(ocr_engine_t *e);
 

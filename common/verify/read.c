@@ -64,7 +64,8 @@ typedef enum { BIN_OTSU = 0, BIN_GREY, BIN_MIDPOINT } binmode_t;
 
 /* OCRs box b: crop the chosen channel, scale so the text is about target_h pixels
  * tall, make it dark-on-light and binarise per mode, white margin, one OCR call. */
-static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int psm, ocr_line_t *out) {
+static void ocr_box_model(vctx_t *c, tbox_t *b, ocr_model_t model, double target_h, binmode_t mode, int psm,
+                          ocr_line_t *out) {
     crop_t k = padded_crop(c, b);
     int cw = k.x1 - k.x0, ch = k.y1 - k.y0;
     unsigned char *src = malloc((size_t)cw * ch);
@@ -105,12 +106,16 @@ static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int p
             o[(size_t)(y + m) * ow + x + m] = mode == BIN_GREY ? v : (v <= thr ? 0 : 255);
         }
     double t0 = (double)mono_us() / 1e3;
-    ocr_engine_read(c->ocr, o, ow, oh, psm, out);
+    ocr_engine_read_model(c->ocr, model, o, ow, oh, psm, out);
     c->ocr_ms += (double)mono_us() / 1e3 - t0;
     c->ocr_calls++;
     free(o);
     if (dst != src) free(dst);
     free(src);
+}
+
+static void ocr_box(vctx_t *c, tbox_t *b, double target_h, binmode_t mode, int psm, ocr_line_t *out) {
+    ocr_box_model(c, b, OCR_MODEL_ENG, target_h, mode, psm, out);
 }
 
 /* ==== Readings ==== */
@@ -185,6 +190,14 @@ bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
         if (agree >= 2) break;
     }
     return false;
+}
+
+void second_reading(vctx_t *c, tbox_t *b) {
+    /* At 36 px text height rather than the first pass's 40: the same look-alikes
+     * caught on the dev split, at a little less cost (docs/verifier.md). */
+    ocr_box_model(c, b, OCR_MODEL_LATIN, 36, BIN_OTSU, OCR_PSM_LINE, &b->second);
+    normalise_reading(c, b->second.text, b->second_norm, sizeof b->second_norm);
+    b->second_read = true;
 }
 
 void read_lines(vctx_t *c) {

@@ -227,17 +227,27 @@ static const char *const LOOKALIKE_PAIRS[][2] = {
 #define N_LOOKALIKE_PAIRS (sizeof LOOKALIKE_PAIRS / sizeof LOOKALIKE_PAIRS[0])
 
 /* True when a (from ai) and b (from bi) become equal by look-alike swaps only,
- * with at least one swap; records the first swap in *sa, *sb. Recursive over the
- * strings, bounded by their lengths (at most one pair tried per position). */
-static bool lookalike_from(const char *a, const char *b, int swaps, const char **sa, const char **sb) {
+ * with at least one swap; records the first swap in *sa, *sb. A swap is x read
+ * where the text has its look-alike y, or x beside y ("FRE5SH", "REC1IPE" for
+ * "FRESH", "RECIPE": a network unsure of a glyph can emit both readings of it).
+ * Recursive over the strings, bounded by their lengths (a few pairs tried per
+ * position). */
+static bool lookalike_from(const char *a, const char *b, const char *b0, int swaps, const char **sa,
+                           const char **sb) {
     while (*a && *a == *b) a++, b++;
     if (!*a && !*b) return swaps > 0;
     for (size_t k = 0; k < N_LOOKALIKE_PAIRS; k++)
         for (int dir = 0; dir < 2; dir++) {
             const char *x = LOOKALIKE_PAIRS[k][dir], *y = LOOKALIKE_PAIRS[k][!dir];
             size_t xl = strlen(x), yl = strlen(y);
-            if (strncmp(a, x, xl) || strncmp(b, y, yl)) continue;
-            if (lookalike_from(a + xl, b + yl, swaps + 1, sa, sb)) {
+            if (strncmp(a, x, xl)) continue;
+            bool hit = false;
+            if (!strncmp(b, y, yl)) /* x for y, or x then y */
+                hit = lookalike_from(a + xl, b + yl, b0, swaps + 1, sa, sb) ||
+                      (!strncmp(a + xl, y, yl) && lookalike_from(a + xl + yl, b + yl, b0, swaps + 1, sa, sb));
+            if (!hit && (size_t)(b - b0) >= yl && !strncmp(b - yl, y, yl)) /* y (matched) then x */
+                hit = lookalike_from(a + xl, b, b0, swaps + 1, sa, sb);
+            if (hit) {
                 if (!*sa) *sa = x, *sb = y;
                 return true;
             }
@@ -247,7 +257,7 @@ static bool lookalike_from(const char *a, const char *b, int swaps, const char *
 
 bool text_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
     const char *sa = NULL, *sb = NULL;
-    bool yes = lookalike_from(read, want, 0, &sa, &sb);
+    bool yes = lookalike_from(read, want, want, 0, &sa, &sb);
     if (seen) *seen = yes ? sa : NULL;
     if (meant) *meant = yes ? sb : NULL;
     return yes;

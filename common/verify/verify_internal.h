@@ -48,7 +48,11 @@ typedef struct {
     ocr_line_t first;   /* first reading, kept when extra passes ran */
     unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
     const char *no_retry; /* why no extra OCR passes ran (the box fails on its own) */
-    const char *lookalike_seen, *lookalike_meant; /* the first reading saw this glyph for that one */
+    const char *lookalike_seen, *lookalike_meant; /* a reading saw this glyph for that one */
+    const char *lookalike_by; /* that reading's text (b->first.text or b->second.text) */
+    bool second_read;   /* the second model read the line (second_reading) */
+    ocr_line_t second;
+    char second_norm[OCR_TEXT_LEN];
 } tbox_t;
 
 /* One image under check: the job and settings, the decoded image and the maps
@@ -99,6 +103,9 @@ void read_lines(vctx_t *c);
 /* Extra OCR passes on box b for the expected line `want` (normalised); true when
  * one reads it exactly with every word at >= need_conf (the reading is then b's). */
 bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
+/* The second, independent reading of box b (the Latin model, same input as the
+ * first pass) into b->second and b->second_norm. */
+void second_reading(vctx_t *c, tbox_t *b);
 /* The lowest word confidence of a reading (0 when it has no words). */
 double line_min_conf(const ocr_line_t *l);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/config.h"
+#include "base/fileio.h"
 #include "pressroom-renderer/draw.h"
 #include "base/message.h"
 #include "verify/ocr.h"
@@ -441,6 +442,46 @@ static void test_digit_letter_lookalikes_are_told_apart_from_other_slips(void **
     assert_false(text_lookalike("Sa1", "Sale", NULL, NULL));
 }
 
+/* The eng network reads a digit drawn for a letter as the letter it imitates, in
+ * every pass; the second, independent reading (Latin, dictionary stripped) sees the
+ * digit, and the line fails saying so. Fixtures drawn by bench/corpus2 (Pillow, other
+ * fonts: tests/unit/fixtures/README.md). */
+static unsigned char *fixture(const char *name, size_t *len) {
+    char path[256], err[256];
+    snprintf(path, sizeof path, "tests/unit/fixtures/%s", name);
+    unsigned char *png = (unsigned char *)file_read_all(path, 1 << 20, len, err, sizeof err);
+    if (!png) fail_msg("%s", err);
+    return png;
+}
+
+static void test_a_second_reading_that_sees_a_digit_fails_the_line(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed1-0037-TRA1L.png", &len);
+    const char *want[] = {"Chef's deals the", "Local", "TRAIL"};
+    job_t j = make_job(want, 3);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "expected \"TRAIL\", a second reading saw \"TRA1L\" (\"1\" for \"I\")"))
+        fail_msg("guidance: %s", verdict_guidance(v));
+    assert_int_equal(strstr(verdict_guidance(v), "Local") == NULL, 1); /* the other lines pass */
+    verdict_free(v);
+
+    /* The digit read beside the letter it imitates ("FRE5SH") is the same evidence. */
+    png = fixture("corpus2-styled-seed1-0202-FRE5H.png", &len);
+    const char *want2[] = {"FRESH", "Market Save"};
+    j = make_job(want2, 2);
+    v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "expected \"FRESH\", a second reading saw"))
+        fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+
+    assert_true(text_lookalike("FRE5SH", "FRESH", NULL, NULL));
+    assert_true(text_lookalike("REC1IPE", "RECIPE", NULL, NULL));
+    assert_true(text_lookalike("RECI1PE", "RECIPE", NULL, NULL));
+    assert_false(text_lookalike("1Sale", "Sale", NULL, NULL)); /* "1" beside no "l" */
+    assert_false(text_lookalike("Salee", "Sale", NULL, NULL));
+}
+
 /* A job that asks for no text is read too: hallucinated lettering fails, naming it. */
 static void test_lettering_nobody_asked_for_fails_as_text_unexpected(void **state) {
     (void)state;
@@ -721,6 +762,7 @@ int main(void) {
         cmocka_unit_test(test_blurred_image_fails_as_blurred),
         cmocka_unit_test(test_a_letter_typo_is_not_read_as_the_dictionary_word),
         cmocka_unit_test(test_digit_letter_lookalikes_are_told_apart_from_other_slips),
+        cmocka_unit_test(test_a_second_reading_that_sees_a_digit_fails_the_line),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
         cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
