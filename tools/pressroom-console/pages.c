@@ -258,33 +258,56 @@ int page_lag(console_t *c, html_t *h) {
 
 /* ==== Budgets ==== */
 
-/* A line chart of spent (and spent + reserved) against the cap over this window's
- * samples, as inline SVG. */
-static void burn_chart(html_t *h, const budget_sample_t *s, int n, int64_t cap, int64_t start_ms, int64_t end_ms) {
-    const int W = 480, H = 120;
-    int64_t top = cap;
+/* A line chart of spent (dark) and spent + reserved (light) over the samples of this
+ * window, as inline SVG: x from the first sample to the last (what the console saw), y
+ * from 0 to a little above the highest value, the cap drawn when it is in range. */
+static void burn_chart(html_t *h, const budget_sample_t *s, int n, int64_t cap) {
+    const int W = 560, H = 140, L = 56, B = 16;
+    int64_t top = 10000; /* at least $0.01 */
     for (int i = 0; i < n; i++)
         if (s[i].spent + s[i].reserved > top) top = s[i].spent + s[i].reserved;
-    if (top <= 0) top = 1;
-    double span = (double)(end_ms - start_ms > 0 ? end_ms - start_ms : 1);
+    top = top + top / 4;
+    bool cap_shown = cap > 0 && cap <= top * 2;
+    if (cap_shown && cap > top) top = cap;
+    int64_t t0 = n ? s[0].t_ms : 0, t1 = n ? s[n - 1].t_ms : 0;
+    if (t1 - t0 < 60000) t1 = t0 + 60000;
+    double span = (double)(t1 - t0);
     html_printf(h, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\" "
-                   "aria-label=\"spend over the window\"><rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-                   "fill=\"#fafafa\" stroke=\"#ccc\"/>", W, H + 14, W, H + 14, W, H);
-    if (cap > 0) html_printf(h, "<line x1=\"0\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>"
-                                "<text x=\"4\" y=\"%.1f\" font-size=\"10\" fill=\"#c00\">cap</text>",
-                             W, H - (double)cap / top * H, H - (double)cap / top * H, H - (double)cap / top * H + 11);
+                   "aria-label=\"spend over time\"><rect x=\"%d\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" "
+                   "stroke=\"#ccc\"/>", L + W + 4, H + B, L + W + 4, H + B, L, W, H);
+    html_printf(h, "<text x=\"%d\" y=\"10\" font-size=\"10\" text-anchor=\"end\">", L - 4);
+    html_usd(h, top);
+    html_printf(h, "</text><text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">$0</text>", L - 4, H);
+    if (cap_shown) {
+        double y = H - (double)cap / (double)top * H;
+        html_printf(h, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#c00\" stroke-dasharray=\"4 3\"/>"
+                       "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" fill=\"#c00\">cap ", L, L + W, y, y, L + 4, y + 11);
+        html_usd(h, cap);
+        html_raw(h, "</text>");
+    } else if (cap > 0) {
+        html_printf(h, "<text x=\"%d\" y=\"12\" font-size=\"10\" fill=\"#c00\">cap ", L + 4);
+        html_usd(h, cap);
+        html_raw(h, " (above the chart)</text>");
+    }
     for (int pass = 0; pass < 2; pass++) {
         html_printf(h, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%s\" points=\"", pass ? "#06c" : "#9bd",
-                    pass ? "2" : "1");
+                    pass ? "2" : "1.5");
         for (int i = 0; i < n; i++) {
-            double x = (double)(s[i].t_ms - start_ms) / span * W;
+            double x = L + (double)(s[i].t_ms - t0) / span * W;
             double v = (double)(s[i].spent + (pass ? 0 : s[i].reserved));
-            html_printf(h, "%.1f,%.1f ", x, H - v / top * H);
+            html_printf(h, "%.1f,%.1f ", x, H - v / (double)top * H);
         }
         html_raw(h, "\"/>");
     }
-    html_printf(h, "<text x=\"0\" y=\"%d\" font-size=\"10\">window start</text><text x=\"%d\" y=\"%d\" "
-                   "font-size=\"10\" text-anchor=\"end\">window end</text></svg>", H + 12, W, H + 12);
+    char a[16] = "-", b[16] = "-";
+    if (n) {
+        time_t x = (time_t)(t0 / 1000), y = (time_t)(t1 / 1000);
+        struct tm tm;
+        strftime(a, sizeof a, "%H:%M:%SZ", gmtime_r(&x, &tm));
+        strftime(b, sizeof b, "%H:%M:%SZ", gmtime_r(&y, &tm));
+    }
+    html_printf(h, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text><text x=\"%d\" y=\"%d\" font-size=\"10\" "
+                   "text-anchor=\"end\">%s</text></svg>", L, H + 12, a, L + W, H + 12, b);
 }
 
 int page_budgets(console_t *c, html_t *h) {
@@ -359,7 +382,7 @@ int page_budgets(console_t *c, html_t *h) {
         }
         pthread_mutex_unlock(&c->lock);
         html_printf(h, "<h2>%s: burn-down this window</h2>", s->tier);
-        burn_chart(h, copy, n, s->cap_micros, s->window_reset_ms - (int64_t)s->window_s * 1000, s->window_reset_ms);
+        burn_chart(h, copy, n, s->cap_micros);
         html_printf(h, "<p class=\"note\">%d samples, one every %d s while the console runs; dark: spent, light: "
                        "spent + reserved.", n, c->sample_s);
         for (int m = 0; m < s->n_models; m++) {
