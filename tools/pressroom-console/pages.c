@@ -328,7 +328,7 @@ int page_budgets(console_t *c, html_t *h) {
         }
         const budget_snapshot_t *s = &snaps[t];
         console_add_sample(c, t, s);
-        /* The burn rate over the window's samples (the last 5 minutes of them). */
+        /* The current burn rate: over this window's samples of the last minute. */
         double rate = 0; /* micro-dollars per second */
         pthread_mutex_lock(&c->lock);
         int n = c->n_samples[t];
@@ -336,7 +336,7 @@ int page_budgets(console_t *c, html_t *h) {
         const budget_sample_t *first = last;
         for (int i = 1; i < n; i++) {
             const budget_sample_t *x = &c->samples[t][(c->next_sample[t] + CONSOLE_MAX_SAMPLES - 1 - i) % CONSOLE_MAX_SAMPLES];
-            if (x->window_id != last->window_id || last->t_ms - x->t_ms > 300000) break;
+            if (x->window_id != last->window_id || last->t_ms - x->t_ms > 60000) break;
             first = x;
         }
         if (last && first != last && last->t_ms > first->t_ms)
@@ -356,7 +356,7 @@ int page_budgets(console_t *c, html_t *h) {
         html_printf(h, "</td><td>%" PRId64 "</td><td>%" PRId64 "</td>", s->deferred, s->in_flight);
         time_cell(h, s->window_reset_ms);
         html_raw(h, "<td>");
-        html_usd(h, (int64_t)llround(rate * 60));
+        html_usd(h, (int64_t)llround(rate * 60 / 10000) * 10000); /* to the cent */
         html_raw(h, "/min</td><td>");
         if (!s->cap_micros) html_raw(h, "no cap");
         else if (left <= 0) html_raw(h, "<span class=\"bad\">exhausted</span>");
