@@ -70,7 +70,8 @@ void html_text(html_t *h, const char *str, size_t len, size_t max) {
         default: break;
         }
         size_t u = c >= 0x20 && c != 0x7F ? utf8_len(s + i, n - i) : 0;
-        if (u && i + u <= max) {
+        if (u && i + u > max) break; /* never half a character */
+        if (u) {
             append(h, (const char *)s + i, u);
             i += u;
         } else {
