@@ -37,6 +37,11 @@ for url in $(awk '/^  metrics  preview-worker/ {print $3}' "$STACK_DIR/up.txt");
 done
 [ "$consumed" -eq 20 ] || fail "the preview workers' metrics count $consumed consumed jobs, expected 20"
 grep -q '"tier":"preview"' <<<"$("$P" budget show --json)" || fail "budget show did not reach the stack's redis"
+# The console dev up started finds the four workers through dev.env.
+console=$(awk '/^  console  / {print $2}' "$STACK_DIR/up.txt")
+[ -n "$console" ] || fail "dev up printed no console URL: $(cat "$STACK_DIR/up.txt")"
+wait_for curl -sf "${console}healthz"
+[ "$(curl -sf "$console" | grep -o 'data-up="1"' | wc -l)" -eq 4 ] || fail "the console at $console does not show 4 workers up"
 
 "$P" dev down >/dev/null
 for pid in $pids; do
