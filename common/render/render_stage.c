@@ -664,8 +664,10 @@ static void return_deferred(render_stage_t *rs) {
     while (done < rs->n_republished &&
            budget_finish_deferred(rs->budget, rs->republished[done].tier, rs->republished[done].id) == 0)
         done++;
-    memmove(rs->republished, rs->republished + done, (size_t)(rs->n_republished - done) * sizeof *rs->republished);
-    rs->n_republished -= done;
+    if (done) { /* republished is NULL until the first deferred job: memmove(NULL, ...) is undefined */
+        memmove(rs->republished, rs->republished + done, (size_t)(rs->n_republished - done) * sizeof *rs->republished);
+        rs->n_republished -= done;
+    }
     int64_t now = mono_ms();
     if (!worker_running(rs->w)) return;
     if (now < rs->next_claim_ms) return loop_sleep_at_most(worker_loop(rs->w), (int)(rs->next_claim_ms - now));

@@ -293,10 +293,9 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                                            on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT,
-                                            (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
-                                            MHD_OPTION_END);
+                                            on_request, c, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+                                            (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "pressroom-console: --listen: cannot listen on %s\n", listen);
         return 1;
