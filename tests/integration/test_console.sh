@@ -98,6 +98,13 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/blob?uri=file:///etc/passwd"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/budgets")
 [ "$code" = 405 ] || fail "POST /budgets answered $code: the console must be read-only"
 
+# A hostile query is echoed escaped; a bad number is the default, not an error or a crash.
+curl -sf "$URL/dlq?n=abc&reason=%22%3E%3Cscript%3Ewindow.pwned%3D3%3C/script%3E" >"$STACK_DIR/dlq-hostile.html" ||
+  fail "/dlq with a hostile query did not answer 200"
+[ "$(grep -o '<script' "$STACK_DIR/dlq-hostile.html" | wc -l)" -eq 1 ] &&
+  grep -qF '&quot;&gt;&lt;script&gt;window.pwned=3' "$STACK_DIR/dlq-hostile.html" ||
+  fail "/dlq echoed its reason filter unescaped"
+
 SHOT=$STACK_DIR/budgets.png
 timeout 60 $PY "$ROOT/tests/browser.py" "$STACK_DIR/pages.json" "$URL/" "$URL/lag" "$URL/budgets" "$URL/verdicts" \
   "$URL/verdicts?verdict=rejected" "$URL/dlq" --screenshot "$URL/budgets=$SHOT" || fail "browser.py"

@@ -413,9 +413,9 @@ static int by_time_desc(const void *a, const void *b) {
 
 static int rows_param(console_t *c, query_fn q, void *req) {
     const char *s = q(req, "n");
-    char *end;
-    long n = s && *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : c->last_n;
-    if (s && (*end || n < 1)) n = c->last_n;
+    char *end = NULL;
+    long n = s && *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : 0;
+    if (!end || *end || n < 1) n = c->last_n; /* absent or not a positive integer: the default */
     return n > 500 ? 500 : (int)n;
 }
 
