@@ -310,7 +310,11 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &act, NULL);
     pthread_t th;
     bool sampling = pthread_create(&th, NULL, sampler, c) == 0;
-    while (running) pause();
+    /* The signal may land on any thread (MHD's, the sampler's, librdkafka's): poll the flag. */
+    while (running) {
+        struct timespec ts = {0, 100000000L};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(d);
     if (sampling) pthread_join(th, NULL);
     budget_free(c->budget);
