@@ -68,9 +68,11 @@ USES_verifier-worker    := route verify blob budget runtime base
 USES_pressctl           := verify model blob budget runtime base
 USES_pressroom-renderer := base
 USES_pressroom-broker   := base
+USES_pressroom-console  := blob budget runtime base
 # Packages a program uses directly, beyond its libraries'.
 PKGS_prog_pressroom-renderer := libmicrohttpd cairo libpng
 PKGS_prog_pressroom-broker   := rdkafka
+PKGS_prog_pressroom-console  := libcurl libmicrohttpd
 # The renderer's draw.c is part of the renderer binary itself.
 PROGRAMS   := $(notdir $(wildcard workers/* tools/*))
 BINS       := $(PROGRAMS:%=$(BUILD)/bin/%)

@@ -2,7 +2,7 @@
 # The one place pressroom's Debian package list lives.
 # Installs what is missing (as root), or prints the exact apt-get line and exits 1.
 # PRESSROOM_DEPS=build (the Dockerfile's build stage) skips the tools only the tests
-# use (kubectl, node and npm packages, promtool, s3rver).
+# use (kubectl, node and npm packages, promtool, s3rver, chromium).
 set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
@@ -24,7 +24,9 @@ PACKAGES+=("${BUILD_ONLY_PACKAGES[@]}")
 # the same binary would conflict).
 test_tools=true
 [ "${PRESSROOM_DEPS:-}" = build ] && test_tools=false
+# test_console loads the console's pages in headless Chromium (tests/browser.py).
 if $test_tools; then
+  PACKAGES+=(chromium)
   command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)
   command -v npm >/dev/null || PACKAGES+=(nodejs npm)
   PACKAGES+=(chromium) # headless browser tests of HTML reports (test_ab)

@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""browser.py -- load a page in headless Chromium (Debian's `chromium`) and report what
-a real browser saw, over the DevTools protocol on a pipe (--remote-debugging-pipe: fd 3
-in, fd 4 out, NUL-terminated JSON), so nothing beyond the standard library is needed.
+"""browser.py — loads pages in headless Chromium over the DevTools protocol and reports
+what a person would see: the HTTP status of the page and of every sub-resource, the
+requests that failed, script exceptions and console errors (CSP violations among them),
+and the elements that carry data-* attributes, read from the live DOM after the load
+event. No websocket library: Chromium speaks the protocol over a pipe
+(--remote-debugging-pipe: commands on fd 3, answers on fd 4, each NUL-terminated).
 
-  python3 tests/browser.py PAGE_URL EXPRESSION
-
-Prints one JSON object: "requests" (every URL the page asked for), "failed" (requests
-that failed to load, with the reason), "errors" (console errors, exceptions, CSP
-violations) and "value" (EXPRESSION, a JavaScript expression evaluated after the load
-event, returned by value). Exit 2 when the browser could not be driven."""
+  browser.py OUT.json URL [URL ...] [--screenshot URL=FILE.png]
+      (the console test) OUT.json: [{"url", "status", "bad": [{"url", "status"|"error"}],
+      "errors": [...], "title", "items": [{tag, group, ...dataset}], "images": [{src, ok}],
+      "scripts": N, "text", "requests": [...]}].
+  browser.py --eval URL EXPRESSION
+      (the A/B report's test) prints one JSON object: "requests" (every URL the page asked
+      for), "bad" and "failed" (what failed to load), "errors" (exceptions, console errors,
+      CSP violations) and "value" (EXPRESSION, a JavaScript expression evaluated after the
+      load event, returned by value).
+Exit 1 when Chromium could not be run or did not answer.
+"""
+import base64
 import json
 import os
 import shutil
@@ -17,132 +26,179 @@ import sys
 import tempfile
 import time
 
-TIMEOUT_S = 30
+# What the page exposes to tests: every element with one of these data attributes.
+EXTRACT = r"""
+JSON.stringify({
+  title: document.title,
+  items: Array.from(document.querySelectorAll(
+      '[data-worker],table[data-group],tr[data-topic],[data-tier],[data-job-id],tr[data-reason]'))
+    .map(function (e) {
+      var o = {tag: e.tagName.toLowerCase(), text: e.innerText.slice(0, 4000)};
+      var g = e.closest('table[data-group]');
+      if (g) o.group = g.dataset.group;
+      for (var k in e.dataset) o[k] = e.dataset[k];
+      return o;
+    }),
+  images: Array.from(document.images).map(function (i) {
+    return {src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0};
+  }),
+  scripts: document.scripts.length,
+  pwned: window.pwned || 0,
+  text: document.body ? document.body.innerText.slice(0, 20000) : ''
+})
+"""
 
 
-class Browser:
+class Chromium:
     def __init__(self):
         exe = shutil.which("chromium") or shutil.which("chromium-browser")
         if not exe:
-            sys.exit("browser.py: chromium not found (scripts/install-deps.sh installs it)")
+            sys.exit("browser.py: chromium is not installed (bash scripts/install-deps.sh)")
         self.profile = tempfile.mkdtemp(prefix="pressroom-chromium.")
         to_child_r, self.to_child = os.pipe()
         self.from_child, from_child_w = os.pipe()
-        # The child reads commands on fd 3 and writes answers on fd 4.
+
         def fds():
-            r, w = os.dup(to_child_r), os.dup(from_child_w)  # above 4 whatever the pipes' numbers
-            os.dup2(r, 3)
-            os.dup2(w, 4)
-            os.set_inheritable(3, True)
-            os.set_inheritable(4, True)
+            os.dup2(to_child_r, 3)
+            os.dup2(from_child_w, 4)
+
         self.proc = subprocess.Popen(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-             "--disable-extensions", "--disable-background-networking", "--disable-sync",
-             "--user-data-dir=" + self.profile, "--remote-debugging-pipe", "about:blank"],
-            preexec_fn=fds, close_fds=False, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.profile, "stderr.log"), "w"))
+            [exe, "--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu",
+             "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--window-size=1280,900", f"--user-data-dir={self.profile}", "about:blank"],
+            pass_fds=(3, 4), preexec_fn=fds,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)
         self.buf = b""
         self.next_id = 0
         self.events = []
 
-    def send(self, method, params=None, session=None):
-        self.next_id += 1
-        msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session:
-            msg["sessionId"] = session
-        os.write(self.to_child, json.dumps(msg).encode() + b"\0")
-        return self.next_id
-
-    def read_one(self, deadline):
+    def _read(self, deadline):
         while b"\0" not in self.buf:
             if time.time() > deadline:
-                raise TimeoutError("no answer from chromium within %d s" % TIMEOUT_S)
+                raise TimeoutError("Chromium did not answer in time")
             import select
             r, _, _ = select.select([self.from_child], [], [], 0.5)
             if r:
                 chunk = os.read(self.from_child, 1 << 20)
                 if not chunk:
-                    raise EOFError("chromium closed its pipe")
+                    raise RuntimeError("Chromium closed the pipe")
                 self.buf += chunk
-        raw, self.buf = self.buf.split(b"\0", 1)
-        return json.loads(raw)
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
 
-    def call(self, method, params=None, session=None):
-        want = self.send(method, params, session)
-        deadline = time.time() + TIMEOUT_S
+    def call(self, method, params=None, session=None, timeout=20):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.to_child, json.dumps(msg).encode() + b"\0")
+        deadline = time.time() + timeout
         while True:
-            msg = self.read_one(deadline)
-            if msg.get("id") == want:
-                if "error" in msg:
-                    raise RuntimeError("%s: %s" % (method, msg["error"]))
-                return msg.get("result", {})
-            self.events.append(msg)
+            m = self._read(deadline)
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
 
-    def wait_event(self, method, deadline):
-        for i, e in enumerate(self.events):
-            if e.get("method") == method:
-                return self.events.pop(i)
+    def wait_event(self, name, session, timeout=20):
+        deadline = time.time() + timeout
         while True:
-            msg = self.read_one(deadline)
-            if msg.get("method") == method:
-                return msg
-            self.events.append(msg)
+            for i, e in enumerate(self.events):
+                if e.get("method") == name and e.get("sessionId") == session:
+                    return self.events.pop(i)
+            self.events.append(self._read(deadline))
 
     def close(self):
         try:
-            self.send("Browser.close")
-            self.proc.wait(timeout=10)
+            self.call("Browser.close", timeout=5)
         except Exception:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        if os.environ.get("BROWSER_LOG"):
-            sys.stderr.write(open(os.path.join(self.profile, "stderr.log")).read())
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def main():
-    if len(sys.argv) != 3:
+def load(b, url, screenshot=None, expression=EXTRACT):
+    target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    s = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Network", "Page", "Runtime", "Log"):
+        b.call(f"{domain}.enable", session=s)
+    b.events = [e for e in b.events if e.get("sessionId") != s]
+    b.call("Page.navigate", {"url": url}, session=s)
+    b.wait_event("Page.loadEventFired", s, timeout=30)
+    time.sleep(0.3)  # late console messages, DOMContentLoaded handlers
+    value = b.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
+                   session=s)
+    if "exceptionDetails" in value:
+        raise RuntimeError("evaluate: " + json.dumps(value["exceptionDetails"])[:300])
+    result = value["result"].get("value")
+    out = json.loads(result) if expression is EXTRACT else {"value": result}
+    if screenshot:
+        png = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+        with open(screenshot, "wb") as f:
+            f.write(base64.b64decode(png["data"]))
+    requests, status, bad, errors = {}, None, [], []
+    for e in [e for e in b.events if e.get("sessionId") == s]:
+        m, p = e.get("method"), e.get("params", {})
+        if m == "Network.requestWillBeSent":
+            requests[p["requestId"]] = p["request"]["url"]
+        elif m == "Network.responseReceived":
+            code = p["response"]["status"]
+            if p.get("type") == "Document" and p["response"]["url"] == url:
+                status = code
+            elif code >= 400:
+                bad.append({"url": p["response"]["url"], "status": code})
+        elif m == "Network.loadingFailed":
+            bad.append({"url": requests.get(p["requestId"], "?"), "error": p.get("errorText", "")})
+        elif m == "Runtime.exceptionThrown":
+            errors.append(p["exceptionDetails"].get("text", "") + " " +
+                          json.dumps(p["exceptionDetails"].get("exception", {}).get("description", "")))
+        elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            errors.append("console: " + " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"]))
+        elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
+            errors.append(f"log ({p['entry'].get('source')}): {p['entry'].get('text')}")
+    b.events = [e for e in b.events if e.get("sessionId") != s]
+    b.call("Target.closeTarget", {"targetId": target})
+    out.update(url=url, status=status, bad=bad, failed=bad, errors=errors, requests=list(requests.values()))
+    return out
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "--eval":
+        b = Chromium()
+        try:
+            print(json.dumps(load(b, argv[2], expression=argv[3])))
+        except (TimeoutError, RuntimeError) as e:
+            print(f"browser.py: {e}", file=sys.stderr)
+            sys.exit(1)
+        finally:
+            b.close()
+        return
+    if len(argv) < 3:
         sys.exit(__doc__)
-    url, expression = sys.argv[1], sys.argv[2]
-    b = Browser()
+    out_path, urls, shots = argv[1], [], {}
+    args = iter(argv[2:])
+    for a in args:
+        if a == "--screenshot":
+            u, f = next(args).split("=", 1)
+            shots[u] = f
+        else:
+            urls.append(a)
+    b = Chromium()
     try:
-        target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        s = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Network", "Page", "Runtime", "Log"):
-            b.call(domain + ".enable", session=s)
-        b.call("Page.navigate", {"url": url}, session=s)
-        deadline = time.time() + TIMEOUT_S
-        b.wait_event("Page.loadEventFired", deadline)
-        value = b.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
-                       session=s)
-        # Let late events (an image failing after load) arrive.
-        b.call("Runtime.evaluate", {"expression": "new Promise(r => setTimeout(r, 200))", "awaitPromise": True},
-               session=s)
-        requests, failed, errors = [], [], []
-        for e in b.events:
-            m, p = e.get("method"), e.get("params", {})
-            if m == "Network.requestWillBeSent":
-                requests.append(p["request"]["url"][:80])
-            elif m == "Network.loadingFailed":
-                failed.append({"reason": p.get("errorText", ""), "blocked": p.get("blockedReason", "")})
-            elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
-                errors.append(p["entry"].get("text", ""))
-            elif m == "Runtime.exceptionThrown":
-                errors.append(p["exceptionDetails"].get("text", "exception"))
-            elif m == "Runtime.consoleAPICalled" and p.get("type") == "error":
-                errors.append("console.error")
-        if "exceptionDetails" in value:
-            errors.append("evaluate: " + json.dumps(value["exceptionDetails"])[:300])
-        print(json.dumps({"requests": requests, "failed": failed, "errors": errors,
-                          "value": value.get("result", {}).get("value")}))
-    except (TimeoutError, EOFError, RuntimeError) as e:
-        print("browser.py: %s" % e, file=sys.stderr)
-        sys.exit(2)
+        pages = [load(b, u, shots.get(u)) for u in urls]
     finally:
         b.close()
+    with open(out_path, "w") as f:
+        json.dump(pages, f, indent=1)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv)

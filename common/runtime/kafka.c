@@ -526,8 +526,9 @@ static void reader_mark_done(kafka_reader_t *r, int i) {
     }
 }
 
-kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
-                                 int timeout_ms, char *err, size_t errlen) {
+/* Reads from the beginning, from since_ms (> 0), or the last `tail` messages (> 0). */
+static kafka_reader_t *reader_open(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
+                                   int tail, int timeout_ms, char *err, size_t errlen) {
     kafka_reader_t *r = xcalloc(1, sizeof *r);
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) goto fail;
@@ -592,6 +593,7 @@ kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics,
             goto fail;
         }
         p->offset = high;
+        if (tail > 0) start->elems[i].offset = high - tail > low ? high - tail : low;
         int64_t from = start->elems[i].offset;
         if (high <= low || (since_ms > 0 && from >= high)) reader_mark_done(r, i); /* nothing to read */
         else if (since_ms > 0 && from < 0) {
@@ -629,6 +631,16 @@ fail:
     return NULL;
 }
 
+kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
+                                 int timeout_ms, char *err, size_t errlen) {
+    return reader_open(cfg, topics, n_topics, since_ms, 0, timeout_ms, err, errlen);
+}
+
+kafka_reader_t *kafka_reader_new_tail(const config_t *cfg, const char *const *topics, int n_topics, int tail,
+                                      int timeout_ms, char *err, size_t errlen) {
+    return reader_open(cfg, topics, n_topics, 0, tail > 0 ? tail : 1, timeout_ms, err, errlen);
+}
+
 rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout_ms);
     if (!m) return NULL;
@@ -662,4 +674,73 @@ void kafka_reader_free(kafka_reader_t *r) {
     if (r->parts) rd_kafka_topic_partition_list_destroy(r->parts);
     free(r->done);
     free(r);
+}
+
+/* ==== A group's lag ==== */
+
+int kafka_group_lag(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                    kafka_partition_lag_t *out, int max, int timeout_ms, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return -1;
+    /* rd_kafka_committed needs the group's id; a consumer that never subscribes never
+     * joins the group, and one that never commits never moves its offsets. */
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        kafka_conf_from_env(conf, err, errlen) || conf_set(conf, "log_level", "0", err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(64);
+    int n = -1;
+    for (int t = 0; t < n_topics; t++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topics[t], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (me || !md || md->topic_cnt != 1 || md->topics[0].err) {
+            snprintf(err, errlen, "cannot read the partitions of %s from %s: %s", topics[t], cfg->brokers,
+                     rd_kafka_err2str(me ? me : md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+            if (md) rd_kafka_metadata_destroy(md);
+            goto done;
+        }
+        for (int p = 0; p < md->topics[0].partition_cnt; p++)
+            rd_kafka_topic_partition_list_add(parts, topics[t], md->topics[0].partitions[p].id);
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_resp_err_t ce = rd_kafka_committed(rk, parts, timeout_ms);
+    if (ce) {
+        snprintf(err, errlen, "cannot read the committed offsets of group %s from %s: %s", group, cfg->brokers,
+                 rd_kafka_err2str(ce));
+        goto done;
+    }
+    n = 0;
+    for (int i = 0; i < parts->cnt && n < max; i++) {
+        const rd_kafka_topic_partition_t *p = &parts->elems[i];
+        kafka_partition_lag_t *row = &out[n];
+        int64_t low = 0, high = 0;
+        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &low, &high, timeout_ms);
+        if (we) {
+            snprintf(err, errlen, "cannot read the end of %s [%d]: %s", p->topic, (int)p->partition,
+                     rd_kafka_err2str(we));
+            n = -1;
+            goto done;
+        }
+        snprintf(row->topic, sizeof row->topic, "%s", p->topic);
+        row->partition = p->partition;
+        row->committed = p->err || p->offset < 0 ? -1 : p->offset;
+        row->low = low;
+        row->high = high;
+        int64_t from = row->committed >= 0 ? row->committed : low;
+        row->lag = high > from ? high - from : 0;
+        n++;
+    }
+done:
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    return n;
 }

@@ -123,5 +123,26 @@ rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms);
 /* Every partition was read up to the end it had when the reader was created. */
 bool kafka_reader_at_end(const kafka_reader_t *r);
 void kafka_reader_free(kafka_reader_t *r);
+/* Like kafka_reader_new, but each partition is read from its last `tail` messages (the
+ * high watermark minus tail, or the low one) to its end: the newest of every partition,
+ * for a page that shows the last N. */
+kafka_reader_t *kafka_reader_new_tail(const config_t *cfg, const char *const *topics, int n_topics, int tail,
+                                      int timeout_ms, char *err, size_t errlen);
+
+/* ==== A consumer group's lag, asked without joining it ====
+ * One partition of a group's topics: the offset the group committed (-1: none yet) and
+ * the partition's low and high watermarks, asked of the brokers. */
+typedef struct {
+    char topic[256];
+    int32_t partition;
+    int64_t committed, low, high;
+    int64_t lag; /* high - committed; high - low when nothing was committed */
+} kafka_partition_lag_t;
+
+/* Asks the group's committed offsets (OffsetFetch, by a consumer that never subscribes,
+ * so it never joins the group or changes its offsets) and the watermarks of every
+ * partition of `topics`. Fills up to max rows; returns how many, or -1 with err. */
+int kafka_group_lag(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                    kafka_partition_lag_t *out, int max, int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -128,7 +128,7 @@ EXPR='(() => {
     scripts: document.scripts.length
   };
 })()'
-"$PY" "$ROOT/tests/browser.py" "file://$OUT/report.html" "$EXPR" >"$STACK_DIR/browser.json" ||
+"$PY" "$ROOT/tests/browser.py" --eval "file://$OUT/report.html" "$EXPR" >"$STACK_DIR/browser.json" ||
   fail "chromium could not load the report"
 "$PY" - "$STACK_DIR/browser.json" <<'PY' || fail "the report's DOM in chromium is not what it should be"
 import json, sys

@@ -19,6 +19,7 @@ grep -qx "export PRESSROOM_DEV_DIR=$(cd "$PRESSROOM_DEV_DIR" && pwd -P)" "$STACK
 grep -q '^PRESSROOM_REDIS=127.0.0.1:' "$PRESSROOM_DEV_DIR/dev.env" || fail "no redis address in dev.env"
 [ "$(grep -c '^preview-worker#' "$PRESSROOM_DEV_DIR/pids")" -eq 2 ] || fail "--scale preview-worker=2 did not start two"
 pids=$(awk '{print $2}' "$PRESSROOM_DEV_DIR/pids")
+cp "$PRESSROOM_DEV_DIR/pids" "$STACK_DIR/pids"
 for pid in $pids; do kill -0 "$pid" || fail "process $pid from dev up is not running"; done
 
 rc=0; "$P" dev up --config "$ROOT/examples/config.json" >/dev/null 2>&1 || rc=$?
@@ -37,10 +38,21 @@ for url in $(awk '/^  metrics  preview-worker/ {print $3}' "$STACK_DIR/up.txt");
 done
 [ "$consumed" -eq 20 ] || fail "the preview workers' metrics count $consumed consumed jobs, expected 20"
 grep -q '"tier":"preview"' <<<"$("$P" budget show --json)" || fail "budget show did not reach the stack's redis"
+# The console dev up started finds the four workers through dev.env.
+console=$(awk '/^  console  / {print $2}' "$STACK_DIR/up.txt")
+[ -n "$console" ] || fail "dev up printed no console URL: $(cat "$STACK_DIR/up.txt")"
+wait_for curl -sf "${console}healthz"
+[ "$(curl -sf "$console" | grep -o 'data-up="1"' | wc -l)" -eq 4 ] || fail "the console at $console does not show 4 workers up"
 
 "$P" dev down >/dev/null
-for pid in $pids; do
-  ! kill -0 "$pid" 2>/dev/null || [ "$(ps -o stat= -p "$pid" | cut -c1)" = Z ] || fail "process $pid still runs after dev down: $(ps -o pid,stat,etime,cmd -p "$pid" | tail -n 1)"
-done
+# One look per process: gone, a zombie no init has reaped yet, or its pid already taken
+# by another program (pid_max is 32768 here and the machine is busy).
+while read -r name pid; do
+  read -r st comm < <(ps -o stat=,comm= -p "$pid") || true
+  name=${name%%#*}
+  [ -z "${st:-}" ] || [ "${st:0:1}" = Z ] || [ "$comm" != "${name:0:15}" ] ||
+    fail "$name (pid $pid) still runs after dev down: $st $comm"
+  st= comm=
+done <"$STACK_DIR/pids"
 [ ! -e "$PRESSROOM_DEV_DIR/dev.env" ] || fail "dev down left the env file behind"
 echo "ok: dev up (scaled), refused twice, submit through it, dev down stopped $(echo $pids | wc -w) processes"

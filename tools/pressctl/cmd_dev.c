@@ -376,11 +376,35 @@ static int dev_up(const char *dir, const char *config_arg, int scale[3]) {
     printf("stack up under %s (env: %s)\n  brokers  %s\n  redis    %s\n  renderer %s\n  blobs    %s\n"
            "  workers  preview x%d, verifier x%d, production x%d; logs in %s\n",
            abs_dir, envpath, brokers, redis, renderer, blobs, scale[0], scale[1], scale[2], logs);
+    char console_workers[2048] = "";
     for (int i = 0; i < n; i++) {
         if (!worker_log(logs, procs[i].name, logpath, sizeof logpath)) continue;
         unsigned port = 0;
         for (int t = 0; t < 50 && !(port = admin_port(logpath)); t++) sleep_ms(100);
-        if (port) printf("  metrics  %-20s http://127.0.0.1:%u/metrics (/healthz, /readyz)\n", procs[i].name, port);
+        if (!port) continue;
+        printf("  metrics  %-20s http://127.0.0.1:%u/metrics (/healthz, /readyz)\n", procs[i].name, port);
+        size_t used = strlen(console_workers);
+        snprintf(console_workers + used, sizeof console_workers - used, "%s%s=http://127.0.0.1:%u", used ? "," : "",
+                 procs[i].name, port);
+    }
+    /* The console: the workers' endpoints go into the env file, which it reads too. */
+    int console_port = free_port();
+    env = fopen(envpath, "a");
+    if (env) {
+        fprintf(env, "PRESSROOM_CONSOLE_WORKERS=%s\nPRESSROOM_CONSOLE=http://127.0.0.1:%d/\n", console_workers,
+                console_port);
+        fclose(env);
+    }
+    setenv("PRESSROOM_CONSOLE_WORKERS", console_workers, 1);
+    snprintf(exe, sizeof exe, "%s/pressroom-console", bins);
+    snprintf(logpath, sizeof logpath, "%s/console.log", logs);
+    snprintf(listen_s, sizeof listen_s, "127.0.0.1:%d", console_port);
+    char *console_argv[] = {exe, "--listen", listen_s, config_path[0] ? "--config" : NULL, config_path, NULL};
+    if (n < MAX_PROCS) {
+        procs[n] = (proc_t){"pressroom-console", spawn(console_argv, logpath)};
+        n++;
+        write_pids(abs_dir, procs, n);
+        printf("  console  http://127.0.0.1:%d/ (fleet, lag, budgets, verdicts, dlq)\n", console_port);
     }
     /* The other commands find the stack through PRESSROOM_DEV_DIR (default .pressroom,
      * relative to where they run): this line makes them find it from anywhere. */
