@@ -511,6 +511,9 @@ struct kafka_reader {
     bool *done;                             /* per element of parts */
     int remaining;                          /* partitions not yet read to their end */
     int64_t since_ms;                       /* messages older than this are skipped */
+    int64_t until_ms;                       /* > 0: messages at or after this are skipped, and each
+                                               partition ends at the first of them the time
+                                               lookup found */
 };
 
 static int reader_index(const kafka_reader_t *r, const char *topic, int32_t partition) {
@@ -527,7 +530,7 @@ static void reader_mark_done(kafka_reader_t *r, int i) {
 }
 
 kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
-                                 int timeout_ms, char *err, size_t errlen) {
+                                 int64_t until_ms, int timeout_ms, char *err, size_t errlen) {
     kafka_reader_t *r = xcalloc(1, sizeof *r);
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) goto fail;
@@ -617,6 +620,25 @@ kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics,
         }
         rd_kafka_topic_partition_list_destroy(probe);
     }
+    /* The end bound: each partition ends at the first offset at or after until_ms, when
+     * the brokers can say. A broker that cannot (the embedded one answers -1, or an
+     * error) leaves the end at the high watermark, and kafka_reader_next drops what is
+     * not older than until_ms by timestamp, so the range is the same either way. */
+    r->until_ms = until_ms;
+    if (until_ms > 0) {
+        rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(r->parts);
+        for (int i = 0; i < ends->cnt; i++) ends->elems[i].offset = until_ms;
+        if (rd_kafka_offsets_for_times(r->rk, ends, timeout_ms) == 0) {
+            for (int i = 0; i < ends->cnt; i++) {
+                int64_t end = ends->elems[i].offset;
+                if (ends->elems[i].err || end < 0 || end >= r->parts->elems[i].offset) continue;
+                r->parts->elems[i].offset = end;
+                int64_t from = start->elems[i].offset;
+                if (end == 0 || (from >= 0 && from >= end)) reader_mark_done(r, i);
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(ends);
+    }
     rd_kafka_resp_err_t ae = rd_kafka_assign(r->rk, start);
     rd_kafka_topic_partition_list_destroy(start);
     if (ae) {
@@ -643,8 +665,10 @@ rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
         rd_kafka_message_destroy(m);
         return NULL;
     }
+    bool past_end = r->until_ms > 0 && i >= 0 && m->offset >= r->parts->elems[i].offset;
     if (i >= 0 && m->offset + 1 >= r->parts->elems[i].offset) reader_mark_done(r, i);
-    if (r->since_ms > 0 && rd_kafka_message_timestamp(m, NULL) < r->since_ms) {
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (past_end || (r->since_ms > 0 && ts < r->since_ms) || (r->until_ms > 0 && ts >= r->until_ms)) {
         rd_kafka_message_destroy(m);
         return NULL;
     }
@@ -662,4 +686,20 @@ void kafka_reader_free(kafka_reader_t *r) {
     if (r->parts) rd_kafka_topic_partition_list_destroy(r->parts);
     free(r->done);
     free(r);
+}
+
+/* ==== A consumer group's offsets ==== */
+
+rd_kafka_t *kafka_group_client(const config_t *cfg, const char *group, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return NULL;
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) || kafka_conf_from_env(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+    return rk;
 }

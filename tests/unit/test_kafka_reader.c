@@ -74,7 +74,7 @@ static void test_reader_reads_every_partition_to_its_end_and_stops(void **state)
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full", "empty"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 2, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 2, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 30);
     assert_true(kafka_reader_at_end(r));
@@ -85,7 +85,7 @@ static void test_reader_on_an_empty_topic_is_at_its_end_at_once(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"empty"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_true(kafka_reader_at_end(r));
     kafka_reader_free(r);
@@ -95,7 +95,7 @@ static void test_reader_since_the_future_reads_nothing(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, now_ms() + 3600000, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, now_ms() + 3600000, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 0);
     assert_true(kafka_reader_at_end(r));
@@ -106,7 +106,7 @@ static void test_reader_commits_nothing(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 30);
     kafka_reader_free(r);
