@@ -118,7 +118,8 @@ static void progress(replay_t *rp, bool force) {
     if (!force && now - rp->last_progress < 2000) return;
     rp->last_progress = now;
     fprintf(stderr, "pressctl replay: read %" PRId64 ", selected %" PRId64 ", %s %" PRId64 "\n", rp->read,
-            rp->selected, rp->k ? "published" : "would publish", rp->k ? rp->published : rp->selected);
+            rp->selected, rp->opt->dry_run ? "would publish" : "published",
+            rp->opt->dry_run ? rp->selected : rp->published);
 }
 
 /* A new revision for --force-rerender: the old one + ".r" + the replay id, or, when
