@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/redact.h"
 
@@ -701,5 +702,59 @@ rd_kafka_t *kafka_group_client(const config_t *cfg, const char *group, char *err
     char e[512];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (!rk) snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+    return rk;
+}
+
+rd_kafka_t *kafka_group_join(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                             int timeout_ms, int *assigned, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return NULL;
+    char session[16];
+    snprintf(session, sizeof session, "%d", cfg->session_timeout_ms);
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+        conf_set(conf, "session.timeout.ms", session, err, errlen) || kafka_conf_from_env(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(n_topics);
+    for (int i = 0; i < n_topics; i++) rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+        snprintf(err, errlen, "cannot join group %s: %s", group, rd_kafka_err2str(se));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    /* Settled: the same non-empty assignment for a session timeout (a cooperative
+     * rebalance hands partitions over in two steps, and a live member that missed the
+     * first round rejoins within its session). Messages polled meanwhile are dropped: with
+     * no offset stored and no auto-commit, they leave nothing behind. */
+    int64_t deadline = mono_ms() + timeout_ms, stable_since = 0;
+    int last = -1;
+    *assigned = 0;
+    while (mono_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m) rd_kafka_message_destroy(m);
+        rd_kafka_topic_partition_list_t *a = NULL;
+        int n = 0;
+        if (!rd_kafka_assignment(rk, &a) && a) n = a->cnt;
+        if (a) rd_kafka_topic_partition_list_destroy(a);
+        if (n != last) {
+            last = n;
+            stable_since = mono_ms();
+        } else if (n > 0 && mono_ms() - stable_since >= cfg->session_timeout_ms) {
+            break;
+        }
+    }
+    *assigned = last > 0 ? last : 0;
     return rk;
 }

@@ -135,5 +135,13 @@ void kafka_reader_free(kafka_reader_t *r);
  * rd_kafka_commit with explicit offsets, rd_kafka_list_groups). NULL with err. The
  * caller destroys it with rd_kafka_destroy. */
 rd_kafka_t *kafka_group_client(const config_t *cfg, const char *group, char *err, size_t errlen);
+/* Joins group as a member, subscribed to `topics` with the workers' assignor
+ * (cooperative-sticky), and waits up to timeout_ms for its assignment to settle. Returns
+ * the member (it may commit; close it with rd_kafka_consumer_close, then destroy), with
+ * *assigned = the partitions it was given: all of them only when no other member is in
+ * the group. For brokers that cannot describe a group (the mock cluster), this is how a
+ * tool learns whether the group has other members. NULL with err. */
+rd_kafka_t *kafka_group_join(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                             int timeout_ms, int *assigned, char *err, size_t errlen);
 
 #endif

@@ -5,10 +5,12 @@
  * (show lists only the partitions the group has committed offsets for, unless --topic).
  * reset first asks the group coordinator for the group's members (DescribeGroups, via
  * rd_kafka_list_groups) and refuses while it has any: a member would commit over the
- * reset, or rebalance around it. When the brokers cannot say (librdkafka's mock cluster,
- * the embedded broker, answers no DescribeGroups), reset refuses too, unless
- * --no-member-check says the operator has stopped every consumer of the group. A real
- * Kafka broker also refuses the commit itself while the group is not empty.
+ * reset, or rebalance around it. A broker that cannot describe groups (librdkafka's mock
+ * cluster, the embedded broker) is asked by joining the group, subscribed to every
+ * pressroom topic: given every partition, this tool is the only member and commits as
+ * one; given fewer, it leaves and refuses (joining makes live members rebalance once: acceptable where the broker
+ * leaves no other way). A real Kafka broker also refuses the commit itself while the
+ * group is not empty.
  * --to-datetime T: each partition's first offset at or after T (rd_kafka_offsets_for_times;
  * on a broker that cannot look offsets up by time, found by reading the partition with
  * the reader by assignment), the high watermark when nothing is that new. */
@@ -33,7 +35,7 @@ typedef struct {
     int n_topics;
     reset_to_t to;
     int64_t at_ms;
-    bool dry_run, no_member_check;
+    bool dry_run;
 } offsets_opts_t;
 
 static const char *const ALL_TOPICS[] = {"jobs",     "backfill", "verify",   "verify.backfill", "production",
@@ -192,13 +194,6 @@ static int offsets_reset(rd_kafka_t *rk, const config_t *cfg, const offsets_opts
                 o->group, members, state);
         return 1;
     }
-    if (members < 0 && !o->no_member_check) {
-        fprintf(stderr,
-                "pressctl offsets reset: %s, so whether it has members is unknown; refusing. Stop every consumer "
-                "of the group and pass --no-member-check to reset anyway\n",
-                err);
-        return 1;
-    }
     rd_kafka_topic_partition_list_t *parts = partitions_of(rk, o, all_topics, err, sizeof err);
     if (parts && all_topics) parts = committed_only(rk, parts, err, sizeof err);
     if (!parts) {
@@ -244,12 +239,57 @@ static int offsets_reset(rd_kafka_t *rk, const config_t *cfg, const offsets_opts
         }
         if (o->to == TO_EARLIEST) p->offset = low;
         else if (o->to == TO_LATEST || p->offset < 0) p->offset = high;
-        printf("%s %s [%d] to %" PRId64 " (low %" PRId64 ", high %" PRId64 ")\n",
-               o->dry_run ? "would reset" : "reset", p->topic, (int)p->partition, p->offset, low, high);
+        printf("%s%s [%d] to %" PRId64 " (low %" PRId64 ", high %" PRId64 ")\n",
+               o->dry_run ? "would reset " : "resetting ", p->topic, (int)p->partition, p->offset, low, high);
+    }
+    /* Brokers that cannot describe the group (the mock cluster): join it, subscribed to
+     * every pressroom topic. The assignor balances the partitions over the members, so
+     * given all of them this tool is the only member and commits as one; given fewer,
+     * other members hold the rest: refuse. */
+    rd_kafka_t *member = NULL;
+    if (members < 0) {
+        offsets_opts_t every = *o;
+        every.n_topics = 0;
+        for (size_t i = 0; i < sizeof ALL_TOPICS / sizeof *ALL_TOPICS; i++)
+            config_topic(cfg, ALL_TOPICS[i], every.topics[every.n_topics++], sizeof every.topics[0]);
+        rd_kafka_topic_partition_list_t *all = partitions_of(rk, &every, true, err, sizeof err);
+        if (!all) {
+            fprintf(stderr, "pressctl offsets reset: %s\n", err);
+            rd_kafka_topic_partition_list_destroy(parts);
+            return 1;
+        }
+        const char *topics[MAX_TOPICS];
+        int nt = 0;
+        for (int i = 0; i < all->cnt; i++) {
+            bool have = false;
+            for (int j = 0; j < nt && !have; j++) have = !strcmp(topics[j], all->elems[i].topic);
+            if (!have && nt < MAX_TOPICS) topics[nt++] = all->elems[i].topic;
+        }
+        int assigned = 0, total = all->cnt;
+        char jerr[768];
+        member = kafka_group_join(cfg, o->group, topics, nt, cfg->session_timeout_ms * 4 + 5000, &assigned, jerr,
+                                  sizeof jerr);
+        if (!member) {
+            rd_kafka_topic_partition_list_destroy(all);
+            fprintf(stderr, "pressctl offsets reset: %s (and %s)\n", err, jerr);
+            rd_kafka_topic_partition_list_destroy(parts);
+            return 1;
+        }
+        rd_kafka_topic_partition_list_destroy(all);
+        if (assigned < total) {
+            fprintf(stderr,
+                    "pressctl offsets reset: group %s has other members (%s; joining it, this tool was given %d of "
+                    "the %d partitions): stop its consumers first (scale the workers to 0), then reset\n",
+                    o->group, err, assigned, total);
+            rd_kafka_consumer_close(member);
+            rd_kafka_destroy(member);
+            rd_kafka_topic_partition_list_destroy(parts);
+            return 1;
+        }
     }
     int rc = 0;
     if (!o->dry_run) {
-        rd_kafka_resp_err_t e = rd_kafka_commit(rk, parts, 0);
+        rd_kafka_resp_err_t e = rd_kafka_commit(member ? member : rk, parts, 0);
         if (e) {
             fprintf(stderr, "pressctl offsets reset: the brokers refused the commit for group %s: %s\n", o->group,
                     rd_kafka_err2str(e));
@@ -257,6 +297,10 @@ static int offsets_reset(rd_kafka_t *rk, const config_t *cfg, const offsets_opts
         } else {
             printf("group %s: %d partition(s) reset\n", o->group, parts->cnt);
         }
+    }
+    if (member) {
+        rd_kafka_consumer_close(member);
+        rd_kafka_destroy(member);
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return rc;
@@ -284,7 +328,6 @@ int cmd_offsets(int argc, char **argv) {
         if (reset && !strcmp(a, "--to-earliest")) o.to = TO_EARLIEST, n_to++;
         else if (reset && !strcmp(a, "--to-latest")) o.to = TO_LATEST, n_to++;
         else if (reset && !strcmp(a, "--dry-run")) o.dry_run = true;
-        else if (reset && !strcmp(a, "--no-member-check")) o.no_member_check = true;
         else if (has && !strcmp(a, "--group")) o.group = argv[++i];
         else if (has && reset && !strcmp(a, "--to-datetime")) {
             if (arg_time_ms("offsets reset", "--to-datetime", argv[++i], &o.at_ms)) return 2;

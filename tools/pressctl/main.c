@@ -73,10 +73,8 @@ static const command_t COMMANDS[] = {
     {"offsets", "show", "--group G [--topic T ...]",
      "a consumer group's committed offset, the high watermark and the lag per partition", cmd_offsets, true},
     {"offsets", "reset",
-     "--group G (--to-datetime TIME | --to-earliest | --to-latest) [--topic T ...] [--dry-run]\n"
-     "                [--no-member-check]",
-     "move a group's committed offsets (those it has, or of --topic); refused while the group has members, or "
-     "when the brokers cannot say (--no-member-check: you stopped its consumers)", cmd_offsets, true},
+     "--group G (--to-datetime TIME | --to-earliest | --to-latest) [--topic T ...] [--dry-run]",
+     "move a group's committed offsets (those it has, or of --topic); refused while the group has members", cmd_offsets, true},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
