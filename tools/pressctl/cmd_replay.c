@@ -337,6 +337,14 @@ int cmd_replay(int argc, char **argv) {
         !arg_topic("replay", "--into", &cfg, opt.into_arg ? opt.into_arg : "backfill", rp.into, sizeof rp.into,
                    NULL))
         return 2;
+    const char *into_short = NULL;
+    char into_check[256];
+    pressroom_topic(&cfg, rp.into, into_check, sizeof into_check, &into_short);
+    if (strcmp(into_short, "jobs") && strcmp(into_short, "backfill")) {
+        fprintf(stderr, "pressctl replay: --into: expected a topic that takes jobs (jobs, backfill), found \"%s\"\n",
+                opt.into_arg);
+        return 2;
+    }
     if (!strcmp(shortname, "jobs") || !strcmp(shortname, "backfill")) rp.carries = CARRIES_JOB;
     else if (!strcmp(shortname, "dlq")) rp.carries = CARRIES_LETTER;
     else if (!strcmp(shortname, "results") || !strcmp(shortname, "rejected")) rp.carries = CARRIES_OUTCOME;
