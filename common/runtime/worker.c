@@ -225,10 +225,10 @@ static int send_letter(worker_t *w, input_t *in, const char *reason) {
     const void *av;
     size_t an;
     if (!rd_kafka_message_headers(m, &hdrs) && !rd_kafka_header_get_last(hdrs, "pressroom-redrive-attempt", &av, &an) &&
-        av && an > 0 && an < sizeof attempt && strspn(av, "0123456789") >= an) {
+        av && an > 0 && an < sizeof attempt) {
         memcpy(attempt, av, an);
         attempt[an] = 0;
-        h[nh++].value = attempt;
+        if (strspn(attempt, "0123456789") == an) h[nh++].value = attempt;
     }
     size_t overhead = LETTER_OVERHEAD + strlen(key);
     for (int i = 0; i < nh; i++) overhead += strlen(h[i].name) + 24 + 8;

@@ -76,9 +76,17 @@ static int read_letters(const config_t *cfg, int64_t since_ms, letters_t *l, cha
         fprintf(stderr, "pressctl dlq: %s\n", err);
         return -1;
     }
+    int64_t idle_since = now_ms();
     while (!kafka_reader_at_end(r)) {
         rd_kafka_message_t *m = kafka_reader_next(r, 200);
-        if (!m) continue;
+        if (!m) {
+            if (now_ms() - idle_since <= READ_IDLE_MS) continue;
+            fprintf(stderr, "pressctl dlq: nothing came from %s for %d s before its end; stopped\n", dlq,
+                    READ_IDLE_MS / 1000);
+            kafka_reader_free(r);
+            return -1;
+        }
+        idle_since = now_ms();
         if (l->n == l->cap) {
             l->cap = l->cap ? l->cap * 2 : 64;
             l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
@@ -188,9 +196,11 @@ static int dlq_show(const config_t *cfg, const char *id) {
         return 1;
     }
     int rc = 1;
-    while (!kafka_reader_at_end(r) && rc) {
+    int64_t idle_since = now_ms();
+    while (!kafka_reader_at_end(r) && rc && now_ms() - idle_since <= READ_IDLE_MS) {
         rd_kafka_message_t *m = kafka_reader_next(r, 200);
         if (!m) continue;
+        idle_since = now_ms();
         if (m->partition == p && m->offset == off) {
             char when[40];
             format_time(rd_kafka_message_timestamp(m, NULL), when, sizeof when);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/config.h"
 #include "pressctl.h"
 #include "runtime/kafka.h"
@@ -153,9 +154,16 @@ static int offsets_by_reading(const config_t *cfg, rd_kafka_topic_partition_list
     kafka_reader_t *r = kafka_reader_new(cfg, topics, n, at_ms, 0, BROKER_PROBE_MS * 2, err, errlen);
     if (!r) return -1;
     int found = 0;
+    int64_t idle_since = now_ms();
     while (!kafka_reader_at_end(r) && found < parts->cnt) {
         rd_kafka_message_t *m = kafka_reader_next(r, 200);
-        if (!m) continue;
+        if (!m) {
+            if (now_ms() - idle_since <= READ_IDLE_MS) continue;
+            snprintf(err, errlen, "nothing came from the topics for %d s before their end", READ_IDLE_MS / 1000);
+            kafka_reader_free(r);
+            return -1;
+        }
+        idle_since = now_ms();
         rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt),
                                                                             m->partition);
         if (p && p->offset < 0) {

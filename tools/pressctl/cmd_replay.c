@@ -260,17 +260,25 @@ static int read_range(replay_t *rp, const char *const *topics, int n, int64_t si
         fprintf(stderr, "pressctl replay: %s\n", err);
         return -1;
     }
+    int64_t idle_since = now_ms();
+    int rc = 0;
     while (!kafka_reader_at_end(r)) {
         rd_kafka_message_t *m = kafka_reader_next(r, 200);
         if (m) {
             fn(rp, m);
             rd_kafka_message_destroy(m);
+            idle_since = now_ms();
+        } else if (now_ms() - idle_since > READ_IDLE_MS) {
+            fprintf(stderr, "pressctl replay: nothing came from %s for %d s before the end of its partitions; stopped\n",
+                    topics[0], READ_IDLE_MS / 1000);
+            rc = -1;
+            break;
         }
         if (rp->k) kafka_serve(rp->k);
         progress(rp, false);
     }
     kafka_reader_free(r);
-    return 0;
+    return rc;
 }
 
 /* A message of the jobs topics while looking up the jobs of outcomes. */

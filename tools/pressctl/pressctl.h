@@ -30,6 +30,9 @@ void pressctl_usage(FILE *f, const char *name, const char *sub);
 
 /* How long a command waits for a Kafka broker's first answer. */
 #define BROKER_PROBE_MS 4000
+/* How long a command reading topics to their end waits for a message before it gives up
+ * (the brokers went away mid-read). */
+#define READ_IDLE_MS 30000
 
 /* Parses s as a decimal integer in [lo, hi], nothing else (no sign, no trailing text).
  * Returns 0, or -1 after printing "pressctl CMD: FLAG: expected ..., found "S"". */
