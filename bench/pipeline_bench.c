@@ -5,9 +5,12 @@
  *       publishes one warm-up job and waits for its output on --topic, then
  *       publishes N jobs as fast as the producer allows and times until N outputs
  *       have arrived: jobs/s of the stage(s) between `jobs` and --topic.
- *   pipeline_bench latency --rate R --seconds S
+ *   pipeline_bench latency --rate R --seconds S [--backfill N]
  *       offers R jobs/s for S seconds and measures, for each job, the time from its
- *       submission to its terminal verdict (results/rejected): p50/p95/p99.
+ *       submission to its terminal verdict (results/rejected): p50/p95/p99. With
+ *       --backfill, N backfill jobs are dumped on pressroom.backfill first (ids
+ *       "bfbench-...": their verdicts are not counted), so the figures are the live
+ *       jobs' while the lane works beside them.
  *   pipeline_bench drain --jobs N
  *       reads results and rejected from the start with a fresh group and times from
  *       its start until N verdicts are there: the rate of whatever stage is draining a
@@ -136,12 +139,26 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
     return seen == n ? 0 : 1;
 }
 
-static int latency(const config_t *cfg, double rate, double seconds) {
+static int latency(const config_t *cfg, double rate, double seconds, int backfill) {
     run_t r;
     const char *outputs[] = {"results", "rejected"};
     if (!start_run(cfg, outputs, 2, &r)) return 1;
     kafka_t *k = r.k;
     char err[512];
+    if (backfill > 0) {
+        char lane[256], bf_run[48];
+        config_topic(cfg, "backfill", lane, sizeof lane);
+        snprintf(bf_run, sizeof bf_run, "%s-bf", r.id);
+        for (int i = 1; i <= backfill; i++) {
+            job_t j;
+            make_job(&j, bf_run, i);
+            memmove(j.job_id + 2, j.job_id, strlen(j.job_id) + 1); /* "bfbench-...": not ours() */
+            memcpy(j.job_id, "bf", 2);
+            if (publish(k, lane, &j)) break;
+            if (i % 1000 == 0) kafka_serve(k);
+        }
+        kafka_serve(k);
+    }
     int n = (int)(rate * seconds);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     int got = 0, sent = 0, accepted = 0;
@@ -167,9 +184,9 @@ static int latency(const config_t *cfg, double rate, double seconds) {
         rd_kafka_message_destroy(m);
     }
     stats_sort_i64(lat, (size_t)got);
-    printf("latency: offered %.0f jobs/s for %.0f s: %d/%d terminal (%d accepted); "
+    printf("latency: offered %.0f jobs/s for %.0f s%s: %d/%d terminal (%d accepted); "
            "p50 %lld ms, p95 %lld ms, p99 %lld ms\n",
-           rate, seconds, got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
+           rate, seconds, backfill > 0 ? " beside a backfill" : "", got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
            (long long)stats_percentile(lat, (size_t)got, 99));
     free(lat);
     kafka_close(k, 1000, true);
@@ -223,20 +240,22 @@ int main(int argc, char **argv) {
     }
     int jobs = 2000;
     double rate = 20, seconds = 20;
+    int backfill = 0;
     const char *topic = "verify";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atof(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--topic") && i + 1 < argc) topic = argv[++i];
+        else if (!strcmp(argv[i], "--backfill") && i + 1 < argc) backfill = atoi(argv[++i]);
         else goto usage;
     }
     if (!strcmp(argv[1], "throughput")) return throughput(&cfg, jobs, topic);
-    if (!strcmp(argv[1], "latency")) return latency(&cfg, rate, seconds);
+    if (!strcmp(argv[1], "latency")) return latency(&cfg, rate, seconds, backfill);
     if (!strcmp(argv[1], "drain")) return drain(&cfg, jobs);
 usage:
     fprintf(stderr, "usage: pipeline_bench throughput --jobs N [--topic verify]\n"
-                    "       pipeline_bench latency --rate R --seconds S\n"
+                    "       pipeline_bench latency --rate R --seconds S [--backfill N]\n"
                     "       pipeline_bench drain --jobs N\n");
     return 2;
 }

@@ -6,7 +6,9 @@
 #      instant one (targets: >= 250 and >= 3000 jobs/s), and the instant one storing
 #      into s3rver (an S3-protocol server on loopback, written in node: a floor)
 #   4. the whole pipeline's p50/p95/p99 at a fixed offered load, and peak RSS per worker
-#   5. verifier-worker images/s through Kafka, defaults and --max-inflight 200
+#   5. live jobs' p50/p95 at a fixed offered load alone, then beside a 5,000-job
+#      backfill dumped on pressroom.backfill, and the p95 ratio (target <= 1.2)
+#   6. verifier-worker images/s through Kafka, defaults and --max-inflight 200
 # Everything runs on loopback; every process started is stopped at the end.
 set -euo pipefail
 source "$(dirname "$0")/../tests/lib.sh"
@@ -83,7 +85,31 @@ start_bg p-production "$BIN/production-worker"; P3=$LAST_PID
 "$B/pipeline_bench" latency --rate "${RATE:-20}" --seconds "${SECONDS_AT_RATE:-20}" | tail -n 1 | sed 's/^/pipeline /' | tee -a "$SUMMARY"
 note "peak RSS: preview-worker $(peak_rss $P1), verifier-worker $(peak_rss $P2), production-worker $(peak_rss $P3)"
 
-echo; echo "== 5. verifier-worker through Kafka, one process =="
+echo; echo "== 5. live latency beside a backfill =="
+# The same stack with tiers.backfill uncapped (so the lane renders all of it, nothing is
+# rejected over budget), the workers restarted on it. Live jobs at the fixed rate for
+# BACKFILL_SECONDS alone, then the same with BACKFILL_JOBS dumped on the lane at the start.
+kill -TERM $P1 $P2 $P3; wait $P1 $P2 $P3 2>/dev/null || true
+sed 's/"production": {/"backfill": {"cap_usd": 0},\n           "production": {/' "$STACK_DIR/pipeline.json" >"$STACK_DIR/lane.json"
+export PRESSROOM_CONFIG="$STACK_DIR/lane.json"
+start_bg l-preview "$BIN/preview-worker";       P1=$LAST_PID
+start_bg l-verifier "$BIN/verifier-worker";     P2=$LAST_PID
+start_bg l-production "$BIN/production-worker"; P3=$LAST_PID
+LANE_RATE=${LANE_RATE:-${RATE:-20}} LANE_S=${BACKFILL_SECONDS:-40}
+alone=$("$B/pipeline_bench" latency --rate "$LANE_RATE" --seconds "$LANE_S" | tail -n 1)
+beside=$("$B/pipeline_bench" latency --rate "$LANE_RATE" --seconds "$LANE_S" --backfill "${BACKFILL_JOBS:-5000}" | tail -n 1)
+note "live alone:          $alone"
+note "live beside backfill: $beside (${BACKFILL_JOBS:-5000} backfill jobs)"
+p95() { sed -n 's/.*p95 \([0-9]*\) ms.*/\1/p' <<<"$1"; }
+a=$(p95 "$alone") b=$(p95 "$beside")
+if [ -n "$a" ] && [ -n "$b" ] && [ "$a" -gt 0 ]; then
+  note "live p95 with/without backfill: $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", b / a}') ($b ms / $a ms; target <= 1.2)"
+else
+  note "live p95 with/without backfill: not measured (alone: ${a:-?}, beside: ${b:-?})"
+fi
+kill -TERM $P1 $P2 $P3; wait $P1 $P2 $P3 2>/dev/null || true
+
+echo; echo "== 6. verifier-worker through Kafka, one process =="
 BUILD=$BUILD bash "$ROOT/bench/verifier_kafka.sh" 2>/dev/null | grep -v '"level"' | tee -a "$SUMMARY"
 
 echo; echo "== summary =="

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/redact.h"
 
@@ -511,6 +512,9 @@ struct kafka_reader {
     bool *done;                             /* per element of parts */
     int remaining;                          /* partitions not yet read to their end */
     int64_t since_ms;                       /* messages older than this are skipped */
+    int64_t until_ms;                       /* > 0: messages at or after this are skipped, and each
+                                               partition ends at the first of them the time
+                                               lookup found */
 };
 
 static int reader_index(const kafka_reader_t *r, const char *topic, int32_t partition) {
@@ -526,9 +530,10 @@ static void reader_mark_done(kafka_reader_t *r, int i) {
     }
 }
 
-/* Reads from the beginning, from since_ms (> 0), or the last `tail` messages (> 0). */
+/* Reads from the beginning, from since_ms (> 0), or the last `tail` messages (> 0), up
+ * to each partition's end, or until_ms (> 0, exclusive). */
 static kafka_reader_t *reader_open(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
-                                   int tail, int timeout_ms, char *err, size_t errlen) {
+                                   int64_t until_ms, int tail, int timeout_ms, char *err, size_t errlen) {
     kafka_reader_t *r = xcalloc(1, sizeof *r);
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) goto fail;
@@ -619,6 +624,25 @@ static kafka_reader_t *reader_open(const config_t *cfg, const char *const *topic
         }
         rd_kafka_topic_partition_list_destroy(probe);
     }
+    /* The end bound: each partition ends at the first offset at or after until_ms, when
+     * the brokers can say. A broker that cannot (the embedded one answers -1, or an
+     * error) leaves the end at the high watermark, and kafka_reader_next drops what is
+     * not older than until_ms by timestamp, so the range is the same either way. */
+    r->until_ms = until_ms;
+    if (until_ms > 0) {
+        rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(r->parts);
+        for (int i = 0; i < ends->cnt; i++) ends->elems[i].offset = until_ms;
+        if (rd_kafka_offsets_for_times(r->rk, ends, timeout_ms) == 0) {
+            for (int i = 0; i < ends->cnt; i++) {
+                int64_t end = ends->elems[i].offset;
+                if (ends->elems[i].err || end < 0 || end >= r->parts->elems[i].offset) continue;
+                r->parts->elems[i].offset = end;
+                int64_t from = start->elems[i].offset;
+                if (end == 0 || (from >= 0 && from >= end)) reader_mark_done(r, i);
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(ends);
+    }
     rd_kafka_resp_err_t ae = rd_kafka_assign(r->rk, start);
     rd_kafka_topic_partition_list_destroy(start);
     if (ae) {
@@ -632,13 +656,13 @@ fail:
 }
 
 kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
-                                 int timeout_ms, char *err, size_t errlen) {
-    return reader_open(cfg, topics, n_topics, since_ms, 0, timeout_ms, err, errlen);
+                                 int64_t until_ms, int timeout_ms, char *err, size_t errlen) {
+    return reader_open(cfg, topics, n_topics, since_ms, until_ms, 0, timeout_ms, err, errlen);
 }
 
 kafka_reader_t *kafka_reader_new_tail(const config_t *cfg, const char *const *topics, int n_topics, int tail,
                                       int timeout_ms, char *err, size_t errlen) {
-    return reader_open(cfg, topics, n_topics, 0, tail > 0 ? tail : 1, timeout_ms, err, errlen);
+    return reader_open(cfg, topics, n_topics, 0, 0, tail > 0 ? tail : 1, timeout_ms, err, errlen);
 }
 
 rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
@@ -655,8 +679,10 @@ rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms) {
         rd_kafka_message_destroy(m);
         return NULL;
     }
+    bool past_end = r->until_ms > 0 && i >= 0 && m->offset >= r->parts->elems[i].offset;
     if (i >= 0 && m->offset + 1 >= r->parts->elems[i].offset) reader_mark_done(r, i);
-    if (r->since_ms > 0 && rd_kafka_message_timestamp(m, NULL) < r->since_ms) {
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (past_end || (r->since_ms > 0 && ts < r->since_ms) || (r->until_ms > 0 && ts >= r->until_ms)) {
         rd_kafka_message_destroy(m);
         return NULL;
     }
@@ -743,4 +769,74 @@ done:
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     return n;
+}
+
+/* ==== A consumer group's offsets ==== */
+
+rd_kafka_t *kafka_group_client(const config_t *cfg, const char *group, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return NULL;
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) || kafka_conf_from_env(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+    return rk;
+}
+
+rd_kafka_t *kafka_group_join(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                             int timeout_ms, int *assigned, char *err, size_t errlen) {
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf) return NULL;
+    char session[16];
+    snprintf(session, sizeof session, "%d", cfg->session_timeout_ms);
+    if (conf_set(conf, "group.id", group, err, errlen) || conf_set(conf, "enable.auto.commit", "false", err, errlen) ||
+        conf_set(conf, "enable.auto.offset.store", "false", err, errlen) ||
+        conf_set(conf, "partition.assignment.strategy", "cooperative-sticky", err, errlen) ||
+        conf_set(conf, "session.timeout.ms", session, err, errlen) || kafka_conf_from_env(conf, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    char e[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
+    if (!rk) {
+        snprintf(err, errlen, "cannot create a Kafka consumer for %s: %s", cfg->brokers, e);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(n_topics);
+    for (int i = 0; i < n_topics; i++) rd_kafka_topic_partition_list_add(sub, topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+        snprintf(err, errlen, "cannot join group %s: %s", group, rd_kafka_err2str(se));
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    /* Settled: the same non-empty assignment for a session timeout (a cooperative
+     * rebalance hands partitions over in two steps, and a live member that missed the
+     * first round rejoins within its session). Messages polled meanwhile are dropped: with
+     * no offset stored and no auto-commit, they leave nothing behind. */
+    int64_t deadline = mono_ms() + timeout_ms, stable_since = 0;
+    int last = -1;
+    *assigned = 0;
+    while (mono_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m) rd_kafka_message_destroy(m);
+        rd_kafka_topic_partition_list_t *a = NULL;
+        int n = 0;
+        if (!rd_kafka_assignment(rk, &a) && a) n = a->cnt;
+        if (a) rd_kafka_topic_partition_list_destroy(a);
+        if (n != last) {
+            last = n;
+            stable_since = mono_ms();
+        } else if (n > 0 && mono_ms() - stable_since >= cfg->session_timeout_ms) {
+            break;
+        }
+    }
+    *assigned = last > 0 ? last : 0;
+    return rk;
 }

@@ -114,10 +114,15 @@ int kafka_probe(const config_t *cfg, int timeout_ms, char *err, size_t errlen);
  * A consumer that joins no group: assigned every partition of `topics` from the
  * beginning (or from the first message at or after since_ms, when > 0), it joins
  * no group and commits nothing, so reading leaves nothing behind on the brokers.
- * The end is each partition's high watermark when the reader was created. */
+ * The end is each partition's high watermark when the reader was created; with
+ * until_ms > 0 (exclusive) also the first offset at or after until_ms (found with
+ * rd_kafka_offsets_for_times), and nothing at or after until_ms is returned. A broker
+ * that cannot look offsets up by time (librdkafka's mock cluster: the embedded broker)
+ * is read from the beginning to the watermark and both bounds filter by message
+ * timestamp: the same messages, read the long way. */
 typedef struct kafka_reader kafka_reader_t;
 kafka_reader_t *kafka_reader_new(const config_t *cfg, const char *const *topics, int n_topics, int64_t since_ms,
-                                 int timeout_ms, char *err, size_t errlen);
+                                 int64_t until_ms, int timeout_ms, char *err, size_t errlen);
 /* The next message (caller destroys it), or NULL when none came within timeout_ms. */
 rd_kafka_message_t *kafka_reader_next(kafka_reader_t *r, int timeout_ms);
 /* Every partition was read up to the end it had when the reader was created. */
@@ -144,5 +149,20 @@ typedef struct {
  * partition of `topics`. Fills up to max rows; returns how many, or -1 with err. */
 int kafka_group_lag(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
                     kafka_partition_lag_t *out, int max, int timeout_ms, char *err, size_t errlen);
+
+/* ==== A consumer group's offsets (operators' tools) ====
+ * A consumer with group.id = group that never subscribes: it joins nothing (so it is no
+ * member of the group) and commits only what it is told to (rd_kafka_committed,
+ * rd_kafka_commit with explicit offsets, rd_kafka_list_groups). NULL with err. The
+ * caller destroys it with rd_kafka_destroy. */
+rd_kafka_t *kafka_group_client(const config_t *cfg, const char *group, char *err, size_t errlen);
+/* Joins group as a member, subscribed to `topics` with the workers' assignor
+ * (cooperative-sticky), and waits up to timeout_ms for its assignment to settle. Returns
+ * the member (it may commit; close it with rd_kafka_consumer_close, then destroy), with
+ * *assigned = the partitions it was given: all of them only when no other member is in
+ * the group. For brokers that cannot describe a group (the mock cluster), this is how a
+ * tool learns whether the group has other members. NULL with err. */
+rd_kafka_t *kafka_group_join(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
+                             int timeout_ms, int *assigned, char *err, size_t errlen);
 
 #endif

@@ -238,8 +238,21 @@ static int send_letter(worker_t *w, input_t *in, const char *reason) {
                           {"pressroom-worker", w->stage->name},
                           {"pressroom-original-bytes", size},
                           {"pressroom-original-sha256", sha},
-                          {"pressroom-kept-bytes", kept}};
-    int nh = (int)(sizeof h / sizeof h[0]);
+                          {"pressroom-kept-bytes", kept},
+                          {"pressroom-redrive-attempt", NULL}};
+    int nh = (int)(sizeof h / sizeof h[0]) - 1;
+    /* A redriven message (pressctl dlq redrive) keeps its attempt count on its next
+     * letter, so a message that keeps failing reaches the redrive limit. Digits only. */
+    char attempt[8] = "";
+    rd_kafka_headers_t *hdrs = NULL;
+    const void *av;
+    size_t an;
+    if (!rd_kafka_message_headers(m, &hdrs) && !rd_kafka_header_get_last(hdrs, "pressroom-redrive-attempt", &av, &an) &&
+        av && an > 0 && an < sizeof attempt) {
+        memcpy(attempt, av, an);
+        attempt[an] = 0;
+        if (strspn(attempt, "0123456789") == an) h[nh++].value = attempt;
+    }
     size_t overhead = LETTER_OVERHEAD + strlen(key);
     for (int i = 0; i < nh; i++) overhead += strlen(h[i].name) + 24 + 8;
     overhead += strlen(why) + strlen(src) + sizeof TRACEPARENT_HEADER + TRACEPARENT_LEN + 8;

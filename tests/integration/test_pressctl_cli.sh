@@ -64,6 +64,10 @@ expect_usage_error --since yesterday results --since yesterday
 expect_usage_error --since 2026-13-01T00:00:00Z results --since 2026-13-01T00:00:00Z
 expect_usage_error --threads many verify --batch /dev/null --threads many
 expect_usage_error --cap-usd 1e3 budget set preview --cap-usd 1e3
+expect_usage_error --from yesterday replay --topic jobs --from yesterday
+expect_usage_error --topic bogus replay --topic bogus
+expect_usage_error --max-attempts 0 dlq redrive --all --max-attempts 0
+expect_usage_error --to-datetime soon offsets reset --group g --to-datetime soon
 [ ! -e "$STACK_DIR/never" ] || fail "dev up with a bad --scale created its folder"
 # A bad job line says where, which field, what was expected and what was found.
 printf '{"job_id":"x-1","asset_class":"thumbnail","prompt":"p","seed":"abc"}\n' >"$STACK_DIR/bad.jsonl"
@@ -74,7 +78,7 @@ echo "ok: bad numbers and times are refused, naming the flag and the value"
 
 # ---- no broker: one sentence within 5 s ----
 port=$(free_port)
-for c in "results" "submit $ROOT/examples/jobs.jsonl"; do
+for c in "results" "submit $ROOT/examples/jobs.jsonl" "replay --topic jobs" "dlq list" "offsets show --group g"; do
   t0=$(date +%s%N); rc=0
   PRESSROOM_BROKERS="127.0.0.1:$port" "$P" $c >"$STACK_DIR/nob.out" 2>"$STACK_DIR/nob.err" || rc=$?
   ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -1,7 +1,10 @@
 /* Reading by assignment (kafka_reader_*, what `pressctl results` uses) against
  * librdkafka's mock cluster: it reads every partition to the end it had when it
  * started and stops there, an empty topic is at its end at once, and reading commits
- * nothing: the reader's group has no committed offsets afterwards. */
+ * nothing: the reader's group has no committed offsets afterwards. A time range
+ * [since, until) returns exactly the messages whose timestamps are in it (the mock
+ * cluster cannot look offsets up by time: this is the reader's fallback, filtering by
+ * timestamp). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +19,8 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "runtime/kafka.h"
+
+#define TIMED_BASE INT64_C(1764547200000) /* 2025-12-01T00:00:00Z */
 
 typedef struct {
     rd_kafka_t *rk; /* a producer owning the mock cluster */
@@ -34,6 +39,7 @@ static int setup(void **state) {
     assert_non_null(mc);
     assert_int_equal(rd_kafka_mock_topic_create(mc, "full", 3, 1), 0);
     assert_int_equal(rd_kafka_mock_topic_create(mc, "empty", 2, 1), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "timed", 2, 1), 0);
     char err[512];
     assert_int_equal(config_load(&f.cfg, NULL, err, sizeof err), 0);
     snprintf(f.cfg.brokers, sizeof f.cfg.brokers, "%s", rd_kafka_mock_cluster_bootstraps(mc));
@@ -43,6 +49,15 @@ static int setup(void **state) {
         assert_int_equal(rd_kafka_producev(f.rk, RD_KAFKA_V_TOPIC("full"), RD_KAFKA_V_KEY(key, strlen(key)),
                                            RD_KAFKA_V_VALUE(key, strlen(key)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                            RD_KAFKA_V_END),
+                         0);
+    }
+    for (int i = 0; i < 30; i++) { /* timestamps TIMED_BASE + i s, over both partitions */
+        char key[16];
+        snprintf(key, sizeof key, "t-%d", i);
+        assert_int_equal(rd_kafka_producev(f.rk, RD_KAFKA_V_TOPIC("timed"), RD_KAFKA_V_PARTITION(i % 2),
+                                           RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(key, strlen(key)),
+                                           RD_KAFKA_V_TIMESTAMP(TIMED_BASE + i * 1000),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
                          0);
     }
     assert_int_equal(rd_kafka_flush(f.rk, 10000), 0);
@@ -74,7 +89,7 @@ static void test_reader_reads_every_partition_to_its_end_and_stops(void **state)
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full", "empty"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 2, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 2, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 30);
     assert_true(kafka_reader_at_end(r));
@@ -85,7 +100,7 @@ static void test_reader_on_an_empty_topic_is_at_its_end_at_once(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"empty"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_true(kafka_reader_at_end(r));
     kafka_reader_free(r);
@@ -95,18 +110,49 @@ static void test_reader_since_the_future_reads_nothing(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, now_ms() + 3600000, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, now_ms() + 3600000, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 0);
     assert_true(kafka_reader_at_end(r));
     kafka_reader_free(r);
 }
 
+/* Reads the range of "timed" and checks every message is inside it; returns how many. */
+static int read_timed(const fixture_t *f, int64_t since, int64_t until) {
+    char err[512];
+    const char *topics[] = {"timed"};
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, since, until, 5000, err, sizeof err);
+    assert_non_null(r);
+    int n = 0;
+    int64_t deadline = now_ms() + 10000;
+    while (!kafka_reader_at_end(r) && now_ms() < deadline) {
+        rd_kafka_message_t *m = kafka_reader_next(r, 100);
+        if (!m) continue;
+        int64_t ts = rd_kafka_message_timestamp(m, NULL);
+        assert_true(ts >= (since > 0 ? since : 0));
+        if (until > 0) assert_true(ts < until);
+        n++;
+        rd_kafka_message_destroy(m);
+    }
+    assert_true(kafka_reader_at_end(r));
+    kafka_reader_free(r);
+    return n;
+}
+
+static void test_reader_time_range_is_since_inclusive_until_exclusive(void **state) {
+    fixture_t *f = *state;
+    assert_int_equal(read_timed(f, TIMED_BASE + 5000, TIMED_BASE + 20000), 15);
+    assert_int_equal(read_timed(f, 0, TIMED_BASE + 10000), 10);
+    assert_int_equal(read_timed(f, TIMED_BASE + 29000, 0), 1);
+    assert_int_equal(read_timed(f, 0, TIMED_BASE), 0);
+    assert_int_equal(read_timed(f, 0, 0), 30);
+}
+
 static void test_reader_commits_nothing(void **state) {
     fixture_t *f = *state;
     char err[512];
     const char *topics[] = {"full"};
-    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 5000, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(&f->cfg, topics, 1, 0, 0, 5000, err, sizeof err);
     assert_non_null(r);
     assert_int_equal(read_to_end(r), 30);
     kafka_reader_free(r);
@@ -131,6 +177,7 @@ int main(void) {
         cmocka_unit_test(test_reader_reads_every_partition_to_its_end_and_stops),
         cmocka_unit_test(test_reader_on_an_empty_topic_is_at_its_end_at_once),
         cmocka_unit_test(test_reader_since_the_future_reads_nothing),
+        cmocka_unit_test(test_reader_time_range_is_since_inclusive_until_exclusive),
         cmocka_unit_test(test_reader_commits_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -159,7 +159,7 @@ static int follow(const config_t *cfg, ledger_t *l, bool only_expected, int time
                             config_topic(cfg, "rejected", t2, sizeof t2),
                             config_topic(cfg, "dlq", t3, sizeof t3)};
     if (require_broker(cfg)) return -1;
-    kafka_reader_t *r = kafka_reader_new(cfg, topics, 3, since_ms, BROKER_PROBE_MS * 2, err, sizeof err);
+    kafka_reader_t *r = kafka_reader_new(cfg, topics, 3, since_ms, 0, BROKER_PROBE_MS * 2, err, sizeof err);
     if (!r) {
         fprintf(stderr, "pressctl: %s\n", err);
         return -1;

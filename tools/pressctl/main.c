@@ -58,6 +58,28 @@ static const command_t COMMANDS[] = {
      cmd_blob, true},
     {"blob", "url", "URI [--ttl S]", "a presigned GET URL for a blob of an s3 store (default blob_presign_ttl_s or "
      "900 s)", cmd_blob, true},
+    {"replay", NULL,
+     "--topic T [--from TIME] [--to TIME] [--class C] [--reason R] [--job-id ID] [--into TOPIC]\n"
+     "                [--force-rerender] [--dry-run]",
+     "publish again the jobs a time range [from, to) of T carries (T: jobs, backfill, verify, production, results, "
+     "rejected, dlq, ...), into the backfill lane unless --into; a decided revision costs nothing again, "
+     "--force-rerender stamps a new one", cmd_replay, true},
+    {"dlq", "list", "[--reason PREFIX] [--topic T] [--since TIME] [--job-id ID]",
+     "the dead letters: letter (partition:offset), time, source topic [partition] @offset, attempt, key, reason",
+     cmd_dlq, true},
+    {"dlq", "show", "LETTER", "one letter (partition:offset, as list prints it): every header and the payload",
+     cmd_dlq, true},
+    {"dlq", "redrive",
+     "[LETTER ...] [--reason PREFIX] [--topic T] [--since TIME] [--job-id ID] [--all] [--max-attempts N]\n"
+     "                [--fix FILE] [--dry-run]",
+     "publish letters again to their source topic (the newest letter per key when selected by filter), counting "
+     "pressroom-redrive-attempt; a letter at N attempts (default 3) is refused; --fix FILE sends FILE's bytes "
+     "instead of one letter's", cmd_dlq, true},
+    {"offsets", "show", "--group G [--topic T ...]",
+     "a consumer group's committed offset, the high watermark and the lag per partition", cmd_offsets, true},
+    {"offsets", "reset",
+     "--group G (--to-datetime TIME | --to-earliest | --to-latest) [--topic T ...] [--dry-run]",
+     "move a group's committed offsets (those it has, or of --topic); refused while the group has members", cmd_offsets, true},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

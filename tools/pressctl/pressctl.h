@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "base/config.h"
 
 int cmd_dev(int argc, char **argv);     /* dev up|down   (cmd_dev.c) */
@@ -17,6 +19,9 @@ int cmd_verify(int argc, char **argv);  /* verify IMAGE ... | --batch FILE (cmd_
 int cmd_budget(int argc, char **argv);  /* budget show|set|reset (cmd_budget.c) */
 int cmd_blob(int argc, char **argv);    /* blob check|put|get|url (cmd_blob.c) */
 int cmd_ab(int argc, char **argv);      /* ab --models A,B --jobs FILE --out DIR (cmd_ab.c) */
+int cmd_replay(int argc, char **argv);  /* replay --topic T --from --to ... (cmd_replay.c) */
+int cmd_dlq(int argc, char **argv);     /* dlq list|show|redrive (cmd_dlq.c) */
+int cmd_offsets(int argc, char **argv); /* offsets show|reset (cmd_offsets.c) */
 
 /* The usage of command `name` (every subcommand, or only `sub` when not NULL), from
  * the one table of commands in main.c. */
@@ -26,6 +31,9 @@ void pressctl_usage(FILE *f, const char *name, const char *sub);
 
 /* How long a command waits for a Kafka broker's first answer. */
 #define BROKER_PROBE_MS 4000
+/* How long a command reading topics to their end waits for a message before it gives up
+ * (the brokers went away mid-read). */
+#define READ_IDLE_MS 30000
 
 /* Parses s as a decimal integer in [lo, hi], nothing else (no sign, no trailing text).
  * Returns 0, or -1 after printing "pressctl CMD: FLAG: expected ..., found "S"". */
@@ -36,5 +44,15 @@ int arg_time_ms(const char *cmd, const char *flag, const char *s, int64_t *out);
 /* 0 when a broker of cfg->brokers answers within BROKER_PROBE_MS; else prints one
  * sentence naming PRESSROOM_BROKERS and `pressctl dev up` and returns -1. */
 int require_broker(const config_t *cfg);
+/* A topic named by its short name (jobs, backfill, verify, ..., dlq) or its full name
+ * (with cfg's prefix): the full name in buf and, when shortname is not NULL, the short
+ * one; NULL when it is none of them. */
+const char *pressroom_topic(const config_t *cfg, const char *s, char *buf, size_t len, const char **shortname);
+/* The same, printing "pressctl CMD: FLAG: expected one of ..." when s is none of them. */
+const char *arg_topic(const char *cmd, const char *flag, const config_t *cfg, const char *s, char *buf, size_t len,
+                      const char **shortname);
+/* The last header `name` of m as a NUL-terminated string in buf (cut to len - 1), or
+ * NULL when m has none. */
+const char *msg_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len);
 
 #endif
