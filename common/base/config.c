@@ -55,6 +55,23 @@ static void class_defaults(asset_class_t *c, const char *name, route_t route, ov
     c->max_attempts = max_attempts;
 }
 
+void config_load_dev_env(void) {
+    const char *dir = getenv("PRESSROOM_DEV_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/dev.env", dir && *dir ? dir : ".pressroom");
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *eq = strchr(line, '=');
+        if (!eq || line[0] == '#') continue;
+        *eq = 0;
+        setenv(line, eq + 1, 0);
+    }
+    fclose(f);
+}
+
 void config_defaults(config_t *cfg) {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->brokers, sizeof cfg->brokers, "127.0.0.1:9092");

@@ -166,6 +166,11 @@ typedef struct {
  *    (milliseconds), found \"fast\"" */
 int config_load(config_t *cfg, const char *path, char *err, size_t errlen);
 
+/* The dev stack's env file ($PRESSROOM_DEV_DIR/dev.env, default .pressroom/dev.env,
+ * written by `pressctl dev up`): its KEY=VALUE lines go into the environment, without
+ * overriding what is set, so the operator's tools talk to that stack. No file: nothing. */
+void config_load_dev_env(void);
+
 /* Defaults only (no file, no environment). */
 void config_defaults(config_t *cfg);
 

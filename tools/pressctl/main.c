@@ -101,24 +101,6 @@ static void usage_all(FILE *f) {
     fprintf(f, "\n`pressctl COMMAND [SUB] --help` prints one command's usage; `pressctl --version` the version.\n");
 }
 
-/* Loads KEY=VALUE lines into the environment without overriding what is set. */
-static void load_env_file(void) {
-    const char *dir = getenv("PRESSROOM_DEV_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/dev.env", dir && *dir ? dir : ".pressroom");
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char line[2048];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        char *eq = strchr(line, '=');
-        if (!eq || line[0] == '#') continue;
-        *eq = 0;
-        setenv(line, eq + 1, 0);
-    }
-    fclose(f);
-}
-
 static bool is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
 
 int main(int argc, char **argv) {
@@ -160,6 +142,6 @@ int main(int argc, char **argv) {
         pressctl_usage(stdout, cmd, sub);
         return 0;
     }
-    if (found->reads_dev_env) load_env_file();
+    if (found->reads_dev_env) config_load_dev_env();
     return found->run(argc - 1, argv + 1);
 }

@@ -71,24 +71,6 @@ static void usage(FILE *f) {
                "  --sample-s  seconds between budget samples for the burn-down charts (default 5)\n");
 }
 
-/* KEY=VALUE lines of the dev stack's env file, without overriding the environment. */
-static void load_env_file(void) {
-    const char *dir = getenv("PRESSROOM_DEV_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/dev.env", dir && *dir ? dir : ".pressroom");
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        char *eq = strchr(line, '=');
-        if (!eq || line[0] == '#') continue;
-        *eq = 0;
-        setenv(line, eq + 1, 0);
-    }
-    fclose(f);
-}
-
 /* "NAME=http://HOST:PORT" into the worker list. 0, or -1 after printing what was expected. */
 static int add_worker(console_t *c, const char *where, const char *spec) {
     const char *eq = strchr(spec, '=');
@@ -263,7 +245,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    load_env_file();
+    config_load_dev_env();
     const char *from_env = getenv("PRESSROOM_CONSOLE_WORKERS");
     if (!c->n_workers && from_env && *from_env) {
         char *list = xstrdup(from_env), *save = NULL;
