@@ -570,6 +570,21 @@ const char *config_topic(const config_t *cfg, const char *shortname, char *buf, 
     return buf;
 }
 
+const char *const CONFIG_TOPIC_NAMES[] = {"jobs",       "backfill",           "verify",  "verify.backfill", "production",
+                                          "production.backfill", "results", "rejected", "dlq"};
+const size_t CONFIG_N_TOPIC_NAMES = sizeof CONFIG_TOPIC_NAMES / sizeof *CONFIG_TOPIC_NAMES;
+
+const char *config_topic_named(const config_t *cfg, const char *s, char *buf, size_t len, const char **shortname) {
+    size_t np = strlen(cfg->topic_prefix);
+    const char *shortn = s && !strncmp(s, cfg->topic_prefix, np) ? s + np : s;
+    for (size_t i = 0; shortn && i < CONFIG_N_TOPIC_NAMES; i++)
+        if (!strcmp(shortn, CONFIG_TOPIC_NAMES[i])) {
+            if (shortname) *shortname = CONFIG_TOPIC_NAMES[i];
+            return config_topic(cfg, CONFIG_TOPIC_NAMES[i], buf, len);
+        }
+    return NULL;
+}
+
 const char *route_name(route_t r) {
     return r >= ROUTE_PREVIEW && r <= ROUTE_PRODUCTION_ONLY ? ROUTE_NAMES[r] : ROUTE_NAMES[ROUTE_PREVIEW];
 }

@@ -189,6 +189,12 @@ const tier_config_t *config_tier(const config_t *cfg, const char *tier);
 const char *config_lane_topic(const char *shortname);
 /* Full topic name for a short name ("jobs" -> "pressroom.jobs"), into buf. */
 const char *config_topic(const config_t *cfg, const char *shortname, char *buf, size_t len);
+/* The topics an operator names by their short name (jobs, backfill, verify, ..., dlq). */
+extern const char *const CONFIG_TOPIC_NAMES[];
+extern const size_t CONFIG_N_TOPIC_NAMES;
+/* A topic named by its short name or its full name (with cfg's prefix): the full name in
+ * buf and, when shortname is not NULL, the short one; NULL when it is none of them. */
+const char *config_topic_named(const config_t *cfg, const char *s, char *buf, size_t len, const char **shortname);
 
 const char *route_name(route_t r);
 const char *over_budget_name(over_budget_t p);

@@ -32,6 +32,7 @@ struct kafka {
     bool failed;
     bool close_abandoned; /* the consumer did not close in time: destroy without closing */
     kafka_delivery_fn on_delivery;
+    struct produce_wait *waiting; /* kafka_produce_wait's message, NULL when none */
     kafka_revoke_fn on_revoke;
     void *revoke_ctx;
     void *delivery_ctx;
@@ -103,10 +104,21 @@ static rd_kafka_conf_t *base_conf(const config_t *cfg, char *err, size_t errlen)
 
 /* ==== Delivery reports and watermarks ==== */
 
+struct produce_wait {
+    bool done;
+    rd_kafka_resp_err_t err;
+    int32_t partition;
+    int64_t offset;
+};
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     kafka_t *k = opaque;
     const char *topic = rd_kafka_topic_name(m->rkt);
+    if (k->waiting && m->_private == k->waiting) {
+        *k->waiting = (struct produce_wait){true, m->err, m->partition, m->offset};
+        return;
+    }
     if (m->err)
         log_error("delivery_failed", "topic", topic, "error", rd_kafka_err2str(m->err), NULL);
     if (k->on_delivery && m->_private) {
@@ -410,6 +422,44 @@ rd_kafka_resp_err_t kafka_produce(kafka_t *k, const char *topic, const char *key
         snprintf(err, errlen, "produce to %s failed: %s (%zu bytes)", topic, rd_kafka_err2str(e), len);
         return e;
     }
+}
+
+rd_kafka_resp_err_t kafka_produce_wait(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                                       const kafka_header_t *headers, int n_headers, int timeout_ms,
+                                       int32_t *partition, int64_t *offset, char *err, size_t errlen) {
+    struct produce_wait w = {0};
+    k->waiting = &w;
+    rd_kafka_resp_err_t e = kafka_produce(k, topic, key, value, len, headers, n_headers, &w, err, errlen);
+    if (e) {
+        k->waiting = NULL;
+        return e;
+    }
+    for (int64_t deadline = now_ms() + timeout_ms; !w.done && now_ms() < deadline;) rd_kafka_poll(k->producer, 50);
+    if (!w.done) {
+        /* Still queued: its report must not land on a dead stack frame. */
+        rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(k->producer, 0);
+        k->waiting = NULL;
+        snprintf(err, errlen, "no answer from the brokers within %d ms for the message to %s", timeout_ms, topic);
+        return RD_KAFKA_RESP_ERR__TIMED_OUT;
+    }
+    k->waiting = NULL;
+    if (w.err) {
+        snprintf(err, errlen, "delivery to %s failed: %s", topic, rd_kafka_err2str(w.err));
+        return w.err;
+    }
+    if (partition) *partition = w.partition;
+    if (offset) *offset = w.offset;
+    return 0;
+}
+
+const char *kafka_msg_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len) {
+    rd_kafka_headers_t *h = NULL;
+    const void *val;
+    size_t sz;
+    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &val, &sz)) return NULL;
+    snprintf(buf, len, "%.*s", (int)(sz < len ? sz : len - 1), val ? (const char *)val : "");
+    return buf;
 }
 
 void kafka_serve(kafka_t *k) { rd_kafka_poll(k->producer, 0); }

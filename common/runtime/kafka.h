@@ -44,6 +44,17 @@ rd_kafka_resp_err_t kafka_produce(kafka_t *k, const char *topic, const char *key
                                   const kafka_header_t *headers, int n_headers, void *opaque, char *err,
                                   size_t errlen);
 
+/* Produces like kafka_produce and waits up to timeout_ms for the broker's answer: 0 with
+ * the message's partition and offset, or the error with a sentence in err. For operators'
+ * tools that report where a message went (one such wait at a time per client). */
+rd_kafka_resp_err_t kafka_produce_wait(kafka_t *k, const char *topic, const char *key, const void *value, size_t len,
+                                       const kafka_header_t *headers, int n_headers, int timeout_ms,
+                                       int32_t *partition, int64_t *offset, char *err, size_t errlen);
+
+/* The last header `name` of m as a NUL-terminated string in buf (cut to len - 1), or
+ * NULL when m has none. */
+const char *kafka_msg_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len);
+
 /* Receives every delivery report of a message produced with a non-NULL opaque: err 0 =
  * acknowledged, else librdkafka gave up on it. Without a handler a failed delivery makes
  * the client failed (kafka_failed). */

@@ -81,37 +81,13 @@ int require_broker(const config_t *cfg) {
     return -1;
 }
 
-/* The topics an operator names by their short name (config_topic adds the prefix). */
-static const char *const TOPIC_SHORT_NAMES[] = {"jobs",     "backfill", "verify",  "verify.backfill", "production",
-                                                "production.backfill", "results", "rejected", "dlq"};
-
-const char *pressroom_topic(const config_t *cfg, const char *s, char *buf, size_t len, const char **shortname) {
-    size_t np = strlen(cfg->topic_prefix);
-    const char *shortn = s && !strncmp(s, cfg->topic_prefix, np) ? s + np : s;
-    for (size_t i = 0; shortn && i < sizeof TOPIC_SHORT_NAMES / sizeof *TOPIC_SHORT_NAMES; i++)
-        if (!strcmp(shortn, TOPIC_SHORT_NAMES[i])) {
-            if (shortname) *shortname = TOPIC_SHORT_NAMES[i];
-            return config_topic(cfg, TOPIC_SHORT_NAMES[i], buf, len);
-        }
-    return NULL;
-}
-
 const char *arg_topic(const char *cmd, const char *flag, const config_t *cfg, const char *s, char *buf, size_t len,
                       const char **shortname) {
-    const char *full = pressroom_topic(cfg, s, buf, len, shortname);
+    const char *full = config_topic_named(cfg, s, buf, len, shortname);
     if (full) return full;
     fprintf(stderr, "pressctl %s: %s: expected one of", cmd, flag);
-    for (size_t i = 0; i < sizeof TOPIC_SHORT_NAMES / sizeof *TOPIC_SHORT_NAMES; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", TOPIC_SHORT_NAMES[i]);
+    for (size_t i = 0; i < CONFIG_N_TOPIC_NAMES; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", CONFIG_TOPIC_NAMES[i]);
     fprintf(stderr, " (or the same with the prefix %s), found \"%s\"\n", cfg->topic_prefix, s ? s : "");
     return NULL;
-}
-
-const char *msg_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len) {
-    rd_kafka_headers_t *h = NULL;
-    const void *val;
-    size_t sz;
-    if (rd_kafka_message_headers(m, &h) || rd_kafka_header_get_last(h, name, &val, &sz)) return NULL;
-    snprintf(buf, len, "%.*s", (int)(sz < len ? sz : len - 1), val ? (const char *)val : "");
-    return buf;
 }

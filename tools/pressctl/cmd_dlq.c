@@ -1,15 +1,7 @@
 /* cmd_dlq.c — `pressctl dlq list|show|redrive`: the dead letters of pressroom.dlq
- * (schemas/dlq.md), read by assignment (no consumer group).
- *
- * A letter is named by its place on the DLQ, "partition:offset". redrive publishes a
- * letter's value (or, with --fix, a file's bytes) under its key to the topic it came from
- * (pressroom-source-topic), with pressroom-redrive-attempt = the letter's count + 1 and
- * pressroom-redriven-from = "dlq-topic:partition:offset". The workers copy that count onto
- * the letter when the message fails again, so a message that keeps failing reaches the
- * limit (--max-attempts, default 3) and is refused there. Selected by filter, only the
- * newest letter of each (source topic, key) is redriven: the older ones are the same
- * message's earlier failures. A bounded letter (pressroom-kept-bytes below
- * pressroom-original-bytes) is not the whole message: only --fix redrives it. */
+ * (schemas/dlq.md), read by assignment (no consumer group). Reading letters, selecting
+ * them and re-driving one live in common/runtime/dlq.h (the console's re-drive button
+ * calls the same functions); this file parses the command line and prints. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,22 +14,11 @@
 #include "base/config.h"
 #include "base/fileio.h"
 #include "pressctl.h"
+#include "runtime/dlq.h"
 #include "runtime/kafka.h"
 
-#define DEFAULT_MAX_ATTEMPTS 3
-
-typedef struct {
-    int32_t partition;
-    int64_t offset, time_ms;
-    char key[160];
-    char source[256];
-    char reason[1100];
-    int attempt; /* pressroom-redrive-attempt, 0 when absent */
-    bool bounded;
-    bool selected;
-    char *value;
-    size_t len;
-} letter_t;
+typedef dlq_letter_t letter_t;
+typedef dlq_letters_t letters_t;
 
 typedef struct {
     const char *sub;
@@ -50,77 +31,19 @@ typedef struct {
     char topic[256]; /* --topic, full name */
 } dlq_opts_t;
 
-typedef struct {
-    letter_t *v;
-    int n, cap;
-} letters_t;
-
-static void letters_free(letters_t *l) {
-    for (int i = 0; i < l->n; i++) free(l->v[i].value);
-    free(l->v);
-}
-
-static int parse_attempt(const char *s) {
-    if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 6) return 0;
-    return atoi(s);
+static dlq_filter_t opts_filter(const dlq_opts_t *o) {
+    return (dlq_filter_t){o->reason, o->topic_arg ? o->topic : NULL, o->job_id};
 }
 
 /* Every letter of the DLQ (at or after since_ms), in the order read. */
 static int read_letters(const config_t *cfg, int64_t since_ms, letters_t *l, char *dlq, size_t dlqlen) {
-    char err[768], buf[1100];
-    config_topic(cfg, "dlq", dlq, dlqlen);
-    const char *topics[] = {dlq};
+    char err[1024];
     if (require_broker(cfg)) return -1;
-    kafka_reader_t *r = kafka_reader_new(cfg, topics, 1, since_ms, 0, BROKER_PROBE_MS * 2, err, sizeof err);
-    if (!r) {
+    if (dlq_letters_read(cfg, since_ms, READ_IDLE_MS, l, dlq, dlqlen, err, sizeof err)) {
         fprintf(stderr, "pressctl dlq: %s\n", err);
         return -1;
     }
-    int64_t idle_since = now_ms();
-    while (!kafka_reader_at_end(r)) {
-        rd_kafka_message_t *m = kafka_reader_next(r, 200);
-        if (!m) {
-            if (now_ms() - idle_since <= READ_IDLE_MS) continue;
-            fprintf(stderr, "pressctl dlq: nothing came from %s for %d s before its end; stopped\n", dlq,
-                    READ_IDLE_MS / 1000);
-            kafka_reader_free(r);
-            return -1;
-        }
-        idle_since = now_ms();
-        if (l->n == l->cap) {
-            l->cap = l->cap ? l->cap * 2 : 64;
-            l->v = xrealloc(l->v, (size_t)l->cap * sizeof *l->v);
-        }
-        letter_t *t = &l->v[l->n++];
-        memset(t, 0, sizeof *t);
-        t->partition = m->partition;
-        t->offset = m->offset;
-        t->time_ms = rd_kafka_message_timestamp(m, NULL);
-        if (m->key_len)
-            snprintf(t->key, sizeof t->key, "%.*s", (int)(m->key_len < sizeof t->key ? m->key_len : sizeof t->key - 1),
-                     (const char *)m->key);
-        const char *h = msg_header(m, "pressroom-source-topic", buf, sizeof buf);
-        snprintf(t->source, sizeof t->source, "%s", h ? h : "");
-        h = msg_header(m, "pressroom-reason", buf, sizeof buf);
-        snprintf(t->reason, sizeof t->reason, "%s", h ? h : "");
-        t->attempt = parse_attempt(msg_header(m, "pressroom-redrive-attempt", buf, sizeof buf));
-        char kept[32];
-        const char *o = msg_header(m, "pressroom-original-bytes", buf, sizeof buf);
-        const char *k = msg_header(m, "pressroom-kept-bytes", kept, sizeof kept);
-        t->bounded = o && k && strcmp(o, k) != 0;
-        t->len = m->len;
-        t->value = xmalloc(m->len + 1);
-        if (m->len) memcpy(t->value, m->payload, m->len);
-        t->value[m->len] = 0;
-        rd_kafka_message_destroy(m);
-    }
-    kafka_reader_free(r);
     return 0;
-}
-
-static bool letter_matches(const dlq_opts_t *o, const letter_t *t) {
-    return (!o->reason || !strncmp(t->reason, o->reason, strlen(o->reason))) &&
-           (!o->topic_arg || !strcmp(t->source, o->topic)) && (!o->job_id || !strcmp(t->key, o->job_id));
 }
 
 static void format_time(int64_t ms, char *buf, size_t len) {
@@ -131,21 +54,8 @@ static void format_time(int64_t ms, char *buf, size_t len) {
     snprintf(buf + n, len - n, ".%03dZ", (int)(ms % 1000));
 }
 
-/* "P:OFFSET" into partition and offset; -1 with a sentence when it is not one. */
 static int parse_letter_id(const char *s, int32_t *p, int64_t *off) {
-    char *end = NULL;
-    if (s && *s >= '0' && *s <= '9') {
-        long pp = strtol(s, &end, 10);
-        if (end && *end == ':' && end[1] >= '0' && end[1] <= '9') {
-            char *e2 = NULL;
-            long long oo = strtoll(end + 1, &e2, 10);
-            if (e2 && !*e2 && pp <= 100000) {
-                *p = (int32_t)pp;
-                *off = oo;
-                return 0;
-            }
-        }
-    }
+    if (!dlq_letter_id_parse(s, p, off)) return 0;
     fprintf(stderr, "pressctl dlq: expected a letter as PARTITION:OFFSET (as `pressctl dlq list` prints it), found \"%s\"\n",
             s ? s : "");
     return -1;
@@ -155,21 +65,21 @@ static letter_t *find_letter(letters_t *l, const char *id) {
     int32_t p;
     int64_t off;
     if (parse_letter_id(id, &p, &off)) return NULL;
-    for (int i = 0; i < l->n; i++)
-        if (l->v[i].partition == p && l->v[i].offset == off) return &l->v[i];
-    fprintf(stderr, "pressctl dlq: no letter %s on the dead-letter topic\n", id);
-    return NULL;
+    letter_t *t = dlq_letters_find(l, p, off);
+    if (!t) fprintf(stderr, "pressctl dlq: no letter %s on the dead-letter topic\n", id);
+    return t;
 }
 
 /* ==== list, show ==== */
 
 static int dlq_list(const dlq_opts_t *o, letters_t *l) {
     int shown = 0;
+    dlq_filter_t f = opts_filter(o);
     char when[40];
     printf("%-10s %-24s %-34s %-7s %-24s %s\n", "LETTER", "TIME", "SOURCE", "ATTEMPT", "KEY", "REASON");
     for (int i = 0; i < l->n; i++) {
         const letter_t *t = &l->v[i];
-        if (!letter_matches(o, t)) continue;
+        if (!dlq_letter_matches(&f, t)) continue;
         char id[40], src[300];
         snprintf(id, sizeof id, "%d:%" PRId64, (int)t->partition, t->offset);
         format_time(t->time_ms, when, sizeof when);
@@ -241,17 +151,8 @@ static int select_letters(const dlq_opts_t *o, letters_t *l) {
         }
         return n;
     }
-    for (int i = l->n - 1; i >= 0; i--) {
-        letter_t *t = &l->v[i];
-        if (!letter_matches(o, t)) continue;
-        bool newer = false;
-        for (int j = i + 1; j < l->n && t->key[0] && !newer; j++)
-            newer = l->v[j].selected && !strcmp(l->v[j].key, t->key) && !strcmp(l->v[j].source, t->source);
-        if (newer) continue;
-        t->selected = true;
-        n++;
-    }
-    return n;
+    dlq_filter_t f = opts_filter(o);
+    return dlq_select_newest(l, &f);
 }
 
 static int dlq_redrive(const config_t *cfg, const dlq_opts_t *o, letters_t *l, const char *dlq) {
@@ -287,35 +188,26 @@ static int dlq_redrive(const config_t *cfg, const dlq_opts_t *o, letters_t *l, c
     for (int i = 0; i < l->n; i++) {
         letter_t *t = &l->v[i];
         if (!t->selected) continue;
-        char topic[256];
-        const char *why = NULL;
-        if (t->attempt >= o->max_attempts) why = "at the attempt limit";
-        else if (t->bounded && !fixed) why = "a bounded letter (not the whole message): redrive it with --fix FILE";
-        else if (!t->source[0]) why = "no pressroom-source-topic header";
-        if (!why) {
-            /* Only to a pressroom topic: a letter's headers are data, not a destination to trust. */
-            const char *full = pressroom_topic(cfg, t->source, topic, sizeof topic, NULL);
-            if (!full) why = "its pressroom-source-topic is not a pressroom topic";
-        }
-        if (why) {
+        dlq_redrive_result_t res;
+        int r = dlq_redrive_letter(k, cfg, dlq, t, fixed, fixed_len, o->max_attempts, &res);
+        if (r == 1) {
             printf("refused %d:%" PRId64 " (%s, key %s, %d attempt(s)): %s\n", (int)t->partition, t->offset, t->source,
-                   t->key[0] ? t->key : "-", t->attempt, why);
+                   t->key[0] ? t->key : "-", t->attempt, res.why);
             refused++;
             continue;
         }
-        char attempt[16], from[300];
-        snprintf(attempt, sizeof attempt, "%d", t->attempt + 1);
-        snprintf(from, sizeof from, "%s:%d:%" PRId64, dlq, (int)t->partition, t->offset);
-        kafka_header_t h[] = {{"pressroom-redrive-attempt", attempt}, {"pressroom-redriven-from", from}};
-        const char *value = fixed ? fixed : t->value;
-        size_t len = fixed ? fixed_len : t->len;
-        if (k && kafka_produce(k, topic, t->key[0] ? t->key : NULL, value, len, h, 2, NULL, err, sizeof err)) {
-            fprintf(stderr, "pressctl dlq redrive: %d:%" PRId64 ": %s\n", (int)t->partition, t->offset, err);
+        if (r < 0) {
+            fprintf(stderr, "pressctl dlq redrive: %d:%" PRId64 ": %s\n", (int)t->partition, t->offset, res.why);
             refused++;
             continue;
         }
-        printf("%s %d:%" PRId64 " to %s (key %s, attempt %s)%s\n", k ? "redrove" : "would redrive", (int)t->partition,
-               t->offset, topic, t->key[0] ? t->key : "-", attempt, fixed ? " with the fixed bytes" : "");
+        if (k)
+            printf("redrove %d:%" PRId64 " to %s [%d] @%" PRId64 " (key %s, attempt %d)%s\n", (int)t->partition,
+                   t->offset, res.topic, (int)res.partition, res.offset, t->key[0] ? t->key : "-", res.attempt,
+                   fixed ? " with the fixed bytes" : "");
+        else
+            printf("would redrive %d:%" PRId64 " to %s (key %s, attempt %d)%s\n", (int)t->partition, t->offset,
+                   res.topic, t->key[0] ? t->key : "-", res.attempt, fixed ? " with the fixed bytes" : "");
         sent++;
     }
     free(fixed);
@@ -339,7 +231,7 @@ int cmd_dlq(int argc, char **argv) {
         pressctl_usage(stderr, "dlq", NULL);
         return 2;
     }
-    dlq_opts_t o = {.sub = argv[1], .max_attempts = DEFAULT_MAX_ATTEMPTS};
+    dlq_opts_t o = {.sub = argv[1], .max_attempts = DLQ_DEFAULT_MAX_ATTEMPTS};
     o.ids = xcalloc((size_t)argc, sizeof *o.ids);
     const char *bad = NULL;
     int rc = 2;
@@ -385,7 +277,7 @@ int cmd_dlq(int argc, char **argv) {
     rc = 1;
     if (read_letters(&cfg, o.since_ms, &l, dlq, sizeof dlq) == 0)
         rc = !strcmp(o.sub, "list") ? dlq_list(&o, &l) : dlq_redrive(&cfg, &o, &l, dlq);
-    letters_free(&l);
+    dlq_letters_free(&l);
 out:
     free(o.ids);
     return rc;

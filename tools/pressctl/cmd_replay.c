@@ -193,14 +193,14 @@ static void replay_message(replay_t *rp, const rd_kafka_message_t *m) {
         job = task.job;
         break;
     case CARRIES_LETTER: {
-        const char *reason = msg_header(m, "pressroom-reason", hbuf, sizeof hbuf);
+        const char *reason = kafka_msg_header(m, "pressroom-reason", hbuf, sizeof hbuf);
         if (rp->opt->reason && (!reason || strncmp(reason, rp->opt->reason, strlen(rp->opt->reason)))) {
             rp->filtered++;
             return;
         }
         char orig[32], kept[32];
-        const char *o = msg_header(m, "pressroom-original-bytes", orig, sizeof orig);
-        const char *kb = msg_header(m, "pressroom-kept-bytes", kept, sizeof kept);
+        const char *o = kafka_msg_header(m, "pressroom-original-bytes", orig, sizeof orig);
+        const char *kb = kafka_msg_header(m, "pressroom-kept-bytes", kept, sizeof kept);
         if (o && kb && strcmp(o, kb)) goto unparseable; /* a bounded letter: not the whole message */
         if (job_parse(payload, m->len, &job, err, sizeof err)) {
             if (task_parse(payload, m->len, &task, err, sizeof err)) goto unparseable;
@@ -347,7 +347,7 @@ int cmd_replay(int argc, char **argv) {
         return 2;
     const char *into_short = NULL;
     char into_check[256];
-    pressroom_topic(&cfg, rp.into, into_check, sizeof into_check, &into_short);
+    config_topic_named(&cfg, rp.into, into_check, sizeof into_check, &into_short);
     if (strcmp(into_short, "jobs") && strcmp(into_short, "backfill")) {
         fprintf(stderr, "pressctl replay: --into: expected a topic that takes jobs (jobs, backfill), found \"%s\"\n",
                 opt.into_arg);

@@ -44,15 +44,8 @@ int arg_time_ms(const char *cmd, const char *flag, const char *s, int64_t *out);
 /* 0 when a broker of cfg->brokers answers within BROKER_PROBE_MS; else prints one
  * sentence naming PRESSROOM_BROKERS and `pressctl dev up` and returns -1. */
 int require_broker(const config_t *cfg);
-/* A topic named by its short name (jobs, backfill, verify, ..., dlq) or its full name
- * (with cfg's prefix): the full name in buf and, when shortname is not NULL, the short
- * one; NULL when it is none of them. */
-const char *pressroom_topic(const config_t *cfg, const char *s, char *buf, size_t len, const char **shortname);
-/* The same, printing "pressctl CMD: FLAG: expected one of ..." when s is none of them. */
+/* config_topic_named (base/config.h), printing "pressctl CMD: FLAG: expected one of ..." when s is none of them. */
 const char *arg_topic(const char *cmd, const char *flag, const config_t *cfg, const char *s, char *buf, size_t len,
                       const char **shortname);
-/* The last header `name` of m as a NUL-terminated string in buf (cut to len - 1), or
- * NULL when m has none. */
-const char *msg_header(const rd_kafka_message_t *m, const char *name, char *buf, size_t len);
 
 #endif
