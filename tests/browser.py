@@ -10,6 +10,12 @@ event. No websocket library: Chromium speaks the protocol over a pipe
       (the console test) OUT.json: [{"url", "status", "bad": [{"url", "status"|"error"}],
       "errors": [...], "title", "items": [{tag, group, ...dataset}], "images": [{src, ok}],
       "scripts": N, "text", "requests": [...]}].
+  browser.py --click URL SELECTOR [--fill SELECTOR=VALUE ...] [--screenshot FILE.png]
+      (the console's re-drive) loads URL, sets each --fill element's value, clicks the
+      element SELECTOR as a person would (its form submits, its script runs) and prints one
+      JSON object: the page it led to, as OUT.json's entries ("status" is the status of the
+      document the click led to, "clicked_from" the page before it); the screenshot is of
+      the page before the click.
   browser.py --eval URL EXPRESSION
       (the A/B report's test) prints one JSON object: "requests" (every URL the page asked
       for), "bad" and "failed" (what failed to load), "errors" (exceptions, console errors,
@@ -31,7 +37,8 @@ EXTRACT = r"""
 JSON.stringify({
   title: document.title,
   items: Array.from(document.querySelectorAll(
-      '[data-worker],table[data-group],tr[data-topic],[data-tier],[data-job-id],tr[data-reason]'))
+      '[data-worker],table[data-group],tr[data-topic],[data-tier],[data-job-id],tr[data-reason],' +
+      'tr[data-result],[data-redriven],button[data-letter]'))
     .map(function (e) {
       var o = {tag: e.tagName.toLowerCase(), text: e.innerText.slice(0, 4000)};
       var g = e.closest('table[data-group]');
@@ -170,7 +177,72 @@ def load(b, url, screenshot=None, expression=EXTRACT):
     return out
 
 
+def click(b, url, selector, fills, screenshot=None):
+    target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+    s = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+    for domain in ("Network", "Page", "Runtime", "Log"):
+        b.call(f"{domain}.enable", session=s)
+    b.events = [e for e in b.events if e.get("sessionId") != s]
+    b.call("Page.navigate", {"url": url}, session=s)
+    b.wait_event("Page.loadEventFired", s, timeout=30)
+    time.sleep(0.3)
+    before = b.call("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session=s)
+    if screenshot:
+        png = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+        with open(screenshot, "wb") as f:
+            f.write(base64.b64decode(png["data"]))
+    script = "".join(f"document.querySelector({json.dumps(sel)}).value = {json.dumps(val)};" for sel, val in fills)
+    script += (f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
+               f" if (!e) throw new Error('no element ' + {json.dumps(selector)}); e.click(); return 1; }})()")
+    r = b.call("Runtime.evaluate", {"expression": script, "returnByValue": True}, session=s)
+    if "exceptionDetails" in r:
+        raise RuntimeError("click: " + json.dumps(r["exceptionDetails"])[:300])
+    navigated = True
+    try:
+        b.wait_event("Page.loadEventFired", s, timeout=40)
+    except TimeoutError:
+        navigated = False  # the click did not lead anywhere (its script stopped it)
+    time.sleep(0.3)
+    value = b.call("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session=s)
+    out = json.loads(value["result"]["value"])
+    status, bad, errors = None, [], []
+    for e in [e for e in b.events if e.get("sessionId") == s]:
+        m, p = e.get("method"), e.get("params", {})
+        if m == "Network.responseReceived" and p.get("type") == "Document":
+            status = p["response"]["status"]
+        elif m == "Network.responseReceived" and p["response"]["status"] >= 400:
+            bad.append({"url": p["response"]["url"], "status": p["response"]["status"]})
+        elif m == "Runtime.exceptionThrown":
+            errors.append(p["exceptionDetails"].get("text", ""))
+        elif m == "Log.entryAdded" and p["entry"].get("level") == "error" and "status of 4" not in p["entry"].get("text", ""):
+            errors.append(f"log ({p['entry'].get('source')}): {p['entry'].get('text')}")
+    b.events = [e for e in b.events if e.get("sessionId") != s]
+    b.call("Target.closeTarget", {"targetId": target})
+    out.update(url=url, navigated=navigated, status=status if navigated else None, bad=bad, errors=errors,
+               clicked_from=json.loads(before["result"]["value"]))
+    return out
+
+
 def main(argv):
+    if len(argv) >= 4 and argv[1] == "--click":
+        fills, shot, rest = [], None, iter(argv[4:])
+        for a in rest:
+            if a == "--fill":
+                sel, val = next(rest).split("=", 1)
+                fills.append((sel, val))
+            elif a == "--screenshot":
+                shot = next(rest)
+            else:
+                sys.exit(f"browser.py --click: unexpected argument {a}")
+        b = Chromium()
+        try:
+            print(json.dumps(click(b, argv[2], argv[3], fills, shot)))
+        except (TimeoutError, RuntimeError) as e:
+            print(f"browser.py: {e}", file=sys.stderr)
+            sys.exit(1)
+        finally:
+            b.close()
+        return
     if len(argv) == 4 and argv[1] == "--eval":
         b = Chromium()
         try:

@@ -172,3 +172,62 @@ one_budget_window() {
     sleep $((left + 1))
   fi
 }
+
+# clean_stack_config FILE: a fleet whose models draw every image correctly, thumbnails
+# on the preview route rejected when over budget (the operators' tools' tests:
+# dlq, offsets).
+clean_stack_config() {
+  cat >"$1" <<JSON
+{
+  "tiers": {
+    "preview": {"model": "clean_preview", "max_latency_ms": 800},
+    "production": {"model": "clean_final", "max_latency_ms": 2200}
+  },
+  "models": {
+    "clean_preview": {"price_usd": 0.02, "latency_p50_ms": 20, "latency_p99_ms": 60, $NO_MISTAKES},
+    "clean_final": {"price_usd": 0.06, "latency_p50_ms": 30, "latency_p99_ms": 80, $NO_MISTAKES}
+  },
+  "asset_classes": {"thumbnail": {"route": "preview", "over_budget": "reject"}},
+  "kafka": {"session_timeout_ms": 6000}
+}
+JSON
+}
+
+# fleet_view_config FILE: a fleet with every kind of outcome for the pages that show it
+# (console, dashboards): preview's model always misspells, so thumbnails (one attempt)
+# are rejected and paid jobs escalate to production's clean model and are accepted;
+# caps $5 and $20; OCR on.
+fleet_view_config() {
+  cat >"$1" <<JSON
+{
+  "tiers": {
+    "preview": {"model": "typo_preview", "max_latency_ms": 800, "max_inflight": 32, "cap_usd": 5},
+    "production": {"model": "clean_final", "max_latency_ms": 2200, "max_inflight": 32, "cap_usd": 20}
+  },
+  "models": {
+    "typo_preview": {"price_usd": 0.02, "latency_p50_ms": 50, "latency_p99_ms": 150,
+                     "rates": {"typo": 1.0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}},
+    "clean_final": {"price_usd": 0.06, "latency_p50_ms": 80, "latency_p99_ms": 200, $NO_MISTAKES}
+  },
+  "asset_classes": {"thumbnail": {"route": "preview", "max_attempts": 1}, "paid": {"route": "final"}},
+  "kafka": {"session_timeout_ms": 6000},
+  "verify_ocr": true
+}
+JSON
+}
+
+# start_admin_workers: the three workers, each with its admin endpoint on a free port;
+# fills the arrays WORKER_PORT[preview|verifier|production] and WORKER_PID[...].
+start_admin_workers() {
+  declare -gA WORKER_PORT WORKER_PID
+  local w
+  for w in preview verifier production; do
+    start_bg "$w" "$BIN/$w-worker" --metrics-listen 127.0.0.1:0
+    WORKER_PID[$w]=$LAST_PID
+  done
+  for w in preview verifier production; do
+    wait_for grep -q '"admin_listening"' "$STACK_DIR/$w.log"
+    WORKER_PORT[$w]=$(grep -o '"event":"admin_listening"[^}]*"port":"[0-9]*"' "$STACK_DIR/$w.log" |
+      grep -o '[0-9]*"$' | tr -d '"')
+  done
+}

@@ -20,33 +20,10 @@ stack_init console
 PY=/usr/bin/python3
 command -v chromium >/dev/null || fail "chromium is missing: bash scripts/install-deps.sh"
 
-cat >"$STACK_DIR/config.json" <<JSON
-{
-  "tiers": {
-    "preview": {"model": "typo_preview", "max_latency_ms": 800, "max_inflight": 32, "cap_usd": 5},
-    "production": {"model": "clean_final", "max_latency_ms": 2200, "max_inflight": 32, "cap_usd": 20}
-  },
-  "models": {
-    "typo_preview": {"price_usd": 0.02, "latency_p50_ms": 50, "latency_p99_ms": 150,
-                     "rates": {"typo": 1.0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}},
-    "clean_final": {"price_usd": 0.06, "latency_p50_ms": 80, "latency_p99_ms": 200, $NO_MISTAKES}
-  },
-  "asset_classes": {"thumbnail": {"route": "preview", "max_attempts": 1}, "paid": {"route": "final"}},
-  "kafka": {"session_timeout_ms": 6000},
-  "verify_ocr": true
-}
-JSON
+fleet_view_config "$STACK_DIR/config.json"
 one_budget_window 3600 90
 start_stack "$STACK_DIR/config.json"
-declare -A PORT PID
-for w in preview verifier production; do
-  start_bg "$w" "$BIN/$w-worker" --metrics-listen 127.0.0.1:0
-  PID[$w]=$LAST_PID
-done
-for w in preview verifier production; do
-  wait_for grep -q '"admin_listening"' "$STACK_DIR/$w.log"
-  PORT[$w]=$(grep -o '"event":"admin_listening"[^}]*"port":"[0-9]*"' "$STACK_DIR/$w.log" | grep -o '[0-9]*"$' | tr -d '"')
-done
+start_admin_workers
 
 # Paid jobs escalate and are accepted (spend in both tiers); thumbnails fail their only
 # attempt and are rejected; a hostile line that is not a job is dead-lettered.
@@ -74,17 +51,17 @@ count_partitions() { # TOPIC OUT
 # The preview-worker stops (it drains and commits everything it consumed); jobs sent
 # while it is down are its group's lag.
 count_partitions pressroom.jobs "$STACK_DIR/jobs.before"
-kill -TERM "${PID[preview]}"
-for _ in $(seq 1 200); do gone "${PID[preview]}" && break; sleep 0.1; done
-gone "${PID[preview]}" || fail "preview-worker did not stop"
+kill -TERM "${WORKER_PID[preview]}"
+for _ in $(seq 1 200); do gone "${WORKER_PID[preview]}" && break; sleep 0.1; done
+gone "${WORKER_PID[preview]}" || fail "preview-worker did not stop"
 for i in 1 2 3 4 5; do printf 'late-%d\t{"job_id":"late-%d","asset_class":"thumbnail","prompt":"x \\"A\\""}\n' "$i" "$i"; done |
   kafka_put pressroom.jobs
 count_partitions pressroom.jobs "$STACK_DIR/jobs.after"
 "$BIN/pressctl" budget show --json >"$STACK_DIR/budget.json"
 
 start_bg console "$BIN/pressroom-console" --listen 127.0.0.1:0 --sample-s 1 \
-  --worker "preview=http://127.0.0.1:${PORT[preview]}" --worker "verifier=http://127.0.0.1:${PORT[verifier]}" \
-  --worker "production=http://127.0.0.1:${PORT[production]}"
+  --worker "preview=http://127.0.0.1:${WORKER_PORT[preview]}" --worker "verifier=http://127.0.0.1:${WORKER_PORT[verifier]}" \
+  --worker "production=http://127.0.0.1:${WORKER_PORT[production]}"
 wait_for grep -q '^listening http://' "$STACK_DIR/console.out"
 URL=$(sed -n 's/^listening //p' "$STACK_DIR/console.out" | head -n 1)
 URL=${URL%/}
@@ -108,7 +85,7 @@ curl -sf "$URL/dlq?n=abc&reason=%22%3E%3Cscript%3Ewindow.pwned%3D3%3C/script%3E"
 SHOT=$STACK_DIR/budgets.png
 timeout 60 $PY "$ROOT/tests/browser.py" "$STACK_DIR/pages.json" "$URL/" "$URL/lag" "$URL/budgets" "$URL/verdicts" \
   "$URL/verdicts?verdict=rejected" "$URL/dlq" --screenshot "$URL/budgets=$SHOT" || fail "browser.py"
-for w in verifier production; do curl -s "http://127.0.0.1:${PORT[$w]}/readyz" >"$STACK_DIR/$w.readyz" || true; done
+for w in verifier production; do curl -s "http://127.0.0.1:${WORKER_PORT[$w]}/readyz" >"$STACK_DIR/$w.readyz" || true; done
 
 $PY - "$STACK_DIR" "$HOSTILE" <<'PY'
 import json, sys

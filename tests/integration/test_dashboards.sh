@@ -11,31 +11,9 @@ stack_init dashboards
 PY=/usr/bin/python3
 command -v promtool >/dev/null || fail "promtool is missing: bash scripts/install-deps.sh"
 
-cat >"$STACK_DIR/config.json" <<JSON
-{
-  "tiers": {
-    "preview": {"model": "typo_preview", "max_latency_ms": 800, "max_inflight": 32},
-    "production": {"model": "clean_final", "max_latency_ms": 2200, "max_inflight": 32}
-  },
-  "models": {
-    "typo_preview": {"price_usd": 0.02, "latency_p50_ms": 50, "latency_p99_ms": 150,
-                     "rates": {"typo": 1.0, "drop": 0, "extra": 0, "offzone": 0, "low_contrast": 0, "off_palette": 0}},
-    "clean_final": {"price_usd": 0.06, "latency_p50_ms": 80, "latency_p99_ms": 200, $NO_MISTAKES}
-  },
-  "asset_classes": {"thumbnail": {"route": "preview", "max_attempts": 1}, "paid": {"route": "final"}},
-  "kafka": {"session_timeout_ms": 6000},
-  "verify_ocr": true
-}
-JSON
+fleet_view_config "$STACK_DIR/config.json"
 start_stack "$STACK_DIR/config.json"
-declare -A PORT
-for w in preview verifier production; do
-  start_bg "$w" "$BIN/$w-worker" --metrics-listen 127.0.0.1:0
-done
-for w in preview verifier production; do
-  wait_for grep -q '"admin_listening"' "$STACK_DIR/$w.log"
-  PORT[$w]=$(grep -o '"event":"admin_listening"[^}]*"port":"[0-9]*"' "$STACK_DIR/$w.log" | grep -o '[0-9]*"$' | tr -d '"')
-done
+start_admin_workers
 
 # Paid jobs escalate and are accepted; thumbnails fail their only attempt and are
 # rejected with a reason; a line that is not a job is dead-lettered.
@@ -63,7 +41,7 @@ print("ok: summary table: escalated sums the escalations, no $/accepted without 
 PY
 printf 'bad-1\tnot a job\n' | kafka_put pressroom.jobs
 for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:${PORT[preview]}/metrics" | grep -q '^pressroom_dead_letters_total{[^}]*} 1' && break
+  curl -sf "http://127.0.0.1:${WORKER_PORT[preview]}/metrics" | grep -q '^pressroom_dead_letters_total{[^}]*} 1' && break
   sleep 0.1
 done
 # The spend gauges are Redis's window, as `pressctl budget show` reads it (refreshed on
@@ -74,7 +52,7 @@ for tier in preview:preview production:production; do
   [ "$want" -gt 0 ] || fail "the $t tier spent nothing"
   got=
   for _ in $(seq 1 150); do
-    got=$(curl -sf "http://127.0.0.1:${PORT[$w]}/metrics" | sed -n "s/^pressroom_budget_spent_usd{[^}]*tier=\"$t\"[^}]*} //p")
+    got=$(curl -sf "http://127.0.0.1:${WORKER_PORT[$w]}/metrics" | sed -n "s/^pressroom_budget_spent_usd{[^}]*tier=\"$t\"[^}]*} //p")
     [ -n "$got" ] && $PY -c 'import sys; sys.exit(abs(float(sys.argv[1])*1e6-int(sys.argv[2]))>0.5)' "$got" "$want" && break
     sleep 0.1
   done
@@ -83,7 +61,7 @@ for tier in preview:preview production:production; do
 done
 echo "ok: pressroom_budget_spent_usd equals pressctl budget show for both tiers"
 for w in preview verifier production; do
-  curl -sf "http://127.0.0.1:${PORT[$w]}/metrics" >"$STACK_DIR/$w.prom" || fail "$w /metrics"
+  curl -sf "http://127.0.0.1:${WORKER_PORT[$w]}/metrics" >"$STACK_DIR/$w.prom" || fail "$w /metrics"
 done
 
 $PY - "$ROOT" "$STACK_DIR" <<'PY'

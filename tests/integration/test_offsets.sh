@@ -12,20 +12,7 @@ set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 stack_init offsets
 
-cat >"$STACK_DIR/config.json" <<JSON
-{
-  "tiers": {
-    "preview": {"model": "clean_preview", "max_latency_ms": 800},
-    "production": {"model": "clean_final", "max_latency_ms": 2200}
-  },
-  "models": {
-    "clean_preview": {"price_usd": 0.02, "latency_p50_ms": 20, "latency_p99_ms": 60, $NO_MISTAKES},
-    "clean_final": {"price_usd": 0.06, "latency_p50_ms": 30, "latency_p99_ms": 80, $NO_MISTAKES}
-  },
-  "asset_classes": {"thumbnail": {"route": "preview", "over_budget": "reject"}},
-  "kafka": {"session_timeout_ms": 6000}
-}
-JSON
+clean_stack_config "$STACK_DIR/config.json"
 start_stack "$STACK_DIR/config.json"
 start_bg preview "$BIN/preview-worker"
 preview=$LAST_PID

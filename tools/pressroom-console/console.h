@@ -1,5 +1,6 @@
-/* console.h — pressroom-console: a read-only status console for the fleet, served by
- * libmicrohttpd from one thread. Every page is built on request from the real sources
+/* console.h — pressroom-console: a status console for the fleet, served by
+ * libmicrohttpd from one thread. Read-only unless an action token is configured
+ * (actions.c): then the DLQ page re-drives letters, by POST carrying the token. Every page is built on request from the real sources
  * (Kafka by assignment, Redis through budget.h, the workers' /metrics and /readyz), except
  * the budgets' burn-down, whose samples a second thread takes every --sample-s seconds
  * and keeps in memory. Every string that reaches a page goes through html.c. */
@@ -14,6 +15,7 @@
 #include "base/config.h"
 #include "blob/blobstore.h"
 #include "budget/budget.h"
+#include "runtime/kafka.h"
 
 #define CONSOLE_MAX_WORKERS 32
 #define CONSOLE_MAX_SAMPLES 720 /* per tier: an hour at 5 s */
@@ -54,6 +56,10 @@ typedef struct {
     int n_workers;
     int last_n;       /* default rows of the verdict and DLQ pages */
     int sample_s;
+    /* Actions (actions.c): NULL = read-only, no action endpoint and no button. */
+    char *action_token;
+    int max_attempts;  /* the re-drive's attempt limit (pressctl dlq redrive --max-attempts) */
+    kafka_t *producer; /* created at the first re-drive */
     /* Burn-down samples per tier, a ring under lock. */
     pthread_mutex_t lock;
     budget_sample_t samples[CONSOLE_N_TIERS][CONSOLE_MAX_SAMPLES];
@@ -74,6 +80,21 @@ int page_verdicts(console_t *c, html_t *h, query_fn q, void *req);
 int page_dlq(console_t *c, html_t *h, query_fn q, void *req);
 void page_begin(html_t *h, const char *title, const char *current);
 void page_end(html_t *h);
+
+/* ==== actions.c: the token and the re-drive ==== */
+/* The action token from --token-file FILE (when not NULL) or $PRESSROOM_CONSOLE_TOKEN:
+ * c->action_token stays NULL when neither is set. -1 after printing why it is refused
+ * (too short, unreadable), never the value. */
+int console_load_token(console_t *c, const char *file);
+/* True when given equals the configured token, compared in constant time. */
+bool console_token_ok(const console_t *c, const char *given);
+/* The value of field key of an application/x-www-form-urlencoded body, decoded, in buf;
+ * NULL when absent. */
+const char *form_value(const char *body, const char *key, char *buf, size_t len);
+/* POST /dlq/redrive, authorised already: re-drives the letter named by field "letter"
+ * (PARTITION:OFFSET), or with field "filtered" the newest letter of each job whose reason
+ * starts with field "reason"; appends the result page. Returns the HTTP status. */
+int action_redrive(console_t *c, html_t *h, const char *body);
 
 /* ==== fleet.c: one worker's admin endpoint ==== */
 typedef struct {

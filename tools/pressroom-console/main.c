@@ -1,11 +1,13 @@
 /* pressroom-console — the fleet's status pages in a browser, served by our own code
  * (libmicrohttpd, one thread) from the sources themselves: Kafka (by assignment and
  * OffsetFetch, never joining a group), Redis (budget.h) and the workers' admin
- * endpoints. Read-only: it changes nothing anywhere. Images come from the blob store
+ * endpoints. Read-only unless an action token is configured ($PRESSROOM_CONSOLE_TOKEN
+ * or --token-file): then POST /dlq/redrive, carrying the token, re-drives dead letters
+ * (actions.c); without one there is no such endpoint. Images come from the blob store
  * through /blob, only for URIs inside the store (blob_get confines every read).
  *
  *   pressroom-console [--listen HOST:PORT] [--config FILE] [--worker NAME=URL ...]
- *                     [--last N] [--sample-s S]
+ *                     [--last N] [--sample-s S] [--token-file FILE] [--max-attempts N]
  *
  * Like pressctl it first loads the dev stack's env file ($PRESSROOM_DEV_DIR/dev.env,
  * default .pressroom/dev.env) without overriding the environment; its
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +26,10 @@
 #include "base/hostport.h"
 #include "base/log.h"
 #include "console.h"
+#include "runtime/dlq.h"
 
 #define BLOB_MAX_BYTES (16u << 20)
+#define FORM_MAX_BYTES 8192
 
 const char *const CONSOLE_TIERS[CONSOLE_N_TIERS] = {"preview", "production", "backfill"};
 static volatile sig_atomic_t running = 1;
@@ -54,6 +59,13 @@ static const char JS[] =
     "    box.addEventListener('change', function () { localStorage.setItem('pressroom.autorefresh', box.checked ? '1' : '0'); });\n"
     "    setInterval(function () { if (box.checked) location.reload(); }, 5000);\n"
     "  }\n"
+    "  document.querySelectorAll('form.action').forEach(function (f) {\n"
+    "    f.addEventListener('submit', function (ev) {\n"
+    "      var tok = document.getElementById('action-token');\n"
+    "      if (!tok || !tok.value) { ev.preventDefault(); document.getElementById('action-msg').textContent = 'enter the action token first'; return; }\n"
+    "      f.querySelector('input[name=token]').value = tok.value;\n"
+    "    });\n"
+    "  });\n"
     "  document.querySelectorAll('td.t[data-ms]').forEach(function (td) {\n"
     "    var ms = Number(td.dataset.ms);\n"
     "    if (ms > 0) td.title = new Date(ms).toLocaleString();\n"
@@ -62,13 +74,16 @@ static const char JS[] =
 
 static void usage(FILE *f) {
     fprintf(f, "usage: pressroom-console [--listen HOST:PORT] [--config FILE] [--worker NAME=URL ...] [--last N] "
-               "[--sample-s S]\n"
+               "[--sample-s S] [--token-file FILE] [--max-attempts N]\n"
                "  --listen    where to serve the pages (default 127.0.0.1:8090; port 0 = any free port)\n"
                "  --config    the fleet's config (default $PRESSROOM_CONFIG): brokers, Redis, topics, blob_root\n"
                "  --worker    a worker's admin endpoint (its --metrics-listen), e.g. preview-0=http://10.0.0.5:9464;\n"
                "              repeat per worker; default $PRESSROOM_CONSOLE_WORKERS (NAME=URL,...; pressctl dev up writes it)\n"
                "  --last      rows of the verdict and DLQ pages (default 100, at most 500)\n"
-               "  --sample-s  seconds between budget samples for the burn-down charts (default 5)\n");
+               "  --sample-s  seconds between budget samples for the burn-down charts (default 5)\n"
+               "  --token-file  the action token, read from FILE (default $PRESSROOM_CONSOLE_TOKEN; 16 to 256\n"
+               "              printable characters); without one the console is read-only and shows no button\n"
+               "  --max-attempts  the re-drive button's attempt limit, as pressctl dlq redrive's (default 3)\n");
 }
 
 /* "NAME=http://HOST:PORT" into the worker list. 0, or -1 after printing what was expected. */
@@ -148,7 +163,10 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
                             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
                             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with
+     * a form's POST, and the action check needs the real Origin. Other sites still get
+     * no referrer. */
+    MHD_add_response_header(r, "Referrer-Policy", "same-origin");
     MHD_add_response_header(r, "Cache-Control", "no-store");
     enum MHD_Result ok = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
@@ -182,11 +200,84 @@ static enum MHD_Result serve_blob(console_t *c, struct MHD_Connection *conn) {
     return reply(conn, 200, "image/png", data, len, MHD_RESPMEM_MUST_FREE);
 }
 
+static enum MHD_Result reply_page(struct MHD_Connection *conn, int status, html_t *h) {
+    size_t len = h->len;
+    return reply(conn, (unsigned)status, "text/html; charset=utf-8", h->s, len, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result refuse_action(struct MHD_Connection *conn, int status, const char *why) {
+    html_t h = {0};
+    page_begin(&h, "Re-drive refused", "/dlq");
+    html_raw(&h, "<p class=\"error\" id=\"action-error\">");
+    html_str(&h, why);
+    html_raw(&h, "</p><p><a href=\"/dlq\">back to the dead letters</a></p>");
+    page_end(&h);
+    return reply_page(conn, status, &h);
+}
+
+/* A POST's body, gathered across MHD's calls. */
+typedef struct {
+    char body[FORM_MAX_BYTES + 1];
+    size_t len;
+    bool too_big;
+} upload_t;
+
+/* POST /dlq/redrive with its whole body: the checks that make it safe from other sites
+ * (an Origin other than ours, a form that is not urlencoded, no or a wrong token), then
+ * the re-drive. Nothing is read from Kafka or published before every check passed. */
+static enum MHD_Result serve_action(console_t *c, struct MHD_Connection *conn, upload_t *u) {
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    char own[300];
+    snprintf(own, sizeof own, "http://%s", host ? host : "");
+    if ((origin && (!host || strcmp(origin, own))) || (site && strcmp(site, "same-origin") && strcmp(site, "none")))
+        return refuse_action(conn, 403, "refused: the request comes from another origin than the console's own");
+    const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33))
+        return refuse_action(conn, 415, "refused: expected a form (application/x-www-form-urlencoded)");
+    if (u->too_big) return refuse_action(conn, 413, "refused: the form is larger than 8 KiB");
+    u->body[u->len] = 0;
+    char tok[300];
+    const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Pressroom-Token");
+    if (!given) given = form_value(u->body, "token", tok, sizeof tok);
+    if (!console_token_ok(c, given)) {
+        log_warn("console_action_refused", "why", given && *given ? "wrong token" : "no token", NULL);
+        return refuse_action(conn, 403, given && *given ? "refused: wrong action token" : "refused: no action token");
+    }
+    html_t h = {0};
+    int status = action_redrive(c, &h, u->body);
+    return reply_page(conn, status, &h);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe) {
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **req_cls) {
     console_t *c = cls;
+    if (c->action_token && !strcmp(url, "/dlq/redrive")) {
+        if (strcmp(method, "POST"))
+            return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "re-drive: POST only, with the action token\n");
+        upload_t *u = *req_cls;
+        if (!u) {
+            *req_cls = xcalloc(1, sizeof *u);
+            return MHD_YES;
+        }
+        if (*upload_size) {
+            size_t n = *upload_size;
+            if (u->len + n > FORM_MAX_BYTES) u->too_big = true;
+            else memcpy(u->body + u->len, upload, n), u->len += n;
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        return serve_action(c, conn, u);
+    }
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "the console is read-only: GET only\n");
+        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                          c->action_token ? "GET only, but for POST /dlq/redrive\n" : "the console is read-only: GET only\n");
     if (!strcmp(url, "/static/console.css"))
         return reply(conn, 200, "text/css; charset=utf-8", (void *)CSS, sizeof CSS - 1, MHD_RESPMEM_PERSISTENT);
     if (!strcmp(url, "/static/console.js"))
@@ -202,8 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     else if (!strcmp(url, "/verdicts")) status = page_verdicts(c, &h, query, conn);
     else if (!strcmp(url, "/dlq")) status = page_dlq(c, &h, query, conn);
     else return reply_text(conn, 404, "not found: the pages are /, /lag, /budgets, /verdicts, /dlq\n");
-    size_t len = h.len;
-    return reply(conn, (unsigned)status, "text/html; charset=utf-8", h.s, len, MHD_RESPMEM_MUST_FREE);
+    return reply_page(conn, status, &h);
 }
 
 static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
@@ -214,10 +304,11 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 
 int main(int argc, char **argv) {
     log_init("pressroom-console");
-    const char *listen = "127.0.0.1:8090", *config = NULL;
+    const char *listen = "127.0.0.1:8090", *config = NULL, *token_file = NULL;
     console_t *c = xcalloc(1, sizeof *c);
     c->last_n = 100;
     c->sample_s = 5;
+    c->max_attempts = DLQ_DEFAULT_MAX_ATTEMPTS;
     pthread_mutex_init(&c->lock, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -239,6 +330,9 @@ int main(int argc, char **argv) {
             if (parse_int("--last", v, 1, 500, &c->last_n)) return 2;
         } else if (!strcmp(a, "--sample-s")) {
             if (parse_int("--sample-s", v, 1, 3600, &c->sample_s)) return 2;
+        } else if (!strcmp(a, "--token-file")) token_file = v;
+        else if (!strcmp(a, "--max-attempts")) {
+            if (parse_int("--max-attempts", v, 1, 1000, &c->max_attempts)) return 2;
         } else {
             fprintf(stderr, "pressroom-console: unknown flag \"%s\"\n", a);
             usage(stderr);
@@ -253,6 +347,7 @@ int main(int argc, char **argv) {
             if (add_worker(c, "PRESSROOM_CONSOLE_WORKERS", w)) return 2;
         free(list);
     }
+    if (console_load_token(c, token_file)) return 2;
     char err[1024];
     if (config_load(&c->cfg, config, err, sizeof err)) {
         fprintf(stderr, "pressroom-console: %s\n", err);
@@ -276,6 +371,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                                             on_request, c, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
+                                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
                                             (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!d) {
@@ -285,7 +381,8 @@ int main(int argc, char **argv) {
     const union MHD_DaemonInfo *port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
-    printf("listening http://%s:%u/\n", host, port ? port->port : ntohs(sa.sin_port));
+    printf("listening http://%s:%u/\n%s\n", host, port ? port->port : ntohs(sa.sin_port),
+           c->action_token ? "actions enabled: POST /dlq/redrive with the action token" : "read-only: no action token");
     fflush(stdout);
     struct sigaction act = {.sa_handler = on_signal};
     sigaction(SIGTERM, &act, NULL);
@@ -300,6 +397,11 @@ int main(int argc, char **argv) {
     MHD_stop_daemon(d);
     if (sampling) pthread_join(th, NULL);
     budget_free(c->budget);
+    if (c->producer) {
+        kafka_close(c->producer, 5000, false);
+        kafka_free(c->producer);
+    }
+    free(c->action_token);
     blob_store_free(c->store);
     pthread_mutex_destroy(&c->lock);
     free(c);

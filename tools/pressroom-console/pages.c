@@ -43,7 +43,7 @@ void page_end(html_t *h) {
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    html_printf(h, "<footer>read-only · built %s</footer></main></body></html>\n", when);
+    html_printf(h, "<footer>pressroom-console · built %s</footer></main></body></html>\n", when);
 }
 
 static void error_box(html_t *h, const char *what, const char *err) {
@@ -556,8 +556,26 @@ int page_dlq(console_t *c, html_t *h, query_fn q, void *req) {
     html_str(h, f_reason ? f_reason : "");
     html_printf(h, "\"></label> <label>last <input name=\"n\" type=\"number\" min=\"1\" max=\"500\" value=\"%d\">"
                    "</label> <button>show</button></form>", want);
-    html_raw(h, "<table id=\"dlq\"><thead><tr><th>at</th><th>from</th><th>key</th><th>reason</th><th>headers</th>"
-                "<th>payload</th></tr></thead><tbody>");
+    bool actions = c->action_token != NULL;
+    if (actions) {
+        /* The token is typed here and copied into the form on submit (console.js); the
+         * page never carries it. */
+        html_printf(h, "<div class=\"actions\" id=\"actions\"><label>action token <input type=\"password\" "
+                       "id=\"action-token\" autocomplete=\"off\"></label> <span class=\"error\" id=\"action-msg\"></span> "
+                       "<span class=\"note\">re-drive publishes a letter to the topic it came from with "
+                       "pressroom-redrive-attempt + 1; refused at %d attempts</span>",
+                    c->max_attempts);
+        if (f_reason && *f_reason) {
+            html_raw(h, "<form class=\"action\" id=\"redrive-filtered\" method=\"post\" action=\"/dlq/redrive\">"
+                        "<input type=\"hidden\" name=\"token\"><input type=\"hidden\" name=\"filtered\" value=\"1\">"
+                        "<input type=\"hidden\" name=\"reason\" value=\"");
+            html_str(h, f_reason);
+            html_raw(h, "\"><button>re-drive the newest letter of each job with this reason</button></form>");
+        }
+        html_raw(h, "</div>");
+    }
+    html_printf(h, "<table id=\"dlq\"><thead><tr><th>at</th><th>from</th><th>key</th><th>reason</th><th>headers</th>"
+                   "<th>payload</th>%s</tr></thead><tbody>", actions ? "<th>action</th>" : "");
     int64_t deadline = now_ms() + KAFKA_TIMEOUT_MS;
     int shown = 0;
     while (!kafka_reader_at_end(r) && now_ms() < deadline) {
@@ -597,7 +615,13 @@ int page_dlq(console_t *c, html_t *h, query_fn q, void *req) {
         }
         html_printf(h, "</dl></td><td><small>%zu bytes%s</small><pre>", m->len, m->len > PAYLOAD_SHOWN ? ", first 2048 shown" : "");
         html_text(h, m->payload, m->len, PAYLOAD_SHOWN);
-        html_raw(h, "</pre></td></tr>");
+        html_raw(h, "</pre></td>");
+        if (actions)
+            html_printf(h, "<td><form class=\"action redrive\" method=\"post\" action=\"/dlq/redrive\">"
+                           "<input type=\"hidden\" name=\"token\"><input type=\"hidden\" name=\"letter\" "
+                           "value=\"%d:%" PRId64 "\"><button data-letter=\"%d:%" PRId64 "\">re-drive</button></form></td>",
+                        (int)m->partition, (int64_t)m->offset, (int)m->partition, (int64_t)m->offset);
+        html_raw(h, "</tr>");
         rd_kafka_message_destroy(m);
     }
     bool complete = kafka_reader_at_end(r);
