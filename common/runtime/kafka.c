@@ -755,7 +755,8 @@ void kafka_reader_free(kafka_reader_t *r) {
 /* ==== A group's lag ==== */
 
 int kafka_group_lag(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
-                    kafka_partition_lag_t *out, int max, int timeout_ms, char *err, size_t errlen) {
+                    bool skip_unknown, kafka_partition_lag_t *out, int max, int timeout_ms, char *err,
+                    size_t errlen) {
     rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
     if (!conf) return -1;
     /* rd_kafka_committed needs the group's id; a consumer that never subscribes never
@@ -778,10 +779,13 @@ int kafka_group_lag(const config_t *cfg, const char *group, const char *const *t
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_resp_err_t me = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
         rd_kafka_topic_destroy(rkt);
-        if (me || !md || md->topic_cnt != 1 || md->topics[0].err) {
-            snprintf(err, errlen, "cannot read the partitions of %s from %s: %s", topics[t], cfg->brokers,
-                     rd_kafka_err2str(me ? me : md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        rd_kafka_resp_err_t te = me ? me : md && md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        if (!te && md->topics[0].partition_cnt == 0) te = RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        if (te) {
             if (md) rd_kafka_metadata_destroy(md);
+            if (skip_unknown && te != RD_KAFKA_RESP_ERR__TRANSPORT && te != RD_KAFKA_RESP_ERR__TIMED_OUT) continue;
+            snprintf(err, errlen, "cannot read the partitions of %s from %s: %s", topics[t], cfg->brokers,
+                     rd_kafka_err2str(te));
             goto done;
         }
         for (int p = 0; p < md->topics[0].partition_cnt; p++)

@@ -157,9 +157,12 @@ typedef struct {
 
 /* Asks the group's committed offsets (OffsetFetch, by a consumer that never subscribes,
  * so it never joins the group or changes its offsets) and the watermarks of every
- * partition of `topics`. Fills up to max rows; returns how many, or -1 with err. */
+ * partition of `topics`. A topic the brokers do not know is an error, or skipped when
+ * skip_unknown (brokers that cannot be reached are an error either way). Fills up to max
+ * rows; returns how many, or -1 with err. */
 int kafka_group_lag(const config_t *cfg, const char *group, const char *const *topics, int n_topics,
-                    kafka_partition_lag_t *out, int max, int timeout_ms, char *err, size_t errlen);
+                    bool skip_unknown, kafka_partition_lag_t *out, int max, int timeout_ms, char *err,
+                    size_t errlen);
 
 /* ==== A consumer group's offsets (operators' tools) ====
  * A consumer with group.id = group that never subscribes: it joins nothing (so it is no

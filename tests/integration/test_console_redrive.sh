@@ -11,7 +11,8 @@
 #     with the letter's key and payload, pressroom-redrive-attempt=1 and
 #     pressroom-redriven-from=pressroom.dlq:P:O;
 #   - the worker dead-letters it again (attempt 1); with --max-attempts 1 the button on
-#     that letter is refused "at the attempt limit" and nothing is published.
+#     that letter is refused "at the attempt limit" and nothing is published; so is a
+#     re-drive by reason filter, which takes only the job's newest letter.
 # DLQ_SCREENSHOT=FILE also writes the DLQ page with its buttons there (docs/console-dlq.png).
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -82,6 +83,12 @@ timeout 90 $PY "$ROOT/tests/browser.py" --click "$URL/dlq" "button[data-letter=\
   >"$STACK_DIR/limit.json" || fail "browser.py --click (second letter)"
 sleep 1
 [ "$(jobs_count)" = "$after_first" ] || fail "a re-drive past the attempt limit published something"
+
+# By filter: only the newest letter of the job is taken (and refused at the limit).
+code=$(post -d "filtered=1&reason=job%3A&token=$TOKEN" "$URL/dlq/redrive")
+[ "$code" = 200 ] && [ "$(grep -o 'data-result="[a-z]*" data-letter="[0-9:]*"' "$STACK_DIR/post.html")" = \
+  "data-result=\"refused\" data-letter=\"$LETTER2\"" ] || fail "re-drive by filter: $code $(cat "$STACK_DIR/post.html")"
+[ "$(jobs_count)" = "$after_first" ] || fail "a re-drive by filter past the attempt limit published something"
 
 # Where the page says the message went, as kcat reads it.
 read -r P O < <($PY -c 'import json,sys; r=[i for i in json.load(open(sys.argv[1]))["items"] if i.get("result")]; print(r[0]["partition"], r[0]["offset"]) if r else print("- -")' "$STACK_DIR/click.json")

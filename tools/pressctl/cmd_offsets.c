@@ -93,18 +93,18 @@ static int group_members(rd_kafka_t *rk, const char *group, char *state, size_t 
     return members;
 }
 
-static int offsets_show(rd_kafka_t *rk, const offsets_opts_t *o, bool all_topics) {
+/* The lag itself is kafka_group_lag's (common/runtime/kafka.h), the console's too. */
+static int offsets_show(rd_kafka_t *rk, const config_t *cfg, const offsets_opts_t *o, bool all_topics) {
     char err[768], state[64];
-    rd_kafka_topic_partition_list_t *parts = partitions_of(rk, o, all_topics, err, sizeof err);
-    if (!parts) {
+    const char *topics[MAX_TOPICS];
+    for (int t = 0; t < o->n_topics; t++) topics[t] = o->topics[t];
+    int max = 256 * MAX_TOPICS;
+    kafka_partition_lag_t *rows = xcalloc((size_t)max, sizeof *rows);
+    int n = kafka_group_lag(cfg, o->group, topics, o->n_topics, all_topics, rows, max, BROKER_PROBE_MS * 2, err,
+                            sizeof err);
+    if (n < 0) {
         fprintf(stderr, "pressctl offsets show: %s\n", err);
-        return 1;
-    }
-    rd_kafka_resp_err_t ce = rd_kafka_committed(rk, parts, BROKER_PROBE_MS * 2);
-    if (ce) {
-        fprintf(stderr, "pressctl offsets show: cannot read the committed offsets of group %s: %s\n", o->group,
-                rd_kafka_err2str(ce));
-        rd_kafka_topic_partition_list_destroy(parts);
+        free(rows);
         return 1;
     }
     int members = group_members(rk, o->group, state, sizeof state, err, sizeof err);
@@ -113,29 +113,19 @@ static int offsets_show(rd_kafka_t *rk, const offsets_opts_t *o, bool all_topics
     printf("%-34s %9s %12s %12s %10s\n", "TOPIC", "PARTITION", "COMMITTED", "HIGH", "LAG");
     int64_t total = 0;
     int shown = 0;
-    for (int i = 0; i < parts->cnt; i++) {
-        rd_kafka_topic_partition_t *p = &parts->elems[i];
-        if (all_topics && p->offset < 0) continue;
-        int64_t low = 0, high = 0;
-        rd_kafka_resp_err_t we =
-            rd_kafka_query_watermark_offsets(rk, p->topic, p->partition, &low, &high, BROKER_PROBE_MS * 2);
-        if (we) {
-            fprintf(stderr, "pressctl offsets show: cannot read the end of %s [%d]: %s\n", p->topic,
-                    (int)p->partition, rd_kafka_err2str(we));
-            rd_kafka_topic_partition_list_destroy(parts);
-            return 1;
-        }
-        int64_t lag = high - (p->offset >= 0 ? p->offset : low);
+    for (int i = 0; i < n; i++) {
+        const kafka_partition_lag_t *p = &rows[i];
+        if (all_topics && p->committed < 0) continue;
         char committed[24];
-        if (p->offset >= 0) snprintf(committed, sizeof committed, "%" PRId64, p->offset);
+        if (p->committed >= 0) snprintf(committed, sizeof committed, "%" PRId64, p->committed);
         else snprintf(committed, sizeof committed, "-");
-        printf("%-34s %9d %12s %12" PRId64 " %10" PRId64 "\n", p->topic, (int)p->partition, committed, high, lag);
-        total += lag;
+        printf("%-34s %9d %12s %12" PRId64 " %10" PRId64 "\n", p->topic, (int)p->partition, committed, p->high, p->lag);
+        total += p->lag;
         shown++;
     }
     if (!shown) printf("(no committed offsets for group %s)\n", o->group);
     printf("total lag: %" PRId64 "\n", total);
-    rd_kafka_topic_partition_list_destroy(parts);
+    free(rows);
     return 0;
 }
 
@@ -373,7 +363,7 @@ int cmd_offsets(int argc, char **argv) {
         fprintf(stderr, "pressctl offsets: %s\n", err);
         return 1;
     }
-    int rc = reset ? offsets_reset(rk, &cfg, &o, all_topics) : offsets_show(rk, &o, all_topics);
+    int rc = reset ? offsets_reset(rk, &cfg, &o, all_topics) : offsets_show(rk, &cfg, &o, all_topics);
     rd_kafka_destroy(rk);
     return rc;
 }

@@ -224,7 +224,7 @@ int page_lag(console_t *c, html_t *h) {
         const char *topics[] = {config_topic(&c->cfg, GROUPS[g].input, t1, sizeof t1),
                                 lane ? config_topic(&c->cfg, lane, t2, sizeof t2) : NULL};
         kafka_partition_lag_t rows[256];
-        int n = kafka_group_lag(&c->cfg, group, topics, lane ? 2 : 1, rows, 256, KAFKA_TIMEOUT_MS, err, sizeof err);
+        int n = kafka_group_lag(&c->cfg, group, topics, lane ? 2 : 1, false, rows, 256, KAFKA_TIMEOUT_MS, err, sizeof err);
         html_raw(h, "<h2>");
         html_str(h, group);
         html_raw(h, "</h2>");
