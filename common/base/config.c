@@ -259,7 +259,7 @@ static void load_model(json_reader_t *r, const cJSON *mj, const char *path, void
     model_config_t *m = slot;
     static const char *const known[] = {
         "provider", "provider_model", "endpoint", "api_key_env", "api_key_file", "token_source",
-        "metadata_url", "params", "price_usd", "latency_p50_ms", "latency_p99_ms", "rates", "prerendered",
+        "metadata_url", "params", "price_usd", "latency_p50_ms", "latency_p99_ms", "rates", "prerendered", "styled_fraction",
         "fault", "rate_limit", NULL};
     json_check_keys(r, mj, path, known);
     if (json_read_string(r, mj, path, "provider", JSON_OPTIONAL, m->provider, sizeof m->provider) == 0 &&
@@ -311,6 +311,8 @@ static void load_model(json_reader_t *r, const cJSON *mj, const char *path, void
     json_read_int(r, mj, path, "latency_p99_ms", JSON_OPTIONAL, &m->latency_p99_ms, 0, 600000, ms);
     if (m->latency_p99_ms < m->latency_p50_ms) m->latency_p99_ms = m->latency_p50_ms;
     json_read_bool(r, mj, path, "prerendered", JSON_OPTIONAL, &m->prerendered);
+    json_read_double(r, mj, path, "styled_fraction", JSON_OPTIONAL, &m->styled_fraction, 0, 1,
+                     "a fraction from 0 to 1 (of the images drawn styled)");
     static const char *const rknown[] = {"typo", "drop", "extra", "offzone", "low_contrast", "off_palette", NULL};
     const cJSON *rates = section(r, mj, path, "rates", rknown, sub, sizeof sub);
     if (rates) {

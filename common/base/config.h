@@ -52,6 +52,8 @@ typedef struct {
     double rate_low_contrast; /* ink too close to background */
     double rate_off_palette;  /* background off the brand palette */
     bool prerendered;         /* serve a cached image per (prompt, size): benchmarks */
+    double styled_fraction;   /* of the images drawn styled (display face, effect, rotation,
+                                 texture, grain; draw.h); default 0 */
     /* Reference renderer fault injection (tests): the first fault_first_n requests
      * to this model, then each further one with probability fault_rate, get the
      * fault instead of an image. */

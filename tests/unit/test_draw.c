@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +388,77 @@ static void test_invalid_scene_is_refused_with_a_sentence(void **state) {
     assert_string_equal(mistake_name(MISTAKE_LOW_CONTRAST), "low_contrast");
 }
 
+
+/* styled_fraction 0.5: a seed not chosen for styling draws the same bytes as with 0, and
+ * its truth names no style; one chosen draws something else. */
+static void test_unstyled_seed_draws_the_plain_scene(void **state) {
+    (void)state;
+    int plain = 0, styled = 0;
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        scene_t a = base_scene(seed), b = base_scene(seed);
+        b.styled_fraction = 0.5;
+        drawn_t da = draw_ok(&a), db = draw_ok(&b);
+        assert_string_equal(da.truth.style, "");
+        if (!db.truth.style[0]) {
+            assert_int_equal(da.len, db.len);
+            assert_memory_equal(da.png, db.png, da.len);
+            plain++;
+        } else {
+            assert_false(da.len == db.len && !memcmp(da.png, db.png, da.len));
+            styled++;
+        }
+        free(da.png);
+        free(db.png);
+    }
+    assert_true(plain > 0 && styled > 0);
+}
+
+/* Styled scenes: every face, effect and texture occurs, rotations of both signs within
+ * 4 degrees; the text is legible by construction: the pixels of each line's box that are
+ * not the ink's are, nearly all, far from it in contrast (antialiased edges excepted). */
+static void test_styled_scenes_vary_and_keep_contrast_under_the_text(void **state) {
+    (void)state;
+    char seen[2048] = "";
+    int neg = 0, pos = 0;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        scene_t s = base_scene(seed);
+        s.styled_fraction = 1;
+        drawn_t d = draw_ok(&s);
+        assert_true(d.truth.style[0] != 0);
+        char face[64], fx[16], tex[16];
+        double deg = 0;
+        assert_int_equal(sscanf(d.truth.style, "%63[^/]/%15[^/]/%15[^/]/%lfdeg", face, fx, tex, &deg), 4);
+        assert_true(fabs(deg) <= 4.0);
+        neg += deg < -0.5;
+        pos += deg > 0.5;
+        char tags[120];
+        snprintf(tags, sizeof tags, "|%s|%s|%s|", face, fx, tex);
+        for (char *tok = strtok(tags, "|"); tok; tok = strtok(NULL, "|"))
+            if (!strstr(seen, tok) && strlen(seen) + strlen(tok) + 2 < sizeof seen) strcat(strcat(seen, tok), "|");
+        pixels_t p = decode(&d);
+        for (int i = 0; i < d.truth.n_lines; i++) {
+            box_t b = d.truth.boxes[i];
+            assert_true(b.w > 0 && b.h > 0 && b.x >= 0 && b.y >= 0 && b.x + b.w <= p.w && b.y + b.h <= p.h);
+            int far = 0, other = 0, inky = 0;
+            for (int y = b.y; y < b.y + b.h; y++)
+                for (int x = b.x; x < b.x + b.w; x++) {
+                    uint32_t c = pixel(&p, x, y);
+                    double cr = color_contrast_ratio(c, d.truth.ink);
+                    if (cr < 1.3) inky++;
+                    else other++, far += cr >= 3.0;
+                }
+            assert_true(inky > (b.w * b.h) / 50); /* the text is there */
+            assert_true(far >= other * 7 / 10);   /* and stands out from what is around it */
+        }
+        free(p.rgb);
+        free(d.png);
+    }
+    static const char *const want[] = {"stroke", "shadow", "glow", "stripes", "checks", "confetti", "bokeh"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(seen, want[i])) fail_msg("no styled scene used %s (seen %s)", want[i], seen);
+    assert_true(neg > 0 && pos > 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_seed_draws_identical_bytes_and_another_seed_does_not),
@@ -405,6 +477,8 @@ int main(void) {
         cmocka_unit_test(test_every_background_kind_draws_a_valid_png),
         cmocka_unit_test(test_truth_json_round_trips_and_is_ascii),
         cmocka_unit_test(test_invalid_scene_is_refused_with_a_sentence),
+        cmocka_unit_test(test_unstyled_seed_draws_the_plain_scene),
+        cmocka_unit_test(test_styled_scenes_vary_and_keep_contrast_under_the_text),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     draw_shutdown();

@@ -410,6 +410,146 @@ static int validate_scene(const scene_t *s, char *err, size_t errlen) {
     return 0;
 }
 
+
+/* ==== Styled scenes (scene_t.styled_fraction) ==== */
+
+/* Bold display faces of the fonts in scripts/install-deps.sh's main list. */
+static const char *const STYLE_FACES[] = {"DejaVu Sans",     "DejaVu Serif",     "DejaVu Sans Condensed",
+                                          "Liberation Sans", "Liberation Serif", "Liberation Sans Narrow",
+                                          "FreeSans",        "FreeSerif"};
+typedef enum { FX_STROKE = 0, FX_SHADOW, FX_GLOW, FX_COUNT } effect_t;
+typedef enum { TEX_STRIPES = 0, TEX_CHECKS, TEX_CONFETTI, TEX_BOKEH, TEX_COUNT } texture_t;
+static const char *const FX_NAMES[] = {"stroke", "shadow", "glow"};
+static const char *const TEX_NAMES[] = {"stripes", "checks", "confetti", "bokeh"};
+
+typedef struct {
+    bool on;
+    const char *face;
+    effect_t effect;
+    texture_t texture;
+    double angle; /* radians */
+    double tex_amount;
+    int grain;
+    rng_t r;
+} style_t;
+
+static style_t choose_style(const scene_t *s) {
+    style_t st = {0};
+    /* Its own stream: a plain scene draws exactly what it drew before styles existed. */
+    st.r = (rng_t){s->seed ^ 0x5354594c45535459ULL}; /* "STYLESTY" */
+    if (s->styled_fraction <= 0 || rng_unit(&st.r) >= s->styled_fraction) return st;
+    st.on = true;
+    st.face = STYLE_FACES[rng_below(&st.r, (int)(sizeof STYLE_FACES / sizeof *STYLE_FACES))];
+    st.effect = (effect_t)rng_below(&st.r, FX_COUNT);
+    st.texture = (texture_t)rng_below(&st.r, TEX_COUNT);
+    st.angle = (rng_unit(&st.r) * 8.0 - 4.0) * M_PI / 180.0;
+    st.tex_amount = 0.10 + 0.12 * rng_unit(&st.r);
+    st.grain = 4 + rng_below(&st.r, 7);
+    return st;
+}
+
+/* A busy texture over the background, in shades of it. */
+static void paint_texture(cairo_t *cr, int w, int h, uint32_t bg, style_t *st) {
+    rng_t *r = &st->r;
+    double d = st->tex_amount;
+    uint32_t lo = shade(bg, -d), hi = shade(bg, d);
+    if (st->texture == TEX_STRIPES || st->texture == TEX_CHECKS) {
+        double period = 18 + rng_below(r, 30);
+        cairo_save(cr);
+        cairo_translate(cr, w / 2.0, h / 2.0);
+        cairo_rotate(cr, rng_unit(r) * M_PI);
+        double R = hypot(w, h);
+        set_source(cr, lo, 1);
+        for (double x = -R; x < R; x += period) cairo_rectangle(cr, x, -R, period / 2, 2 * R);
+        cairo_fill(cr);
+        if (st->texture == TEX_CHECKS) {
+            set_source(cr, hi, 0.5);
+            for (double y = -R; y < R; y += period) cairo_rectangle(cr, -R, y, 2 * R, period / 2);
+            cairo_fill(cr);
+        }
+        cairo_restore(cr);
+    } else if (st->texture == TEX_CONFETTI) {
+        int n = 150 + rng_below(r, 150);
+        for (int i = 0; i < n; i++) {
+            double x = rng_unit(r) * w, y = rng_unit(r) * h, a = rng_unit(r) * M_PI;
+            double hue = rng_unit(r) * 360;
+            uint32_t c = rgb_mix(bg, color_from_hsv(hue, 0.7, 0.9), d * 1.5);
+            cairo_save(cr);
+            cairo_translate(cr, x, y);
+            cairo_rotate(cr, a);
+            set_source(cr, c, 1);
+            cairo_rectangle(cr, -5, -2, 10, 4);
+            cairo_fill(cr);
+            cairo_restore(cr);
+        }
+    } else {
+        int n = 18 + rng_below(r, 18);
+        for (int i = 0; i < n; i++) {
+            double x = rng_unit(r) * w, y = rng_unit(r) * h, rad = 20 + rng_unit(r) * 70;
+            cairo_pattern_t *p = cairo_pattern_create_radial(x, y, 0, x, y, rad);
+            uint32_t c = rng_below(r, 2) ? hi : lo;
+            cairo_pattern_add_color_stop_rgba(p, 0, channel(c, 16), channel(c, 8), channel(c, 0), 0.9);
+            cairo_pattern_add_color_stop_rgba(p, 1, channel(c, 16), channel(c, 8), channel(c, 0), 0);
+            cairo_set_source(cr, p);
+            cairo_arc(cr, x, y, rad, 0, 2 * M_PI);
+            cairo_fill(cr);
+            cairo_pattern_destroy(p);
+        }
+    }
+}
+
+/* The lowest contrast of ink against the pixels of surf inside the box (every 2nd pixel). */
+static double worst_contrast(cairo_surface_t *surf, box_t b, uint32_t ink) {
+    cairo_surface_flush(surf);
+    const unsigned char *data = cairo_image_surface_get_data(surf);
+    int stride = cairo_image_surface_get_stride(surf);
+    double worst = 21;
+    for (int y = b.y; y < b.y + b.h; y += 2)
+        for (int x = b.x; x < b.x + b.w; x += 2) {
+            uint32_t px = *(const uint32_t *)(const void *)(data + (size_t)y * (size_t)stride + (size_t)x * 4) & 0xffffff;
+            worst = fmin(worst, contrast(ink, px));
+        }
+    return worst;
+}
+
+/* The axis-aligned box of rectangle r rotated by angle about (cx, cy). */
+static rect_t rotated_rect(rect_t r, double angle, double cx, double cy) {
+    double xs[4] = {r.x, r.x + r.w, r.x + r.w, r.x}, ys[4] = {r.y, r.y, r.y + r.h, r.y + r.h};
+    double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9, c = cos(angle), sn = sin(angle);
+    for (int i = 0; i < 4; i++) {
+        double dx = xs[i] - cx, dy = ys[i] - cy;
+        double X = cx + dx * c - dy * sn, Y = cy + dx * sn + dy * c;
+        x0 = fmin(x0, X), y0 = fmin(y0, Y), x1 = fmax(x1, X), y1 = fmax(y1, Y);
+    }
+    return (rect_t){x0, y0, x1 - x0, y1 - y0};
+}
+
+/* The text path's effect, drawn under the fill: a stroke, a drop shadow or a glow in the
+ * colour opposite the ink. */
+static void draw_effect(cairo_t *cr, const style_t *st, uint32_t ink, double size) {
+    uint32_t halo = best_mono_ink(ink);
+    if (st->effect == FX_STROKE) {
+        set_source(cr, halo, 1);
+        cairo_set_line_width(cr, fmax(2, size * 0.08));
+        cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+        cairo_stroke_preserve(cr);
+    } else if (st->effect == FX_SHADOW) {
+        cairo_save(cr);
+        cairo_translate(cr, size * 0.05, size * 0.05);
+        set_source(cr, halo, 0.6);
+        cairo_fill_preserve(cr);
+        cairo_restore(cr);
+    } else {
+        set_source(cr, halo, 0.25);
+        cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+        for (double lw = size * 0.22; lw > 1; lw *= 0.6) {
+            cairo_set_line_width(cr, lw);
+            cairo_stroke_preserve(cr);
+        }
+    }
+}
+
+
 int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t *truth,
                char *err, size_t errlen) {
     *png = NULL;
@@ -434,6 +574,7 @@ int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t
     int offzone_dir = rng_below(&r, 4);
     double overhang = 0.03 + 0.12 * rng_unit(&r);
     rng_t r_mistake = {rng_next(&r)}, r_texture = {rng_next(&r)};
+    style_t st = choose_style(s);
 
     uint32_t bg = s->n_palette >= 1 ? s->palette[0] : color_from_hsv(hue, sat, val);
     if (s->mistake == MISTAKE_OFF_PALETTE) {
@@ -467,11 +608,12 @@ int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t
     else if (s->background == BG_SHAPES) paint_shapes(cr, s, bg, &r_texture);
     else if (s->background == BG_SUBJECT) paint_subject(cr, s, bg, &r_texture);
     else if (s->background == BG_NOISE) add_noise(surf, &r_texture, 14);
+    if (st.on && t.n_lines > 0) paint_texture(cr, s->width, s->height, bg, &st);
 
     /* Font and size: the block of lines fits its zone with a margin. */
-    const char *family = s->font_family && *s->font_family ? s->font_family : DEFAULT_FONT;
-    cairo_select_font_face(cr, family, s->italic ? CAIRO_FONT_SLANT_ITALIC : CAIRO_FONT_SLANT_NORMAL,
-                           s->bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+    const char *family = st.on ? st.face : s->font_family && *s->font_family ? s->font_family : DEFAULT_FONT;
+    cairo_select_font_face(cr, family, s->italic && !st.on ? CAIRO_FONT_SLANT_ITALIC : CAIRO_FONT_SLANT_NORMAL,
+                           s->bold || st.on ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
     rect_t zone = {s->width * (1 - SAFE_ZONE) / 2, s->height * (1 - SAFE_ZONE) / 2,
                    s->width * SAFE_ZONE, s->height * SAFE_ZONE};
     if (s->has_region)
@@ -528,12 +670,59 @@ int draw_scene(const scene_t *s, unsigned char **png, size_t *len, scene_truth_t
             else if (offzone_dir == 2) dy = -uy0 - overhang * (uy1 - uy0);
             else dy = s->height - uy1 + overhang * (uy1 - uy0);
         }
-        set_source(cr, ink, 1);
-        for (int i = 0; i < t.n_lines; i++) {
-            cairo_move_to(cr, origin_x[i] + dx, baseline[i] + dy);
-            cairo_show_text(cr, t.lines[i]);
-            t.boxes[i] = clip_box(ink_box[i].x + dx, ink_box[i].y + dy, ink_box[i].w, ink_box[i].h,
-                                  s->width, s->height);
+        if (!st.on) {
+            set_source(cr, ink, 1);
+            for (int i = 0; i < t.n_lines; i++) {
+                cairo_move_to(cr, origin_x[i] + dx, baseline[i] + dy);
+                cairo_show_text(cr, t.lines[i]);
+                t.boxes[i] = clip_box(ink_box[i].x + dx, ink_box[i].y + dy, ink_box[i].w, ink_box[i].h,
+                                      s->width, s->height);
+            }
+        } else {
+            double cx = (ux0 + ux1) / 2 + dx, cy = (uy0 + uy1) / 2 + dy;
+            double pad = size * 0.25; /* the effect's reach */
+            rect_t under = rotated_rect((rect_t){ux0 + dx - pad, uy0 + dy - pad, ux1 - ux0 + 2 * pad,
+                                                 uy1 - uy0 + 2 * pad}, st.angle, cx, cy);
+            box_t ub = clip_box(under.x, under.y, under.w, under.h, s->width, s->height);
+            bool legible = true;
+            if (s->mistake != MISTAKE_LOW_CONTRAST && ub.w > 0 && ub.h > 0) {
+                /* Legible by construction: the ink against the pixels actually under the
+                 * text, with room for the grain; else black or white; else no texture. */
+                const uint32_t cands[3] = {ink, 0x000000, 0xffffff};
+                double best = -1;
+                uint32_t pick = ink;
+                for (int k = 0; k < 3; k++) {
+                    double w = worst_contrast(surf, ub, cands[k]);
+                    if (w > best + 0.01) best = w, pick = cands[k];
+                    if (k == 0 && w >= MIN_INK_CONTRAST + 1) break;
+                }
+                ink = pick;
+                if (best < MIN_INK_CONTRAST + 1) {
+                    set_source(cr, bg, 1);
+                    cairo_paint(cr);
+                    ink = t.ink;
+                    legible = false;
+                }
+            }
+            t.ink = ink;
+            snprintf(t.style, sizeof t.style, "%s/%s/%s/%.1fdeg", st.face, FX_NAMES[st.effect],
+                     legible ? TEX_NAMES[st.texture] : "plain", st.angle * 180 / M_PI);
+            for (int i = 0; i < t.n_lines; i++) {
+                cairo_save(cr);
+                cairo_translate(cr, cx, cy);
+                cairo_rotate(cr, st.angle);
+                cairo_translate(cr, -cx, -cy);
+                cairo_move_to(cr, origin_x[i] + dx, baseline[i] + dy);
+                cairo_text_path(cr, t.lines[i]);
+                draw_effect(cr, &st, ink, size);
+                set_source(cr, ink, 1);
+                cairo_fill(cr);
+                cairo_restore(cr);
+                rect_t rb = rotated_rect((rect_t){ink_box[i].x + dx, ink_box[i].y + dy, ink_box[i].w, ink_box[i].h},
+                                         st.angle, cx, cy);
+                t.boxes[i] = clip_box(rb.x, rb.y, rb.w, rb.h, s->width, s->height);
+            }
+            add_noise(surf, &st.r, st.grain);
         }
     } else if (s->mistake == MISTAKE_OFFZONE || s->mistake == MISTAKE_LOW_CONTRAST) {
         t.mistake = MISTAKE_NONE; /* no text to misplace or fade */

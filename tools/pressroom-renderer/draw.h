@@ -44,6 +44,12 @@ typedef struct {
     double region_x, region_y, region_w, region_h; /* fractions: where the text goes */
     uint64_t seed;        /* all randomness (layout jitter, mistake letters) from this */
     mistake_t mistake;
+    /* The fraction of scenes drawn styled, chosen from the seed (0: none, the plain
+     * scenes of before): a bold display face (font_family ignored), a stroke, drop
+     * shadow or glow, a rotation within +-4 degrees, a busy texture (stripes, checks,
+     * confetti, bokeh) and grain. The ink is chosen against the pixels under the text so
+     * its contrast is at least 4.5:1 there (unless the mistake is low_contrast). */
+    double styled_fraction;
 } scene_t;
 
 typedef struct {
@@ -52,6 +58,7 @@ typedef struct {
     box_t boxes[SCENE_MAX_LINES];
     uint32_t ink, background;
     mistake_t mistake;
+    char style[96]; /* "" when plain, else e.g. "Liberation Serif/stroke/stripes/-2.5deg" */
 } scene_truth_t;
 
 /* Draws `s` as a PNG into a malloc'd buffer (*png, *len; caller frees).

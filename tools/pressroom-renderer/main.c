@@ -213,6 +213,7 @@ static int draw_request(const model_config_t *m, const render_request_t *rq, ima
     s.region_w = rq->spec.region_w;
     s.region_h = rq->spec.region_h;
     s.seed = splitmix(&rng);
+    s.styled_fraction = m->styled_fraction;
     /* A scene with no overlay text still has a subject (a flat fill would be blank). */
     s.background = s.n_lines == 0 ? BG_SUBJECT : unit(&rng) < 0.15 ? BG_GRADIENT : BG_FLAT;
     mistake_t chosen = choose_mistake(m, rq, &rng);
