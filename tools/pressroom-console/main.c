@@ -229,9 +229,13 @@ static enum MHD_Result serve_action(console_t *c, struct MHD_Connection *conn, u
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
     const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
-    char own[300];
+    /* Our own origin is the Host the request was sent to, over http or (behind a TLS
+     * proxy that keeps Host) https. */
+    char own[300], own_tls[300];
     snprintf(own, sizeof own, "http://%s", host ? host : "");
-    if ((origin && (!host || strcmp(origin, own))) || (site && strcmp(site, "same-origin") && strcmp(site, "none")))
+    snprintf(own_tls, sizeof own_tls, "https://%s", host ? host : "");
+    if ((origin && (!host || (strcmp(origin, own) && strcmp(origin, own_tls)))) ||
+        (site && strcmp(site, "same-origin") && strcmp(site, "none")))
         return refuse_action(conn, 403, "refused: the request comes from another origin than the console's own");
     const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncasecmp(type, "application/x-www-form-urlencoded", 33))
