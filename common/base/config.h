@@ -140,7 +140,7 @@ typedef struct {
     char renderer_url[256];
     char blob_root[512];
     s3_config_t s3;
-    int blob_threads;           /* per rendering worker: threads storing images off the loop */
+    int blob_threads;           /* per worker: threads storing (rendering) or reading (verifier) images off the loop */
     int blob_presign_ttl_s;     /* > 0: verdicts carry a presigned GET URL valid this long (s3 only) */
     char metrics_listen[64];    /* HOST:PORT for /healthz /readyz /metrics; "" = off */
     char topic_prefix[64];      /* default "pressroom." */
