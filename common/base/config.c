@@ -85,6 +85,8 @@ void config_defaults(config_t *cfg) {
     snprintf(cfg->group_prefix, sizeof cfg->group_prefix, "pressroom.");
     cfg->session_timeout_ms = 10000;
     cfg->max_message_bytes = 1048576;
+    cfg->buffer_max_bytes = 16 << 20;
+    cfg->buffer_max_messages = 0;
     cfg->drain_timeout_ms = 30000;
     cfg->verify_ocr = true;
     cfg->default_max_attempts = 3;
@@ -360,6 +362,8 @@ static void load_class(json_reader_t *r, const cJSON *aj, const char *path, void
 
 static void load_verifier(json_reader_t *r, const cJSON *vj, const char *path, verifier_config_t *v) {
     json_read_int(r, vj, path, "threads", JSON_OPTIONAL, &v->threads, 0, 256, "an integer from 0 (one per core) to 256");
+    json_read_int(r, vj, path, "max_inflight", JSON_OPTIONAL, &v->max_inflight, 0, 100000,
+                  "an integer from 0 (derived from the OCR threads) to 100000");
     double bytes = (double)v->max_png_bytes;
     json_read_double(r, vj, path, "max_png_bytes", JSON_OPTIONAL, &bytes, 1024, 1 << 30, "bytes, 1024 to 2^30");
     v->max_png_bytes = (int64_t)bytes;
@@ -435,7 +439,7 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
 
     char path[64];
     static const char *const kk[] = {"brokers", "topic_prefix", "group_prefix", "session_timeout_ms",
-                                     "max_message_bytes", NULL};
+                                     "max_message_bytes", "buffer_max_bytes", "buffer_max_messages", NULL};
     const cJSON *k = section(r, root, "", "kafka", kk, path, sizeof path);
     if (k) {
         json_read_string(r, k, path, "brokers", JSON_OPTIONAL, cfg->brokers, sizeof cfg->brokers);
@@ -445,6 +449,11 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
                       "milliseconds, 1000 to 300000");
         json_read_int(r, k, path, "max_message_bytes", JSON_OPTIONAL, &cfg->max_message_bytes, 1024, 104857600,
                       "bytes, 1024 to 104857600");
+        double bytes = (double)cfg->buffer_max_bytes;
+        json_read_double(r, k, path, "buffer_max_bytes", JSON_OPTIONAL, &bytes, 1024, 1 << 30, "bytes, 1024 to 2^30");
+        cfg->buffer_max_bytes = (int64_t)bytes;
+        json_read_int(r, k, path, "buffer_max_messages", JSON_OPTIONAL, &cfg->buffer_max_messages, 0, 10000000,
+                      "an integer from 0 (4 x the in-flight window, at least 1024) to 10000000");
     }
     load_members(r, cfg, root, "models", model_member, "at most 16 models with names under 64 bytes",
                  load_model);
@@ -472,7 +481,7 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
                       "milliseconds, 100 to 600000");
         json_read_int(r, s3, path, "max_retries", JSON_OPTIONAL, &c->max_retries, 0, 10, "0 to 10");
     }
-    static const char *const vk[] = {"threads", "max_png_bytes", "max_dimension", "max_png_chunks", "safe_zone",
+    static const char *const vk[] = {"threads", "max_inflight", "max_png_bytes", "max_dimension", "max_png_chunks", "safe_zone",
                                      "min_contrast", "palette_tolerance", "blur_threshold", "min_confidence", NULL};
     const cJSON *v = section(r, root, "", "verifier", vk, path, sizeof path);
     if (v) load_verifier(r, v, path, &cfg->verifier);

@@ -112,6 +112,7 @@ typedef struct {
 
 typedef struct {
     int threads;                /* OCR threads; 0 = number of cores */
+    int max_inflight;           /* images being read or checked; 0 = derived (verifier_window) */
     int64_t max_png_bytes;      /* untrusted PNG bounds */
     int max_dimension;
     int max_png_chunks;
@@ -141,13 +142,15 @@ typedef struct {
     char renderer_url[256];
     char blob_root[512];
     s3_config_t s3;
-    int blob_threads;           /* per rendering worker: threads storing images off the loop */
+    int blob_threads;           /* per worker: threads storing (rendering) or reading (verifier) images off the loop */
     int blob_presign_ttl_s;     /* > 0: verdicts carry a presigned GET URL valid this long (s3 only) */
     char metrics_listen[64];    /* HOST:PORT for /healthz /readyz /metrics; "" = off */
     char topic_prefix[64];      /* default "pressroom." */
     char group_prefix[64];      /* consumer group = prefix + worker name */
     int session_timeout_ms;     /* consumer group session timeout */
     int max_message_bytes;      /* larger inputs go to the DLQ unparsed (kafka.max_message_bytes) */
+    int64_t buffer_max_bytes;   /* polled inputs waiting for the window: pause past this many bytes */
+    int buffer_max_messages;    /* ... or this many (0 = 4 x the window, at least 1024) */
     int drain_timeout_ms;       /* after SIGTERM, how long in-flight work may take before the worker exits */
     bool verify_ocr;
     int default_max_attempts;

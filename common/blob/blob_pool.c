@@ -59,7 +59,11 @@ static void *serve(void *arg) {
         pthread_mutex_unlock(&p->mu);
         if (c->done.op == BLOB_OP_PUT)
             c->done.rc = blob_put(p->store, c->uri, c->data, c->len, c->done.err, sizeof c->done.err);
-        else
+        else if (c->done.op == BLOB_OP_GET) {
+            c->done.status = blob_get(p->store, c->uri, c->len, &c->done.data, &c->done.len, c->done.err,
+                                      sizeof c->done.err);
+            c->done.rc = c->done.status == BLOB_OK ? 0 : -1;
+        } else
             c->done.rc = blob_exists(p->store, c->uri, c->done.err, sizeof c->done.err);
         pthread_mutex_lock(&p->mu);
         push(&p->out, c);
@@ -117,6 +121,10 @@ void blob_pool_exists(blob_pool_t *p, const char *uri, void *opaque) {
     submit(p, BLOB_OP_EXISTS, uri, NULL, 0, opaque);
 }
 
+void blob_pool_get(blob_pool_t *p, const char *uri, size_t max, void *opaque) {
+    submit(p, BLOB_OP_GET, uri, NULL, max, opaque); /* len: the bound on what is read */
+}
+
 int blob_pool_fd(const blob_pool_t *p) { return p->efd; }
 
 bool blob_pool_next(blob_pool_t *p, blob_done_t *done) {
@@ -151,7 +159,10 @@ void blob_pool_free(blob_pool_t *p) {
     for (int i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
     call_t *c;
     while ((c = pop(&p->in))) free(c);
-    while ((c = pop(&p->out))) free(c);
+    while ((c = pop(&p->out))) {
+        free(c->done.data);
+        free(c);
+    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cond);
     close(p->efd);

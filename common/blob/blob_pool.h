@@ -1,5 +1,5 @@
-/* blob_pool.h — blob store calls off the loop: a few threads that store images and
- * answer "is it stored already?", and an eventfd the caller's loop watches.
+/* blob_pool.h — blob store calls off the loop: a few threads that store images, read
+ * them and answer "is it stored already?", and an eventfd the caller's loop watches.
  *
  *   blob_pool_t *p = blob_pool_new(store, cfg->blob_threads, err, sizeof err);
  *   loop_watch(loop, blob_pool_fd(p), LOOP_READ, on_ready, ctx);
@@ -20,13 +20,18 @@
 
 typedef struct blob_pool blob_pool_t;
 
-typedef enum { BLOB_OP_PUT, BLOB_OP_EXISTS } blob_op_t;
+typedef enum { BLOB_OP_PUT, BLOB_OP_EXISTS, BLOB_OP_GET } blob_op_t;
 
 typedef struct {
     blob_op_t op;
     void *opaque;    /* the submitter's */
-    int rc;          /* PUT: 0 stored, -1 failed; EXISTS: blob_exists's 1, 0 or -1 */
+    int rc;          /* PUT, GET: 0 done, -1 failed; EXISTS: blob_exists's 1, 0 or -1 */
     char err[768];   /* a sentence when rc is -1 */
+    /* GET: blob_get's status and bytes (malloc'd, now the taker's to free; NULL unless
+     * status is BLOB_OK). */
+    blob_status_t status;
+    unsigned char *data;
+    size_t len;
 } blob_done_t;
 
 /* threads >= 1. NULL with err when a thread or the eventfd cannot be created. */
@@ -37,6 +42,9 @@ blob_pool_t *blob_pool_new(const blob_store_t *store, int threads, char *err, si
 void blob_pool_put(blob_pool_t *p, const char *uri, const void *data, size_t len, void *opaque);
 /* Queues a blob_exists of uri. */
 void blob_pool_exists(blob_pool_t *p, const char *uri, void *opaque);
+/* Queues a blob_get of uri, at most max bytes (the verifier's image reads: a read from
+ * s3 is a round trip, which must hold neither the loop nor an OCR thread). */
+void blob_pool_get(blob_pool_t *p, const char *uri, size_t max, void *opaque);
 
 /* Readable (eventfd) while completions are waiting. */
 int blob_pool_fd(const blob_pool_t *p);
@@ -45,8 +53,9 @@ bool blob_pool_next(blob_pool_t *p, blob_done_t *done);
 /* Submitted and not yet taken. */
 int blob_pool_pending(const blob_pool_t *p);
 
-/* Lets the running calls finish, drops the queued ones and their completions, joins
- * the threads. The opaque pointers of what was dropped stay the caller's. */
+/* Lets the running calls finish, drops the queued ones and their completions (a GET's
+ * bytes freed), joins the threads. The opaque pointers of what was dropped stay the
+ * caller's. */
 void blob_pool_free(blob_pool_t *p);
 
 #endif

@@ -27,6 +27,7 @@ struct kafka {
     offset_tracker_t *tracker;
     bool paused;
     bool held;            /* held_topic's partitions are paused (kafka_hold_topic) */
+    uint64_t partition_pauses; /* partitions paused so far: each one loses its prefetch */
     char held_topic[256];
     bool cooperative;
     bool failed;
@@ -189,8 +190,10 @@ static void set_paused(kafka_t *k, const rd_kafka_topic_partition_list_t *parts,
         if (which == PARTS_ALL || (which == PARTS_HELD) == held) rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
     }
     if (l->cnt) {
-        if (pause) rd_kafka_pause_partitions(k->consumer, l);
-        else rd_kafka_resume_partitions(k->consumer, l);
+        if (pause) {
+            rd_kafka_pause_partitions(k->consumer, l);
+            k->partition_pauses += (uint64_t)l->cnt;
+        } else rd_kafka_resume_partitions(k->consumer, l);
     }
     rd_kafka_topic_partition_list_destroy(l);
 }
@@ -385,6 +388,7 @@ void kafka_hold_topic(kafka_t *k, const char *topic, bool held) {
 }
 
 bool kafka_paused(const kafka_t *k) { return k->paused; }
+uint64_t kafka_partition_pauses(const kafka_t *k) { return k->partition_pauses; }
 
 int kafka_consumer_fd(const kafka_t *k) { return k->consumer_pipe[0]; }
 int kafka_producer_fd(const kafka_t *k) { return k->producer_pipe[0]; }

@@ -80,6 +80,10 @@ void kafka_serve(kafka_t *k);
  * is deferred, Redis is down). Newly assigned partitions inherit the state. */
 void kafka_pause(kafka_t *k, bool paused);
 bool kafka_paused(const kafka_t *k);
+/* Partitions paused since the start (by kafka_pause, kafka_hold_topic or an assignment
+ * that inherits a pause), counted one per partition: librdkafka drops the messages it
+ * had prefetched for each, and fetches them again on resume. */
+uint64_t kafka_partition_pauses(const kafka_t *k);
 /* Holds (pauses) the partitions of one topic, or releases them, whatever the global
  * state (the backfill lane while its buffer is full). Newly assigned partitions inherit
  * it. */

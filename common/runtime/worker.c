@@ -25,8 +25,7 @@
 #define POLL_BATCH 256          /* messages consumed per loop turn at most */
 #define LETTER_MAX_BYTES 65536  /* a dead letter keeps at most this much of the input */
 #define LETTER_OVERHEAD 256     /* the producer's own framing, on top of headers and key */
-#define BUFFER_MAX_BYTES (16u << 20) /* polled inputs waiting for room in the window */
-#define BUFFER_MIN_COUNT 1024
+#define BUFFER_MIN_COUNT 1024   /* kafka.buffer_max_messages 0: 4 x the window, at least this */
 
 typedef enum { INPUT_WITH_STAGE = 0, INPUT_PARKED, INPUT_ENDED } input_state_t;
 
@@ -421,14 +420,22 @@ static void drop_parked(worker_t *w) {
 static int stage_inflight(worker_t *w) { return w->stage->inflight ? w->stage->inflight(w) : 0; }
 static bool window_full(worker_t *w) { return stage_inflight(w) + w->n_parked >= w->max_inflight; }
 
+/* The bound on live messages polled and not yet started (kafka.buffer_max_messages). */
+static int buffer_max_messages(const worker_t *w) {
+    if (w->cfg.buffer_max_messages > 0) return w->cfg.buffer_max_messages;
+    return 4 * w->max_inflight > BUFFER_MIN_COUNT ? 4 * w->max_inflight : BUFFER_MIN_COUNT;
+}
+
+/* Only past these bounds are the partitions paused (kafka.buffer_max_bytes). */
 static bool buffer_full(const worker_t *w) {
-    int max_n = 4 * w->max_inflight > BUFFER_MIN_COUNT ? 4 * w->max_inflight : BUFFER_MIN_COUNT;
-    return w->queued.n >= max_n || w->queued.bytes >= BUFFER_MAX_BYTES;
+    return w->queued.n >= buffer_max_messages(w) || (int64_t)w->queued.bytes >= w->cfg.buffer_max_bytes;
 }
 
 /* The lane waits behind live work: a little more than its quota is enough queued. */
 static bool lane_full(const worker_t *w) {
-    return w->lane.n >= 2 * w->lane_quota + 16 || w->lane.bytes >= BUFFER_MAX_BYTES / 4;
+    int max_n = 2 * w->lane_quota + 16;
+    if (max_n > buffer_max_messages(w)) max_n = buffer_max_messages(w);
+    return w->lane.n >= max_n || (int64_t)w->lane.bytes >= w->cfg.buffer_max_bytes / 4;
 }
 
 static void queue_push(queue_t *q, rd_kafka_message_t *m) {
@@ -579,8 +586,13 @@ static void refresh_metrics(void *ctx) {
     metric_set(metric_get(METRIC_GAUGE, "pressroom_parked",
                           "Inputs parked for later (budget deferral, Redis down, rate limit).", NULL),
                w->n_parked);
+    metric_set(metric_get(METRIC_COUNTER, "pressroom_consumer_pauses_total",
+                          "Partitions paused (buffer full, deferral, backfill lane held, draining): each "
+                          "loses librdkafka's prefetch and is fetched again on resume.",
+                          NULL),
+               (double)kafka_partition_pauses(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_consumer_paused",
-                          "1 while consumption is paused (window full, deferral, draining).", NULL),
+                          "1 while consumption is paused (buffer full, deferral, draining).", NULL),
                kafka_paused(w->kafka));
     metric_set(metric_get(METRIC_GAUGE, "pressroom_draining", "1 after SIGTERM while in-flight work finishes.", NULL),
                w->draining);

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "blob/blobstore.h"
 #include "base/log.h"
 #include "verify/ocr.h"
 
@@ -22,9 +21,6 @@ typedef struct item {
     job_t job;
     unsigned char *png;
     size_t len;
-    const blob_store_t *blob_store; /* with blob_uri: read by the checker thread (not the loop) */
-    char *blob_uri;
-    size_t blob_max;
     void *opaque;
     verdict_t *verdict;
 } item_t;
@@ -79,13 +75,6 @@ static void *checker_main(void *arg) {
         item_t *it = fifo_pop(&p->in);
         if (!it) break; /* stopping and drained */
         pthread_mutex_unlock(&p->mu);
-        if (it->blob_uri) {
-            char err[512];
-            blob_status_t bs = blob_get(it->blob_store, it->blob_uri, it->blob_max, &it->png, &it->len, err, sizeof err);
-            if (bs != BLOB_OK) /* checked as empty bytes: image_undecodable, re-rendered */
-                log_warn("image_unavailable", "job_id", it->job.job_id, "status", blob_status_name(bs), "error", err,
-                         NULL);
-        }
         it->verdict = verify_png(ocr, &p->cfg, &it->job, it->png ? it->png : (const unsigned char *)"", it->len);
         free(it->png);
         it->png = NULL;
@@ -152,7 +141,6 @@ verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, i
 
 static void item_free(item_t *it) {
     free(it->png);
-    free(it->blob_uri);
     free(it);
 }
 
@@ -175,17 +163,6 @@ int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, s
     it->job = *job;
     it->png = png;
     it->len = len;
-    it->opaque = opaque;
-    return enqueue(p, it);
-}
-
-int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const blob_store_t *store, const char *uri,
-                            size_t max, void *opaque) {
-    item_t *it = xcalloc(1, sizeof *it);
-    it->job = *job;
-    it->blob_store = store;
-    it->blob_uri = xstrdup(uri);
-    it->blob_max = max;
     it->opaque = opaque;
     return enqueue(p, it);
 }

@@ -21,7 +21,6 @@
 
 #include "base/config.h"
 #include "base/message.h"
-#include "blob/blobstore.h"
 
 typedef struct ocr_engine ocr_engine_t;
 typedef struct verdict verdict_t;
@@ -56,19 +55,12 @@ typedef struct verify_pool verify_pool_t;
  * each with its own Tesseract handle when ocr_enabled. Returns NULL with err. */
 verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, int threads,
                                char *err, size_t errlen);
-/* Queues a check of png for job; takes ownership of png (malloc'd), copies job.
+/* Queues a check of png for job; takes ownership of png (malloc'd, or NULL with len 0:
+ * an image that could not be read, checked as image_undecodable), copies job.
  * Never blocks for long (the queue is unbounded; callers bound it with
  * verify_pool_pending). Returns 0, or -1 when the pool is shutting down (png freed). */
 int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len,
                        void *opaque);
-/* Queues a check of the blob at uri in store (at most max bytes; the store outlives
- * the pool): the checker thread reads it, so a slow volume or a network store never
- * stalls the caller's loop. A blob that
- * cannot be read (missing, too large, outside the store after all) is checked as empty
- * bytes: image_undecodable. Callers reject references outside the store first
- * (blob_uri_inside). Returns 0, or -1 when the pool is shutting down. */
-int verify_pool_submit_blob(verify_pool_t *p, const job_t *job, const blob_store_t *store, const char *uri,
-                            size_t max, void *opaque);
 /* Readable (eventfd) while at least one verdict is ready. */
 int verify_pool_fd(const verify_pool_t *p);
 /* Takes one finished verdict and its submitter's opaque pointer; NULL when none. */

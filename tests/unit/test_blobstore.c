@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "base/config.h"
+#include "blob/blob_pool.h"
 #include "blob/blobstore.h"
 #include "base/fileio.h"
 
@@ -272,6 +274,61 @@ static void test_status_names_prefix_reasons(void **state) {
     assert_string_equal(blob_status_name(BLOB_UNREADABLE), "blob_unreadable");
 }
 
+/* Takes the pool's next completion, waiting on its eventfd (at most 10 s). */
+static blob_done_t pool_next(blob_pool_t *p) {
+    blob_done_t done;
+    for (int i = 0; i < 100; i++) {
+        if (blob_pool_next(p, &done)) return done;
+        struct pollfd pfd = {.fd = blob_pool_fd(p), .events = POLLIN};
+        poll(&pfd, 1, 100);
+    }
+    fail_msg("no completion from the blob pool in 10 s");
+    return done;
+}
+
+/* The verifier's reads: blob_get on a pool thread, the status and bytes handed back. */
+static void test_the_pool_reads_blobs_with_their_status(void **state) {
+    (void)state;
+    char err[512];
+    blob_pool_t *p = blob_pool_new(S(root), 2, err, sizeof err);
+    assert_non_null(p);
+    char ok[PATH_MAX * 2], missing[PATH_MAX * 2];
+    snprintf(ok, sizeof ok, "%s/job-1/preview-1.png", root);
+    snprintf(missing, sizeof missing, "%s/job-1/preview-9.png", root);
+    int tags[3];
+    blob_pool_get(p, ok, 1 << 20, &tags[0]);
+    blob_pool_get(p, missing, 1 << 20, &tags[1]);
+    blob_pool_get(p, ok, 4, &tags[2]); /* above the caller's limit */
+    bool seen[3] = {false, false, false};
+    for (int n = 0; n < 3; n++) {
+        blob_done_t d = pool_next(p);
+        assert_int_equal(d.op, BLOB_OP_GET);
+        int i = (int)((int *)d.opaque - tags);
+        assert_true(i >= 0 && i < 3 && !seen[i]);
+        seen[i] = true;
+        if (i == 0) {
+            assert_int_equal(d.status, BLOB_OK);
+            assert_int_equal(d.rc, 0);
+            assert_int_equal(d.len, sizeof BLOB - 1);
+            assert_memory_equal(d.data, BLOB, d.len);
+        } else {
+            assert_int_equal(d.status, i == 1 ? BLOB_MISSING : BLOB_TOO_LARGE);
+            assert_int_equal(d.rc, -1);
+            assert_null(d.data);
+            assert_true(d.err[0] != '\0');
+        }
+        free(d.data);
+    }
+    assert_int_equal(blob_pool_pending(p), 0);
+    /* A read nobody takes: its bytes go with the pool (ASan's leak check). */
+    blob_pool_get(p, ok, 1 << 20, NULL);
+    for (int i = 0; i < 100 && blob_pool_pending(p); i++) {
+        struct pollfd pfd = {.fd = blob_pool_fd(p), .events = POLLIN};
+        if (poll(&pfd, 1, 100) > 0) break;
+    }
+    blob_pool_free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_blob_inside_the_store_is_read),
@@ -287,6 +344,7 @@ int main(void) {
         cmocka_unit_test(test_a_folder_is_not_a_blob),
         cmocka_unit_test(test_an_oversized_blob_is_refused_before_reading),
         cmocka_unit_test(test_status_names_prefix_reasons),
+        cmocka_unit_test(test_the_pool_reads_blobs_with_their_status),
     };
     return cmocka_run_group_tests(tests, make_store, remove_store);
 }

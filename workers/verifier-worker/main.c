@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob/blob_pool.h"
 #include "blob/blobstore.h"
 #include "budget/budget.h"
 #include "base/alloc.h"
@@ -29,20 +30,47 @@
 #include "verify/verify.h"
 #include "runtime/worker.h"
 
-typedef struct {
-    blob_store_t *store; /* validated at start-up; read by the checker threads */
-    verify_pool_t *pool;
-    budget_t *budget; /* verdict costs come from its settled records */
-} verifier_state_t;
-
-/* One check in flight. */
-typedef struct {
+/* One check in flight: its image being read (blob pool), then checked (OCR pool). */
+typedef struct check {
     input_t *in;
     task_t task;
-    int64_t queued_us; /* mono_us() at submission to the pool */
+    job_t checked;     /* what the image is checked against */
+    int64_t queued_us; /* mono_us() at submission to the blob pool */
+    struct check *prev, *next; /* verifier_state_t.checks */
 } check_t;
 
+typedef struct {
+    blob_store_t *store; /* validated at start-up; read by the blob pool's threads */
+    blob_pool_t *reads;  /* image reads, off the loop and off the OCR threads */
+    verify_pool_t *pool;
+    budget_t *budget; /* verdict costs come from its settled records */
+    check_t *checks;  /* every check not yet decided: freed at exit (their inputs redelivered) */
+} verifier_state_t;
+
 static void on_verdicts(void *ctx, int fd, int events);
+static void on_images(void *ctx, int fd, int events);
+
+static void check_link(verifier_state_t *st, check_t *c) {
+    c->next = st->checks;
+    if (st->checks) st->checks->prev = c;
+    st->checks = c;
+}
+
+static void check_free(verifier_state_t *st, check_t *c) {
+    if (c->prev) c->prev->next = c->next;
+    else st->checks = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c);
+}
+
+/* The verifier's default window (verifier.max_inflight 0): enough images read ahead and
+ * queued that every OCR thread always has the next one while the loop decides, and every
+ * blob thread has a read in flight (a read from s3 is a round trip). Verdicts waiting for
+ * the broker's acknowledgement hold no slot. */
+static int verifier_window(int ocr_threads, int blob_threads) {
+    int n = 8 * ocr_threads + blob_threads;
+    return n > 32 ? n : 32;
+}
 
 static int check_charges(void *ctx, task_t *task) { return budget_verify_charges(ctx, task); }
 static int record_verdict(void *ctx, const task_t *task, const char *verdict) {
@@ -57,8 +85,15 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
         free(st);
         return -1;
     }
+    st->reads = blob_pool_new(st->store, cfg->blob_threads, err, errlen);
+    if (!st->reads) {
+        blob_store_free(st->store);
+        free(st);
+        return -1;
+    }
     st->pool = verify_pool_new(&cfg->verifier, cfg->verify_ocr, cfg->verifier.threads, err, errlen);
     if (!st->pool) {
+        blob_pool_free(st->reads);
         blob_store_free(st->store);
         free(st);
         return -1;
@@ -66,6 +101,7 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
     st->budget = budget_connect(cfg, err, errlen);
     if (!st->budget) {
         verify_pool_free(st->pool);
+        blob_pool_free(st->reads);
         blob_store_free(st->store);
         free(st);
         return -1;
@@ -74,8 +110,10 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
                                        .ctx = st->budget});
     worker_set_state(w, st);
     loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
-    /* Enough queued to keep every OCR thread busy, few enough to redeliver little. */
-    worker_set_max_inflight(w, 4 * verify_pool_threads(st->pool) + 4);
+    loop_watch(worker_loop(w), blob_pool_fd(st->reads), LOOP_READ, on_images, w);
+    worker_set_max_inflight(w, cfg->verifier.max_inflight > 0
+                                   ? cfg->verifier.max_inflight
+                                   : verifier_window(verify_pool_threads(st->pool), cfg->blob_threads));
     return 0;
 }
 
@@ -129,7 +167,7 @@ static void decide(worker_t *w, check_t *c, const verdict_t *v) {
 static void verifier_on_input(worker_t *w, input_t *in) {
     verifier_state_t *st = worker_state(w);
     const config_t *cfg = worker_config(w);
-    check_t *c = calloc(1, sizeof *c);
+    check_t *c = xcalloc(1, sizeof *c);
     char err[512];
     if (task_parse(input_payload(in), input_len(in), &c->task, err, sizeof err) != 0) {
         input_dlq(w, in, err);
@@ -163,20 +201,35 @@ static void verifier_on_input(worker_t *w, input_t *in) {
     }
     c->in = in;
     c->queued_us = mono_us();
-    /* Read on the checker thread, not here: a slow volume never stalls the loop. */
     /* The image is checked against what its render asked the provider for: the size an
      * adapter mapped the job to, or the aspect ratio of a provider that takes one. */
-    job_t checked = c->task.job;
+    c->checked = c->task.job;
     const task_render_t *rd = &c->task.render;
-    if (rd->known && rd->aspect_ratio[0]) snprintf(checked.check_aspect, sizeof checked.check_aspect, "%s", rd->aspect_ratio);
+    if (rd->known && rd->aspect_ratio[0])
+        snprintf(c->checked.check_aspect, sizeof c->checked.check_aspect, "%s", rd->aspect_ratio);
     else if (rd->known) {
-        checked.width = rd->width;
-        checked.height = rd->height;
+        c->checked.width = rd->width;
+        c->checked.height = rd->height;
     }
-    if (verify_pool_submit_blob(st->pool, &checked, st->store, c->task.image_uri,
-                                (size_t)cfg->verifier.max_png_bytes, c) != 0) {
-        /* Shutting down: leave the input unfinished so it is redelivered. */
-        free(c);
+    check_link(st, c);
+    /* Read on a blob thread, not here: a slow volume never stalls the loop, nor an OCR thread. */
+    blob_pool_get(st->reads, c->task.image_uri, (size_t)cfg->verifier.max_png_bytes, c);
+}
+
+/* Images read: each goes to the OCR pool (an unreadable one as empty bytes: checked as
+ * undecodable, so it is re-rendered, never a crash). */
+static void on_images(void *ctx, int fd, int events) {
+    worker_t *w = ctx;
+    verifier_state_t *st = worker_state(w);
+    blob_done_t done;
+    while (blob_pool_next(st->reads, &done)) {
+        check_t *c = done.opaque;
+        if (done.status != BLOB_OK)
+            log_warn("image_unavailable", "job_id", c->task.job.job_id, "status", blob_status_name(done.status),
+                     "error", done.err, NULL);
+        /* The pool takes the bytes; when it refuses (shutting down) the input is left
+         * unfinished, so it is redelivered. */
+        if (verify_pool_submit(st->pool, &c->checked, done.data, done.len, c) != 0) check_free(st, c);
     }
 }
 
@@ -189,13 +242,13 @@ static void on_verdicts(void *ctx, int fd, int events) {
         check_t *c = opaque;
         decide(w, c, v);
         verdict_free(v);
-        free(c);
+        check_free(st, c);
     }
 }
 
 static int verifier_inflight(worker_t *w) {
     verifier_state_t *st = worker_state(w);
-    return verify_pool_pending(st->pool);
+    return blob_pool_pending(st->reads) + verify_pool_pending(st->pool);
 }
 
 static void verifier_refresh_metrics(worker_t *w) {
@@ -207,7 +260,9 @@ static void verifier_refresh_metrics(worker_t *w) {
 static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
-    verify_pool_free(st->pool); /* joins the checker threads before the store goes */
+    blob_pool_free(st->reads);  /* joins the readers before the store goes */
+    verify_pool_free(st->pool);
+    while (st->checks) check_free(st, st->checks); /* undecided: their inputs are redelivered */
     budget_free(st->budget);
     blob_store_free(st->store);
     free(st);
