@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/json.h"
 
 /* The registry: one adapter per name in base/providers.h, in the list's order. */
 #define PROVIDER_ENTRY_(n) &provider_##n,
@@ -126,8 +127,11 @@ static void excerpt(char *dst, size_t dstlen, const unsigned char *body, size_t 
     if (len > max && n + 4 < dstlen) strcat(dst, "...");
 }
 
+/* A string this long in a reply is the image: parsed by memcpy (json_parse_bulk). */
+#define PROVIDER_BULK_STRING 1024
+
 cJSON *provider_parse_json(provider_outcome_t *out, const provider_response_t *resp) {
-    cJSON *j = cJSON_ParseWithLength((const char *)resp->body, resp->body_len);
+    cJSON *j = json_parse_bulk((const char *)resp->body, resp->body_len, PROVIDER_BULK_STRING);
     if (!j) {
         char shown[128];
         excerpt(shown, sizeof shown, resp->body, resp->body_len, 80);
