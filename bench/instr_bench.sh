@@ -31,6 +31,6 @@ callgrind_annotate --inclusive=yes --threshold=100 "$STACK_DIR/cg.out" 2>/dev/nu
       for (i = 1; i <= 5; i++) printf "%-48s %12.0f\n", "reply parse " d[i] " (JSON+base64+PNG checks)", per[d[i] "_parse"]
       printf "%-48s %12.0f\n", "blob write (file://)", per["bench_blob_write"]
       printf "%-48s %12.0f\n", "job parse + task encode", per["bench_task_encode"]
-      printf "%-48s %12.0f\n", "preview stage per job (openai reply)", per["openai_parse"] + per["bench_blob_write"] + per["bench_task_encode"]
+      printf "%-48s %12.0f\n", "preview stage per job (a1111 768x512 reply)", per["a1111_parse"] + per["bench_blob_write"] + per["bench_task_encode"]
       printf "%-48s %12.0f\n", "verifier PNG decode per image", per["bench_verify_decode"]
     }'
