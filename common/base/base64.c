@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -46,6 +47,57 @@ static const uint8_t SEXTET1[256] = {
 
 static int sextet(unsigned char c) { return (int)SEXTET1[c] - 1; }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* Whole groups, two at a time: each character's table entry holds its sextet already
+ * shifted into place in the group's 3 output bytes, laid out as a little-endian word
+ * (byte 0 lowest), so a group is four loads, three ORs and one 4-byte store. A byte
+ * outside the alphabet has bit 24 set (never set by a sextet): the loop stops there
+ * and the general loop below takes over, with its checks and messages. */
+#define B64_BAD 0x01000000u
+#define B64_S(c) ((uint32_t)SEXTET1_OF(c) - 1u)
+#define SEXTET1_OF(c)                                                                                          \
+    ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A' + 1                                                               \
+     : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 27                                                              \
+     : (c) >= '0' && (c) <= '9' ? (c) - '0' + 53                                                              \
+     : (c) == '+'               ? 63                                                                          \
+     : (c) == '/'               ? 64                                                                          \
+                                : 0)
+#define B64_D0(c) (SEXTET1_OF(c) ? B64_S(c) << 2 : B64_BAD)
+#define B64_D1(c) (SEXTET1_OF(c) ? (B64_S(c) >> 4) | (B64_S(c) & 15) << 12 : B64_BAD)
+#define B64_D2(c) (SEXTET1_OF(c) ? (B64_S(c) >> 2) << 8 | (B64_S(c) & 3) << 22 : B64_BAD)
+#define B64_D3(c) (SEXTET1_OF(c) ? B64_S(c) << 16 : B64_BAD)
+#define B64_T4(F, b) F(b), F((b) + 1), F((b) + 2), F((b) + 3)
+#define B64_T16(F, b) B64_T4(F, b), B64_T4(F, (b) + 4), B64_T4(F, (b) + 8), B64_T4(F, (b) + 12)
+#define B64_T64(F, b) B64_T16(F, b), B64_T16(F, (b) + 16), B64_T16(F, (b) + 32), B64_T16(F, (b) + 48)
+#define B64_T256(F) B64_T64(F, 0), B64_T64(F, 64), B64_T64(F, 128), B64_T64(F, 192)
+static const uint32_t D0[256] = {B64_T256(B64_D0)}, D1[256] = {B64_T256(B64_D1)},
+                      D2[256] = {B64_T256(B64_D2)}, D3[256] = {B64_T256(B64_D3)};
+
+/* Decodes whole groups from in[*i] into out[*o] while both fit (8 input bytes, 6 output
+ * bytes within max; the buffer has a byte of slack past each group for the 4-byte
+ * store). Stops before the first group holding anything but alphabet characters. */
+static void decode_groups(const unsigned char *in, size_t len, size_t max, unsigned char *out, size_t *i,
+                          size_t *o) {
+    size_t ii = *i, oo = *o;
+    while (ii + 8 <= len && oo + 6 <= max) {
+        uint32_t a = D0[in[ii]] | D1[in[ii + 1]] | D2[in[ii + 2]] | D3[in[ii + 3]];
+        uint32_t b = D0[in[ii + 4]] | D1[in[ii + 5]] | D2[in[ii + 6]] | D3[in[ii + 7]];
+        if ((a | b) & B64_BAD) break;
+        memcpy(out + oo, &a, 4);
+        memcpy(out + oo + 3, &b, 4);
+        oo += 6;
+        ii += 8;
+    }
+    *i = ii;
+    *o = oo;
+}
+#else
+static void decode_groups(const unsigned char *in, size_t len, size_t max, unsigned char *out, size_t *i,
+                          size_t *o) {
+    (void)in, (void)len, (void)max, (void)out, (void)i, (void)o;
+}
+#endif
+
 unsigned char *base64_decode(const char *text, size_t len, size_t max, size_t *out_len, char *err,
                              size_t errlen) {
     unsigned char *out = malloc(len / 4 * 3 + 3);
@@ -57,7 +109,9 @@ unsigned char *base64_decode(const char *text, size_t len, size_t max, size_t *o
     uint32_t acc = 0;
     int have = 0, pad = 0;
     const unsigned char *in = (const unsigned char *)text;
-    for (size_t i = 0; i < len; i++) {
+    size_t start = 0;
+    decode_groups(in, len, max, out, &start, &o);
+    for (size_t i = start; i < len; i++) {
         /* Fast path: a whole group of four alphabet characters (have == 0 implies no
          * padding seen yet); anything else goes through the checks below. */
         while (have == 0 && i + 4 <= len) {

@@ -537,3 +537,84 @@ int json_check_keys(json_reader_t *r, const cJSON *obj, const char *parent, cons
     }
     return 0;
 }
+
+/* ==== json_parse_bulk ==== */
+
+/* Walks the tree in document order counting string tokens (keys and string values)
+ * as the scanner below does; returns the value that is token number *k, or NULL
+ * (a key, or fewer tokens). */
+static cJSON *nth_string_value(cJSON *item, size_t *k, bool *is_key) {
+    for (; item; item = item->next) {
+        if (item->string) {
+            if ((*k)-- == 0) {
+                *is_key = true;
+                return NULL;
+            }
+        }
+        if (cJSON_IsString(item)) {
+            if ((*k)-- == 0) return item;
+        } else if (item->child) {
+            cJSON *found = nth_string_value(item->child, k, is_key);
+            if (found || *is_key) return found;
+        }
+    }
+    return NULL;
+}
+
+cJSON *json_parse_bulk(const char *buf, size_t len, size_t min_bulk) {
+    /* Find the longest string token without a backslash or NUL. Outside strings a
+     * quote can only open one; inside, a backslash takes the next byte with it
+     * (cJSON's rule for finding a string's end). */
+    const char *p = buf, *end = buf + len, *best = NULL;
+    size_t best_len = 0, best_k = 0, k = 0;
+    while (p < end) {
+        const char *open = memchr(p, '"', (size_t)(end - p));
+        if (!open) break;
+        const char *s = open + 1, *r = s, *close = NULL;
+        bool escaped = false;
+        while (r < end) {
+            const char *q = memchr(r, '"', (size_t)(end - r));
+            if (!q) break;
+            const char *bs = memchr(r, '\\', (size_t)(q - r));
+            if (!bs) {
+                close = q;
+                break;
+            }
+            escaped = true;
+            r = bs + 2;
+        }
+        if (!close) break; /* unterminated: cJSON refuses it, or stops before it */
+        size_t n = (size_t)(close - s);
+        if (!escaped && n >= min_bulk && n > best_len && !memchr(s, '\0', n)) {
+            best = s;
+            best_len = n;
+            best_k = k;
+        }
+        k++;
+        p = close + 1;
+    }
+    if (!best) return cJSON_ParseWithLength(buf, len);
+
+    size_t head = (size_t)(best - buf), tail = len - head - best_len;
+    char *hollow = malloc(head + tail + 1);
+    if (!hollow) return cJSON_ParseWithLength(buf, len);
+    memcpy(hollow, buf, head);
+    memcpy(hollow + head, best + best_len, tail);
+    hollow[head + tail] = '\0';
+    cJSON *root = cJSON_ParseWithLength(hollow, head + tail);
+    free(hollow);
+    if (!root) return cJSON_ParseWithLength(buf, len);
+    size_t want = best_k;
+    bool is_key = false;
+    cJSON *item = nth_string_value(root, &want, &is_key);
+    char *value = item && item->valuestring && !item->valuestring[0] ? cJSON_malloc(best_len + 1) : NULL;
+    if (!value) {
+        cJSON_Delete(root);
+        return cJSON_ParseWithLength(buf, len);
+    }
+    memcpy(value, best, best_len);
+    value[best_len] = '\0';
+    cJSON_free(item->valuestring);
+    item->valuestring = value;
+    return root;
+}

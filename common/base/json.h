@@ -95,4 +95,16 @@ const cJSON *json_read_array(json_reader_t *r, const cJSON *obj, const char *par
  * silently. The error lists the known keys. Returns 0 or -1. */
 int json_check_keys(json_reader_t *r, const cJSON *obj, const char *parent, const char *const *known);
 
+/* ==== Lenient parse of bodies that carry an image (provider replies) ==== */
+
+/* Exactly cJSON_ParseWithLength(buf, len): the same tree, the same documents accepted
+ * and refused (cJSON's own leniency included: this is not json_parse_object). Faster
+ * when the document carries one long string (at least min_bulk bytes) with no escape
+ * and no NUL, such as a base64 image: cJSON parses a copy with that string emptied,
+ * and the string's bytes (its exact value, having no escapes) are copied in with
+ * memcpy instead of going through cJSON's per-byte string parser. Whenever the emptied
+ * string cannot be found again in the tree at its place (an unusual document), the
+ * whole body is parsed by cJSON as it is. Returns the tree or NULL. */
+cJSON *json_parse_bulk(const char *buf, size_t len, size_t min_bulk);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/base64.h"
+#include "base/json.h"
 
 /* The registry: one adapter per name in base/providers.h, in the list's order. */
 #define PROVIDER_ENTRY_(n) &provider_##n,
@@ -70,8 +71,10 @@ static const char *png_structure_error(const unsigned char *b, size_t len, char 
     return buf;
 }
 
-int provider_accept_png(provider_outcome_t *out, const unsigned char *bytes, size_t len,
-                        const char *model, const char *what) {
+/* Checks bytes as the image (signature, size cap, chunk structure). Returns 0, or -1
+ * with bad_response in out. */
+static int check_png(provider_outcome_t *out, const unsigned char *bytes, size_t len, const char *model,
+                     const char *what) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (len > MODEL_CLIENT_MAX_PNG_BYTES) {
         provider_fail(out, "bad_response", "%s from %s: expected a PNG of at most %u bytes, found %zu bytes",
@@ -93,6 +96,12 @@ int provider_accept_png(provider_outcome_t *out, const unsigned char *bytes, siz
                       len, why);
         return -1;
     }
+    return 0;
+}
+
+int provider_accept_png(provider_outcome_t *out, const unsigned char *bytes, size_t len,
+                        const char *model, const char *what) {
+    if (check_png(out, bytes, len, model, what)) return -1;
     out->png = malloc(len);
     if (!out->png) {
         provider_fail(out, "bad_response", "%s from %s: out of memory for %zu bytes", what, model, len);
@@ -112,9 +121,14 @@ int provider_accept_b64_png(provider_outcome_t *out, const char *b64, const char
         provider_fail(out, "bad_response", "%s from %s: expected base64 image data: %s", what, model, err);
         return -1;
     }
-    int rc = provider_accept_png(out, bytes, len, model, what);
-    free(bytes);
-    return rc;
+    if (check_png(out, bytes, len, model, what)) {
+        free(bytes);
+        return -1;
+    }
+    out->png = bytes; /* the decoded buffer is the image: no second copy */
+    out->png_len = len;
+    out->ok = true;
+    return 0;
 }
 
 /* A printable excerpt of a body for messages: control bytes shown as '.', at most max. */
@@ -126,8 +140,11 @@ static void excerpt(char *dst, size_t dstlen, const unsigned char *body, size_t 
     if (len > max && n + 4 < dstlen) strcat(dst, "...");
 }
 
+/* A string this long in a reply is the image: parsed by memcpy (json_parse_bulk). */
+#define PROVIDER_BULK_STRING 1024
+
 cJSON *provider_parse_json(provider_outcome_t *out, const provider_response_t *resp) {
-    cJSON *j = cJSON_ParseWithLength((const char *)resp->body, resp->body_len);
+    cJSON *j = json_parse_bulk((const char *)resp->body, resp->body_len, PROVIDER_BULK_STRING);
     if (!j) {
         char shown[128];
         excerpt(shown, sizeof shown, resp->body, resp->body_len, 80);

@@ -173,6 +173,54 @@ static void test_too_many_bytes_or_chunks_are_rejected(void **state) {
     free(png);
 }
 
+/* The offset of the first IDAT chunk (its length field), or 0. */
+static size_t find_idat(const unsigned char *png, size_t len) {
+    for (size_t pos = 8; pos + 12 <= len;) {
+        uint32_t clen = (uint32_t)png[pos] << 24 | (uint32_t)png[pos + 1] << 16 | (uint32_t)png[pos + 2] << 8 |
+                        png[pos + 3];
+        if (!memcmp(png + pos + 4, "IDAT", 4)) return pos;
+        pos += 12 + (size_t)clen;
+    }
+    return 0;
+}
+
+/* Integrity lives in the chunk CRCs: one flipped byte of compressed data is an error.
+ * The zlib Adler-32 is not checked (a stream whose Adler-32 alone is wrong, under a
+ * correct CRC, decodes): it covers the same bytes the CRC already did. */
+static void test_corrupt_idat_is_an_error_adler32_is_left_to_the_crc(void **state) {
+    (void)state;
+    image_t img = make_rgb(37, 21), out;
+    unsigned char *png;
+    size_t len;
+    encode(&img, &png, &len);
+    size_t at = find_idat(png, len);
+    assert_true(at > 0);
+    uint32_t clen = (uint32_t)png[at] << 24 | (uint32_t)png[at + 1] << 16 | (uint32_t)png[at + 2] << 8 | png[at + 3];
+    assert_true(clen > 8);
+    char err[256];
+
+    unsigned char *bad = malloc(len);
+    memcpy(bad, png, len);
+    bad[at + 8 + clen / 2] ^= 0x10; /* a byte of the deflate data, CRC left as it was */
+    assert_int_equal(image_decode_png(bad, len, &LIMITS, &out, err, sizeof err), -1);
+    assert_true(err[0]);
+
+    memcpy(bad, png, len);
+    bad[at + 8 + clen - 1] ^= 0x01; /* the Adler-32's last byte, CRC left as it was */
+    assert_int_equal(image_decode_png(bad, len, &LIMITS, &out, err, sizeof err), -1);
+    assert_non_null(strstr(err, "CRC"));
+
+    memcpy(bad, png, len);
+    bad[at + 8 + clen - 1] ^= 0x01; /* the Adler-32's last byte, then a correct CRC */
+    put32(bad + at + 8 + clen, crc32_of(bad + at + 4, 4 + clen));
+    assert_int_equal(image_decode_png(bad, len, &LIMITS, &out, err, sizeof err), 0);
+    assert_memory_equal(out.rgb, img.rgb, 37 * 21 * 3);
+    image_free(&out);
+    free(bad);
+    image_free(&img);
+    free(png);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rgb_png_round_trips),
@@ -182,6 +230,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_png_is_an_error),
         cmocka_unit_test(test_garbage_bytes_are_an_error),
         cmocka_unit_test(test_too_many_bytes_or_chunks_are_rejected),
+        cmocka_unit_test(test_corrupt_idat_is_an_error_adler32_is_left_to_the_crc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,19 @@ local function gcra_take(key, limit, period, horizon_us)
   redis.call('SET', key, I(new_tat), 'PX', I(math.ceil((new_tat - now_us) / 1000) + 1000))
   return true, wait
 end
+-- Adds deltas[i] to the integer field fields[i] of hash key (a missing field counts as
+-- 0): one HMGET and one HSET whatever the number of fields, where one HINCRBY each
+-- would cost a command each. The script is atomic, so read-then-write is exact; the
+-- values are integers below 2^53 (see Numbers above). Returns nothing.
+local function hincr(key, fields, deltas)
+  local cur = redis.call('HMGET', key, unpack(fields))
+  local args = {}
+  for i, f in ipairs(fields) do
+    args[2 * i - 1] = f
+    args[2 * i] = I((tonumber(cur[i]) or 0) + deltas[i])
+  end
+  redis.call('HSET', key, unpack(args))
+end
 local function effective(ovk, cfg_cap, cfg_win)
   local o = redis.call('HMGET', ovk, 'cap_micros', 'window_s')
   return tonumber(o[1]) or cfg_cap, tonumber(o[2]) or cfg_win

@@ -44,18 +44,23 @@ end
 local model = d[6] or 'unknown'
 local detail = 'settled'
 local wk = win_key(win, wid)
+-- The window's counters in one hincr (HMGET + HSET) instead of a HINCRBY each; the
+-- decision's state is written once, below.
 if d[1] == 'reserved' and gen == cur then
-  unreserve(dk, res, win, wid, model, 'settled', 'settled')
+  if redis.call('EXISTS', wk) == 1 then
+    -- The reservation goes back (as unreserve does) and the actual price is spent.
+    hincr(wk, {'reserved', 'reserved:' .. model, 'settled', 'spent', 'spent:' .. model},
+          {-res, -res, 1, actual, actual})
+  else
+    hincr(wk, {'spent', 'spent:' .. model}, {actual, actual})
+  end
   redis.call('ZREM', leases, dk)
   if actual > res then detail = 'settled above the reservation' end
 else
   -- Nothing to settle against: charge it where the money is spent now, and count it.
   detail = d[1] and ('settled after the reservation was returned (' .. d[1] .. ')') or 'settled without a reservation'
-  redis.call('HINCRBY', wk, 'late_settles', 1)
+  hincr(wk, {'late_settles', 'spent', 'spent:' .. model, 'settled'}, {1, actual, actual, 1})
 end
-redis.call('HINCRBY', wk, 'spent', I(actual))
-redis.call('HINCRBY', wk, 'spent:' .. model, I(actual))
-if not (d[1] == 'reserved' and gen == cur) then redis.call('HINCRBY', wk, 'settled', 1) end
 redis.call('EXPIRE', wk, I(win * 3 + tonumber(ARGV[ARG_LEASE_TTL_S])))
 if gen == cur then
   redis.call('HSET', dk, 'state', 'settled', 'charged', I(actual), 'reserved', I(res),
