@@ -52,6 +52,14 @@ static bool valid_class(const char *s) {
     return true;
 }
 
+/* A template's name: lower case, digits, - and _, starting with a letter ("weekly-deals"). */
+static bool valid_template(const char *s) {
+    if (!islower((unsigned char)*s)) return false;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_' && *s != '-') return false;
+    return true;
+}
+
 uint64_t job_id_hash(const char *s) {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -62,7 +70,7 @@ uint64_t job_id_hash(const char *s) {
 
 static const char *const JOB_KEYS[] = {"job_id", "revision", "asset_class", "prompt", "text", "size", "seed",
                                        "palette", "min_contrast", "safe_zone", "region",
-                                       "case_insensitive", "submitted_at_ms", "metadata", NULL};
+                                       "case_insensitive", "submitted_at_ms", "metadata", "template", "slots", NULL};
 
 /* The default revision: a digest of the fields that decide the image and its verdict. */
 static void default_revision(job_t *job) {
@@ -110,7 +118,10 @@ static int read_text(json_reader_t *r, const cJSON *o, const char *at, job_t *jo
     const cJSON *text = json_read_array(r, o, at, "text", JSON_OPTIONAL, JOB_MAX_TEXT,
                                         "an array of at most 8 strings");
     if (!text) {
-        if (!cJSON_GetObjectItemCaseSensitive(o, "text")) job_default_text(job);
+        if (!cJSON_GetObjectItemCaseSensitive(o, "text")) {
+            job_default_text(job);
+            job->text_default = true;
+        }
         return r->failed ? -1 : 0;
     }
     const cJSON *it;
@@ -154,6 +165,35 @@ static int read_region(json_reader_t *r, const cJSON *o, const char *at, job_t *
         job->region.y + job->region.h > 1.0001)
         return json_fail(r, path, "a non-empty rectangle inside the image", reg);
     job->has_region = true;
+    return 0;
+}
+
+/* "template" and "slots": {"NAME": "value", ...}; whether the template and its slots
+ * exist is the config's to say (job_apply_template). */
+static int read_template(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256], item[320];
+    const cJSON *tv = cJSON_GetObjectItemCaseSensitive(o, "template");
+    if (json_read_string(r, o, at, "template", JSON_OPTIONAL, job->template_name, sizeof job->template_name))
+        return -1;
+    if (tv && !valid_template(job->template_name))
+        return json_fail(r, json_path(path, sizeof path, at, "template"),
+                         "a template name in lower case, digits, - and _ (a key of the config's templates)", tv);
+    const cJSON *slots = json_read_object(r, o, at, "slots", JSON_OPTIONAL,
+                                          "an object of slot values {\"NAME\": \"value\"}");
+    if (r->failed) return -1;
+    if (slots && !job->template_name[0])
+        return json_fail(r, json_path(path, sizeof path, at, "slots"), "no slots without a \"template\"", slots);
+    json_path(path, sizeof path, at, "slots");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, slots) {
+        json_path(item, sizeof item, path, it->string);
+        if (job->n_slots >= JOB_MAX_SLOTS || strlen(it->string) >= JOB_SLOT_NAME_LEN || !it->string[0])
+            return json_failf(r, item, "at most 8 slots with names under 32 bytes", "slot \"%.40s\"", it->string);
+        snprintf(job->slot_names[job->n_slots], JOB_SLOT_NAME_LEN, "%s", it->string);
+        if (json_read_string_at(r, it, item, JSON_OPTIONAL, job->slot_values[job->n_slots], JOB_SLOT_VALUE_LEN))
+            return -1;
+        job->n_slots++;
+    }
     return 0;
 }
 
@@ -204,7 +244,9 @@ static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job
         !valid_class(job->asset_class))
         json_fail(r, json_path(path, sizeof path, at, "asset_class"), "a lower-case name like \"thumbnail\"",
                   cJSON_GetObjectItemCaseSensitive(o, "asset_class"));
-    json_read_string(r, o, at, "prompt", JSON_REQUIRED, job->prompt, sizeof job->prompt);
+    if (read_template(r, o, at, job)) return -1;
+    json_read_string(r, o, at, "prompt", job->template_name[0] ? JSON_OPTIONAL : JSON_REQUIRED, job->prompt,
+                     sizeof job->prompt);
     if (r->failed) return -1;
     if (read_text(r, o, at, job) || read_size(r, o, at, job)) return -1;
     int64_t seed = -1;
@@ -270,6 +312,11 @@ cJSON *job_to_json(const job_t *job) {
     if (job->case_insensitive) cJSON_AddTrueToObject(o, "case_insensitive");
     if (job->submitted_ms) cJSON_AddNumberToObject(o, "submitted_at_ms", (double)job->submitted_ms);
     add_metadata(o, job->metadata);
+    if (job->template_name[0]) cJSON_AddStringToObject(o, "template", job->template_name);
+    if (job->n_slots) {
+        cJSON *sl = cJSON_AddObjectToObject(o, "slots");
+        for (int i = 0; i < job->n_slots; i++) cJSON_AddStringToObject(sl, job->slot_names[i], job->slot_values[i]);
+    }
     return o;
 }
 

@@ -123,6 +123,7 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(o.asset_class, sizeof o.asset_class, "%s", task->job.asset_class);
     snprintf(o.prompt, sizeof o.prompt, "%s", task->job.prompt);
     snprintf(o.metadata, sizeof o.metadata, "%s", task->job.metadata);
+    snprintf(o.template_name, sizeof o.template_name, "%s", task->job.template_name);
     o.verdict = f->verdict;
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
