@@ -286,8 +286,12 @@ cJSON *job_to_json(const job_t *job) {
     if (job->revision[0]) cJSON_AddStringToObject(o, "revision", job->revision);
     cJSON_AddStringToObject(o, "asset_class", job->asset_class);
     cJSON_AddStringToObject(o, "prompt", job->prompt);
-    cJSON *t = cJSON_AddArrayToObject(o, "text");
-    for (int i = 0; i < job->n_text; i++) cJSON_AddItemToArray(t, cJSON_CreateString(job->text[i]));
+    /* A template job that gave no text[] takes its text from the prompt the template
+     * builds: written out it would be the unbuilt prompt's (none), so it stays out. */
+    if (!(job->text_default && job->template_name[0])) {
+        cJSON *t = cJSON_AddArrayToObject(o, "text");
+        for (int i = 0; i < job->n_text; i++) cJSON_AddItemToArray(t, cJSON_CreateString(job->text[i]));
+    }
     char size[32];
     snprintf(size, sizeof size, "%dx%d", job->width, job->height);
     cJSON_AddStringToObject(o, "size", size);
