@@ -494,6 +494,23 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class);
     json_read_string(&r, root, "", "prompt", JSON_OPTIONAL, out->prompt, sizeof out->prompt);
     json_read_string(&r, root, "", "template", JSON_OPTIONAL, out->template_name, sizeof out->template_name);
+    const cJSON *slots = json_read_object(&r, root, "", "slots", JSON_OPTIONAL, "an object of slot values");
+    const cJSON *sv;
+    cJSON_ArrayForEach(sv, slots) {
+        char path[320];
+        json_path(path, sizeof path, "slots", sv->string);
+        if (out->n_slots >= JOB_MAX_SLOTS || strlen(sv->string) >= JOB_SLOT_NAME_LEN) {
+            json_failf(&r, path, "at most 8 slots with names under 32 bytes", "slot \"%.40s\"", sv->string);
+            break;
+        }
+        snprintf(out->slot_names[out->n_slots], JOB_SLOT_NAME_LEN, "%s", sv->string);
+        if (json_read_string_at(&r, sv, path, JSON_OPTIONAL, out->slot_values[out->n_slots], JOB_SLOT_VALUE_LEN)) break;
+        out->n_slots++;
+    }
+    out->has_seed = cJSON_GetObjectItemCaseSensitive(root, "seed") != NULL;
+    int64_t seed = 0;
+    json_read_i64(&r, root, "", "seed", JSON_OPTIONAL, &seed, 0, 9007199254740991LL, NULL);
+    out->seed = (uint64_t)seed;
     if (!r.failed) read_metadata(&r, root, "", out->metadata, sizeof out->metadata);
     json_read_enum(&r, root, "", "verdict", JSON_REQUIRED, VERDICT_NAMES, &verdict);
     out->verdict = (job_verdict_t)verdict;
@@ -526,6 +543,11 @@ cJSON *outcome_to_json(const outcome_t *out) {
     cJSON_AddStringToObject(o, "asset_class", out->asset_class);
     if (out->prompt[0]) cJSON_AddStringToObject(o, "prompt", out->prompt);
     if (out->template_name[0]) cJSON_AddStringToObject(o, "template", out->template_name);
+    if (out->n_slots) {
+        cJSON *sl = cJSON_AddObjectToObject(o, "slots");
+        for (int i = 0; i < out->n_slots; i++) cJSON_AddStringToObject(sl, out->slot_names[i], out->slot_values[i]);
+    }
+    if (out->has_seed) cJSON_AddNumberToObject(o, "seed", (double)out->seed);
     add_metadata(o, out->metadata);
     cJSON_AddStringToObject(o, "verdict", job_verdict_name(out->verdict));
     cJSON_AddStringToObject(o, "reason", out->reason);

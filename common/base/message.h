@@ -141,6 +141,11 @@ typedef struct {
     char asset_class[32];
     char prompt[2048];          /* the job's prompt, as submitted */
     char template_name[JOB_TEMPLATE_LEN]; /* "template": the job's editorial template, "" = none */
+    char slot_names[JOB_MAX_SLOTS][JOB_SLOT_NAME_LEN]; /* "slots": the template job's slot values */
+    char slot_values[JOB_MAX_SLOTS][JOB_SLOT_VALUE_LEN];
+    int n_slots;
+    bool has_seed;              /* "seed": the seed the delivered image was rendered with */
+    uint64_t seed;
     char metadata[JOB_METADATA_MAX + 1]; /* the job's metadata object, compact JSON, "" = none */
     job_verdict_t verdict;
     char reason[64];            /* rejected: budget_exhausted | verification_failed |

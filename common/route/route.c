@@ -124,6 +124,9 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(o.prompt, sizeof o.prompt, "%s", task->job.prompt);
     snprintf(o.metadata, sizeof o.metadata, "%s", task->job.metadata);
     snprintf(o.template_name, sizeof o.template_name, "%s", task->job.template_name);
+    memcpy(o.slot_names, task->job.slot_names, sizeof o.slot_names);
+    memcpy(o.slot_values, task->job.slot_values, sizeof o.slot_values);
+    o.n_slots = task->job.n_slots;
     o.verdict = f->verdict;
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
@@ -133,6 +136,10 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     o.stage = f->as_preview ? STAGE_PREVIEW : task->stage;
     snprintf(o.model, sizeof o.model, "%s", task->model);
     o.attempt = task->attempt;
+    /* The seed the delivered image was asked with (render_stage: job seed + attempt - 1;
+     * a degraded verdict delivers the preview, attempt 1). */
+    o.has_seed = o.image_uri[0] != 0;
+    o.seed = task->job.seed + (f->as_preview || task->attempt < 1 ? 0 : (uint64_t)(task->attempt - 1));
     memcpy(o.charges, task->charges, sizeof o.charges);
     o.n_charges = task->n_charges;
     o.cost_micros = task_cost(task);
