@@ -130,3 +130,127 @@ bad_config '{"wd": {"zone": {"x": 0.5, "y": 0, "w": 0.8, "h": 0.2}}}' \
 bad_config '{"wd": {"palete": []}}' 'templates.wd.palete: expected one of the known keys (prompt, slots, zone, palette, providers)'
 bad_config '{"Weekly": {}}' 'templates.Weekly: expected at most 8 templates named in lower case'
 echo "ok: template config errors name the file, the key and the expected form"
+
+# ---- The verified-pairs dataset (issue 13 item 4) ----
+# synth: the same --seed writes the same jobs; they are submitted (pressctl submit's code).
+"$BIN/pressctl" dataset synth --template weekly-deals --n 4 --seed 7 --jobs-out "$STACK_DIR/synth.jsonl" \
+  --wait --timeout 90 >"$STACK_DIR/synth.txt" || { cat "$STACK_DIR/synth.txt"; fail "dataset synth failed"; }
+grep -q '^terminal: 4/4 jobs' "$STACK_DIR/synth.txt" || { cat "$STACK_DIR/synth.txt"; fail "synthetic jobs not terminal"; }
+python3 - "$STACK_DIR/synth.jsonl" <<'PY'
+import json, sys
+jobs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(jobs) == 4, jobs
+for j in jobs:
+    assert j["template"] == "weekly-deals" and j["asset_class"] == "thumbnail", j
+    assert j["slots"]["headline"] in ("DEALS", "SAVE 30%") and j["slots"]["product"] in ("apples", "coffee"), j
+assert len({j["job_id"] for j in jobs}) == 4, jobs
+PY
+"$BIN/pressctl" dataset synth --template weekly-deals --n 4 --seed 7 --jobs-out "$STACK_DIR/synth2.jsonl" >/dev/null
+cmp -s "$STACK_DIR/synth.jsonl" "$STACK_DIR/synth2.jsonl" || fail "the same --seed wrote other jobs"
+echo "ok: dataset synth writes seeded slot-filled template jobs and submits them"
+
+# Every verdict on the topics, for checking the export against.
+verdicts_of() { kcat -C -b "$PRESSROOM_BROKERS" -t "$1" -e -q -f '%s\n' 2>/dev/null; }
+check_export() { # DIR EXPECTED_ACCEPTED_IDS(comma) EXPECTED_REJECTED_IDS(comma)
+  verdicts_of pressroom.results >"$STACK_DIR/results.topic"
+  verdicts_of pressroom.rejected >"$STACK_DIR/rejected.topic"
+  python3 - "$STACK_DIR" "$@" <<'PY'
+import hashlib, json, struct, sys, zlib
+d, out, want_acc, want_rej = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+want_acc = set(filter(None, want_acc.split(","))); want_rej = set(filter(None, want_rej.split(",")))
+# The newest verdict per job_id@revision, by position on the topics (one partition here).
+newest = {}
+for topic in ("results", "rejected"):
+    for line in open(f"{d}/{topic}.topic"):
+        o = json.loads(line)
+        if o.get("template") == "weekly-deals":
+            newest.setdefault(f'{o["job_id"]}@{o["revision"]}', []).append(o)
+def decode_png(data):  # a real decode: signature, every chunk's CRC, the inflated scanlines' size
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + body) == struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0], "bad CRC"
+        if kind == b"IHDR": w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+        if kind == b"IDAT": idat += body
+        pos += 12 + n
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]
+    assert len(zlib.decompress(idat)) == h * (1 + w * channels * depth // 8), "scanlines do not add up"
+    return w, h
+def check(meta, want, verdict):
+    lines = [json.loads(l) for l in open(meta)]
+    got = {l["job_id"] for l in lines}
+    assert got == want, (meta, sorted(got), sorted(want))
+    assert len(lines) == len(got), "a revision twice"
+    base = meta.rsplit("/", 1)[0]
+    for l in lines:
+        key = f'{l["job_id"]}@{l["revision"]}'
+        o = [v for v in newest[key]][-1] if verdict != "rejected" else [v for v in newest[key] if v["verdict"] == "rejected"][-1]
+        assert o["verdict"] == verdict == l["verdict"], (l, o)
+        for f in ("prompt", "template", "model"):
+            assert l[f] == o[f], (f, l[f], o[f])
+        assert l["slots"] == o.get("slots", {}), (l["slots"], o.get("slots"))
+        assert l["seed"] == o["seed"], (l["seed"], o["seed"])
+        assert l["verifier_report"] == o.get("report"), key
+        if verdict == "rejected":
+            assert l["reason"] == o["reason"], (l, o)
+        img = open(f"{base}/{l['file_name']}", "rb").read()
+        blob = open(o["image"][len("file://"):], "rb").read()
+        assert hashlib.sha256(img).hexdigest() == l["sha256"] == hashlib.sha256(blob).hexdigest(), key
+        assert decode_png(img) == (768, 512), key
+check(f"{out}/metadata.jsonl", want_acc, "accepted")
+check(f"{out}/rejected/metadata.jsonl", want_rej, "rejected")
+m = json.load(open(f"{out}/manifest.json"))
+assert m["counts"]["accepted"] == len(want_acc) and m["counts"]["rejected"] == len(want_rej), m
+print(json.dumps(m["counts"]))
+PY
+}
+synth_ids=$(python3 -c 'import json,sys; print(",".join(json.loads(l)["job_id"] for l in open(sys.argv[1])))' "$STACK_DIR/synth.jsonl")
+"$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds1" --include-rejected >"$STACK_DIR/ds1.txt" ||
+  { cat "$STACK_DIR/ds1.txt"; fail "dataset export failed"; }
+check_export "$STACK_DIR/ds1" "tpl-1,tpl-2,$synth_ids" "" || fail "the first export does not match the verdicts"
+echo "ok: dataset export writes metadata.jsonl lines matching the verdicts, images that decode with the blob's sha256"
+
+# Dedupe across a replay: the jobs replayed (decided revisions: no new verdict), a verdict
+# delivered twice, and a newer verdict for tpl-1's revision (a rejection, as a moderation
+# re-check or a forced re-verify would give): the newest verdict per revision stands.
+"$BIN/pressctl" replay --topic jobs >"$STACK_DIR/replay.txt" 2>&1 || { cat "$STACK_DIR/replay.txt"; fail "replay failed"; }
+sleep 3
+verdicts_of pressroom.results >"$STACK_DIR/results.topic"
+dup=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["job_id"] == "tpl-2": print(l.strip()); break' "$STACK_DIR/results.topic")
+rej=$(python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    o = json.loads(l)
+    if o["job_id"] == "tpl-1":
+        o.update(verdict="rejected", reason="verification_failed", detail="re-checked: text outside its region"); print(json.dumps(o)); break' "$STACK_DIR/results.topic")
+kafka_put pressroom.results <<EOF
+tpl-2	$dup
+EOF
+kafka_put pressroom.rejected <<EOF
+tpl-1	$rej
+EOF
+"$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds2" --include-rejected >"$STACK_DIR/ds2.txt" ||
+  { cat "$STACK_DIR/ds2.txt"; fail "second dataset export failed"; }
+counts=$(check_export "$STACK_DIR/ds2" "tpl-2,$synth_ids" "tpl-1") || fail "the export after the replay does not dedupe"
+python3 -c 'import json,sys; c=json.loads(sys.argv[1]); assert c["superseded_verdicts"] >= 2 and c["revisions"] == 6, c' "$counts" ||
+  fail "manifest counts after the replay: $counts"
+echo "ok: dedupe holds across a replay (newest verdict per revision; duplicates counted as superseded)"
+
+# Without --include-rejected no negatives are written; a used --out is refused; strict args.
+"$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds3" >/dev/null
+[ ! -e "$STACK_DIR/ds3/rejected" ] || fail "negatives written without --include-rejected"
+if "$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds3" 2>"$STACK_DIR/e.txt"; then fail "a used --out was accepted"; fi
+grep -q 'expected a new or empty directory' "$STACK_DIR/e.txt" || fail "used --out: $(cat "$STACK_DIR/e.txt")"
+if "$BIN/pressctl" dataset export --template weekly-deals 2>"$STACK_DIR/e.txt"; then fail "export without --out accepted"; fi
+grep -q 'pressctl dataset export: expected --out DIR' "$STACK_DIR/e.txt" || fail "no --out: $(cat "$STACK_DIR/e.txt")"
+if "$BIN/pressctl" dataset synth --template weekly-deals --n 0 2>"$STACK_DIR/e.txt"; then fail "--n 0 accepted"; fi
+grep -q -- '--n: expected' "$STACK_DIR/e.txt" || fail "--n 0: $(cat "$STACK_DIR/e.txt")"
+if "$BIN/pressctl" dataset synth --template monthly --n 2 2>"$STACK_DIR/e.txt"; then fail "unknown template accepted"; fi
+grep -q 'expected one of the configured templates (weekly-deals), found "monthly"' "$STACK_DIR/e.txt" || fail "synth template: $(cat "$STACK_DIR/e.txt")"
+if "$BIN/pressctl" dataset export --template weekly-deals --out x --since yesterday 2>"$STACK_DIR/e.txt"; then fail "--since yesterday accepted"; fi
+"$BIN/pressctl" dataset export --help | grep -q 'pressctl dataset export --template T --out DIR' || fail "dataset export --help"
+echo "ok: dataset's strict arguments and --help"
