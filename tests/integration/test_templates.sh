@@ -254,3 +254,29 @@ grep -q 'expected one of the configured templates (weekly-deals), found "monthly
 if "$BIN/pressctl" dataset export --template weekly-deals --out x --since yesterday 2>"$STACK_DIR/e.txt"; then fail "--since yesterday accepted"; fi
 "$BIN/pressctl" dataset export --help | grep -q 'pressctl dataset export --template T --out DIR' || fail "dataset export --help"
 echo "ok: dataset's strict arguments and --help"
+
+# pressctl ab builds template jobs as the pipeline does and groups its report by template.
+cat >"$STACK_DIR/ab_jobs.jsonl" <<'EOF'
+{"job_id":"ab-t","asset_class":"thumbnail","template":"weekly-deals","slots":{"product":"tea"}}
+{"job_id":"ab-plain","asset_class":"thumbnail","prompt":"A poster reading \"HELLO\""}
+EOF
+: >"$STACK_DIR/requests.jsonl"
+"$BIN/pressctl" ab --config "$STACK_DIR/config.json" --models sd_base,clean_final --jobs "$STACK_DIR/ab_jobs.jsonl" --seeds 5 \
+  --out "$STACK_DIR/ab" >"$STACK_DIR/ab.txt" 2>&1 || { cat "$STACK_DIR/ab.txt"; fail "pressctl ab failed"; }
+python3 - "$STACK_DIR" <<'PY'
+import json, re, sys
+d = sys.argv[1]
+res = [json.loads(l) for l in open(f"{d}/ab/results.jsonl")]
+assert {r["job_id"]: r.get("template") for r in res} == {"ab-t": "weekly-deals", "ab-plain": None}, res
+reqs = [json.loads(l)["body"] for l in open(f"{d}/requests.jsonl")]
+a = [b for b in reqs if "override_settings" in b]
+assert len(a) == 2 and all(b["override_settings"]["sd_model_checkpoint"] == ("deals-ft-v1" if "Weekly" in b["prompt"] else "sd-base-v1") for b in a), a
+assert any(b["prompt"].endswith("<lora:deals_style:0.8>") for b in a) and not all("<lora:" in b["prompt"] for b in a), a
+html = open(f"{d}/ab/report.html").read()
+table = re.search(r'<table id="templates">(.*?)</table>', html, re.S)
+assert table, "no By template table"
+rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>(\d+)</td>", table.group(1))
+assert sorted((t, m, int(n)) for t, m, n in rows) == [("(none)", "clean_final", 1), ("(none)", "sd_base", 1),
+                                                     ("weekly-deals", "clean_final", 1), ("weekly-deals", "sd_base", 1)], rows
+PY
+echo "ok: pressctl ab renders template jobs with their adapter and groups the report by template"
