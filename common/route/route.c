@@ -158,8 +158,9 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(cost, sizeof cost, "%lld", (long long)o.cost_micros);
     log_info("job_finished", "job_id", o.job_id, "verdict", verdict, "reason", o.reason, "cost_micros", cost, NULL);
     const char *cls = o.asset_class[0] ? o.asset_class : "unknown";
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total", "Jobs ended, by verdict and reason.",
-                          "asset_class", cls, "verdict", verdict, "reason", o.reason, NULL),
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total",
+                          "Jobs ended, by verdict and reason (and template: \"\" = none).", "asset_class", cls,
+                          "verdict", verdict, "reason", o.reason, "template", o.template_name, NULL),
                1);
     metric_inc(metric_get(METRIC_COUNTER, "pressroom_spend_usd_total", "Charges carried by finished jobs, in dollars.",
                           "asset_class", cls, NULL),

@@ -43,7 +43,8 @@ JSON
 one_budget_window 3600 90
 start_stack "$STACK_DIR/config.json" --request-log "$STACK_DIR/requests.jsonl"
 start_bg preview "$BIN/preview-worker"
-start_bg verifier "$BIN/verifier-worker"
+VERIFIER_METRICS=127.0.0.1:$(free_port)
+PRESSROOM_METRICS_LISTEN=$VERIFIER_METRICS start_bg verifier "$BIN/verifier-worker"
 start_bg production "$BIN/production-worker"
 
 cat >"$STACK_DIR/jobs.jsonl" <<'EOF'
@@ -80,6 +81,12 @@ assert [l["read"] for l in o1["report"]["checks"]["text"]] == ["SAVE 30%"], o1["
 assert o1["report"]["checks"]["layout"]["region"] == {"x": 0.05, "y": 0.5, "w": 0.9, "h": 0.45}, o1["report"]["checks"]["layout"]
 assert o2["report"]["checks"]["layout"]["region"] == {"x": 0.05, "y": 0.05, "w": 0.9, "h": 0.4}, o2["report"]["checks"]["layout"]
 PY
+# Metrics carry the template where it is cheap: verifications and verdicts.
+curl -sf "http://$VERIFIER_METRICS/metrics" >"$STACK_DIR/metrics.txt" || fail "verifier /metrics"
+grep -q '^pressroom_verifications_total{worker="verifier-worker",stage="preview",result="pass",template="weekly-deals"} 2$' "$STACK_DIR/metrics.txt" ||
+  fail "no template label on verifications: $(grep pressroom_verifications_total "$STACK_DIR/metrics.txt")"
+grep -q '^pressroom_verdicts_total{worker="verifier-worker",asset_class="thumbnail",verdict="accepted",reason="",template="weekly-deals"} 2$' "$STACK_DIR/metrics.txt" ||
+  fail "no template label on verdicts: $(grep pressroom_verdicts_total "$STACK_DIR/metrics.txt")"
 echo "ok: template jobs render with the a1111 adapter (LoRA, fine-tune checkpoint, alwayson_scripts); zone and palette reach the verifier"
 
 # Unknown template and slot: refused before publishing, one sentence each.
