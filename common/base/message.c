@@ -192,6 +192,9 @@ static int read_template(json_reader_t *r, const cJSON *o, const char *at, job_t
         snprintf(job->slot_names[job->n_slots], JOB_SLOT_NAME_LEN, "%s", it->string);
         if (json_read_string_at(r, it, item, JSON_OPTIONAL, job->slot_values[job->n_slots], JOB_SLOT_VALUE_LEN))
             return -1;
+        /* No braces: a value must not read as a placeholder when a built job is built again. */
+        if (strpbrk(job->slot_values[job->n_slots], "{}"))
+            return json_fail(r, item, "a value without { or } (they mark placeholders)", it);
         job->n_slots++;
     }
     return 0;

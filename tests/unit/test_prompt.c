@@ -370,6 +370,7 @@ static void test_template_errors(void **state) {
         "{\"job_id\":\"t7\",\"asset_class\":\"thumbnail\",\"prompt\":\"x\",\"slots\":{\"a\":\"b\"}}",
         "{\"job_id\":\"t8\",\"asset_class\":\"thumbnail\",\"template\":\"Weekly Deals\"}",
         "{\"job_id\":\"t9\",\"asset_class\":\"thumbnail\",\"template\":\"weekly-deals\",\"slots\":{\"a\":1}}",
+        "{\"job_id\":\"t11\",\"asset_class\":\"thumbnail\",\"template\":\"weekly-deals\",\"slots\":{\"product\":\"{headline}\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(job_parse(bad[i], strlen(bad[i]), &j, err, sizeof err), -1);
