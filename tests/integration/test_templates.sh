@@ -258,6 +258,13 @@ if "$BIN/pressctl" dataset synth --template weekly-deals --n 0 2>"$STACK_DIR/e.t
 grep -q -- '--n: expected' "$STACK_DIR/e.txt" || fail "--n 0: $(cat "$STACK_DIR/e.txt")"
 if "$BIN/pressctl" dataset synth --template monthly --n 2 2>"$STACK_DIR/e.txt"; then fail "unknown template accepted"; fi
 grep -q 'expected one of the configured templates (weekly-deals), found "monthly"' "$STACK_DIR/e.txt" || fail "synth template: $(cat "$STACK_DIR/e.txt")"
+# --since: nothing after the future; everything since a time before the first verdict.
+"$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds4" --since "$(( $(date +%s) * 1000 + 3600000 ))" >/dev/null
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; assert c["verdicts_read"] == 0 and c["accepted"] == 0, c' \
+  "$STACK_DIR/ds4/manifest.json" || fail "--since in the future exported something"
+"$BIN/pressctl" dataset export --template weekly-deals --out "$STACK_DIR/ds5" --since "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["counts"]; assert c["accepted"] == 5, c' \
+  "$STACK_DIR/ds5/manifest.json" || fail "--since an hour ago: $(cat "$STACK_DIR/ds5/manifest.json")"
 if "$BIN/pressctl" dataset export --template weekly-deals --out x --since yesterday 2>"$STACK_DIR/e.txt"; then fail "--since yesterday accepted"; fi
 "$BIN/pressctl" dataset export --help | grep -q 'pressctl dataset export --template T --out DIR' || fail "dataset export --help"
 echo "ok: dataset's strict arguments and --help"
