@@ -412,11 +412,217 @@ static void *class_member(config_t *cfg, const char *name) {
     return strlen(name) < sizeof cfg->classes[0].name ? class_slot(cfg, name) : NULL;
 }
 
+/* ==== templates.NAME ==== */
+
+static void *template_member(config_t *cfg, const char *name) {
+    if (strlen(name) >= sizeof cfg->templates[0].name || name[0] < 'a' || name[0] > 'z' ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_") != strlen(name))
+        return NULL;
+    for (int i = 0; i < cfg->n_templates; i++)
+        if (!strcmp(cfg->templates[i].name, name)) return &cfg->templates[i];
+    if (cfg->n_templates >= CFG_MAX_TEMPLATES) return NULL;
+    template_config_t *t = &cfg->templates[cfg->n_templates++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    return t;
+}
+
+static bool slot_name_ok(const char *s) {
+    if (!*s) return false;
+    for (; *s; s++)
+        if (!(*s >= 'a' && *s <= 'z') && !(*s >= '0' && *s <= '9') && *s != '_') return false;
+    return true;
+}
+
+static void load_template_slot(json_reader_t *r, const cJSON *sj, const char *path, template_slot_t *slot) {
+    static const char *const known[] = {"default", "values", NULL};
+    if (!cJSON_IsObject(sj)) return (void)json_fail(r, path, "an object {\"default\", \"values\"}", sj);
+    json_check_keys(r, sj, path, known);
+    slot->has_default = cJSON_GetObjectItemCaseSensitive(sj, "default") != NULL;
+    json_read_string(r, sj, path, "default", JSON_OPTIONAL, slot->def, sizeof slot->def);
+    const cJSON *vals = json_read_array(r, sj, path, "values", JSON_OPTIONAL, TEMPLATE_MAX_VALUES,
+                                        "an array of at most 8 strings under 128 bytes");
+    char vpath[256], item[300];
+    json_path(vpath, sizeof vpath, path, "values");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, vals) {
+        if (json_read_string_at(r, it, json_index_path(item, sizeof item, vpath, slot->n_values), JSON_REQUIRED,
+                                slot->values[slot->n_values], TEMPLATE_VALUE_LEN))
+            return;
+        slot->n_values++;
+    }
+}
+
+static void load_template_adapter(json_reader_t *r, const config_t *cfg, const cJSON *aj, const char *path,
+                                  template_adapter_t *a) {
+    static const char *const known[] = {"model", "loras", "alwayson_scripts", NULL};
+    if (!cJSON_IsObject(aj)) return (void)json_fail(r, path, "an object {\"model\", \"loras\", \"alwayson_scripts\"}", aj);
+    json_check_keys(r, aj, path, known);
+    char sub[256], item[300];
+    if (json_read_string(r, aj, path, "model", JSON_OPTIONAL, a->model, sizeof a->model) == 0 && a->model[0]) {
+        const model_config_t *m = config_model(cfg, a->model);
+        if (m) snprintf(a->provider_model, sizeof a->provider_model, "%s", m->provider_model[0] ? m->provider_model : m->name);
+        if (!m || strcmp(m->provider, a->provider)) {
+            char want[128];
+            snprintf(want, sizeof want, "the name of a model configured under \"models\" with provider \"%s\"",
+                     a->provider);
+            json_fail(r, json_path(sub, sizeof sub, path, "model"), want, cJSON_GetObjectItemCaseSensitive(aj, "model"));
+        }
+    }
+    const cJSON *loras = cJSON_GetObjectItemCaseSensitive(aj, "loras");
+    if (loras && strcmp(a->provider, "a1111"))
+        json_fail(r, json_path(sub, sizeof sub, path, "loras"), "no loras (only the a1111 provider takes LoRA tags)", loras);
+    loras = json_read_array(r, aj, path, "loras", JSON_OPTIONAL, TEMPLATE_MAX_LORAS,
+                            "an array of at most 4 {\"name\", \"weight\"}");
+    json_path(sub, sizeof sub, path, "loras");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, loras) {
+        json_index_path(item, sizeof item, sub, a->n_loras);
+        static const char *const lk[] = {"name", "weight", NULL};
+        if (!cJSON_IsObject(it)) return (void)json_fail(r, item, "an object {\"name\", \"weight\"}", it);
+        json_check_keys(r, it, item, lk);
+        char *name = a->lora[a->n_loras];
+        a->lora_weight[a->n_loras] = 1.0;
+        if (json_read_string(r, it, item, "name", JSON_REQUIRED, name, sizeof a->lora[0])) return;
+        for (const char *c = name; *c; c++)
+            if (*c == ':' || *c == '<' || *c == '>' || (unsigned char)*c < ' ') {
+                char np[320];
+                return (void)json_fail(r, json_path(np, sizeof np, item, "name"),
+                                       "a LoRA file name without ':', '<' or '>'", cJSON_GetObjectItemCaseSensitive(it, "name"));
+            }
+        json_read_double(r, it, item, "weight", JSON_OPTIONAL, &a->lora_weight[a->n_loras], -5, 5,
+                         "a LoRA weight from -5 to 5");
+        a->n_loras++;
+    }
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(aj, "alwayson_scripts");
+    if (as && strcmp(a->provider, "a1111"))
+        json_fail(r, json_path(sub, sizeof sub, path, "alwayson_scripts"),
+                  "no alwayson_scripts (only the a1111 provider has them)", as);
+    as = json_read_object(r, aj, path, "alwayson_scripts", JSON_OPTIONAL,
+                          "an object {\"SCRIPT\": {\"args\": [...]}} (the webui's alwayson_scripts)");
+    if (as && !r->failed) {
+        json_path(sub, sizeof sub, path, "alwayson_scripts");
+        cJSON_ArrayForEach(it, as) {
+            const cJSON *args = cJSON_GetObjectItemCaseSensitive(it, "args");
+            if (!cJSON_IsObject(it) || !cJSON_IsArray(args) || cJSON_GetArraySize(it) != 1)
+                return (void)json_fail(r, json_path(item, sizeof item, sub, it->string),
+                                       "an object {\"args\": [...]}", it);
+        }
+        char *text = cJSON_PrintUnformatted(as);
+        if (!text || strlen(text) >= sizeof a->alwayson_scripts_json)
+            json_failf(r, sub, "at most 1023 bytes as compact JSON", "%zu bytes", text ? strlen(text) : 0);
+        else
+            snprintf(a->alwayson_scripts_json, sizeof a->alwayson_scripts_json, "%s", text);
+        free(text);
+    }
+}
+
+/* templates.NAME; runs after the models are read (adapters name model aliases). */
+static void load_template(json_reader_t *r, config_t *cfg, const cJSON *tj, const char *path, template_config_t *t) {
+    static const char *const known[] = {"prompt", "slots", "zone", "palette", "providers", NULL};
+    json_check_keys(r, tj, path, known);
+    json_read_string(r, tj, path, "prompt", JSON_OPTIONAL, t->prompt, sizeof t->prompt);
+    char sub[256], item[300];
+    const cJSON *slots = json_read_object(r, tj, path, "slots", JSON_OPTIONAL, NULL);
+    json_path(sub, sizeof sub, path, "slots");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, slots) {
+        json_path(item, sizeof item, sub, it->string);
+        if (t->n_slots >= TEMPLATE_MAX_SLOTS || strlen(it->string) >= sizeof t->slots[0].name ||
+            !slot_name_ok(it->string))
+            return (void)json_failf(r, item, "at most 8 slots named in lower case, digits and _ (under 32 bytes)",
+                                    "slot \"%.40s\"", it->string);
+        template_slot_t *slot = &t->slots[t->n_slots++];
+        snprintf(slot->name, sizeof slot->name, "%s", it->string);
+        load_template_slot(r, it, item, slot);
+    }
+    const cJSON *zone = json_read_object(r, tj, path, "zone", JSON_OPTIONAL,
+                                         "an object {\"x\",\"y\",\"w\",\"h\"} of fractions");
+    if (zone) {
+        json_path(sub, sizeof sub, path, "zone");
+        static const char *const zk[] = {"x", "y", "w", "h", NULL};
+        double *dst[] = {&t->region_x, &t->region_y, &t->region_w, &t->region_h};
+        json_check_keys(r, zone, sub, zk);
+        for (int i = 0; i < 4; i++)
+            json_read_double(r, zone, sub, zk[i], JSON_REQUIRED, dst[i], 0, 1, "a fraction from 0 to 1");
+        if (!r->failed && (t->region_w <= 0 || t->region_h <= 0 || t->region_x + t->region_w > 1.0001 ||
+                           t->region_y + t->region_h > 1.0001))
+            json_fail(r, sub, "a non-empty rectangle inside the image", zone);
+        t->has_region = true;
+    }
+    const cJSON *pal = json_read_array(r, tj, path, "palette", JSON_OPTIONAL, 8,
+                                       "an array of at most 8 colours \"#RRGGBB\"");
+    json_path(sub, sizeof sub, path, "palette");
+    cJSON_ArrayForEach(it, pal) {
+        uint32_t rgb = 0;
+        bool ok = cJSON_IsString(it) && it->valuestring[0] == '#' && strlen(it->valuestring) == 7 &&
+                  strspn(it->valuestring + 1, "0123456789abcdefABCDEF") == 6;
+        if (ok) rgb = (uint32_t)strtoul(it->valuestring + 1, NULL, 16);
+        if (!ok) return (void)json_fail(r, json_index_path(item, sizeof item, sub, t->n_palette), "a colour \"#RRGGBB\"", it);
+        t->palette[t->n_palette++] = rgb;
+    }
+    const cJSON *prov = json_read_object(r, tj, path, "providers", JSON_OPTIONAL,
+                                         "an object of per-provider overrides, e.g. {\"a1111\": {\"loras\": [...]}}");
+    json_path(sub, sizeof sub, path, "providers");
+    cJSON_ArrayForEach(it, prov) {
+        json_path(item, sizeof item, sub, it->string);
+        if (!provider_known(it->string)) {
+            char names[128], want[192];
+            provider_names_list(names, sizeof names);
+            snprintf(want, sizeof want, "a provider name: one of %s", names);
+            return (void)json_failf(r, item, want, "\"%.40s\"", it->string);
+        }
+        template_adapter_t *a = &t->adapters[t->n_adapters++]; /* PROVIDER_COUNT > 4 is refused below */
+        snprintf(a->provider, sizeof a->provider, "%s", it->string);
+        load_template_adapter(r, cfg, it, item, a);
+        if (t->n_adapters >= TEMPLATE_MAX_ADAPTERS && it->next)
+            return (void)json_failf(r, sub, "at most 4 provider overrides", "more");
+    }
+    /* Every "{slot}" of the prompt is a declared slot. */
+    for (const char *p = strchr(t->prompt, '{'); p && !r->failed; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        char name[64] = "";
+        if (e && (size_t)(e - p - 1) < sizeof name) snprintf(name, sizeof name, "%.*s", (int)(e - p - 1), p + 1);
+        bool found = false;
+        for (int i = 0; i < t->n_slots; i++) found |= !strcmp(t->slots[i].name, name);
+        if (!found) {
+            json_path(sub, sizeof sub, path, "prompt");
+            json_failf(r, sub, "\"{slot}\" placeholders naming slots declared under \"slots\"", "\"{%.40s\"", p + 1);
+        }
+    }
+}
+
+static void load_templates(json_reader_t *r, config_t *cfg, const cJSON *root) {
+    const cJSON *members = json_read_object(r, root, "", "templates", JSON_OPTIONAL, NULL);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, members) {
+        char path[192];
+        json_path(path, sizeof path, "templates", it->string);
+        template_config_t *t = template_member(cfg, it->string);
+        if (!t) return (void)json_fail(r, path, "at most 8 templates named in lower case, digits, - and _ (under 64 bytes), e.g. \"weekly-deals\"", it);
+        if (!cJSON_IsObject(it)) return (void)json_fail(r, path, "an object", it);
+        load_template(r, cfg, it, path, t);
+        if (r->failed) return;
+    }
+}
+
+const template_config_t *config_template(const config_t *cfg, const char *name) {
+    for (int i = 0; i < cfg->n_templates; i++)
+        if (!strcmp(cfg->templates[i].name, name)) return &cfg->templates[i];
+    return NULL;
+}
+
+const template_adapter_t *template_adapter(const template_config_t *t, const char *provider) {
+    for (int i = 0; t && i < t->n_adapters; i++)
+        if (!strcmp(t->adapters[i].provider, provider)) return &t->adapters[i];
+    return NULL;
+}
+
 static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
     static const char *const known[] = {"tiers", "verify_ocr", "models", "asset_classes", "verifier",
                                         "kafka", "redis", "renderer_url", "blob_root",
                                         "max_attempts", "metrics_listen", "redis_wait_replicas",
-                                        "drain_timeout_ms", "blob_threads", "blob_presign_ttl_s", "s3", NULL};
+                                        "drain_timeout_ms", "blob_threads", "blob_presign_ttl_s", "s3", "templates", NULL};
     json_check_keys(r, root, "", known);
     json_read_bool(r, root, "", "verify_ocr", JSON_OPTIONAL, &cfg->verify_ocr);
     json_read_string(r, root, "", "redis", JSON_OPTIONAL, cfg->redis, sizeof cfg->redis);
@@ -461,6 +667,7 @@ static int load_json(json_reader_t *r, config_t *cfg, const cJSON *root) {
                  load_tier);
     load_members(r, cfg, root, "asset_classes", class_member, "at most 16 classes with names under 32 bytes",
                  load_class);
+    load_templates(r, cfg, root);
     static const char *const sk[] = {"region", "endpoint", "addressing", "credentials_file", "profile",
                                      "timeout_ms", "max_retries", NULL};
     const cJSON *s3 = section(r, root, "", "s3", sk, path, sizeof path);

@@ -23,6 +23,12 @@
 #define CFG_MAX_MODELS 16
 #define CFG_MAX_CLASSES 16
 #define CFG_MAX_FALLBACKS 4
+#define CFG_MAX_TEMPLATES 8
+#define TEMPLATE_MAX_SLOTS 8
+#define TEMPLATE_MAX_VALUES 8   /* synthetic values per slot (pressctl dataset synth) */
+#define TEMPLATE_MAX_ADAPTERS 4 /* per-provider overrides */
+#define TEMPLATE_MAX_LORAS 4
+#define TEMPLATE_VALUE_LEN 128
 
 /* One model: how to call it and, for the reference renderer, how it behaves. */
 typedef struct {
@@ -123,6 +129,41 @@ typedef struct {
     double min_confidence;      /* mean word confidence below this = unreadable */
 } verifier_config_t;
 
+/* templates.NAME.slots.SLOT: a "{SLOT}" placeholder of the template's prompt. */
+typedef struct {
+    char name[32];
+    bool has_default;
+    char def[TEMPLATE_VALUE_LEN];       /* "default": used when the job gives no value */
+    char values[TEMPLATE_MAX_VALUES][TEMPLATE_VALUE_LEN]; /* "values": synthetic pairs draw from these */
+    int n_values;
+} template_slot_t;
+
+/* templates.NAME.providers.PROVIDER: what a render on that provider adds. */
+typedef struct {
+    char provider[16];                  /* one of PRESSROOM_PROVIDERS */
+    char model[64];                     /* "model": a configured model alias of the same provider (a
+                                           fine-tune) whose provider model id is sent instead; "" = none */
+    char provider_model[128];           /* that model's id on the wire (resolved at load) */
+    char lora[TEMPLATE_MAX_LORAS][64];  /* "loras": [{"name","weight"}] -> "<lora:NAME:WEIGHT>" (a1111) */
+    double lora_weight[TEMPLATE_MAX_LORAS];
+    int n_loras;
+    char alwayson_scripts_json[1024];   /* "alwayson_scripts" (a1111), compact JSON object; "" = none */
+} template_adapter_t;
+
+/* templates.NAME: an editorial template a job names with "template". */
+typedef struct {
+    char name[64];
+    char prompt[1024];                  /* with "{slot}" placeholders; the job's prompt replaces it */
+    template_slot_t slots[TEMPLATE_MAX_SLOTS];
+    int n_slots;
+    bool has_region;                    /* "zone": {x,y,w,h}, the text's region (fractions) */
+    double region_x, region_y, region_w, region_h;
+    uint32_t palette[8];                /* "palette": ["#RRGGBB", ...] */
+    int n_palette;
+    template_adapter_t adapters[TEMPLATE_MAX_ADAPTERS];
+    int n_adapters;
+} template_config_t;
+
 /* The s3:// blob store (config key "s3"); see common/blob/blobstore.h. */
 typedef struct {
     char region[64];            /* "" = $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1 */
@@ -162,6 +203,8 @@ typedef struct {
     asset_class_t classes[CFG_MAX_CLASSES];
     int n_classes;
     verifier_config_t verifier;
+    template_config_t templates[CFG_MAX_TEMPLATES];
+    int n_templates;
 } config_t;
 
 /* Loads `path` (NULL: $PRESSROOM_CONFIG, or defaults only when unset) into *cfg,
@@ -187,6 +230,10 @@ const asset_class_t *config_class(const config_t *cfg, const char *name);
  * bytes and NUL-terminated when len > 0. Returns the length of the whole list, as
  * snprintf does. */
 size_t config_class_names(const config_t *cfg, char *buf, size_t len);
+/* The template named `name`; NULL when unknown. */
+const template_config_t *config_template(const config_t *cfg, const char *name);
+/* A template's override for a provider ("a1111"); NULL when it has none (t may be NULL). */
+const template_adapter_t *template_adapter(const template_config_t *t, const char *provider);
 const tier_config_t *config_tier(const config_t *cfg, const char *tier);
 /* The backfill lane's twin of a stage's input topic: "jobs" -> "backfill", "verify" ->
  * "verify.backfill", "production" -> "production.backfill"; NULL for the terminal topics

@@ -52,6 +52,14 @@ static bool valid_class(const char *s) {
     return true;
 }
 
+/* A template's name: lower case, digits, - and _, starting with a letter ("weekly-deals"). */
+static bool valid_template(const char *s) {
+    if (!islower((unsigned char)*s)) return false;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_' && *s != '-') return false;
+    return true;
+}
+
 uint64_t job_id_hash(const char *s) {
     uint64_t h = 1469598103934665603ULL;
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -62,7 +70,7 @@ uint64_t job_id_hash(const char *s) {
 
 static const char *const JOB_KEYS[] = {"job_id", "revision", "asset_class", "prompt", "text", "size", "seed",
                                        "palette", "min_contrast", "safe_zone", "region",
-                                       "case_insensitive", "submitted_at_ms", "metadata", NULL};
+                                       "case_insensitive", "submitted_at_ms", "metadata", "template", "slots", NULL};
 
 /* The default revision: a digest of the fields that decide the image and its verdict. */
 static void default_revision(job_t *job) {
@@ -110,7 +118,10 @@ static int read_text(json_reader_t *r, const cJSON *o, const char *at, job_t *jo
     const cJSON *text = json_read_array(r, o, at, "text", JSON_OPTIONAL, JOB_MAX_TEXT,
                                         "an array of at most 8 strings");
     if (!text) {
-        if (!cJSON_GetObjectItemCaseSensitive(o, "text")) job_default_text(job);
+        if (!cJSON_GetObjectItemCaseSensitive(o, "text")) {
+            job_default_text(job);
+            job->text_default = true;
+        }
         return r->failed ? -1 : 0;
     }
     const cJSON *it;
@@ -154,6 +165,38 @@ static int read_region(json_reader_t *r, const cJSON *o, const char *at, job_t *
         job->region.y + job->region.h > 1.0001)
         return json_fail(r, path, "a non-empty rectangle inside the image", reg);
     job->has_region = true;
+    return 0;
+}
+
+/* "template" and "slots": {"NAME": "value", ...}; whether the template and its slots
+ * exist is the config's to say (job_apply_template). */
+static int read_template(json_reader_t *r, const cJSON *o, const char *at, job_t *job) {
+    char path[256], item[320];
+    const cJSON *tv = cJSON_GetObjectItemCaseSensitive(o, "template");
+    if (json_read_string(r, o, at, "template", JSON_OPTIONAL, job->template_name, sizeof job->template_name))
+        return -1;
+    if (tv && !valid_template(job->template_name))
+        return json_fail(r, json_path(path, sizeof path, at, "template"),
+                         "a template name in lower case, digits, - and _ (a key of the config's templates)", tv);
+    const cJSON *slots = json_read_object(r, o, at, "slots", JSON_OPTIONAL,
+                                          "an object of slot values {\"NAME\": \"value\"}");
+    if (r->failed) return -1;
+    if (slots && !job->template_name[0])
+        return json_fail(r, json_path(path, sizeof path, at, "slots"), "no slots without a \"template\"", slots);
+    json_path(path, sizeof path, at, "slots");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, slots) {
+        json_path(item, sizeof item, path, it->string);
+        if (job->n_slots >= JOB_MAX_SLOTS || strlen(it->string) >= JOB_SLOT_NAME_LEN || !it->string[0])
+            return json_failf(r, item, "at most 8 slots with names under 32 bytes", "slot \"%.40s\"", it->string);
+        snprintf(job->slot_names[job->n_slots], JOB_SLOT_NAME_LEN, "%s", it->string);
+        if (json_read_string_at(r, it, item, JSON_OPTIONAL, job->slot_values[job->n_slots], JOB_SLOT_VALUE_LEN))
+            return -1;
+        /* No braces: a value must not read as a placeholder when a built job is built again. */
+        if (strpbrk(job->slot_values[job->n_slots], "{}"))
+            return json_fail(r, item, "a value without { or } (they mark placeholders)", it);
+        job->n_slots++;
+    }
     return 0;
 }
 
@@ -204,7 +247,9 @@ static int job_read(json_reader_t *r, const cJSON *o, const char *at, job_t *job
         !valid_class(job->asset_class))
         json_fail(r, json_path(path, sizeof path, at, "asset_class"), "a lower-case name like \"thumbnail\"",
                   cJSON_GetObjectItemCaseSensitive(o, "asset_class"));
-    json_read_string(r, o, at, "prompt", JSON_REQUIRED, job->prompt, sizeof job->prompt);
+    if (read_template(r, o, at, job)) return -1;
+    json_read_string(r, o, at, "prompt", job->template_name[0] ? JSON_OPTIONAL : JSON_REQUIRED, job->prompt,
+                     sizeof job->prompt);
     if (r->failed) return -1;
     if (read_text(r, o, at, job) || read_size(r, o, at, job)) return -1;
     int64_t seed = -1;
@@ -244,8 +289,12 @@ cJSON *job_to_json(const job_t *job) {
     if (job->revision[0]) cJSON_AddStringToObject(o, "revision", job->revision);
     cJSON_AddStringToObject(o, "asset_class", job->asset_class);
     cJSON_AddStringToObject(o, "prompt", job->prompt);
-    cJSON *t = cJSON_AddArrayToObject(o, "text");
-    for (int i = 0; i < job->n_text; i++) cJSON_AddItemToArray(t, cJSON_CreateString(job->text[i]));
+    /* A template job that gave no text[] takes its text from the prompt the template
+     * builds: written out it would be the unbuilt prompt's (none), so it stays out. */
+    if (!(job->text_default && job->template_name[0])) {
+        cJSON *t = cJSON_AddArrayToObject(o, "text");
+        for (int i = 0; i < job->n_text; i++) cJSON_AddItemToArray(t, cJSON_CreateString(job->text[i]));
+    }
     char size[32];
     snprintf(size, sizeof size, "%dx%d", job->width, job->height);
     cJSON_AddStringToObject(o, "size", size);
@@ -270,6 +319,11 @@ cJSON *job_to_json(const job_t *job) {
     if (job->case_insensitive) cJSON_AddTrueToObject(o, "case_insensitive");
     if (job->submitted_ms) cJSON_AddNumberToObject(o, "submitted_at_ms", (double)job->submitted_ms);
     add_metadata(o, job->metadata);
+    if (job->template_name[0]) cJSON_AddStringToObject(o, "template", job->template_name);
+    if (job->n_slots) {
+        cJSON *sl = cJSON_AddObjectToObject(o, "slots");
+        for (int i = 0; i < job->n_slots; i++) cJSON_AddStringToObject(sl, job->slot_names[i], job->slot_values[i]);
+    }
     return o;
 }
 
@@ -443,6 +497,23 @@ int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t
     json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class);
     json_read_string(&r, root, "", "prompt", JSON_OPTIONAL, out->prompt, sizeof out->prompt);
     json_read_string(&r, root, "", "template", JSON_OPTIONAL, out->template_name, sizeof out->template_name);
+    const cJSON *slots = json_read_object(&r, root, "", "slots", JSON_OPTIONAL, "an object of slot values");
+    const cJSON *sv;
+    cJSON_ArrayForEach(sv, slots) {
+        char path[320];
+        json_path(path, sizeof path, "slots", sv->string);
+        if (out->n_slots >= JOB_MAX_SLOTS || strlen(sv->string) >= JOB_SLOT_NAME_LEN) {
+            json_failf(&r, path, "at most 8 slots with names under 32 bytes", "slot \"%.40s\"", sv->string);
+            break;
+        }
+        snprintf(out->slot_names[out->n_slots], JOB_SLOT_NAME_LEN, "%s", sv->string);
+        if (json_read_string_at(&r, sv, path, JSON_OPTIONAL, out->slot_values[out->n_slots], JOB_SLOT_VALUE_LEN)) break;
+        out->n_slots++;
+    }
+    out->has_seed = cJSON_GetObjectItemCaseSensitive(root, "seed") != NULL;
+    int64_t seed = 0;
+    json_read_i64(&r, root, "", "seed", JSON_OPTIONAL, &seed, 0, 9007199254740991LL, NULL);
+    out->seed = (uint64_t)seed;
     if (!r.failed) read_metadata(&r, root, "", out->metadata, sizeof out->metadata);
     json_read_enum(&r, root, "", "verdict", JSON_REQUIRED, VERDICT_NAMES, &verdict);
     out->verdict = (job_verdict_t)verdict;
@@ -475,6 +546,11 @@ cJSON *outcome_to_json(const outcome_t *out) {
     cJSON_AddStringToObject(o, "asset_class", out->asset_class);
     if (out->prompt[0]) cJSON_AddStringToObject(o, "prompt", out->prompt);
     if (out->template_name[0]) cJSON_AddStringToObject(o, "template", out->template_name);
+    if (out->n_slots) {
+        cJSON *sl = cJSON_AddObjectToObject(o, "slots");
+        for (int i = 0; i < out->n_slots; i++) cJSON_AddStringToObject(sl, out->slot_names[i], out->slot_values[i]);
+    }
+    if (out->has_seed) cJSON_AddNumberToObject(o, "seed", (double)out->seed);
     add_metadata(o, out->metadata);
     cJSON_AddStringToObject(o, "verdict", job_verdict_name(out->verdict));
     cJSON_AddStringToObject(o, "reason", out->reason);

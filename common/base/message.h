@@ -26,6 +26,9 @@
 #define JOB_REVISION_LEN 65 /* at most 64 characters */
 #define JOB_METADATA_MAX 4096 /* a job's metadata, as compact JSON, at most this many bytes */
 #define JOB_TEMPLATE_LEN 64
+#define JOB_MAX_SLOTS 8
+#define JOB_SLOT_NAME_LEN 32
+#define JOB_SLOT_VALUE_LEN 128
 /* "<job_id>@<revision>": a job revision's identity in decision keys and dedupe. */
 #define JOB_KEY_LEN (128 + 1 + JOB_REVISION_LEN)
 
@@ -45,7 +48,8 @@ typedef struct {
     double x, y, w, h;
 } region_t;
 
-/* A render job as submitted upstream. Required: job_id, asset_class, prompt.
+/* A render job as submitted upstream. Required: job_id, asset_class, prompt (a job naming
+ * a template may leave prompt out: the template's prompt is used).
  * text[]: the exact lines the image must carry; when absent, the prompt's quoted
  * strings ("SALE", “SALE”, 'SALE' or ‘SALE’: the grammar in base/prompt.h).
  *
@@ -77,6 +81,13 @@ typedef struct {
                                    opaque to pressroom, passed through to the verdict unchanged
                                    (upstream maps results back to its posts); not part of the
                                    default revision, since it decides nothing about the image */
+    char template_name[JOB_TEMPLATE_LEN]; /* "template": a key of the config's templates, "" = none;
+                                   the preview worker fills prompt, region and palette from it
+                                   (job_apply_template, base/prompt.h) */
+    char slot_names[JOB_MAX_SLOTS][JOB_SLOT_NAME_LEN]; /* "slots": {"NAME": "value"}: the template's */
+    char slot_values[JOB_MAX_SLOTS][JOB_SLOT_VALUE_LEN]; /* "{NAME}" placeholders, in the job's order */
+    int n_slots;
+    bool text_default;          /* never on the wire: the job gave no text[] (its text is its prompt's) */
     char check_aspect[8];       /* never on the wire: the verifier sets it from the task's
                                    render.aspect_ratio (a provider that takes a ratio), and
                                    then checks the image's aspect, not width x height */
@@ -129,8 +140,12 @@ typedef struct {
     char revision[JOB_REVISION_LEN];
     char asset_class[32];
     char prompt[2048];          /* the job's prompt, as submitted */
-    char template_name[JOB_TEMPLATE_LEN]; /* "template": the job's editorial template, "" = none
-                                   (jobs name none yet: issue 13 item 3) */
+    char template_name[JOB_TEMPLATE_LEN]; /* "template": the job's editorial template, "" = none */
+    char slot_names[JOB_MAX_SLOTS][JOB_SLOT_NAME_LEN]; /* "slots": the template job's slot values */
+    char slot_values[JOB_MAX_SLOTS][JOB_SLOT_VALUE_LEN];
+    int n_slots;
+    bool has_seed;              /* "seed": the seed the delivered image was rendered with */
+    uint64_t seed;
     char metadata[JOB_METADATA_MAX + 1]; /* the job's metadata object, compact JSON, "" = none */
     job_verdict_t verdict;
     char reason[64];            /* rejected: budget_exhausted | verification_failed |

@@ -273,3 +273,78 @@ void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t
      * prompt left open ('tis ... kids' ...): then quote the text once, ourselves. */
     if (as_is && !quotes_exactly(buf, job)) render_prompt(job, guidance, false, buf, len);
 }
+
+static const char *slot_value(const job_t *job, const template_slot_t *slot) {
+    for (int i = 0; i < job->n_slots; i++)
+        if (!strcmp(job->slot_names[i], slot->name)) return job->slot_values[i];
+    return slot->has_default ? slot->def : NULL;
+}
+
+int job_apply_template(job_t *job, const config_t *cfg, char *err, size_t errlen) {
+    if (!job->template_name[0]) return 0;
+    const template_config_t *t = config_template(cfg, job->template_name);
+    char names[512];
+    size_t n = 0;
+    names[0] = 0;
+    if (!t) {
+        for (int i = 0; i < cfg->n_templates && n < sizeof names; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", cfg->templates[i].name);
+        snprintf(err, errlen, "job: template: expected one of the configured templates (%s), found \"%s\"",
+                 cfg->n_templates ? names : "none configured", job->template_name);
+        return -1;
+    }
+    for (int i = 0; i < t->n_slots && n < sizeof names; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", t->slots[i].name);
+    for (int i = 0; i < job->n_slots; i++) {
+        bool known = false;
+        for (int k = 0; k < t->n_slots; k++) known |= !strcmp(t->slots[k].name, job->slot_names[i]);
+        if (!known) {
+            snprintf(err, errlen, "job: slots.%s: expected a slot of template \"%s\" (%s)", job->slot_names[i], t->name,
+                     t->n_slots ? names : "it has none");
+            return -1;
+        }
+    }
+    const char *src = job->prompt[0] ? job->prompt : t->prompt;
+    if (!src[0]) {
+        snprintf(err, errlen, "job: prompt: expected a prompt (template \"%s\" has none)", t->name);
+        return -1;
+    }
+    char built[sizeof job->prompt];
+    out_t o = {built, sizeof built, 0};
+    built[0] = 0;
+    for (const char *p = src; *p;) {
+        const char *e = *p == '{' ? strchr(p, '}') : NULL;
+        const template_slot_t *slot = NULL;
+        for (int k = 0; e && k < t->n_slots; k++)
+            if ((size_t)(e - p - 1) == strlen(t->slots[k].name) && !strncmp(p + 1, t->slots[k].name, (size_t)(e - p - 1)))
+                slot = &t->slots[k];
+        if (!slot) { /* not a placeholder: the byte as it is */
+            put(&o, "%c", *p++);
+            continue;
+        }
+        const char *v = slot_value(job, slot);
+        if (!v) {
+            snprintf(err, errlen, "job: slots.%s: expected a value (template \"%s\" has no default)", slot->name,
+                     t->name);
+            return -1;
+        }
+        put(&o, "%s", v);
+        p = e + 1;
+    }
+    if (o.n + 1 >= sizeof built) {
+        snprintf(err, errlen, "job: prompt: expected at most %zu bytes once template \"%s\" is filled in",
+                 sizeof built - 2, t->name);
+        return -1;
+    }
+    snprintf(job->prompt, sizeof job->prompt, "%s", built);
+    if (job->text_default) job_default_text(job);
+    if (!job->has_region && t->has_region) {
+        job->has_region = true;
+        job->region = (region_t){t->region_x, t->region_y, t->region_w, t->region_h};
+    }
+    if (!job->n_palette && t->n_palette) {
+        memcpy(job->palette, t->palette, sizeof t->palette[0] * (size_t)t->n_palette);
+        job->n_palette = t->n_palette;
+    }
+    return 0;
+}

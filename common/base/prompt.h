@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/config.h"
 #include "base/message.h"
 
 #define PROMPT_MAX_LINES 8
@@ -88,5 +89,16 @@ void job_default_text(job_t *job);
  * ". Fix: " and the guidance of a failed check without its quote marks (the fix must
  * not quote the misspelling it asks to avoid). */
 void job_render_prompt(const job_t *job, const char *guidance, char *buf, size_t len);
+
+/* A job naming a template (job->template_name, "" = nothing to do): its prompt is the
+ * template's (or the job's own, when it gave one) with every "{slot}" replaced by the
+ * job's value for that slot, else the slot's default; its text, when the job gave no
+ * text[], is the built prompt's quoted lines; its region and palette are the template's
+ * zone and palette unless the job gave its own (explicit fields win). Idempotent: a
+ * built prompt has no placeholders left. Returns 0, or -1 with a sentence in err:
+ *   job: template: expected one of the configured templates (weekly-deals), found "x"
+ *   job: slots.color: expected a slot of template "weekly-deals" (headline, product)
+ *   job: slots.headline: expected a value (template "weekly-deals" has no default) */
+int job_apply_template(job_t *job, const config_t *cfg, char *err, size_t errlen);
 
 #endif

@@ -885,6 +885,17 @@ int model_client_run_gate(model_client_t *mc) {
 
 /* Starts the next attempt of c on the first model, from c->ep on, whose breaker admits
  * it; finishes c when none is left or the request cannot be built. */
+
+/* The endpoint's target, with the model id of the job's template's fine-tune for this
+ * provider (templates.NAME.providers.P.model) when it names one. */
+static const provider_target_t *target_for(const endpoint_t *e, const render_request_t *req, provider_target_t *buf) {
+    const template_adapter_t *a = template_adapter(req->tmpl, e->provider->name);
+    if (!a || !a->provider_model[0]) return &e->target;
+    *buf = e->target;
+    buf->provider_model = a->provider_model;
+    return buf;
+}
+
 static void start_attempt(model_client_t *mc, call_t *c) {
     int64_t now = mono_ms();
     for (; c->ep < mc->n_ep; c->ep++, c->ep_attempts = 0) {
@@ -914,9 +925,10 @@ static void start_attempt(model_client_t *mc, call_t *c) {
         return;
     }
     char err[256] = "";
+    provider_target_t target;
     c->easy = curl_easy_init();
     if (!c->easy) snprintf(err, sizeof err, "curl_easy_init failed");
-    else if (e->provider->build(&e->target, &c->req, c->easy, &c->hreq, err, sizeof err) == 0 &&
+    else if (e->provider->build(target_for(e, &c->req, &target), &c->req, c->easy, &c->hreq, err, sizeof err) == 0 &&
              !provider_header(&c->hreq, "Expect", "%s", "")) {
         c->sent = c->hreq.sent;
         /* "Expect:" (empty) drops curl's 100-continue round trip on large bodies. */
@@ -960,7 +972,8 @@ int model_client_plan(model_client_t *mc, const render_request_t *req, render_se
     provider_request_t hreq;
     memset(&hreq, 0, sizeof hreq);
     char err[256];
-    int rc = h ? e->provider->build(&e->target, req, h, &hreq, err, sizeof err) : -1;
+    provider_target_t target;
+    int rc = h ? e->provider->build(target_for(e, req, &target), req, h, &hreq, err, sizeof err) : -1;
     if (!rc) *sent = hreq.sent;
     provider_request_free(&hreq);
     curl_easy_cleanup(h);

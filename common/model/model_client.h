@@ -59,6 +59,7 @@ typedef struct {
     uint64_t seed;
     double guidance;             /* cfg/guidance scale; 0 = provider default (7) */
     const char *negative_prompt; /* may be NULL */
+    const template_config_t *tmpl; /* the job's template (its per-provider model and adapter), or NULL */
     bool rate_admitted;          /* the first attempt on tier.model already holds a rate
                                   * slot (budget admission took it): not gated again */
 } render_request_t;

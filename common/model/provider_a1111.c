@@ -17,7 +17,13 @@
  * Stronger guidance is cfg_scale clamped to the UI's 1..30. Restoring the settings
  * afterwards would reload the checkpoint on every request: we keep it loaded.
  * An API key, when configured, is the webui's --api-auth "user:password", sent as HTTP
- * Basic authentication. */
+ * Basic authentication.
+ * A job's template (templates.NAME.providers.a1111) adds its LoRAs to the prompt in the
+ * webui's extra-networks syntax, ", <lora:NAME:WEIGHT>" each (the webui strips the tags
+ * from the text it encodes and loads models/Lora/NAME), and its "alwayson_scripts"
+ * object as the request's (the webui hands each script its "args"; ControlNet, ADetailer
+ * ...). Its "model" is a fine-tuned checkpoint sent as sd_model_checkpoint (the model
+ * client swaps the target's provider model). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -68,8 +74,24 @@ static int a1111_build(const provider_target_t *t, const render_request_t *r, CU
     double cfg = provider_clamp(provider_guidance(r), A1111_CFG_MIN, A1111_CFG_MAX);
     if (r->guidance > 0 && cfg != r->guidance)
         provider_note(&req->sent, "cfg_scale %g clamped to %g (the webui takes 1..30)", r->guidance, cfg);
+    const template_adapter_t *ad = template_adapter(r->tmpl, "a1111");
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "prompt", r->prompt);
+    if (ad && ad->n_loras) {
+        size_t cap = strlen(r->prompt) + (size_t)ad->n_loras * (sizeof ad->lora[0] + 40) + 1, n = 0;
+        char *p = malloc(cap);
+        if (!p) {
+            cJSON_Delete(o);
+            snprintf(err, errlen, "a1111: out of memory building the request");
+            return -1;
+        }
+        n = (size_t)snprintf(p, cap, "%s", r->prompt);
+        for (int i = 0; i < ad->n_loras && n < cap; i++)
+            n += (size_t)snprintf(p + n, cap - n, ", <lora:%s:%g>", ad->lora[i], ad->lora_weight[i]);
+        cJSON_AddStringToObject(o, "prompt", p);
+        free(p);
+    } else {
+        cJSON_AddStringToObject(o, "prompt", r->prompt);
+    }
     cJSON_AddStringToObject(o, "negative_prompt", r->negative_prompt ? r->negative_prompt : "");
     cJSON_AddNumberToObject(o, "seed", provider_seed32(r->seed));
     cJSON_AddNumberToObject(o, "width", req->sent.width);
@@ -79,6 +101,10 @@ static int a1111_build(const provider_target_t *t, const render_request_t *r, CU
     cJSON *ov = cJSON_AddObjectToObject(o, "override_settings");
     cJSON_AddStringToObject(ov, "sd_model_checkpoint", t->provider_model);
     cJSON_AddFalseToObject(o, "override_settings_restore_afterwards");
+    if (ad && ad->alwayson_scripts_json[0]) {
+        cJSON *scripts = cJSON_Parse(ad->alwayson_scripts_json); /* checked when the config loaded */
+        if (scripts) cJSON_AddItemToObject(o, "alwayson_scripts", scripts);
+    }
     provider_add_params(o, t);
     int rc = provider_json_body(req, o);
     if (!rc && t->api_key && *t->api_key) {

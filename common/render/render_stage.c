@@ -362,7 +362,7 @@ static void over_budget(render_stage_t *rs, input_t *in, const asset_class_t *cl
 
 /* The render request for a task: the job's size and seed, the guidance for its attempt.
  * The prompt goes into prompt (len bytes); NULL: a throwaway one (planning only). */
-static render_request_t render_request_for(const task_t *task, char *prompt, size_t len) {
+static render_request_t render_request_for(const render_stage_t *rs, const task_t *task, char *prompt, size_t len) {
     static char scratch[4096];
     if (!prompt) {
         prompt = scratch;
@@ -375,6 +375,7 @@ static render_request_t render_request_for(const task_t *task, char *prompt, siz
                               .seed = task->job.seed + (uint64_t)(task->attempt - 1),
                               .guidance = route_guidance_scale(task->attempt),
                               .negative_prompt = task->guidance[0] ? "misspelled text, cropped text" : NULL,
+                              .tmpl = task->job.template_name[0] ? config_template(rs->cfg, task->job.template_name) : NULL,
                               .rate_admitted = true};
 }
 
@@ -461,7 +462,7 @@ static void start_render(render_stage_t *rs, input_t *in, const task_t *task, co
     job_key(&task->job, r->key, sizeof r->key);
     snprintf(r->uri, sizeof r->uri, "%s", uri);
     if (!r->task.started_ms) r->task.started_ms = now_ms();
-    render_request_t req = render_request_for(task, r->prompt, sizeof r->prompt);
+    render_request_t req = render_request_for(rs, task, r->prompt, sizeof r->prompt);
     if (model_client_submit(rs->mc, &req, r) != 0) {
         free(r);
         return input_park(w, in, now_ms() + REDIS_RETRY_MS, false, "out_of_memory");
@@ -483,7 +484,7 @@ static void replay_checked(render_stage_t *rs, replay_t *p, int rc, const char *
     if (rc == 1) {
         task_t t = p->task;
         snprintf(t.model, sizeof t.model, "%s", rs->tier->model);
-        render_request_t again = render_request_for(&p->task, NULL, 0);
+        render_request_t again = render_request_for(rs, &p->task, NULL, 0);
         render_sent_t sent;
         if (model_client_plan(rs->mc, &again, &sent) == 0) task_set_render(&t, &sent);
         task_add_charge(&t, p->task.stage, p->task.attempt, rs->tier->model, p->d.charged_micros);

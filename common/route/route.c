@@ -123,6 +123,10 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(o.asset_class, sizeof o.asset_class, "%s", task->job.asset_class);
     snprintf(o.prompt, sizeof o.prompt, "%s", task->job.prompt);
     snprintf(o.metadata, sizeof o.metadata, "%s", task->job.metadata);
+    snprintf(o.template_name, sizeof o.template_name, "%s", task->job.template_name);
+    memcpy(o.slot_names, task->job.slot_names, sizeof o.slot_names);
+    memcpy(o.slot_values, task->job.slot_values, sizeof o.slot_values);
+    o.n_slots = task->job.n_slots;
     o.verdict = f->verdict;
     snprintf(o.reason, sizeof o.reason, "%s", f->reason ? f->reason : "");
     snprintf(o.detail, sizeof o.detail, "%s", f->detail);
@@ -132,6 +136,10 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     o.stage = f->as_preview ? STAGE_PREVIEW : task->stage;
     snprintf(o.model, sizeof o.model, "%s", task->model);
     o.attempt = task->attempt;
+    /* The seed the delivered image was asked with (render_stage: job seed + attempt - 1;
+     * a degraded verdict delivers the preview, attempt 1). */
+    o.has_seed = o.image_uri[0] != 0;
+    o.seed = task->job.seed + (f->as_preview || task->attempt < 1 ? 0 : (uint64_t)(task->attempt - 1));
     memcpy(o.charges, task->charges, sizeof o.charges);
     o.n_charges = task->n_charges;
     o.cost_micros = task_cost(task);
@@ -150,8 +158,9 @@ static void emit_verdict(worker_t *w, input_t *in, const task_t *msg_task, const
     snprintf(cost, sizeof cost, "%lld", (long long)o.cost_micros);
     log_info("job_finished", "job_id", o.job_id, "verdict", verdict, "reason", o.reason, "cost_micros", cost, NULL);
     const char *cls = o.asset_class[0] ? o.asset_class : "unknown";
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total", "Jobs ended, by verdict and reason.",
-                          "asset_class", cls, "verdict", verdict, "reason", o.reason, NULL),
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verdicts_total",
+                          "Jobs ended, by verdict and reason (and template: \"\" = none).", "asset_class", cls,
+                          "verdict", verdict, "reason", o.reason, "template", o.template_name, NULL),
                1);
     metric_inc(metric_get(METRIC_COUNTER, "pressroom_spend_usd_total", "Charges carried by finished jobs, in dollars.",
                           "asset_class", cls, NULL),

@@ -314,6 +314,13 @@ void check_layout(vctx_t *c, cJSON *layout) {
     cJSON_AddNumberToObject(layout, "safe_zone", z.sz);
     cJSON_AddItemToObject(layout, "zone", cJSON_CreateIntArray((const int[]){(int)z.zx0, (int)z.zy0,
                                                    (int)(z.zx1 - z.zx0), (int)(z.zy1 - z.zy0)}, 4));
+    if (c->job->has_region) { /* the region checked (the job's, or its template's zone) */
+        cJSON *rj = cJSON_AddObjectToObject(layout, "region");
+        cJSON_AddNumberToObject(rj, "x", c->job->region.x);
+        cJSON_AddNumberToObject(rj, "y", c->job->region.y);
+        cJSON_AddNumberToObject(rj, "w", c->job->region.w);
+        cJSON_AddNumberToObject(rj, "h", c->job->region.h);
+    }
     for (int i = 0; i < c->nboxes; i++) {
         const tbox_t *b = &c->boxes[i];
         if (!b->texty) continue;
@@ -373,6 +380,11 @@ typedef struct {
  * soft edges). */
 void check_palette(vctx_t *c, cJSON *pj) {
     const job_t *job = c->job;
+    cJSON *expect = cJSON_AddArrayToObject(pj, "palette"); /* the palette checked (job's or template's) */
+    for (int i = 0; i < job->n_palette; i++) {
+        char hex[8];
+        cJSON_AddItemToArray(expect, cJSON_CreateString(color_hex(job->palette[i], hex)));
+    }
     int W = c->img.w, H = c->img.h, cs = 8;
     cluster_t cl[MAX_CLUSTERS];
     int ncl = 0;

@@ -220,6 +220,14 @@ static void test_every_adapter_request_matches_its_providers_schema(void **state
                     .seed = seeds[(si + (size_t)attempt) % (sizeof seeds / sizeof seeds[0])],
                     .guidance = guidance_by_attempt[attempt - 1],
                     .negative_prompt = attempt > 1 ? "misspelled text, cropped text" : NULL};
+                /* A template job's adapter on a1111 (second attempts): LoRA tags, alwayson_scripts. */
+                static template_config_t tmpl = {.name = "weekly-deals", .n_adapters = 1,
+                                                 .adapters = {{.provider = "a1111", .n_loras = 2,
+                                                               .lora = {"deals_style", "brand-v2"},
+                                                               .lora_weight = {0.8, 1},
+                                                               .alwayson_scripts_json =
+                                                                   "{\"ADetailer\":{\"args\":[true,{\"ad_model\":\"face_yolov8n.pt\"}]}}"}}};
+                if (!strcmp(m->provider, "a1111") && attempt == 2) r.tmpl = &tmpl;
                 CURL *h = curl_easy_init();
                 provider_request_t req;
                 memset(&req, 0, sizeof req);
@@ -236,6 +244,15 @@ static void test_every_adapter_request_matches_its_providers_schema(void **state
                     /* Restoring the settings would reload the checkpoint on every request. */
                     cJSON *b = cJSON_ParseWithLength(req.body, req.body_len);
                     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(b, "override_settings_restore_afterwards")));
+                    const char *pr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "prompt"));
+                    const cJSON *as = cJSON_GetObjectItemCaseSensitive(b, "alwayson_scripts");
+                    if (r.tmpl) {
+                        assert_non_null(strstr(pr, ", <lora:deals_style:0.8>, <lora:brand-v2:1>"));
+                        assert_non_null(cJSON_GetObjectItemCaseSensitive(as, "ADetailer"));
+                    } else {
+                        assert_null(strstr(pr, "<lora:"));
+                        assert_null(as);
+                    }
                     cJSON_Delete(b);
                 }
                 char name[160];

@@ -99,6 +99,43 @@ static void summary_tables(FILE *f, const ab_run_t *run) {
     fputs("</table>\n", f);
 }
 
+/* Per template and model (only when a job names a template): requests, accepted, pass
+ * rate, $/accepted image. Jobs without a template are the row "(none)". */
+static void template_table(FILE *f, const ab_run_t *run) {
+    bool any = false;
+    for (int j = 0; j < run->n_jobs; j++) any |= run->jobs[j].template_name[0] != 0;
+    if (!any) return;
+    fputs("<h2>By template</h2>\n<table id=\"templates\"><tr><th>template</th><th>model</th><th>requests</th>"
+          "<th>accepted</th><th>pass rate</th><th>$/accepted image</th></tr>\n",
+          f);
+    for (int j = 0; j < run->n_jobs; j++) {
+        const char *t = run->jobs[j].template_name;
+        bool seen = false; /* one row group per template, at its first job */
+        for (int k = 0; k < j && !seen; k++) seen = !strcmp(run->jobs[k].template_name, t);
+        if (seen) continue;
+        for (int m = 0; m < run->n_models; m++) {
+            int requests = 0, accepted = 0;
+            int64_t cost = 0;
+            for (int i = 0; i < run->n_results; i++) {
+                const ab_result_t *r = &run->results[i];
+                if (r->model != m || strcmp(run->jobs[r->job].template_name, t)) continue;
+                requests++;
+                accepted += r->verified && r->pass;
+                cost += r->cost_micros;
+            }
+            fputs("<tr><td>", f);
+            html_text(f, t[0] ? t : "(none)");
+            fputs("</td><td>", f);
+            html_text(f, run->models[m].name);
+            fprintf(f, "</td><td>%d</td><td>%d</td><td>%.1f%%</td><td>", requests, accepted,
+                    requests ? 100.0 * accepted / requests : 0);
+            usd(f, cost, accepted);
+            fputs("</td></tr>\n", f);
+        }
+    }
+    fputs("</table>\n", f);
+}
+
 /* ==== Plots ==== */
 
 #define PW 460
@@ -351,6 +388,7 @@ int ab_write_report(const ab_run_t *run, const char *path, char *err, size_t err
                "table.</p>\n",
             run->n_jobs, run->n_seeds, run->n_models, run->n_results, run->concurrency, run->wall_ms / 1000.0);
     summary_tables(f, run);
+    template_table(f, run);
     fputs("<h2>Plots</h2><div class=\"plots\">\n", f);
     plot_latency_cdf(f, run);
     plot_pass_by_check(f, run);

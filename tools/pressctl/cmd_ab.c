@@ -82,7 +82,7 @@ static int parse_seeds(const char *s, uint64_t *seeds) {
 
 /* Reads every line of path as a job (job_parse: the one parser of jobs). Returns the
  * count, or -1 after printing "FILE:LINE: ..." for the first bad line. */
-static int read_jobs(const char *path, job_t **jobs) {
+static int read_jobs(const char *path, const config_t *cfg, job_t **jobs) {
     FILE *f = fopen(path, "r");
     if (!f) {
         fprintf(stderr, "pressctl ab: --jobs: cannot open %s: %s\n", path, strerror(errno));
@@ -102,7 +102,9 @@ static int read_jobs(const char *path, job_t **jobs) {
             goto bad;
         }
         if (n == room) *jobs = xrealloc(*jobs, (size_t)(room = room ? room * 2 : 16) * sizeof **jobs);
-        if (job_parse(line, (size_t)len, &(*jobs)[n], err, sizeof err) != 0) {
+        /* A template job is built as the preview worker builds it: its prompt, zone, palette. */
+        if (job_parse(line, (size_t)len, &(*jobs)[n], err, sizeof err) != 0 ||
+            job_apply_template(&(*jobs)[n], cfg, err, sizeof err) != 0) {
             fprintf(stderr, "pressctl ab: %s:%d: %s\n", path, lineno, err);
             goto bad;
         }
@@ -149,7 +151,8 @@ static void submit_next(ab_driver_t *d) {
     job_t job = job_for(run, r);
     char prompt[4096];
     job_render_prompt(&job, "", prompt, sizeof prompt);
-    render_request_t req = {.prompt = prompt, .width = job.width, .height = job.height, .seed = job.seed};
+    render_request_t req = {.prompt = prompt, .width = job.width, .height = job.height, .seed = job.seed,
+                            .tmpl = job.template_name[0] ? config_template(run->cfg, job.template_name) : NULL};
     if (model_client_submit(run->models[r->model].client, &req, r) != 0) {
         snprintf(r->reason, sizeof r->reason, "out_of_memory");
         d->done++;
@@ -375,6 +378,7 @@ static cJSON *result_json(const ab_run_t *run, const ab_result_t *r) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "job_id", job->job_id);
     cJSON_AddStringToObject(o, "revision", job->revision);
+    if (job->template_name[0]) cJSON_AddStringToObject(o, "template", job->template_name);
     cJSON_AddNumberToObject(o, "seed", (double)run->seeds[r->seed]);
     cJSON_AddStringToObject(o, "model", m->name);
     cJSON_AddStringToObject(o, "provider", m->cfg->provider);
@@ -600,7 +604,7 @@ int cmd_ab(int argc, char **argv) {
     }
     ab_run_t run = {.cfg = &cfg, .models = models, .n_models = n_models, .out_dir = out, .concurrency = concurrency};
     uint64_t seeds[AB_MAX_SEEDS];
-    run.n_jobs = read_jobs(jobs_path, &run.jobs);
+    run.n_jobs = read_jobs(jobs_path, &cfg, &run.jobs);
     int rc = 2;
     if (run.n_jobs < 0) goto done;
     if (seeds_arg) {

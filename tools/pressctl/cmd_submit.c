@@ -20,6 +20,7 @@
 #include "base/config.h"
 #include "runtime/kafka.h"
 #include "base/message.h"
+#include "base/prompt.h"
 #include "base/traceparent.h"
 #include "pressctl.h"
 #include "base/stats.h"
@@ -434,6 +435,12 @@ static int submit(const opts_t *o, const config_t *cfg, const blob_store_t *stor
             jobs = xrealloc(jobs, (size_t)cap * sizeof *jobs);
         }
         if (job_parse(line, (size_t)len, &jobs[n], err, sizeof err) != 0) {
+            fprintf(stderr, "%s:%d: %s\n", opt.file, lineno, err);
+            bad++;
+            continue;
+        }
+        job_t built = jobs[n]; /* a template the config cannot fill stops the batch here, not in the DLQ */
+        if (job_apply_template(&built, cfg, err, sizeof err) != 0) {
             fprintf(stderr, "%s:%d: %s\n", opt.file, lineno, err);
             bad++;
             continue;

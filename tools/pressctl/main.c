@@ -80,6 +80,11 @@ static const command_t COMMANDS[] = {
     {"offsets", "reset",
      "--group G (--to-datetime TIME | --to-earliest | --to-latest) [--topic T ...] [--dry-run]",
      "move a group's committed offsets (those it has, or of --topic); refused while the group has members", cmd_offsets, true},
+    {"dataset", "export", "--template T --out DIR [--since TIME] [--include-rejected]",
+     "the template's verified pairs (newest verdict per revision): DIR/metadata.jsonl, images/, manifest.json",
+     cmd_dataset, true},
+    {"dataset", "synth", "--template T --n N [--seed S] [--asset-class C] [--jobs-out FILE] [--wait] [--timeout S]",
+     "N synthetic jobs from the template's slot values (seeded), submitted as pressctl submit does", cmd_dataset, true},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

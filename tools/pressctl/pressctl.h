@@ -22,6 +22,7 @@ int cmd_ab(int argc, char **argv);      /* ab --models A,B --jobs FILE --out DIR
 int cmd_replay(int argc, char **argv);  /* replay --topic T --from --to ... (cmd_replay.c) */
 int cmd_dlq(int argc, char **argv);     /* dlq list|show|redrive (cmd_dlq.c) */
 int cmd_offsets(int argc, char **argv); /* offsets show|reset (cmd_offsets.c) */
+int cmd_dataset(int argc, char **argv); /* dataset export|synth (cmd_dataset.c) */
 
 /* The usage of command `name` (every subcommand, or only `sub` when not NULL), from
  * the one table of commands in main.c. */

@@ -182,16 +182,46 @@ static mistake_t choose_mistake(const model_config_t *m, const render_request_t 
  * the demo read it; workers never do). */
 static int g_truth_fd = -1;
 
-static void log_truth(const char *truth) {
-    if (g_truth_fd < 0) return;
+/* One line on fd: O_APPEND, one write. */
+static void log_truth_fd(int fd, const char *truth) {
     size_t n = strlen(truth);
     char *line = malloc(n + 2);
     if (!line) return;
     memcpy(line, truth, n);
     line[n] = '\n';
-    ssize_t w = write(g_truth_fd, line, n + 1); /* O_APPEND: one line, one write */
+    ssize_t w = write(fd, line, n + 1); /* O_APPEND: one line, one write */
     (void)w;
     free(line);
+}
+
+static void log_truth(const char *truth) {
+    if (g_truth_fd >= 0) log_truth_fd(g_truth_fd, truth);
+}
+
+/* --request-log: every model request that reached a dialect (after authentication), one
+ * JSON line each: {"ts_ms","path","content_type","body"}; body is the request's JSON, or
+ * {"bytes": N} for a body that is not JSON (multipart). Headers are never written: the
+ * credentials stay out of it. Tests read it to see what an adapter sent. */
+static int g_request_fd = -1;
+
+static void log_request(const http_in_t *in) {
+    if (g_request_fd < 0) return;
+    cJSON *o = cJSON_CreateObject();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    cJSON_AddNumberToObject(o, "ts_ms", (double)ts.tv_sec * 1000 + (double)(ts.tv_nsec / 1000000));
+    cJSON_AddStringToObject(o, "path", in->url);
+    if (in->content_type) cJSON_AddStringToObject(o, "content_type", in->content_type);
+    cJSON *body = strlen(in->body) == in->body_len ? cJSON_ParseWithLength(in->body, in->body_len) : NULL;
+    if (!body) {
+        body = cJSON_CreateObject();
+        cJSON_AddNumberToObject(body, "bytes", (double)in->body_len);
+    }
+    cJSON_AddItemToObject(o, "body", body);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text) log_truth_fd(g_request_fd, text);
+    free(text);
 }
 
 static int draw_request(const model_config_t *m, const render_request_t *rq, image_t *img,
@@ -500,6 +530,7 @@ static void handle(const char *method, const http_in_t *in, bool too_large, repl
         out->close = true;
         return;
     }
+    log_request(in);
     render_request_t *rq = malloc(sizeof *rq);
     if (!rq) abort();
     char err[512];
@@ -654,6 +685,7 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap) {
 
 static void usage(void) {
     fprintf(stderr, "usage: pressroom-renderer [--config FILE] [--listen HOST:PORT] [--truth-log FILE]\n"
+                    "                          [--request-log FILE]\n"
                     "                          [--api-key-env VAR | --api-key-file FILE [--token-lifetime-s S]]\n"
                     "                          [--auth-status STATUS]\n");
     exit(2);
@@ -682,6 +714,11 @@ int main(int argc, char **argv) {
             g_auth.token_lifetime_s = (int)v;
         }
         else if (!strcmp(argv[i], "--listen") && i + 1 < argc) listen = argv[++i];
+        else if (!strcmp(argv[i], "--request-log") && i + 1 < argc) {
+            const char *path = argv[++i];
+            g_request_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (g_request_fd < 0) FATAL("--request-log %s: %s", path, strerror(errno));
+        }
         else if (!strcmp(argv[i], "--truth-log") && i + 1 < argc) {
             const char *path = argv[++i];
             g_truth_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

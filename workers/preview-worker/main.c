@@ -2,12 +2,15 @@
  * tier's budget, renders it with the fast model (many in flight) and hands the
  * image to the verifier. Jobs whose asset class skips the preview go straight to
  * production (route_on_arrival). A message that is not a valid job, or names an asset
- * class the config does not know, goes to the DLQ with the reason. */
+ * class or template the config does not know, goes to the DLQ with the reason. A job naming
+ * a template gets its prompt, zone and palette from it here (job_apply_template): the task
+ * carries the built job to every later stage. */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "base/message.h"
+#include "base/prompt.h"
 #include "render/render_stage.h"
 #include "route/route.h"
 #include "runtime/worker.h"
@@ -25,7 +28,7 @@ static void preview_on_input(worker_t *w, input_t *in) {
         return;
     }
     const asset_class_t *cls = route_class(worker_config(w), task.job.asset_class, err, sizeof err);
-    if (!cls) {
+    if (!cls || job_apply_template(&task.job, worker_config(w), err, sizeof err)) {
         input_dlq(w, in, err);
         return;
     }

@@ -120,8 +120,10 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
 /* Verifications by stage and result, failed checks by reason code, time in the pool. */
 static void count_verdict(const check_t *c, const verdict_t *v) {
     bool pass = verdict_pass(v);
-    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verifications_total", "Images checked, by stage and result.",
-                          "stage", stage_name(c->task.stage), "result", pass ? "pass" : "fail", NULL),
+    metric_inc(metric_get(METRIC_COUNTER, "pressroom_verifications_total",
+                          "Images checked, by stage and result (and template: \"\" = none).", "stage",
+                          stage_name(c->task.stage), "result", pass ? "pass" : "fail", "template",
+                          c->task.job.template_name, NULL),
                1);
     char reasons[512];
     snprintf(reasons, sizeof reasons, "%s", verdict_reasons(v));
