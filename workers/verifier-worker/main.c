@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "base/message.h"
 #include "base/metrics.h"
+#include "moderation.h"
 #include "verify/ocr.h"
 #include "base/stats.h"
 #include "route/route.h"
@@ -33,6 +34,7 @@ typedef struct {
     blob_store_t *store; /* validated at start-up; read by the checker threads */
     verify_pool_t *pool;
     budget_t *budget; /* verdict costs come from its settled records */
+    moderation_tail_t *moderation; /* the decisions counter (moderation.h); NULL without the topic */
 } verifier_state_t;
 
 /* One check in flight. */
@@ -73,6 +75,7 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
     route_set_ledger(&(route_ledger_t){.check_charges = check_charges, .record_verdict = record_verdict,
                                        .ctx = st->budget});
     worker_set_state(w, st);
+    st->moderation = moderation_tail_start(cfg, worker_loop(w));
     loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
     /* Enough queued to keep every OCR thread busy, few enough to redeliver little. */
     worker_set_max_inflight(w, 4 * verify_pool_threads(st->pool) + 4);
@@ -207,6 +210,7 @@ static void verifier_refresh_metrics(worker_t *w) {
 static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
+    moderation_tail_free(st->moderation);
     verify_pool_free(st->pool); /* joins the checker threads before the store goes */
     budget_free(st->budget);
     blob_store_free(st->store);
