@@ -58,8 +58,10 @@ refuse 2 "job_id" 'a/b' --reject --reason x
 refuse 2 "revision" 'p-1@' --reject --reason x
 refuse 1 "has no verdict" nosuch-job --reject --reason x
 refuse 1 "has no verdict" p-1@not-a-revision --approve --reason x
-"$BIN/pressctl" moderate --help | grep -q 'pressctl moderate JOB_ID\[@REV\]' || fail "moderate --help"
-"$BIN/pressctl" --help | grep -q 'pressctl moderate' || fail "pressctl --help lists moderate"
+"$BIN/pressctl" moderate --help >"$STACK_DIR/help.txt" && grep -q 'pressctl moderate JOB_ID\[@REV\]' "$STACK_DIR/help.txt" ||
+  fail "moderate --help"
+"$BIN/pressctl" --help >"$STACK_DIR/help.txt" && grep -q 'pressctl moderate' "$STACK_DIR/help.txt" ||
+  fail "pressctl --help lists moderate"
 echo "ok: bad arguments and a job without a verdict are refused"
 
 # ---- Decisions: (target, decision) in the order recorded ----
