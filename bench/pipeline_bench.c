@@ -11,6 +11,14 @@
  *       --backfill, N backfill jobs are dumped on pressroom.backfill first (ids
  *       "bfbench-...": their verdicts are not counted), so the figures are the live
  *       jobs' while the lane works beside them.
+ *   pipeline_bench batch --file JOBS.jsonl (--rate R | --burst) [--label NAME]
+ *       the trade-off study's run (bench/tradeoff.sh): publishes every job of the file
+ *       (ids prefixed to be this run's) at R jobs/s, or all at once with --burst, and
+ *       reads every verdict; samples the workers' consumer lag (jobs, verify, production,
+ *       both lanes) every 250 ms. Prints one table row: hops per job (renders), $ per
+ *       rendered image, $ per accepted image, p50/p95/p99 job latency, verification
+ *       failure rate (failed checks over renders) and the peak queue depth (the sum of
+ *       the three groups' lag).
  *   pipeline_bench drain --jobs N
  *       reads results and rejected from the start with a fresh group and times from
  *       its start until N verdicts are there: the rate of whatever stage is draining a
@@ -24,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/config.h"
 #include "base/clock.h"
 #include "runtime/kafka.h"
@@ -194,6 +203,105 @@ static int latency(const config_t *cfg, double rate, double seconds, int backfil
     return got == n ? 0 : 1;
 }
 
+/* The summed lag of the workers' groups on their input topics (live and backfill). */
+static int64_t queue_depth(const config_t *cfg) {
+    static const char *const GROUPS[][3] = {{"preview-worker", "jobs", "backfill"},
+                                            {"verifier-worker", "verify", "verify.backfill"},
+                                            {"production-worker", "production", "production.backfill"}};
+    int64_t depth = 0;
+    for (int g = 0; g < 3; g++) {
+        char group[160], t0[256], t1[256], err[512];
+        snprintf(group, sizeof group, "%s%s", cfg->group_prefix, GROUPS[g][0]);
+        const char *topics[] = {config_topic(cfg, GROUPS[g][1], t0, sizeof t0),
+                                config_topic(cfg, GROUPS[g][2], t1, sizeof t1)};
+        kafka_partition_lag_t rows[128];
+        int n = kafka_group_lag(cfg, group, topics, 2, rows, 128, 2000, err, sizeof err);
+        for (int i = 0; i < n; i++) depth += rows[i].lag;
+    }
+    return depth;
+}
+
+static int batch(const config_t *cfg, const char *file, double rate, bool burst, const char *label) {
+    FILE *f = fopen(file, "r");
+    if (!f) {
+        perror(file);
+        return 2;
+    }
+    run_t r;
+    const char *outputs[] = {"results", "rejected"};
+    if (!start_run(cfg, outputs, 2, &r)) {
+        fclose(f);
+        return 1;
+    }
+    kafka_t *k = r.k;
+    char err[512], *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    job_t *jobs = NULL;
+    int n = 0, ncap = 0;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        if (len <= 1) continue;
+        if (n == ncap) jobs = xrealloc(jobs, (size_t)(ncap = ncap ? 2 * ncap : 256) * sizeof *jobs);
+        if (job_parse(line, (size_t)len, &jobs[n], err, sizeof err)) {
+            fprintf(stderr, "pipeline_bench: %s: %s\n", file, err);
+            continue;
+        }
+        char id[sizeof jobs[n].job_id];
+        snprintf(id, sizeof id, "%s%s", r.prefix, jobs[n].job_id);
+        snprintf(jobs[n].job_id, sizeof jobs[n].job_id, "%s", id);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    int64_t *lat = xcalloc((size_t)n + 1, sizeof *lat);
+    int got = 0, sent = 0, accepted = 0, renders = 0, failed = 0;
+    int64_t cost = 0, peak = 0, next_sample = 0;
+    int64_t t0 = now_ms(), deadline = t0 + (burst ? 0 : (int64_t)(n / rate * 1000)) + 300000;
+    while (got < n && now_ms() < deadline) {
+        int64_t due = burst ? n : (int64_t)((now_ms() - t0) * rate / 1000.0);
+        while (sent < n && sent <= due) {
+            jobs[sent].submitted_ms = now_ms();
+            publish(k, r.jobs_topic, &jobs[sent]);
+            sent++;
+        }
+        if (now_ms() >= next_sample) {
+            kafka_serve(k);
+            int64_t d = queue_depth(cfg);
+            if (d > peak) peak = d;
+            next_sample = now_ms() + 250;
+        }
+        rd_kafka_message_t *m = kafka_poll(k, 5);
+        kafka_serve(k);
+        if (!m) continue;
+        outcome_t o;
+        if (ours(m, r.prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
+            lat[got++] = o.latency_ms;
+            accepted += o.verdict == VERDICT_ACCEPTED;
+            renders += o.attempt;
+            failed += o.failed_checks;
+            cost += o.cost_micros;
+            outcome_free(&o);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    stats_sort_i64(lat, (size_t)got);
+    char load[32], cpa[16];
+    if (burst) snprintf(load, sizeof load, "burst");
+    else snprintf(load, sizeof load, "%.0f jobs/s", rate);
+    if (accepted) snprintf(cpa, sizeof cpa, "$%.4f", cost / 1e6 / accepted);
+    else snprintf(cpa, sizeof cpa, "-");
+    printf("%-8s %-11s %5d/%-5d %6.2f %9.4f %10s %7lld %7lld %7lld %7.1f%% %6lld\n", label, load, got, n,
+           got ? (double)renders / got : 0.0, renders ? cost / 1e6 / renders : 0.0, cpa,
+           (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
+           (long long)stats_percentile(lat, (size_t)got, 99), renders ? 100.0 * failed / renders : 0.0,
+           (long long)peak);
+    free(lat);
+    free(jobs);
+    kafka_close(k, 1000, true);
+    kafka_free(k);
+    return got == n ? 0 : 1;
+}
+
 static int drain(const config_t *cfg, int n) {
     char topics[2][256], group[96], err[512];
     const char *names[] = {config_topic(cfg, "results", topics[0], sizeof topics[0]),
@@ -241,21 +349,27 @@ int main(int argc, char **argv) {
     int jobs = 2000;
     double rate = 20, seconds = 20;
     int backfill = 0;
-    const char *topic = "verify";
+    const char *topic = "verify", *file = NULL, *label = "run";
+    bool burst = false;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atof(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--topic") && i + 1 < argc) topic = argv[++i];
         else if (!strcmp(argv[i], "--backfill") && i + 1 < argc) backfill = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--file") && i + 1 < argc) file = argv[++i];
+        else if (!strcmp(argv[i], "--label") && i + 1 < argc) label = argv[++i];
+        else if (!strcmp(argv[i], "--burst")) burst = true;
         else goto usage;
     }
     if (!strcmp(argv[1], "throughput")) return throughput(&cfg, jobs, topic);
     if (!strcmp(argv[1], "latency")) return latency(&cfg, rate, seconds, backfill);
     if (!strcmp(argv[1], "drain")) return drain(&cfg, jobs);
+    if (!strcmp(argv[1], "batch") && file && rate > 0) return batch(&cfg, file, rate, burst, label);
 usage:
     fprintf(stderr, "usage: pipeline_bench throughput --jobs N [--topic verify]\n"
                     "       pipeline_bench latency --rate R --seconds S [--backfill N]\n"
+                    "       pipeline_bench batch --file JOBS.jsonl (--rate R | --burst) [--label NAME]\n"
                     "       pipeline_bench drain --jobs N\n");
     return 2;
 }

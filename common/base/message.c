@@ -581,3 +581,67 @@ void outcome_free(outcome_t *out) {
     cJSON_Delete(out->report);
     out->report = NULL;
 }
+
+/* ==== Moderation decisions ==== */
+
+static const char *const MODERATION_NAMES[] = {"approved", "rejected", NULL};
+
+const char *moderation_decision_name(moderation_decision_t d) {
+    return d >= MODERATION_APPROVED && d <= MODERATION_REJECTED ? MODERATION_NAMES[d] : "unknown";
+}
+
+int moderation_parse(const char *buf, size_t len, moderation_t *out, char *err, size_t errlen) {
+    static const char *const KEYS[] = {"job_id", "revision", "decision", "reason", "reviewer", "decided_at_ms",
+                                       "asset_class", "template", "model", "verdict", NULL};
+    memset(out, 0, sizeof *out);
+    json_reader_t r;
+    json_reader_init(&r, "moderation", err, errlen);
+    cJSON *root = json_parse_object(&r, buf, len);
+    if (!root) return -1;
+    json_check_keys(&r, root, "", KEYS);
+    if (json_read_string(&r, root, "", "job_id", JSON_REQUIRED, out->job_id, sizeof out->job_id) == 0 &&
+        !valid_id(out->job_id))
+        json_fail(&r, "job_id", "letters, digits and ._:- only, not starting with a dot",
+                  cJSON_GetObjectItemCaseSensitive(root, "job_id"));
+    if (json_read_string(&r, root, "", "revision", JSON_REQUIRED, out->revision, sizeof out->revision) == 0 &&
+        !valid_id(out->revision))
+        json_fail(&r, "revision", "1 to 64 letters, digits and ._:- not starting with a dot",
+                  cJSON_GetObjectItemCaseSensitive(root, "revision"));
+    int d = 0;
+    json_read_enum(&r, root, "", "decision", JSON_REQUIRED, MODERATION_NAMES, &d);
+    out->decision = (moderation_decision_t)d;
+    json_read_string(&r, root, "", "reason", JSON_REQUIRED, out->reason, sizeof out->reason);
+    json_read_string(&r, root, "", "reviewer", JSON_OPTIONAL, out->reviewer, sizeof out->reviewer);
+    json_read_i64(&r, root, "", "decided_at_ms", JSON_REQUIRED, &out->decided_at_ms, 0, INT64_C(1) << 50, NULL);
+    if (json_read_string(&r, root, "", "asset_class", JSON_OPTIONAL, out->asset_class, sizeof out->asset_class) ==
+            0 &&
+        out->asset_class[0] && !valid_class(out->asset_class))
+        json_fail(&r, "asset_class", "a lower-case class name", cJSON_GetObjectItemCaseSensitive(root, "asset_class"));
+    json_read_string(&r, root, "", "template", JSON_OPTIONAL, out->template_name, sizeof out->template_name);
+    json_read_string(&r, root, "", "model", JSON_OPTIONAL, out->model, sizeof out->model);
+    int v = -1;
+    json_read_enum(&r, root, "", "verdict", JSON_OPTIONAL, VERDICT_NAMES, &v);
+    if (v >= 0) {
+        out->has_verdict = true;
+        out->verdict = (job_verdict_t)v;
+    }
+    cJSON_Delete(root);
+    return r.failed ? -1 : 0;
+}
+
+char *moderation_encode(const moderation_t *m) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "job_id", m->job_id);
+    cJSON_AddStringToObject(o, "revision", m->revision);
+    cJSON_AddStringToObject(o, "decision", moderation_decision_name(m->decision));
+    cJSON_AddStringToObject(o, "reason", m->reason);
+    if (m->reviewer[0]) cJSON_AddStringToObject(o, "reviewer", m->reviewer);
+    cJSON_AddNumberToObject(o, "decided_at_ms", (double)m->decided_at_ms);
+    if (m->asset_class[0]) cJSON_AddStringToObject(o, "asset_class", m->asset_class);
+    if (m->template_name[0]) cJSON_AddStringToObject(o, "template", m->template_name);
+    if (m->model[0]) cJSON_AddStringToObject(o, "model", m->model);
+    if (m->has_verdict) cJSON_AddStringToObject(o, "verdict", job_verdict_name(m->verdict));
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

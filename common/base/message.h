@@ -166,6 +166,28 @@ typedef struct {
     cJSON *report;              /* verification report (owned), may be NULL */
 } outcome_t;
 
+/* A moderation decision (pressroom.moderation, keyed by job_id): a reviewer's (or a
+ * tool's) judgement of a job revision after its verdict. The latest decision per
+ * (job_id, revision) wins: the last one on the topic (a job's decisions share a
+ * partition). asset_class, template, model and verdict are optional on the wire: what
+ * the recorder (`pressctl moderate`) found on the terminal topics, so a consumer can
+ * label a decision without joining topics. */
+typedef enum { MODERATION_APPROVED = 0, MODERATION_REJECTED } moderation_decision_t;
+const char *moderation_decision_name(moderation_decision_t d);
+typedef struct {
+    char job_id[128];
+    char revision[JOB_REVISION_LEN];
+    moderation_decision_t decision;
+    char reason[512];
+    char reviewer[128];         /* "" = not given */
+    int64_t decided_at_ms;
+    char asset_class[32];       /* "" = not given */
+    char template_name[JOB_TEMPLATE_LEN];
+    char model[64];
+    bool has_verdict;           /* verdict below was given */
+    job_verdict_t verdict;      /* the verdict moderated */
+} moderation_t;
+
 /* Parsers: return 0, or -1 with a sentence in err naming the codec, the field, what
  * was expected and what was found ("job: size: expected ..., found \"huge\"").
  * They never read past len and take strict JSON only (base/json.h): UTF-8, no NUL,
@@ -178,6 +200,7 @@ uint64_t job_id_hash(const char *job_id);
 int job_from_json(const cJSON *obj, job_t *job, char *err, size_t errlen);
 int task_parse(const char *buf, size_t len, task_t *task, char *err, size_t errlen);
 int outcome_parse(const char *buf, size_t len, outcome_t *out, char *err, size_t errlen);
+int moderation_parse(const char *buf, size_t len, moderation_t *out, char *err, size_t errlen);
 
 /* Encoders: a malloc'd NUL-terminated JSON string (caller frees); *_to_json: the
  * tree (caller deletes). */
@@ -186,6 +209,7 @@ cJSON *outcome_to_json(const outcome_t *out);
 char *job_encode(const job_t *job);
 char *task_encode(const task_t *task);
 char *outcome_encode(const outcome_t *out);
+char *moderation_encode(const moderation_t *m);
 void outcome_free(outcome_t *out);
 
 /* job_default_text (a job's text from its prompt) and job_render_prompt (the prompt

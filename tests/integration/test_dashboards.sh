@@ -60,6 +60,12 @@ for tier in preview:preview production:production; do
     fail "$w exports pressroom_budget_spent_usd{tier=$t} $got, budget show says $want micro-dollars"
 done
 echo "ok: pressroom_budget_spent_usd equals pressctl budget show for both tiers"
+# A moderation decision, so the verifier's moderation counter has a series to check.
+"$BIN/pressctl" moderate p-1 --reject --reason "dashboard test" >/dev/null || fail "pressctl moderate p-1"
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:${PORT[verifier]}/metrics" | grep -q '^pressroom_moderation_decisions_total{' && break
+  sleep 0.1
+done
 for w in preview verifier production; do
   curl -sf "http://127.0.0.1:${WORKER_PORT[$w]}/metrics" >"$STACK_DIR/$w.prom" || fail "$w /metrics"
 done

@@ -121,8 +121,14 @@ int main(int argc, char **argv) {
         free(s);
         outcome_free(o);
         free(o);
+    } else if (!strcmp(kind, "moderation")) {
+        moderation_t m;
+        if (moderation_parse(buf, n, &m, err, sizeof err)) { printf("error: %s\n", err); return 1; }
+        char *s = moderation_encode(&m);
+        printf("%s\n", s);
+        free(s);
     } else {
-        fprintf(stderr, "usage: codec_probe job|task|outcome|providers < message\n");
+        fprintf(stderr, "usage: codec_probe job|task|outcome|moderation|providers < message\n");
         return 2;
     }
     return 0;
@@ -199,6 +205,7 @@ production_v = validator("task.schema.json", "/$defs/on_production")
 outcome_v = validator("outcome.schema.json")
 config_v = validator("config.schema.json")
 dlq_v = validator("dlq-headers.schema.json")
+moderation_v = validator("moderation.schema.json")
 
 # Every example message against its topic's schema.
 msg = lambda n: load(os.path.join(root, "examples", "messages", n))
@@ -209,6 +216,7 @@ examples = {
     "outcome-accepted.json": [outcome_v],
     "outcome-rejected.json": [outcome_v],
     "dlq-headers.json": [dlq_v],
+    "moderation.json": [moderation_v],
 }
 present = sorted(os.listdir(os.path.join(root, "examples", "messages")))
 check(present == sorted(examples), f"examples/messages holds exactly {sorted(examples)} (found {present})")
@@ -300,7 +308,8 @@ if rc == 0:
 for name, kind, vs in [("job.json", "job", [job_v]), ("task-verify.json", "task", [task_v, verify_v]),
                        ("task-production.json", "task", [task_v, production_v]),
                        ("outcome-accepted.json", "outcome", [outcome_v]),
-                       ("outcome-rejected.json", "outcome", [outcome_v])]:
+                       ("outcome-rejected.json", "outcome", [outcome_v]),
+                       ("moderation.json", "moderation", [moderation_v])]:
     rc, out = codec(kind, json.dumps(msg(name)))
     check(rc == 0, f"the C codec parses examples/messages/{name}" + ("" if rc == 0 else f": {out.strip()}"))
     if rc == 0:
@@ -314,6 +323,16 @@ for what, doc in [("missing job_id", mutated(job, lambda d: d.pop("job_id"))),
                   ("a palette colour without #", mutated(job, lambda d: d.update(palette=["0B3D91"])))]:
     rc, out = codec("job", json.dumps(doc))
     check(rc == 1 and out.startswith("error: "), f"job_parse refuses a job with {what} ({out.strip()})")
+
+md = msg("moderation.json")
+for what, doc in [("decision maybe", mutated(md, lambda d: d.update(decision="maybe"))),
+                  ("no revision", mutated(md, lambda d: d.pop("revision"))),
+                  ("no reason", mutated(md, lambda d: d.pop("reason"))),
+                  ("an extra property", mutated(md, lambda d: d.update(score=3))),
+                  ("verdict ok", mutated(md, lambda d: d.update(verdict="ok")))]:
+    expect_invalid(moderation_v, doc, f"a moderation decision with {what} is rejected")
+    rc, out = codec("moderation", json.dumps(doc))
+    check(rc == 1 and out.startswith("error: "), f"moderation_parse refuses a decision with {what} ({out.strip()})")
 
 # The schema and job_parse agree on sizes, at and around every bound.
 for size in ["16x16", "15x16", "16x15", "768x512", "99x100", "999x1000", "7999x8000", "8099x8100",

@@ -510,6 +510,41 @@ static void test_errors_name_codec_field_expected_and_found(void **state) {
     assert_string_equal(err, "job: text[1]: expected a non-empty string, found 7");
 }
 
+static void test_moderation_decision_round_trips_and_bad_ones_are_refused(void **state) {
+    (void)state;
+    const char *in = "{\"job_id\":\"j-1\",\"revision\":\"r1\",\"decision\":\"rejected\",\"reason\":\"logo cropped\","
+                     "\"decided_at_ms\":1764662400000,\"asset_class\":\"paid\",\"model\":\"m\",\"verdict\":\"degraded\"}";
+    moderation_t m;
+    char err[512];
+    assert_int_equal(moderation_parse(in, strlen(in), &m, err, sizeof err), 0);
+    assert_int_equal(m.decision, MODERATION_REJECTED);
+    assert_true(m.has_verdict);
+    assert_int_equal(m.verdict, VERDICT_DEGRADED);
+    assert_string_equal(m.reviewer, "");
+    char *out = moderation_encode(&m);
+    moderation_t back;
+    assert_int_equal(moderation_parse(out, strlen(out), &back, err, sizeof err), 0);
+    assert_string_equal(back.job_id, "j-1");
+    assert_string_equal(back.revision, "r1");
+    assert_string_equal(back.reason, "logo cropped");
+    assert_true(back.decided_at_ms == INT64_C(1764662400000));
+    assert_null(strstr(out, "reviewer")); /* optional fields stay out when empty */
+    free(out);
+    static const char *const bad[][2] = {
+        {"{\"job_id\":\"j\",\"revision\":\"r\",\"decision\":\"maybe\",\"reason\":\"x\",\"decided_at_ms\":1}", "decision"},
+        {"{\"job_id\":\"j\",\"decision\":\"approved\",\"reason\":\"x\",\"decided_at_ms\":1}", "revision"},
+        {"{\"job_id\":\"j\",\"revision\":\"r\",\"decision\":\"approved\",\"reason\":\"\",\"decided_at_ms\":1}", "reason"},
+        {"{\"job_id\":\"a/b\",\"revision\":\"r\",\"decision\":\"approved\",\"reason\":\"x\",\"decided_at_ms\":1}", "job_id"},
+        {"{\"job_id\":\"j\",\"revision\":\"r\",\"decision\":\"approved\",\"reason\":\"x\",\"decided_at_ms\":-1}", "decided_at_ms"},
+        {"{\"job_id\":\"j\",\"revision\":\"r\",\"decision\":\"approved\",\"reason\":\"x\",\"decided_at_ms\":1,\"score\":2}", "score"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(moderation_parse(bad[i][0], strlen(bad[i][0]), &m, err, sizeof err), -1);
+        assert_non_null(strstr(err, "moderation"));
+        assert_non_null(strstr(err, bad[i][1]));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_job_gets_defaults_and_quoted_text),
@@ -534,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_metadata_passes_through_job_task_and_outcome_unchanged),
         cmocka_unit_test(test_metadata_is_not_part_of_the_revision),
         cmocka_unit_test(test_metadata_must_be_a_bounded_object),
+        cmocka_unit_test(test_moderation_decision_round_trips_and_bad_ones_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -350,6 +350,7 @@ typedef struct {
     const char *html, *jsonl;
     const char *job;   /* results --job */
     int64_t since_ms;  /* results --since; 0 = from the beginning */
+    bool moderation;   /* results --moderation */
 } opts_t;
 
 /* submit (want_file) or results options. Returns 0, or -1 after saying what is wrong. */
@@ -365,6 +366,7 @@ static int parse_opts(int argc, char **argv, opts_t *o, bool want_file) {
             return -1;
         }
         if (want_file && !strcmp(a, "--wait")) o->wait = true;
+        else if (!want_file && !strcmp(a, "--moderation")) o->moderation = true;
         else if (!strcmp(a, "--timeout")) {
             if (arg_int(cmd, a, argv[++i], 1, 86400, &o->timeout_s)) return -1;
         } else if (!strcmp(a, "--html")) o->html = argv[++i];
@@ -540,6 +542,7 @@ int cmd_results(int argc, char **argv) {
         fprintf(stderr, "pressctl results: no verdict for job %s%s\n", opt.job, opt.since_ms ? " since --since" : "");
         rc = 1;
     }
+    if (opt.moderation && moderation_report(&cfg, opt.since_ms, opt.job, opt.timeout_s)) rc = 1;
     ledger_free(&l);
     blob_store_free(store);
     return rc;

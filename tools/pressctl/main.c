@@ -33,9 +33,13 @@ static const command_t COMMANDS[] = {
     {"dev", "down", "[--dir DIR]", "stop it (workers drain first)", cmd_dev, false},
     {"submit", NULL, "FILE.jsonl [--wait] [--timeout S] [--html FILE] [--jsonl FILE]",
      "validate every line, publish the batch whole or not at all; --wait follows the verdicts", cmd_submit, true},
-    {"results", NULL, "[--job ID] [--since TIME] [--timeout S] [--html FILE] [--jsonl FILE]",
+    {"results", NULL, "[--job ID] [--since TIME] [--timeout S] [--html FILE] [--jsonl FILE] [--moderation]",
      "read the terminal topics (by assignment: no consumer group) up to their end and report; TIME is "
-     "RFC 3339 or epoch ms", cmd_results, true},
+     "RFC 3339 or epoch ms; --moderation adds the moderation reject and verifier escape rates per class, "
+     "template and model", cmd_results, true},
+    {"moderate", NULL, "JOB_ID[@REV] (--approve | --reject) --reason R [--reviewer NAME] [--timeout S]",
+     "record a moderation decision on a revision that has a verdict (default: the job's newest) on the "
+     "moderation topic", cmd_moderate, true},
     {"verify", NULL,
      "IMAGE --text T [--text T ...] [--palette \"#RRGGBB,...\"] [--min-contrast R] [--safe-zone F]\n"
      "                [--region x,y,w,h] [--size WxH] [--case-insensitive] [--no-ocr] [--config FILE]\n"

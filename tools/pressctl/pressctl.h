@@ -23,6 +23,10 @@ int cmd_replay(int argc, char **argv);  /* replay --topic T --from --to ... (cmd
 int cmd_dlq(int argc, char **argv);     /* dlq list|show|redrive (cmd_dlq.c) */
 int cmd_offsets(int argc, char **argv); /* offsets show|reset (cmd_offsets.c) */
 int cmd_dataset(int argc, char **argv); /* dataset export|synth (cmd_dataset.c) */
+int cmd_moderate(int argc, char **argv); /* moderate JOB_ID[@REV] --approve|--reject (cmd_moderate.c) */
+/* `results --moderation`: the latest decision per job@revision joined with its verdict,
+ * reject and escape rates per class, template and model (cmd_moderate.c). 0, or -1. */
+int moderation_report(const config_t *cfg, int64_t since_ms, const char *job, int timeout_s);
 
 /* The usage of command `name` (every subcommand, or only `sub` when not NULL), from
  * the one table of commands in main.c. */

@@ -24,7 +24,7 @@
 static volatile sig_atomic_t g_run = 1;
 static void on_signal(int sig) { (void)sig; g_run = 0; }
 
-static const char *TOPICS[] = {"jobs",     "verify",         "production", "results", "rejected", "dlq",
+static const char *TOPICS[] = {"jobs",     "verify",         "production", "results", "rejected", "dlq", "moderation",
                                "backfill", "verify.backfill", "production.backfill"};
 
 static void usage(void) {

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "base/message.h"
 #include "base/metrics.h"
+#include "moderation.h"
 #include "verify/ocr.h"
 #include "base/stats.h"
 #include "route/route.h"
@@ -45,6 +46,7 @@ typedef struct {
     verify_pool_t *pool;
     budget_t *budget; /* verdict costs come from its settled records */
     check_t *checks;  /* every check not yet decided: freed at exit (their inputs redelivered) */
+    moderation_tail_t *moderation; /* the decisions counter (moderation.h); NULL without the topic */
 } verifier_state_t;
 
 static void on_verdicts(void *ctx, int fd, int events);
@@ -109,6 +111,7 @@ static int verifier_init(worker_t *w, char *err, size_t errlen) {
     route_set_ledger(&(route_ledger_t){.check_charges = check_charges, .record_verdict = record_verdict,
                                        .ctx = st->budget});
     worker_set_state(w, st);
+    st->moderation = moderation_tail_start(cfg, worker_loop(w));
     loop_watch(worker_loop(w), verify_pool_fd(st->pool), LOOP_READ, on_verdicts, w);
     loop_watch(worker_loop(w), blob_pool_fd(st->reads), LOOP_READ, on_images, w);
     worker_set_max_inflight(w, cfg->verifier.max_inflight > 0
@@ -262,6 +265,7 @@ static void verifier_refresh_metrics(worker_t *w) {
 static void verifier_fini(worker_t *w) {
     verifier_state_t *st = worker_state(w);
     if (!st) return;
+    moderation_tail_free(st->moderation);
     blob_pool_free(st->reads);  /* joins the readers before the store goes */
     verify_pool_free(st->pool);
     while (st->checks) check_free(st, st->checks); /* undecided: their inputs are redelivered */
