@@ -16,7 +16,10 @@
  *       its start until N verdicts are there: the rate of whatever stage is draining a
  *       backlog into them (bench/run.sh starts a verifier-worker on a full verify topic).
  *
- * Jobs are thumbnails with one line of text, ids unique per run. */
+ * Jobs are thumbnails with one line of text, ids unique per run. throughput and
+ * latency print a line "warm" (flushed) once the warm-up job is through and the
+ * clock starts, so a script can take its CPU readings of the workers there
+ * (bench/lib.sh bench_row); the last line is the figure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +108,8 @@ static bool start_run(const config_t *cfg, const char *const *outputs, int n_out
         kafka_free(r->k);
         return false;
     }
+    printf("warm\n");
+    fflush(stdout);
     return true;
 }
 
@@ -162,7 +167,7 @@ static int latency(const config_t *cfg, double rate, double seconds, int backfil
     int n = (int)(rate * seconds);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     int got = 0, sent = 0, accepted = 0;
-    int64_t t0 = now_ms(), deadline = t0 + (int64_t)(seconds * 1000) + 120000;
+    int64_t t0 = now_ms(), deadline = t0 + (int64_t)(seconds * 1000) + 120000, last = t0;
     while (got < n && now_ms() < deadline) {
         /* pace the offered load */
         int64_t due = (int64_t)((now_ms() - t0) * rate / 1000.0);
@@ -178,15 +183,20 @@ static int latency(const config_t *cfg, double rate, double seconds, int backfil
         outcome_t o;
         if (ours(m, r.prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
             if (got < n) lat[got++] = o.latency_ms;
+            last = now_ms();
             if (o.verdict == VERDICT_ACCEPTED) accepted++;
             outcome_free(&o);
         }
         rd_kafka_message_destroy(m);
     }
     stats_sort_i64(lat, (size_t)got);
-    printf("latency: offered %.0f jobs/s for %.0f s%s: %d/%d terminal (%d accepted); "
+    /* The terminal rate: verdicts per second from the first submission to the last
+     * verdict; below the offered rate when the pipeline falls behind. */
+    double span = (last - t0) / 1000.0;
+    printf("latency: offered %.0f jobs/s for %.0f s%s: %d/%d terminal (%d accepted) in %.1f s, %.1f jobs/s terminal; "
            "p50 %lld ms, p95 %lld ms, p99 %lld ms\n",
-           rate, seconds, backfill > 0 ? " beside a backfill" : "", got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
+           rate, seconds, backfill > 0 ? " beside a backfill" : "", got, n, accepted, span, span > 0 ? got / span : 0.0,
+           (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
            (long long)stats_percentile(lat, (size_t)got, 99));
     free(lat);
     kafka_close(k, 1000, true);
