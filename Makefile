@@ -195,6 +195,7 @@ demo: all
 	@BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: all $(BENCH_BINS)
+	@bash scripts/install-deps.sh bench
 	@BUILD=$(BUILD) bash bench/run.sh
 
 eval-verifier: all $(BENCH_BINS)

@@ -189,8 +189,8 @@ bench_table() {
       return "?"
     }
     function per(t, j) { return j > 0 ? sprintf("%.3f", t * 1000 / hz / j) : "-" }
-    BEGIN { printf "%-58s %-44s %9s %9s %9s %5s  %s\n", "row", "figure", "worker", "endpoint", "redis", "load", "config"
-            printf "%-58s %-44s %9s %9s %9s %5s  %s\n", "", "", "ms/job", "ms/job", "ms/job", "", "" }
-    { printf "%-58s %-44s %9s %9s %9s %5s  %s\n", $1, headline($3), per($5, $4), per($6, $4), per($7, $4), $8, $2 }
+    BEGIN { printf "%-56s %-62s %9s %9s %9s %5s  %s\n", "row", "figure", "worker", "endpoint", "redis", "load", "config"
+            printf "%-56s %-62s %9s %9s %9s %5s  %s\n", "", "", "ms/job", "ms/job", "ms/job", "", "" }
+    { printf "%-56s %-62s %9s %9s %9s %5s  %s\n", $1, headline($3), per($5, $4), per($6, $4), per($7, $4), $8, $2 }
   ' "$BENCH_ROWS"
 }

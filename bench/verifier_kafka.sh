@@ -4,8 +4,7 @@
 # prerendered endpoint), then a verifier-worker started on it, timed until N verdicts
 # (pipeline_bench drain). Once with the defaults, once with --max-inflight 200, each
 # with a fresh consumer group on the same backlog. Prints one row each (bench/lib.sh):
-# images/s and the worker's CPU ms per image, from its start (Tesseract's start-up
-# included), with Redis's; no endpoint is involved. Run alone it ends with the table;
+# images/s and the worker's CPU ms per image, from the end of its start-up, with Redis's; no endpoint is involved. Run alone it ends with the table;
 # from bench/run.sh its rows join that run's ($BENCH_ROWS).
 set -euo pipefail
 source "$(dirname "$0")/../tests/lib.sh"
@@ -37,6 +36,9 @@ for mode in default tuned; do
   [ "$mode" = tuned ] && args=(--max-inflight 200) config="tuned: --max-inflight 200"
   export PRESSROOM_CONFIG="$STACK_DIR/$mode.json"
   start_bg "verifier-$mode" "$BIN/verifier-worker" "${args[@]}"; V=$LAST_PID
+  # Its start-up (OCR pool, blob store, Redis) is done when it logs worker_started,
+  # seconds before the group assigns it the backlog's partitions: the row's CPU from here.
+  wait_for grep -q '"worker_started"' "$STACK_DIR/verifier-$mode.log"
   bench_row "verifier-worker through Kafka, 1 process" "$config" "$V" "" \
     "$B/pipeline_bench" drain --jobs $((N + 1))
   kill -TERM "$V"; wait "$V" 2>/dev/null || true
