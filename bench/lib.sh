@@ -1,4 +1,5 @@
 # bench/lib.sh — what the benchmark scripts share (source it after tests/lib.sh and
+# shellcheck shell=bash
 # stack_init): the static model endpoint (nginx), CPU readings of processes, and rows.
 #
 # A row is one measured figure with what it cost: the worker processes' CPU per job

@@ -78,7 +78,7 @@ if [ ${#ADMIT[@]} -gt 3 ]; then
     r0=$(cpu_ticks "$REDIS_PID"); w0=$(children_ticks)
     rb=$(redis-benchmark -p "$REDIS_PORT" -c "$c" -n "$RB_N" -r 1000000000 -q "${ADMIT[@]}" 2>&1 | tr '\r' '\n' | grep -o "[0-9.]* requests per second.*" | tail -n 1)
     r1=$(cpu_ticks "$REDIS_PID"); w1=$(children_ticks)
-    bench_record "redis-benchmark: the admit script, $c connections" "ceiling" "${rb:-no figure}" "$RB_N" \
+    bench_record "redis-benchmark: the admit script, $c connection$([ "$c" -gt 1 ] && echo s)" "ceiling" "${rb:-no figure}" "$RB_N" \
       $((w1 - w0)) 0 $((r1 - r0))
   done
 else
