@@ -195,6 +195,7 @@ demo: all
 	@BUILD=$(BUILD) bash scripts/demo.sh
 
 bench: all $(BENCH_BINS)
+	@bash scripts/install-deps.sh bench
 	@BUILD=$(BUILD) bash bench/run.sh
 
 # The seed's trade-off table: single model vs split routing, fixed load and a burst.

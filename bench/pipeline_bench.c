@@ -4,7 +4,8 @@
  *   pipeline_bench throughput --jobs N [--topic verify]
  *       publishes one warm-up job and waits for its output on --topic, then
  *       publishes N jobs as fast as the producer allows and times until N outputs
- *       have arrived: jobs/s of the stage(s) between `jobs` and --topic.
+ *       have arrived: jobs/s of the stage(s) between `jobs` and --topic. Gives up
+ *       after 30 s without an output (exit status 1).
  *   pipeline_bench latency --rate R --seconds S [--backfill N]
  *       offers R jobs/s for S seconds and measures, for each job, the time from its
  *       submission to its terminal verdict (results/rejected): p50/p95/p99. With
@@ -24,7 +25,10 @@
  *       its start until N verdicts are there: the rate of whatever stage is draining a
  *       backlog into them (bench/run.sh starts a verifier-worker on a full verify topic).
  *
- * Jobs are thumbnails with one line of text, ids unique per run. */
+ * Jobs are thumbnails with one line of text, ids unique per run. throughput and
+ * latency print a line "warm" (flushed) once the warm-up job is through and the
+ * clock starts, so a script can take its CPU readings of the workers there
+ * (bench/lib.sh bench_row); the last line is the figure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +118,8 @@ static bool start_run(const config_t *cfg, const char *const *outputs, int n_out
         kafka_free(r->k);
         return false;
     }
+    printf("warm\n");
+    fflush(stdout);
     return true;
 }
 
@@ -131,18 +137,25 @@ static int throughput(const config_t *cfg, int n, const char *out_short) {
         if (publish(k, r.jobs_topic, &j)) break;
         if (i % 1000 == 0) kafka_serve(k);
     }
+    /* Gives up after 240 s, or after 30 s without an output of this run (the jobs went
+     * elsewhere: escalated, refused over budget; the worker's log says why). */
     int seen = 0;
+    int64_t last = now_ms(), end;
     deadline = now_ms() + 240000;
-    while (seen < n && now_ms() < deadline) {
+    while (seen < n && (end = now_ms()) < deadline && end - last < 30000) {
         rd_kafka_message_t *m = kafka_poll(k, 100);
         kafka_serve(k);
         if (m) {
-            if (ours(m, r.prefix)) seen++;
+            if (ours(m, r.prefix)) {
+                seen++;
+                last = now_ms();
+            }
             rd_kafka_message_destroy(m);
         }
     }
-    double secs = (now_ms() - t0) / 1000.0;
-    printf("throughput: %d/%d jobs reached %s in %.2f s: %.0f jobs/s\n", seen, n, out_t, secs, seen / secs);
+    double secs = ((seen == n ? last : now_ms()) - t0) / 1000.0;
+    printf("throughput: %d/%d jobs reached %s in %.2f s: %.0f jobs/s%s\n", seen, n, out_t, secs, seen / secs,
+           seen == n ? "" : " (stopped waiting: no output for 30 s, or 240 s in all)");
     kafka_close(k, 1000, true);
     kafka_free(k);
     return seen == n ? 0 : 1;
@@ -171,7 +184,7 @@ static int latency(const config_t *cfg, double rate, double seconds, int backfil
     int n = (int)(rate * seconds);
     int64_t *lat = calloc((size_t)n, sizeof *lat);
     int got = 0, sent = 0, accepted = 0;
-    int64_t t0 = now_ms(), deadline = t0 + (int64_t)(seconds * 1000) + 120000;
+    int64_t t0 = now_ms(), deadline = t0 + (int64_t)(seconds * 1000) + 120000, last = t0;
     while (got < n && now_ms() < deadline) {
         /* pace the offered load */
         int64_t due = (int64_t)((now_ms() - t0) * rate / 1000.0);
@@ -187,15 +200,20 @@ static int latency(const config_t *cfg, double rate, double seconds, int backfil
         outcome_t o;
         if (ours(m, r.prefix) && outcome_parse(m->payload, m->len, &o, err, sizeof err) == 0) {
             if (got < n) lat[got++] = o.latency_ms;
+            last = now_ms();
             if (o.verdict == VERDICT_ACCEPTED) accepted++;
             outcome_free(&o);
         }
         rd_kafka_message_destroy(m);
     }
     stats_sort_i64(lat, (size_t)got);
-    printf("latency: offered %.0f jobs/s for %.0f s%s: %d/%d terminal (%d accepted); "
+    /* The terminal rate: verdicts per second from the first submission to the last
+     * verdict; below the offered rate when the pipeline falls behind. */
+    double span = (last - t0) / 1000.0;
+    printf("latency: offered %.0f jobs/s for %.0f s%s: %d/%d terminal (%d accepted) in %.1f s, %.1f jobs/s terminal; "
            "p50 %lld ms, p95 %lld ms, p99 %lld ms\n",
-           rate, seconds, backfill > 0 ? " beside a backfill" : "", got, n, accepted, (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
+           rate, seconds, backfill > 0 ? " beside a backfill" : "", got, n, accepted, span, span > 0 ? got / span : 0.0,
+           (long long)stats_percentile(lat, (size_t)got, 50), (long long)stats_percentile(lat, (size_t)got, 95),
            (long long)stats_percentile(lat, (size_t)got, 99));
     free(lat);
     kafka_close(k, 1000, true);

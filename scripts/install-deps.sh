@@ -39,6 +39,11 @@ EVAL_PACKAGES=(
   fonts-ebgaramond fonts-bebas-neue fonts-league-spartan fonts-firacode
 )
 [ "${1:-}" = eval ] && PACKAGES+=("${EVAL_PACKAGES[@]}")
+# `install-deps.sh bench` (make bench): the static model endpoint the preview rows run
+# against (bench/lib.sh start_nginx): nginx-light, and the echo module's echo_sleep for
+# the 800 ms variant (nginx-light depends on it; named so the dependency is ours).
+BENCH_PACKAGES=(nginx-light libnginx-mod-http-echo)
+[ "${1:-}" = bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
