@@ -87,7 +87,7 @@ BENCH_BINS      := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 uses_pkgs = $(sort $(foreach l,$(1),$(PKGS_$(l))))
 link_libs = $(foreach l,$(1),$(call lib_file,$(l))) $(call pkg_libs,$(call uses_pkgs,$(1)) $(2)) -lpthread -lm
 
-.PHONY: all deps libs test unit integration demo bench eval-verifier fuzz check-layers clean
+.PHONY: all deps libs test unit integration demo bench bench-peer eval-verifier fuzz check-layers clean
 
 # The verifier's second, independent reading (common/verify/ocr.c): Debian's Latin
 # script model (tesseract-ocr-script-latn) with its word lists stripped, 476 KB for
@@ -196,6 +196,11 @@ demo: all
 
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash bench/run.sh
+
+# pressroom's workers beside a Python peer of the same stages (bench/peer/README.md).
+bench-peer: all $(BENCH_BINS)
+	@bash scripts/install-deps.sh bench
+	@BUILD=$(BUILD) bash bench/peer/run.sh
 
 eval-verifier: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash bench/eval-verifier.sh

@@ -39,6 +39,10 @@ EVAL_PACKAGES=(
   fonts-ebgaramond fonts-bebas-neue fonts-league-spartan fonts-firacode
 )
 [ "${1:-}" = eval ] && PACKAGES+=("${EVAL_PACKAGES[@]}")
+# `install-deps.sh bench` (make bench-peer): the Python peer's libraries (bench/peer/),
+# Debian's builds, run with /usr/bin/python3 (python3-tesserocr brings python3-pil).
+BENCH_PACKAGES=(python3-confluent-kafka python3-redis python3-aiohttp python3-tesserocr python3-pil)
+[ "${1:-}" = bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

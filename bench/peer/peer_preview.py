@@ -8,7 +8,7 @@ once the broker acknowledged the task.
 
 Environment: PRESSROOM_BROKERS, PRESSROOM_REDIS, PRESSROOM_RENDERER, PRESSROOM_BLOBS;
 PEER_MODEL (the model name sent), PEER_PRICE_MICROS, PEER_CAP_MICROS (0: no cap),
-PEER_INFLIGHT (renders in flight, default 1024), PEER_READY_FILE (touched once the
+PEER_PREVIEW_INFLIGHT (renders in flight, default 1024), PEER_READY_FILE (touched once the
 consumer has its partitions)."""
 import asyncio
 import json
@@ -25,7 +25,7 @@ import peercommon as pc
 MODEL = os.environ.get("PEER_MODEL", "instant")
 PRICE = int(os.environ.get("PEER_PRICE_MICROS", "2000"))
 CAP = int(os.environ.get("PEER_CAP_MICROS", "0"))
-INFLIGHT = int(os.environ.get("PEER_INFLIGHT", "1024"))
+INFLIGHT = int(os.environ.get("PEER_PREVIEW_INFLIGHT", "1024"))
 HOLDER = f"peer-preview-{os.getpid()}"
 
 

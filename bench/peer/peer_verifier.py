@@ -14,7 +14,7 @@ extra-text, layout/safe-zone, contrast, palette and blank/sharpness checks, the 
 of a failed image on the production topic (a failed image is rejected here).
 
 Environment: PRESSROOM_BROKERS, PRESSROOM_BLOBS; PEER_WORKERS (processes, default the
-core count), PEER_INFLIGHT (images queued or in OCR, default 8 per process),
+cores this process may run on), PEER_VERIFIER_INFLIGHT (images queued or in OCR, default 8 per process),
 PEER_GROUP, PEER_READY_FILE."""
 import json
 import os
@@ -102,8 +102,8 @@ def check(path, expected):
 
 class Stage:
     def __init__(self):
-        self.workers = int(os.environ.get("PEER_WORKERS", os.cpu_count() or 1))
-        self.max_inflight = int(os.environ.get("PEER_INFLIGHT", 8 * self.workers))
+        self.workers = int(os.environ.get("PEER_WORKERS", len(os.sched_getaffinity(0))))
+        self.max_inflight = int(os.environ.get("PEER_VERIFIER_INFLIGHT", 8 * self.workers))
         self.consumer = Consumer(pc.consumer_conf(os.environ.get("PEER_GROUP", "peer.verifier")))
         self.producer = Producer(pc.producer_conf())
         self.pool = ProcessPoolExecutor(self.workers, initializer=_init_worker)
