@@ -200,6 +200,7 @@ bench: all $(BENCH_BINS)
 # pressroom's workers beside a Python peer of the same stages (bench/peer/README.md).
 bench-peer: all $(BENCH_BINS)
 	@bash scripts/install-deps.sh bench
+	@BUILD=$(BUILD) bash bench/peer/smoke.sh
 	@BUILD=$(BUILD) bash bench/peer/run.sh
 
 eval-verifier: all $(BENCH_BINS)

@@ -15,7 +15,8 @@ of a failed image on the production topic (a failed image is rejected here).
 
 Environment: PRESSROOM_BROKERS, PRESSROOM_BLOBS; PEER_WORKERS (processes, default the
 cores this process may run on), PEER_VERIFIER_INFLIGHT (images queued or in OCR, default 8 per process),
-PEER_GROUP, PEER_READY_FILE."""
+PEER_GROUP, PEER_READY_FILE. `peer_verifier.py --check IMAGE [TEXT...]` checks one
+image offline, `--check-batch FILE` the lines of pressctl verify --batch's input."""
 import json
 import os
 import signal
@@ -180,6 +181,21 @@ class Stage:
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--check":
+        # peer_verifier.py --check IMAGE [TEXT...]: one image, offline (bench/peer/smoke.sh
+        # compares it with pressctl verify). Exit 0 pass, 1 fail.
+        _init_worker()
+        passed, reason, detail = check(os.path.abspath(sys.argv[2]), sys.argv[3:])
+        print(json.dumps({"image": sys.argv[2], "pass": passed, "reason": reason, "detail": detail}))
+        sys.exit(0 if passed else 1)
+    if len(sys.argv) == 3 and sys.argv[1] == "--check-batch":
+        # One verdict per line of FILE ({"image": PATH, "text": [...]}, pressctl verify --batch's input).
+        _init_worker()
+        for line in open(sys.argv[2]):
+            row = json.loads(line)
+            passed, reason, detail = check(os.path.abspath(row["image"]), row.get("text", []))
+            print(json.dumps({"image": row["image"], "pass": passed, "reason": reason, "detail": detail}))
+        return
     stage = Stage()
 
     def stop(*_):

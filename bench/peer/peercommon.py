@@ -4,6 +4,7 @@ admission script, offset tracking (commit after delivery) and the outcome messag
 import hashlib
 import json
 import os
+import re
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,8 +44,22 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+_DQ = re.compile('["\u201c](.*?)["\u201d\u201c]')
+_SQ = re.compile("(?<![A-Za-z0-9])['\u2018](.+?)['\u2019\u2018](?![A-Za-z0-9])")
+
+
+def prompt_lines(prompt):
+    """The quoted lines of a prompt (common/base/prompt.c, prompt_lines): double-quoted
+    strings when it has a double quote, else single-quoted ones at word boundaries."""
+    dbl = '"' in prompt or "\u201c" in prompt
+    return [t for t in (_DQ if dbl else _SQ).findall(prompt) if t]
+
+
 def job_text(job):
-    return list(job.get("text") or [])
+    """The lines the image must show: the job's text, else its prompt's quoted lines."""
+    if "text" in job:
+        return list(job["text"] or [])
+    return prompt_lines(job.get("prompt", ""))
 
 
 def revision(job):

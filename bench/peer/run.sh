@@ -62,7 +62,7 @@ JSON
 export PEER_PRICE_MICROS=2000 PYTHONPATH="$PEER"
 start_redis
 PEER_PREVIEW_INFLIGHT=${PEER_PREVIEW_INFLIGHT:-1024}; export PEER_PREVIEW_INFLIGHT
-echo "bench-peer: $(nproc) cores usable ($(getconf _NPROCESSORS_ONLN) online), load average $(cut -d' ' -f1-3 /proc/loadavg); pressroom defaults: $defaults; the peer's preview keeps $PEER_PREVIEW_INFLIGHT renders in flight; $ROUNDS rounds"
+echo "bench-peer: $(env -u OMP_THREAD_LIMIT nproc) cores usable ($(getconf _NPROCESSORS_ONLN) online), load average $(cut -d' ' -f1-3 /proc/loadavg); pressroom defaults: $defaults; the peer's preview keeps $PEER_PREVIEW_INFLIGHT renders in flight; $ROUNDS rounds"
 
 echo "== admission (Redis, no cap) =="
 dec() { grep "$1" | grep -o '[0-9]* decisions/s' | head -n 1 | cut -d' ' -f1; }
@@ -79,14 +79,17 @@ row "admission decisions/s, 1 connection" "$(mean <<<"${ONE[pressroom]}")" "$(me
 row "admission decisions/s, $ADMISSION_PROCS processes" "$(mean <<<"${MANY[pressroom]}")" "$(mean <<<"${MANY[peer]}")" "higher is better; rounds:${MANY[pressroom]} |${MANY[peer]}"
 
 echo "== preview at an 800 ms endpoint, one process, $PREVIEW_JOBS jobs =="
+config wide 800 800 1024 # pressroom with the peer's window
 config slow 800 800 "${PRESSROOM_PREVIEW_INFLIGHT:-}"
 declare -A RATE CPU
 for r in $(seq 1 "$ROUNDS"); do
-  for who in pressroom peer; do
+  for who in pressroom pressroom-1024 peer; do
     fresh_broker
+    export PRESSROOM_CONFIG="$STACK_DIR/slow.json"
+    [ $who = pressroom-1024 ] && export PRESSROOM_CONFIG="$STACK_DIR/wide.json"
     export PRESSROOM_BLOBS="file://$BLOBS/blobs-$who-$r"
     start_renderer "$PRESSROOM_CONFIG"
-    if [ $who = pressroom ]; then start_bg "preview-$who-$r" "$BIN/preview-worker"; W=$LAST_PID
+    if [ $who != peer ]; then start_bg "preview-$who-$r" "$BIN/preview-worker"; W=$LAST_PID
     else
       PEER_READY_FILE="$STACK_DIR/ready-$r" start_bg "preview-$who-$r" $PY "$PEER/peer_preview.py"; W=$LAST_PID
       wait_for test -e "$STACK_DIR/ready-$r"
@@ -102,6 +105,8 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 row "preview jobs/s at 800 ms, 1 process" "$(mean <<<"${RATE[pressroom]}")" "$(mean <<<"${RATE[peer]}")" "higher is better; rounds:${RATE[pressroom]} |${RATE[peer]}"
 row "preview CPU ms/job at 800 ms" "$(mean <<<"${CPU[pressroom]}")" "$(mean <<<"${CPU[peer]}")" "lower is better"
+row "preview jobs/s at 800 ms, 1024 in flight" "$(mean <<<"${RATE[pressroom-1024]}")" "$(mean <<<"${RATE[peer]}")" "pressroom tuned to the peer's window; rounds:${RATE[pressroom-1024]}"
+row "preview CPU ms/job, 1024 in flight" "$(mean <<<"${CPU[pressroom-1024]}")" "$(mean <<<"${CPU[peer]}")" "pressroom tuned; lower is better"
 
 echo "== verifier through Kafka, $VERIFY_JOBS pre-rendered images, one process =="
 config instant 0 0 256
