@@ -87,7 +87,7 @@ BENCH_BINS      := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 uses_pkgs = $(sort $(foreach l,$(1),$(PKGS_$(l))))
 link_libs = $(foreach l,$(1),$(call lib_file,$(l))) $(call pkg_libs,$(call uses_pkgs,$(1)) $(2)) -lpthread -lm
 
-.PHONY: all deps libs test unit integration demo bench tradeoff eval-verifier fuzz check-layers clean
+.PHONY: all deps libs test unit integration demo bench bench-peer tradeoff eval-verifier fuzz check-layers clean
 
 # The verifier's second, independent reading (common/verify/ocr.c): Debian's Latin
 # script model (tesseract-ocr-script-latn) with its word lists stripped, 476 KB for
@@ -201,6 +201,12 @@ bench: all $(BENCH_BINS)
 # The seed's trade-off table: single model vs split routing, fixed load and a burst.
 tradeoff: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash bench/tradeoff.sh
+
+# pressroom's workers beside a Python peer of the same stages (bench/peer/README.md).
+bench-peer: all $(BENCH_BINS)
+	@bash scripts/install-deps.sh bench
+	@BUILD=$(BUILD) bash bench/peer/smoke.sh
+	@BUILD=$(BUILD) bash bench/peer/run.sh
 
 eval-verifier: all $(BENCH_BINS)
 	@BUILD=$(BUILD) bash bench/eval-verifier.sh

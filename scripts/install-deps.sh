@@ -42,7 +42,9 @@ EVAL_PACKAGES=(
 # `install-deps.sh bench` (make bench): the static model endpoint the preview rows run
 # against (bench/lib.sh start_nginx): nginx-light, and the echo module's echo_sleep for
 # the 800 ms variant (nginx-light depends on it; named so the dependency is ours).
-BENCH_PACKAGES=(nginx-light libnginx-mod-http-echo)
+# and (make bench-peer) the Python peer's libraries (bench/peer/),
+# Debian's builds, run with /usr/bin/python3 (python3-tesserocr brings python3-pil).
+BENCH_PACKAGES=(nginx-light libnginx-mod-http-echo python3-confluent-kafka python3-redis python3-aiohttp python3-tesserocr python3-pil)
 [ "${1:-}" = bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
