@@ -135,9 +135,15 @@ static int cmp_member(const void *a, const void *b) {
  * that tall, and a word fused by a glow sets its own median. */
 #define NON_LETTER_RATIO 1.8
 
+/* A component at least the median height in both directions whose edge pixels fill
+ * less than this share of its box is a line or an arc (a stripe's edge cut short by a
+ * glow, a quarter of a disc): the edges of a letter fill 0.15 or more of its box,
+ * even a slash or a thin ring. */
+#define SPARSE_FILL 0.05
+
 /* Removes (in place, keeping the x order) the components of groups of three or
- * more that are NON_LETTER_RATIO x the group's weighted median height in both height and
- * width; returns how many remain. */
+ * more that are NON_LETTER_RATIO x the group's weighted median height in both height
+ * and width, or sparse (SPARSE_FILL); returns how many remain. */
 static int drop_non_letters(cc_t *ccs, int ncc, int *parent) {
     if (ncc < 3) return ncc;
     member_t *m = malloc((size_t)ncc * sizeof *m);
@@ -162,6 +168,7 @@ static int drop_non_letters(cc_t *ccs, int ncc, int *parent) {
         int med = median[uf_find(parent, i)];
         int hi = ccs[i].y1 - ccs[i].y0 + 1, wi = ccs[i].x1 - ccs[i].x0 + 1;
         if (med > 0 && hi > NON_LETTER_RATIO * med && wi > NON_LETTER_RATIO * med) continue;
+        if (med > 0 && hi > med && wi > med && ccs[i].count < SPARSE_FILL * hi * wi) continue;
         ccs[kept++] = ccs[i];
     }
     free(m);

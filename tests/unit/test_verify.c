@@ -664,6 +664,21 @@ static void test_a_disc_beside_a_line_is_not_part_of_it(void **state) {
     expect_pass(&j, m.buf, m.len);
 }
 
+/* Stripes cut short by a glow around the line (corpus2, Pillow: Nimbus Sans on blue
+ * and green stripes, a white glow): the stripes' edges end at the glow as diagonal
+ * segments beside the letters' row; they joined the line and stretched its box out
+ * to the image's right edge (text_touches_edge on the code before). A component at
+ * least a letter tall and wide whose edges fill under 5% of its box is a line or an
+ * arc, not a letter. */
+static void test_stripe_edges_cut_by_a_glow_do_not_join_the_line(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0103-stripes-glow.png", &len);
+    const char *want[] = {"Mountain Shipping"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -803,6 +818,7 @@ int main(void) {
         cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
         cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
         cmocka_unit_test(test_a_disc_beside_a_line_is_not_part_of_it),
+        cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
