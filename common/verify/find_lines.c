@@ -94,6 +94,88 @@ static int cmp_box_y(const void *a, const void *b) {
     return (x->y > y->y) - (x->y < y->y);
 }
 
+/* Groups components (sorted by x0) into lines in parent (union-find): overlapping
+ * vertically by half the smaller height, and horizontally closer than 1.2x the
+ * taller height. */
+static void group_components(const cc_t *ccs, int ncc, int *parent) {
+    int hmax = 0;
+    for (int i = 0; i < ncc; i++) {
+        parent[i] = i;
+        if (ccs[i].y1 - ccs[i].y0 + 1 > hmax) hmax = ccs[i].y1 - ccs[i].y0 + 1;
+    }
+    for (int i = 0; i < ncc; i++) {
+        int hi = ccs[i].y1 - ccs[i].y0 + 1;
+        for (int j = i + 1; j < ncc && ccs[j].x0 <= ccs[i].x1 + 1.2 * hmax; j++) {
+            int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
+            int gap = ccs[j].x0 - ccs[i].x1;
+            if (gap > 1.2 * hm) continue;
+
+            int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
+                     (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
+            if (ov * 2 < hs) continue;
+            int a = uf_find(parent, i), b = uf_find(parent, j);
+            if (a != b) parent[b] = a;
+        }
+    }
+}
+
+typedef struct {
+    int root, h, count;
+} member_t;
+
+static int cmp_member(const void *a, const void *b) {
+    const member_t *x = a, *y = b;
+    if (x->root != y->root) return (x->root > y->root) - (x->root < y->root);
+    return (x->h > y->h) - (x->h < y->h);
+}
+
+/* A component at least this many times its group's median height (weighted by edge
+ * pixels, so that specks do not lower it), both tall and wide, is no letter (a bokeh disc, a sticker, a blob beside the line): letters that
+ * tall (f, j, g, brackets) are narrow, letters that wide (W, M, ligatures) are not
+ * that tall, and a word fused by a glow sets its own median. */
+#define NON_LETTER_RATIO 1.8
+
+/* A component at least the median height in both directions whose edge pixels fill
+ * less than this share of its box is a line or an arc (a stripe's edge cut short by a
+ * glow, a quarter of a disc): the edges of a letter fill 0.15 or more of its box,
+ * even a slash or a thin ring. */
+#define SPARSE_FILL 0.05
+
+/* Removes (in place, keeping the x order) the components of groups of three or
+ * more that are NON_LETTER_RATIO x the group's weighted median height in both height
+ * and width, or sparse (SPARSE_FILL); returns how many remain. */
+static int drop_non_letters(cc_t *ccs, int ncc, int *parent) {
+    if (ncc < 3) return ncc;
+    member_t *m = malloc((size_t)ncc * sizeof *m);
+    int *median = malloc((size_t)ncc * sizeof *median);
+    if (!m || !median) abort();
+    for (int i = 0; i < ncc; i++) {
+        m[i] = (member_t){uf_find(parent, i), ccs[i].y1 - ccs[i].y0 + 1, ccs[i].count};
+        median[i] = 0;
+    }
+    qsort(m, (size_t)ncc, sizeof *m, cmp_member);
+    for (int a = 0, b; a < ncc; a = b) {
+        for (b = a; b < ncc && m[b].root == m[a].root; b++) {}
+        if (b - a < 3) continue;
+        long total = 0, acc = 0;
+        for (int k = a; k < b; k++) total += m[k].count;
+        int k = a;
+        while (k < b - 1 && (acc += m[k].count) * 2 < total) k++;
+        median[m[a].root] = m[k].h;
+    }
+    int kept = 0;
+    for (int i = 0; i < ncc; i++) {
+        int med = median[uf_find(parent, i)];
+        int hi = ccs[i].y1 - ccs[i].y0 + 1, wi = ccs[i].x1 - ccs[i].x0 + 1;
+        if (med > 0 && hi > NON_LETTER_RATIO * med && wi > NON_LETTER_RATIO * med) continue;
+        if (med > 0 && hi > med && wi > med && ccs[i].count < SPARSE_FILL * hi * wi) continue;
+        ccs[kept++] = ccs[i];
+    }
+    free(m);
+    free(median);
+    return kept;
+}
+
 /* 16 bytes at a time (GCC/Clang vector extensions; unaligned loads via memcpy). */
 typedef unsigned char v16u8 __attribute__((vector_size(16)));
 
@@ -284,30 +366,15 @@ void find_lines(vctx_t *c) {
     free(grad);
     free(stack);
 
-    /* Group components into lines: overlapping vertically by half the smaller
-     * height, and horizontally closer than 1.2x the taller height. */
+    /* Group components into lines; then drop the components that are no letter of
+     * the line they joined (discs, blobs) and group again without them. */
     qsort(ccs, (size_t)ncc, sizeof *ccs, cmp_cc_x);
     int *parent = malloc((size_t)(ncc ? ncc : 1) * sizeof *parent);
     if (!parent) abort();
-    int hmax = 0;
-    for (int i = 0; i < ncc; i++) {
-        parent[i] = i;
-        if (ccs[i].y1 - ccs[i].y0 + 1 > hmax) hmax = ccs[i].y1 - ccs[i].y0 + 1;
-    }
-    for (int i = 0; i < ncc; i++) {
-        int hi = ccs[i].y1 - ccs[i].y0 + 1;
-        for (int j = i + 1; j < ncc && ccs[j].x0 <= ccs[i].x1 + 1.2 * hmax; j++) {
-            int hj = ccs[j].y1 - ccs[j].y0 + 1, hm = hi > hj ? hi : hj, hs = hi < hj ? hi : hj;
-            int gap = ccs[j].x0 - ccs[i].x1;
-            if (gap > 1.2 * hm) continue;
-
-            int ov = (ccs[i].y1 < ccs[j].y1 ? ccs[i].y1 : ccs[j].y1) -
-                     (ccs[i].y0 > ccs[j].y0 ? ccs[i].y0 : ccs[j].y0) + 1;
-            if (ov * 2 < hs) continue;
-            int a = uf_find(parent, i), b = uf_find(parent, j);
-            if (a != b) parent[b] = a;
-        }
-    }
+    group_components(ccs, ncc, parent);
+    int before = ncc;
+    ncc = drop_non_letters(ccs, ncc, parent);
+    if (ncc < before) group_components(ccs, ncc, parent);
     /* Collect groups. */
     tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
     int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);

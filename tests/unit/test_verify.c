@@ -632,6 +632,53 @@ static void test_a_period_between_words_keeps_the_line_whole(void **state) {
     expect_pass(&j, m.buf, m.len);
 }
 
+/* A sharp-edged disc (bokeh, a sticker) just beside a line, taller than its letters,
+ * overlaps it vertically and joined it: the box took the disc, the ink/ground split
+ * measured the disc against the sky (1.1:1) and OCR read "Plannegy". A component at
+ * least 1.8 x the median height of its line in both height and width is not a letter
+ * and no longer joins any line. */
+static void test_a_disc_beside_a_line_is_not_part_of_it(void **state) {
+    (void)state;
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 768, 512);
+    cairo_t *cr = cairo_create(s);
+    set_rgb(cr, 0x96c9f8);
+    cairo_paint(cr);
+    set_rgb(cr, 0x0a2650);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 64);
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, "Planner", &te);
+    cairo_move_to(cr, 200, 140);
+    cairo_show_text(cr, "Food");
+    cairo_move_to(cr, 200, 216);
+    cairo_show_text(cr, "Planner");
+    set_rgb(cr, 0x09eb0e);
+    cairo_arc(cr, 200 + te.x_advance + 56, 200, 52, 0, 6.2832);
+    cairo_fill(cr);
+    cairo_destroy(cr);
+    membuf_t m = {0};
+    cairo_surface_write_to_png_stream(s, on_png, &m);
+    cairo_surface_destroy(s);
+    const char *want[] = {"Food", "Planner"};
+    job_t j = make_job(want, 2);
+    expect_pass(&j, m.buf, m.len);
+}
+
+/* Stripes cut short by a glow around the line (corpus2, Pillow: Nimbus Sans on blue
+ * and green stripes, a white glow): the stripes' edges end at the glow as diagonal
+ * segments beside the letters' row; they joined the line and stretched its box out
+ * to the image's right edge (text_touches_edge on the code before). A component at
+ * least a letter tall and wide whose edges fill under 5% of its box is a line or an
+ * arc, not a letter. */
+static void test_stripe_edges_cut_by_a_glow_do_not_join_the_line(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0103-stripes-glow.png", &len);
+    const char *want[] = {"Mountain Shipping"};
+    job_t j = make_job(want, 1);
+    expect_pass(&j, png, len);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -770,6 +817,8 @@ int main(void) {
         cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
         cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
         cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
+        cmocka_unit_test(test_a_disc_beside_a_line_is_not_part_of_it),
+        cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
