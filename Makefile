@@ -197,6 +197,9 @@ demo: all
 bench: all $(BENCH_BINS)
 	@bash scripts/install-deps.sh bench
 	@BUILD=$(BUILD) bash bench/run.sh
+	@echo; echo '== 7. instructions per job and per admission call (callgrind: stable under load) =='
+	@BUILD=$(BUILD) bash bench/instr_bench.sh
+	@BUILD=$(BUILD) bash bench/admission_script_cost.sh
 
 # The seed's trade-off table: single model vs split routing, fixed load and a burst.
 tradeoff: all $(BENCH_BINS)

@@ -44,7 +44,8 @@ EVAL_PACKAGES=(
 # the 800 ms variant (nginx-light depends on it; named so the dependency is ours).
 # and (make bench-peer) the Python peer's libraries (bench/peer/),
 # Debian's builds, run with /usr/bin/python3 (python3-tesserocr brings python3-pil).
-BENCH_PACKAGES=(nginx-light libnginx-mod-http-echo python3-confluent-kafka python3-redis python3-aiohttp python3-tesserocr python3-pil)
+# valgrind: make bench's instruction counts (bench/instr_bench.sh, admission_script_cost.sh).
+BENCH_PACKAGES=(valgrind nginx-light libnginx-mod-http-echo python3-confluent-kafka python3-redis python3-aiohttp python3-tesserocr python3-pil)
 [ "${1:-}" = bench ] && PACKAGES+=("${BENCH_PACKAGES[@]}")
 missing=()
 for p in "${PACKAGES[@]}"; do
