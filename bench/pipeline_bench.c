@@ -233,7 +233,7 @@ static int64_t queue_depth(const config_t *cfg) {
         const char *topics[] = {config_topic(cfg, GROUPS[g][1], t0, sizeof t0),
                                 config_topic(cfg, GROUPS[g][2], t1, sizeof t1)};
         kafka_partition_lag_t rows[128];
-        int n = kafka_group_lag(cfg, group, topics, 2, rows, 128, 2000, err, sizeof err);
+        int n = kafka_group_lag(cfg, group, topics, 2, false, rows, 128, 2000, err, sizeof err);
         for (int i = 0; i < n; i++) depth += rows[i].lag;
     }
     return depth;
