@@ -53,7 +53,7 @@ if command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; t
     "$P" m 40000 1000000000000 3600 120 0 0 86400 bench-holder >/dev/null
   redis-cli -p "$CG_PORT" shutdown nosave >/dev/null 2>&1 || true
   wait "$CG_PID" 2>/dev/null || true
-  ir=$(callgrind_annotate --inclusive=yes "$STACK_DIR/redis.cg" 2>/dev/null | awk '/:evalShaCommand /{gsub(",", "", $1); print $1; exit}')
+  ir=$(callgrind_annotate --inclusive=yes "$STACK_DIR/redis.cg" 2>/dev/null | awk '!f && /:evalShaCommand /{gsub(",", "", $1); print $1; f = 1}')
   printf 'admit (redis-server under callgrind)      %8.0f instructions per call in Redis (2000 calls)\n' "$(echo "${ir:-0} / 2000" | bc -l)"
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
