@@ -132,7 +132,8 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def load(b, url, screenshot=None, expression=EXTRACT):
+def open_page(b, url):
+    """A new tab with the domains the checks read, navigated to url and loaded: (target, session)."""
     target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
     s = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
     for domain in ("Network", "Page", "Runtime", "Log"):
@@ -141,6 +142,17 @@ def load(b, url, screenshot=None, expression=EXTRACT):
     b.call("Page.navigate", {"url": url}, session=s)
     b.wait_event("Page.loadEventFired", s, timeout=30)
     time.sleep(0.3)  # late console messages, DOMContentLoaded handlers
+    return target, s
+
+
+def save_screenshot(b, s, path):
+    png = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
+    with open(path, "wb") as f:
+        f.write(base64.b64decode(png["data"]))
+
+
+def load(b, url, screenshot=None, expression=EXTRACT):
+    target, s = open_page(b, url)
     value = b.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
                    session=s)
     if "exceptionDetails" in value:
@@ -148,9 +160,7 @@ def load(b, url, screenshot=None, expression=EXTRACT):
     result = value["result"].get("value")
     out = json.loads(result) if expression is EXTRACT else {"value": result}
     if screenshot:
-        png = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
-        with open(screenshot, "wb") as f:
-            f.write(base64.b64decode(png["data"]))
+        save_screenshot(b, s, screenshot)
     requests, status, bad, errors = {}, None, [], []
     for e in [e for e in b.events if e.get("sessionId") == s]:
         m, p = e.get("method"), e.get("params", {})
@@ -178,19 +188,10 @@ def load(b, url, screenshot=None, expression=EXTRACT):
 
 
 def click(b, url, selector, fills, screenshot=None):
-    target = b.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-    s = b.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    for domain in ("Network", "Page", "Runtime", "Log"):
-        b.call(f"{domain}.enable", session=s)
-    b.events = [e for e in b.events if e.get("sessionId") != s]
-    b.call("Page.navigate", {"url": url}, session=s)
-    b.wait_event("Page.loadEventFired", s, timeout=30)
-    time.sleep(0.3)
+    target, s = open_page(b, url)
     before = b.call("Runtime.evaluate", {"expression": EXTRACT, "returnByValue": True}, session=s)
     if screenshot:
-        png = b.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=s)
-        with open(screenshot, "wb") as f:
-            f.write(base64.b64decode(png["data"]))
+        save_screenshot(b, s, screenshot)
     script = "".join(f"document.querySelector({json.dumps(sel)}).value = {json.dumps(val)};" for sel, val in fills)
     script += (f"(function () {{ var e = document.querySelector({json.dumps(selector)});"
                f" if (!e) throw new Error('no element ' + {json.dumps(selector)}); e.click(); return 1; }})()")

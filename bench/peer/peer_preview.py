@@ -29,7 +29,9 @@ INFLIGHT = int(os.environ.get("PEER_PREVIEW_INFLIGHT", "1024"))
 HOLDER = f"peer-preview-{os.getpid()}"
 
 
-class Stage:
+class Stage(pc.GroupMember):
+    name = "peer-preview"
+
     def __init__(self):
         self.consumer = Consumer(pc.consumer_conf(os.environ.get("PEER_GROUP", "peer.preview")))
         self.producer = Producer(pc.producer_conf())
@@ -41,25 +43,6 @@ class Stage:
         self.offsets = pc.OffsetTracker()
         self.inflight = 0
         self.stop = asyncio.Event()
-        self.assigned = False
-
-    def on_assign(self, consumer, partitions):
-        self.assigned = True
-        ready = os.environ.get("PEER_READY_FILE")
-        if ready:
-            open(ready, "w").close()
-
-    def on_revoke(self, consumer, partitions):
-        self.commit()
-        self.offsets.forget(partitions)
-
-    def commit(self):
-        offs = self.offsets.committable()
-        if offs:
-            try:
-                self.consumer.commit(offsets=offs, asynchronous=True)
-            except Exception as e:  # no offsets to commit on a revoked partition
-                print(f"peer-preview: commit: {e}", file=sys.stderr)
 
     async def admit(self, op, dk, micros):
         wk = "peer:budget:preview:window"

@@ -101,7 +101,9 @@ def check(path, expected):
     return False, "text_mismatch", f"expected {expected!r}, read {read!r}"
 
 
-class Stage:
+class Stage(pc.GroupMember):
+    name = "peer-verifier"
+
     def __init__(self):
         self.workers = int(os.environ.get("PEER_WORKERS", len(os.sched_getaffinity(0))))
         self.max_inflight = int(os.environ.get("PEER_VERIFIER_INFLIGHT", 8 * self.workers))
@@ -111,23 +113,6 @@ class Stage:
         self.offsets = pc.OffsetTracker()
         self.inflight = {}  # future -> (msg, task)
         self.stop = False
-
-    def on_assign(self, consumer, partitions):
-        ready = os.environ.get("PEER_READY_FILE")
-        if ready:
-            open(ready, "w").close()
-
-    def on_revoke(self, consumer, partitions):
-        self.commit()
-        self.offsets.forget(partitions)
-
-    def commit(self):
-        offs = self.offsets.committable()
-        if offs:
-            try:
-                self.consumer.commit(offsets=offs, asynchronous=True)
-            except Exception as e:
-                print(f"peer-verifier: commit: {e}", file=sys.stderr)
 
     def verdict(self, msg, task, passed, reason, detail):
         tp, offset = (msg.topic(), msg.partition()), msg.offset()

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -156,3 +157,26 @@ def outcome(task, verdict, reason, detail, image):
     if job.get("metadata") is not None:
         out["metadata"] = job["metadata"]
     return out
+
+
+class GroupMember:
+    """A stage's consumer-group callbacks: touches PEER_READY_FILE once assigned, and
+    commits what is done (self.offsets, an OffsetTracker) before partitions go. The stage
+    sets self.consumer, self.offsets and self.name."""
+
+    def on_assign(self, consumer, partitions):
+        ready = os.environ.get("PEER_READY_FILE")
+        if ready:
+            open(ready, "w").close()
+
+    def on_revoke(self, consumer, partitions):
+        self.commit()
+        self.offsets.forget(partitions)
+
+    def commit(self):
+        offs = self.offsets.committable()
+        if offs:
+            try:
+                self.consumer.commit(offsets=offs, asynchronous=True)
+            except Exception as e:  # no offsets to commit on a revoked partition
+                print(f"{self.name}: commit: {e}", file=sys.stderr)
