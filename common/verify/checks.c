@@ -157,7 +157,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (ok) {
                 char first[OCR_TEXT_LEN];
                 textnorm(b->first.text, first, sizeof first, casefold(c));
-                if (text_lookalike(first, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) {
+                if (text_lookalike(first, c->expected[j], false, &b->lookalike_seen, &b->lookalike_meant)) {
                     ok = false;
                     b->lookalike_by = b->first.text;
                 }
@@ -173,15 +173,25 @@ void check_text(vctx_t *c, cJSON *lines_json) {
      *    fails: eng reads such typos as the word they imitate, so a reading that
      *    holds the digit (or the letter where a digit belongs) is the evidence. Any
      *    other disagreement is the second model's own slip and does not count. */
+    /*    A line eng read exactly but only with low word confidence, and no retry
+     *    read confidently, is read by the second model too: two independent
+     *    networks reading the very same text is the confidence the one lacked
+     *    (outlined, glowing or grainy letters read right at 0-35%). */
     if (c->ocr)
         for (int j = 0; j < c->n_expected; j++) {
             int i = matched_by[j];
-            if (i < 0 || !c->boxes[i].exact) continue;
+            if (i < 0) continue;
             tbox_t *b = &c->boxes[i];
+            bool confirm = b->uncertain && !b->no_retry;
+            if (!b->exact && !confirm) continue;
             second_reading(c, b);
-            if (text_lookalike(b->second_norm, c->expected[j], &b->lookalike_seen, &b->lookalike_meant)) {
+            if (text_lookalike(b->second_norm, c->expected[j], true, &b->lookalike_seen, &b->lookalike_meant)) {
                 b->exact = false;
                 b->lookalike_by = b->second.text;
+            } else if (confirm && !strcmp(b->second_norm, c->expected[j])) {
+                b->exact = true;
+                b->uncertain = false;
+                b->confirmed = true;
             }
         }
     /* 4. Report and verdict per expected line. */
@@ -227,6 +237,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             }
             if (b->second_read) cJSON_AddStringToObject(lj, "second_read", b->second.text);
             if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->lookalike_by);
+            if (b->confirmed) cJSON_AddBoolToObject(lj, "confirmed_by_second_read", true);
             cJSON_AddBoolToObject(lj, "match", b->exact);
             if (!b->exact) {
                 if (b->lookalike_seen)

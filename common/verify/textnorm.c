@@ -226,27 +226,43 @@ static const char *const LOOKALIKE_PAIRS[][2] = {
 };
 #define N_LOOKALIKE_PAIRS (sizeof LOOKALIKE_PAIRS / sizeof LOOKALIKE_PAIRS[0])
 
+/* Letter-for-letter look-alikes an image model draws ("Wcek", "CHANCF", "Oceah"),
+ * counted only in the second reading: eng reads most of them as drawn, but where it
+ * reads the word they imitate, the Latin model sees the letter that is there
+ * ("Wecek", "Dcals" on the dev splits) and, on correct images, does not invent these
+ * pairs (its slips there are others: "Hovr", "Wiid", "SPAING"; u/v is therefore not
+ * listed). Eng's own first readings are not judged by them: a retry may still read
+ * the text. */
+static const char *const LETTER_LOOKALIKE_PAIRS[][2] = {
+    {"c", "e"}, {"F", "E"}, {"o", "a"}, {"rn", "m"}, {"b", "h"}, {"h", "n"},
+};
+#define N_LETTER_LOOKALIKE_PAIRS (sizeof LETTER_LOOKALIKE_PAIRS / sizeof LETTER_LOOKALIKE_PAIRS[0])
+
+static const char *const *lookalike_pair(size_t k) {
+    return k < N_LOOKALIKE_PAIRS ? LOOKALIKE_PAIRS[k] : LETTER_LOOKALIKE_PAIRS[k - N_LOOKALIKE_PAIRS];
+}
+
 /* True when a (from ai) and b (from bi) become equal by look-alike swaps only,
  * with at least one swap; records the first swap in *sa, *sb. A swap is x read
  * where the text has its look-alike y, or x beside y ("FRE5SH", "REC1IPE" for
  * "FRESH", "RECIPE": a network unsure of a glyph can emit both readings of it).
  * Recursive over the strings, bounded by their lengths (a few pairs tried per
  * position). */
-static bool lookalike_from(const char *a, const char *b, const char *b0, int swaps, const char **sa,
-                           const char **sb) {
+static bool lookalike_from(const char *a, const char *b, const char *b0, size_t npairs, int swaps,
+                           const char **sa, const char **sb) {
     while (*a && *a == *b) a++, b++;
     if (!*a && !*b) return swaps > 0;
-    for (size_t k = 0; k < N_LOOKALIKE_PAIRS; k++)
+    for (size_t k = 0; k < npairs; k++)
         for (int dir = 0; dir < 2; dir++) {
-            const char *x = LOOKALIKE_PAIRS[k][dir], *y = LOOKALIKE_PAIRS[k][!dir];
+            const char *x = lookalike_pair(k)[dir], *y = lookalike_pair(k)[!dir];
             size_t xl = strlen(x), yl = strlen(y);
             if (strncmp(a, x, xl)) continue;
             bool hit = false;
             if (!strncmp(b, y, yl)) /* x for y, or x then y */
-                hit = lookalike_from(a + xl, b + yl, b0, swaps + 1, sa, sb) ||
-                      (!strncmp(a + xl, y, yl) && lookalike_from(a + xl + yl, b + yl, b0, swaps + 1, sa, sb));
+                hit = lookalike_from(a + xl, b + yl, b0, npairs, swaps + 1, sa, sb) ||
+                      (!strncmp(a + xl, y, yl) && lookalike_from(a + xl + yl, b + yl, b0, npairs, swaps + 1, sa, sb));
             if (!hit && (size_t)(b - b0) >= yl && !strncmp(b - yl, y, yl)) /* y (matched) then x */
-                hit = lookalike_from(a + xl, b, b0, swaps + 1, sa, sb);
+                hit = lookalike_from(a + xl, b, b0, npairs, swaps + 1, sa, sb);
             if (hit) {
                 if (!*sa) *sa = x, *sb = y;
                 return true;
@@ -255,9 +271,10 @@ static bool lookalike_from(const char *a, const char *b, const char *b0, int swa
     return false;
 }
 
-bool text_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
+bool text_lookalike(const char *read, const char *want, bool letters, const char **seen, const char **meant) {
     const char *sa = NULL, *sb = NULL;
-    bool yes = lookalike_from(read, want, want, 0, &sa, &sb);
+    size_t npairs = N_LOOKALIKE_PAIRS + (letters ? N_LETTER_LOOKALIKE_PAIRS : 0);
+    bool yes = lookalike_from(read, want, want, npairs, 0, &sa, &sb);
     if (seen) *seen = yes ? sa : NULL;
     if (meant) *meant = yes ? sb : NULL;
     return yes;

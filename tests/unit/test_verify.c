@@ -429,17 +429,17 @@ static void test_a_letter_typo_is_not_read_as_the_dictionary_word(void **state) 
 static void test_digit_letter_lookalikes_are_told_apart_from_other_slips(void **state) {
     (void)state;
     const char *seen, *meant;
-    assert_true(text_lookalike("Flash Sa1e", "Flash Sale", &seen, &meant));
+    assert_true(text_lookalike("Flash Sa1e", "Flash Sale", false, &seen, &meant));
     assert_string_equal(seen, "1");
     assert_string_equal(meant, "l");
-    assert_true(text_lookalike("0ff", "Off", &seen, &meant));
-    assert_true(text_lookalike("5ALE", "SALE", NULL, NULL));
-    assert_true(text_lookalike("M0UNTA1N", "MOUNTAIN", NULL, NULL));
-    assert_false(text_lookalike("Sale", "Sale", &seen, &meant));
+    assert_true(text_lookalike("0ff", "Off", false, &seen, &meant));
+    assert_true(text_lookalike("5ALE", "SALE", false, NULL, NULL));
+    assert_true(text_lookalike("M0UNTA1N", "MOUNTAIN", false, NULL, NULL));
+    assert_false(text_lookalike("Sale", "Sale", false, &seen, &meant));
     assert_null(seen);
-    assert_false(text_lookalike("Oftice", "Office", NULL, NULL)); /* OCR's own slips */
-    assert_false(text_lookalike("Sa1es", "Sale", NULL, NULL));
-    assert_false(text_lookalike("Sa1", "Sale", NULL, NULL));
+    assert_false(text_lookalike("Oftice", "Office", false, NULL, NULL)); /* OCR's own slips */
+    assert_false(text_lookalike("Sa1es", "Sale", false, NULL, NULL));
+    assert_false(text_lookalike("Sa1", "Sale", false, NULL, NULL));
 }
 
 /* The eng network reads a digit drawn for a letter as the letter it imitates, in
@@ -475,11 +475,59 @@ static void test_a_second_reading_that_sees_a_digit_fails_the_line(void **state)
         fail_msg("guidance: %s", verdict_guidance(v));
     verdict_free(v);
 
-    assert_true(text_lookalike("FRE5SH", "FRESH", NULL, NULL));
-    assert_true(text_lookalike("REC1IPE", "RECIPE", NULL, NULL));
-    assert_true(text_lookalike("RECI1PE", "RECIPE", NULL, NULL));
-    assert_false(text_lookalike("1Sale", "Sale", NULL, NULL)); /* "1" beside no "l" */
-    assert_false(text_lookalike("Salee", "Sale", NULL, NULL));
+    assert_true(text_lookalike("FRE5SH", "FRESH", false, NULL, NULL));
+    assert_true(text_lookalike("REC1IPE", "RECIPE", false, NULL, NULL));
+    assert_true(text_lookalike("RECI1PE", "RECIPE", false, NULL, NULL));
+    assert_false(text_lookalike("1Sale", "Sale", false, NULL, NULL)); /* "1" beside no "l" */
+    assert_false(text_lookalike("Salee", "Sale", false, NULL, NULL));
+}
+
+/* Letter-for-letter look-alikes ("Wcek" for "Week") count in the second reading:
+ * eng reads the word they imitate, Latin sees the "c" ("Wecek"), and the line fails
+ * saying so. Eng's own readings are not judged by these pairs. */
+static void test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0055-Wcek.png", &len);
+    const char *want[] = {"Week the Deals", "Members Film"};
+    job_t j = make_job(want, 2);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "expected \"Week the Deals\", a second reading saw") ||
+        !strstr(verdict_guidance(v), "(\"c\" for \"e\")"))
+        fail_msg("guidance: %s", verdict_guidance(v));
+    assert_null(strstr(verdict_guidance(v), "Members Film"));
+    verdict_free(v);
+
+    assert_true(text_lookalike("Wcek", "Week", true, NULL, NULL));
+    assert_true(text_lookalike("Wecek", "Week", true, NULL, NULL)); /* beside the letter */
+    assert_true(text_lookalike("CHANCF", "CHANCE", true, NULL, NULL));
+    assert_true(text_lookalike("Oceah", "Ocean", true, NULL, NULL));
+    assert_false(text_lookalike("Wcek", "Week", false, NULL, NULL));
+    assert_false(text_lookalike("Hovr", "Hour", true, NULL, NULL)); /* Latin's own slip */
+}
+
+/* A line eng reads exactly but only at low word confidence (P052 after JPEG on
+ * checks: 0%), with no retry reading it confidently, passes when the second,
+ * independent model reads the very same text; the report says so. */
+static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
+    const char *want[] = {"Travel Sale $4.50", "STREET"};
+    job_t j = make_job(want, 2);
+    verdict_t *v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    cJSON *r = verdict_report(v);
+    cJSON *l1 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(l1, "confirmed_by_second_read")));
+    cJSON_Delete(r);
+    verdict_free(v);
+
+    /* ... but the second model's agreement is needed: a wrong text is not confirmed. */
+    png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
+    const char *other[] = {"Travel Sale $4.50", "STRUT"};
+    j = make_job(other, 2);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
 /* A job that asks for no text is read too: hallucinated lettering fails, naming it. */
@@ -810,6 +858,8 @@ int main(void) {
         cmocka_unit_test(test_a_letter_typo_is_not_read_as_the_dictionary_word),
         cmocka_unit_test(test_digit_letter_lookalikes_are_told_apart_from_other_slips),
         cmocka_unit_test(test_a_second_reading_that_sees_a_digit_fails_the_line),
+        cmocka_unit_test(test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line),
+        cmocka_unit_test(test_an_uncertain_reading_confirmed_by_the_second_model_passes),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
         cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
