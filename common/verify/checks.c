@@ -107,16 +107,13 @@ static bool box_is_legible(const tbox_t *b) {
     return text_alnum_count(b->norm) >= 2 && b->ocr.conf >= 70 && b->h >= 10;
 }
 
-/* Matches readings to expected lines and records text failures. */
-void check_text(vctx_t *c, cJSON *lines_json) {
-    const job_t *job = c->job;
-    int matched_by[JOB_MAX_TEXT];
-    for (int j = 0; j < c->n_expected; j++) matched_by[j] = -1;
-
+/* Pairs every expected line still unmatched with a box read exactly as it. A word
+ * read with low confidence is not proof: the line then gets extra passes and must
+ * be read again, confidently. True when every expected line is matched. */
+static bool match_exact(vctx_t *c, int *matched_by) {
     double minc = c->cfg->min_confidence;
-    /* 1. Exact readings. A word read with low confidence is not proof: the line
-     *    then gets extra passes and must be read again, confidently. */
-    for (int j = 0; j < c->n_expected; j++)
+    bool all = true;
+    for (int j = 0; j < c->n_expected; j++) {
         for (int i = 0; i < c->nboxes && matched_by[j] < 0; i++) {
             tbox_t *b = &c->boxes[i];
             if (b->expected >= 0 || !b->read || strcmp(b->norm, c->expected[j])) continue;
@@ -127,6 +124,21 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                 b->exact = retry_line(c, b, c->expected[j], minc);
             b->uncertain = !b->exact;
         }
+        all = all && matched_by[j] >= 0;
+    }
+    return all;
+}
+
+/* Matches readings to expected lines and records text failures. */
+void check_text(vctx_t *c, cJSON *lines_json) {
+    const job_t *job = c->job;
+    int matched_by[JOB_MAX_TEXT];
+    for (int j = 0; j < c->n_expected; j++) matched_by[j] = -1;
+
+    double minc = c->cfg->min_confidence;
+    /* 1. Exact readings; with a line still unmatched, the small boxes the first
+     *    pass left unread are read too, and matched the same way. */
+    if (!match_exact(c, matched_by) && read_small_boxes(c)) match_exact(c, matched_by);
     /* 2. Unmatched lines: the closest unmatched reading. Extra passes only when
      *    the first is inconclusive (the differing words were read with < 90%
      *    confidence): a confident misreading is a wrong image, not an OCR slip. */

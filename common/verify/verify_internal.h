@@ -38,6 +38,7 @@ typedef struct {
     uint32_t ink, ground;
     double contrast;
     bool read;          /* OCR ran */
+    bool skipped_small; /* left unread by the first pass: far smaller than the lines */
     ocr_line_t ocr;
     char norm[OCR_TEXT_LEN];
     int expected;       /* index of the expected line it was matched to, -1 none */
@@ -101,6 +102,9 @@ int otsu(const unsigned hist[256], double *eta);
 
 /* First pass: reads the largest boxes once each, a few more than the lines expected. */
 void read_lines(vctx_t *c);
+/* Reads the boxes the first pass left unread as too small (a line still unmatched
+ * may be small lettering after all); false when there were none. */
+bool read_small_boxes(vctx_t *c);
 /* Extra OCR passes on box b for the expected line `want` (normalised); true when
  * one reads it exactly with every word at >= need_conf (the reading is then b's). */
 bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
