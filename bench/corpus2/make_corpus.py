@@ -36,7 +36,7 @@ import os
 import random
 import sys
 
-from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont, ImageStat
 
 W, H = 768, 512
 SAFE_ZONE = 0.9
@@ -82,6 +82,8 @@ WORDS = ("Sale Flash Deals Summer Winter Spring Autumn Best Seller Chef's Table 
          "Weekly Planner Home Office Night Owl Golden Hour Wild Ocean Mountain Trail").split()
 NUMBERS = ["2026", "50% Off", "$19.99", "Only $9", "Up to 70%", "No. 5", "10 Days", "Save 30%", "$4.50"]
 
+# The least luma standard deviation (0-255) of an image labelled ok_notext.
+SCENE_MIN_LUMA_SD = 4.0
 BACKGROUNDS = ["flat", "gradient", "photo", "stripes", "checks", "confetti", "bokeh"]
 EFFECTS = ["none", "stroke", "shadow", "glow", "rotate", "perspective", "grain", "jpeg"]
 TEXT_KINDS = ["lookalike", "drop", "double", "swap", "missing_word", "wrong_case", "extra",
@@ -553,6 +555,12 @@ def main():
             else:
                 sys.exit("make_corpus.py: could not draw a legible %s sample on %s with %s" % (kind, bgk, eff))
             img, label = got
+            # A scene with nothing on it must still be a scene: a gradient between two
+            # near-equal colours is a blank render, not an "ok" image. Redrawn with a
+            # generator of its own, so the samples after it are the same as before.
+            redraw = random.Random(a.seed * 7919 + i)
+            while kind == "ok_notext" and ImageStat.Stat(img.convert("L")).stddev[0] < SCENE_MIN_LUMA_SD:
+                img, label = draw_sample(redraw, a.look, kind, bgk, eff) or (img, label)
             name = "%04d.png" % i
             path = os.path.abspath(os.path.join(a.out, name))
             img.save(path, optimize=False, compress_level=1)
