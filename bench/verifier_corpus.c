@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             unsigned char *copy = malloc(s[i].len);
             memcpy(copy, s[i].png, s[i].len);
-            verify_pool_submit(pool, &s[i].job, copy, s[i].len, &s[i]);
+            verify_pool_submit(pool, &s[i].job, copy, s[i].len, false, &s[i]);
         }
         while (verify_pool_pending(pool) > 0) {
             void *op;

@@ -1,6 +1,7 @@
 /* ocr_pool.c — the verifier's thread pool: N threads, one Tesseract handle each
- * (created once, reused for every image), a FIFO of checks in, a FIFO of verdicts
- * out, and an eventfd that is readable while verdicts are waiting. See verify.h. */
+ * (created once, reused for every image), two FIFOs of checks in (live, taken first,
+ * and backfill), a FIFO of verdicts out, and an eventfd that is readable while
+ * verdicts are waiting. See verify.h. */
 #include "verify/verify.h"
 
 #include <errno.h>
@@ -37,7 +38,7 @@ struct verify_pool {
     ocr_engine_t **engines;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    fifo_t in, out;
+    fifo_t live, backfill, out; /* checks in: live first */
     int pending;      /* submitted, not yet taken by verify_pool_next */
     bool stopping;
     int efd;
@@ -71,8 +72,9 @@ static void *checker_main(void *arg) {
     free(ta);
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->in.head && !p->stopping) pthread_cond_wait(&p->cond, &p->mu);
-        item_t *it = fifo_pop(&p->in);
+        while (!p->live.head && !p->backfill.head && !p->stopping) pthread_cond_wait(&p->cond, &p->mu);
+        item_t *it = fifo_pop(&p->live);
+        if (!it) it = fifo_pop(&p->backfill);
         if (!it) break; /* stopping and drained */
         pthread_mutex_unlock(&p->mu);
         it->verdict = verify_png(ocr, &p->cfg, &it->job, it->png ? it->png : (const unsigned char *)"", it->len);
@@ -144,27 +146,28 @@ static void item_free(item_t *it) {
     free(it);
 }
 
-static int enqueue(verify_pool_t *p, item_t *it) {
+static int enqueue(verify_pool_t *p, item_t *it, bool backfill) {
     pthread_mutex_lock(&p->mu);
     if (p->stopping) {
         pthread_mutex_unlock(&p->mu);
         item_free(it);
         return -1;
     }
-    fifo_push(&p->in, it);
+    fifo_push(backfill ? &p->backfill : &p->live, it);
     p->pending++;
     pthread_cond_signal(&p->cond);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
-int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len, void *opaque) {
+int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len, bool backfill,
+                       void *opaque) {
     item_t *it = xcalloc(1, sizeof *it);
     it->job = *job;
     it->png = png;
     it->len = len;
     it->opaque = opaque;
-    return enqueue(p, it);
+    return enqueue(p, it, backfill);
 }
 
 int verify_pool_fd(const verify_pool_t *p) { return p->efd; }
@@ -211,7 +214,9 @@ void verify_pool_free(verify_pool_t *p) {
         verdict_free(it->verdict);
         item_free(it);
     }
-    while ((it = fifo_pop(&p->in))) item_free(it); /* only when no thread ever started */
+    /* only when no thread ever started */
+    while ((it = fifo_pop(&p->live))) item_free(it);
+    while ((it = fifo_pop(&p->backfill))) item_free(it);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->mu);
     close(p->efd);

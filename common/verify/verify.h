@@ -57,10 +57,12 @@ verify_pool_t *verify_pool_new(const verifier_config_t *cfg, bool ocr_enabled, i
                                char *err, size_t errlen);
 /* Queues a check of png for job; takes ownership of png (malloc'd, or NULL with len 0:
  * an image that could not be read, checked as image_undecodable), copies job.
+ * A check from the backfill lane waits while any live check is queued: the threads
+ * take live work first, so a replay never queues ahead of live traffic.
  * Never blocks for long (the queue is unbounded; callers bound it with
  * verify_pool_pending). Returns 0, or -1 when the pool is shutting down (png freed). */
 int verify_pool_submit(verify_pool_t *p, const job_t *job, unsigned char *png, size_t len,
-                       void *opaque);
+                       bool backfill, void *opaque);
 /* Readable (eventfd) while at least one verdict is ready. */
 int verify_pool_fd(const verify_pool_t *p);
 /* Takes one finished verdict and its submitter's opaque pointer; NULL when none. */

@@ -806,7 +806,7 @@ static void test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd(v
         size_t len;
         unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, i % 2 ? bad : good, 1, 0, &len);
         ids[i] = i;
-        assert_int_equal(verify_pool_submit(p, &j, png, len, &ids[i]), 0);
+        assert_int_equal(verify_pool_submit(p, &j, png, len, false, &ids[i]), 0);
     }
     assert_true(verify_pool_pending(p) > 0);
     int seen = 0, passed = 0;
@@ -835,8 +835,45 @@ static void test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd(v
     for (int i = 0; i < 3; i++) {
         size_t len;
         unsigned char *png = cairo_png(768, 512, 0xffffff, 0x000000, good, 1, 0, &len);
-        verify_pool_submit(p, &j, png, len, NULL);
+        verify_pool_submit(p, &j, png, len, false, NULL);
     }
+    verify_pool_free(p);
+}
+
+/* A live check queued behind backfill checks is taken first: one thread, five
+ * backfill images queued, then a live one; the live verdict comes back before every
+ * backfill image still queued when it arrived (the thread may have taken one). */
+static void test_pool_takes_live_checks_before_queued_backfill(void **state) {
+    (void)state;
+    char err[256];
+    verify_pool_t *p = verify_pool_new(&g_cfg.verifier, true, 1, err, sizeof err);
+    assert_non_null(p);
+    label_t good[] = {{"SALE", 250, 300, 110}};
+    const char *want[] = {"SALE"};
+    job_t j = make_job(want, 1);
+    int ids[6];
+    unsigned char *pngs[6];
+    size_t lens[6];
+    for (int i = 0; i < 6; i++) pngs[i] = cairo_png(768, 512, 0xffffff, 0x000000, good, 1, 0, &lens[i]);
+    for (int i = 0; i < 6; i++) { /* drawn first: queued within microseconds of each other */
+        ids[i] = i;
+        assert_int_equal(verify_pool_submit(p, &j, pngs[i], lens[i], i < 5, &ids[i]), 0);
+    }
+    int order[6], seen = 0;
+    while (seen < 6) {
+        struct pollfd pfd = {verify_pool_fd(p), POLLIN, 0};
+        assert_int_equal(poll(&pfd, 1, 20000), 1);
+        void *op;
+        verdict_t *v;
+        while ((v = verify_pool_next(p, &op))) {
+            order[seen++] = *(int *)op;
+            verdict_free(v);
+        }
+    }
+    int live_at = -1;
+    for (int i = 0; i < 6; i++)
+        if (order[i] == 5) live_at = i;
+    if (live_at > 1) fail_msg("the live check came back %d of 6, after %d backfill checks", live_at + 1, live_at);
     verify_pool_free(p);
 }
 
@@ -897,6 +934,7 @@ int main(void) {
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
+        cmocka_unit_test(test_pool_takes_live_checks_before_queued_backfill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -211,7 +211,7 @@ static void take_render(ab_driver_t *d, ab_result_t *r, render_result_t *rr) {
     job_t job = job_for(run, r);
     if (rr->sent.aspect_ratio[0]) snprintf(job.check_aspect, sizeof job.check_aspect, "%s", rr->sent.aspect_ratio);
     else if (rr->sent.width && rr->sent.height) job.width = rr->sent.width, job.height = rr->sent.height;
-    int queued = verify_pool_submit(d->pool, &job, rr->png, rr->png_len, r); /* the pool takes the PNG */
+    int queued = verify_pool_submit(d->pool, &job, rr->png, rr->png_len, false, r); /* the pool takes the PNG */
     rr->png = NULL;
     if (queued != 0) { /* the pool is shutting down: cannot happen while the run drives it */
         snprintf(r->reason, sizeof r->reason, "verifier_unavailable");

@@ -199,7 +199,7 @@ static int run_batch(const char *path, const config_t *cfg, bool ocr, int thread
                 snprintf(bi->image, sizeof bi->image, "%s", image);
                 bi->line = lineno;
                 bi->seq = seq;
-                verify_pool_submit(pool, &job, png, len, bi);
+                verify_pool_submit(pool, &job, png, len, false, bi);
                 while (verify_pool_pending(pool) >= window) {
                     wait_ready(pool);
                     drain(pool, &order);

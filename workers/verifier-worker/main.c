@@ -234,7 +234,7 @@ static void on_images(void *ctx, int fd, int events) {
                      "error", done.err, NULL);
         /* The pool takes the bytes; when it refuses (shutting down) the input is left
          * unfinished, so it is redelivered. */
-        if (verify_pool_submit(st->pool, &c->checked, done.data, done.len, c) != 0) check_free(st, c);
+        if (verify_pool_submit(st->pool, &c->checked, done.data, done.len, c->task.backfill, c) != 0) check_free(st, c);
     }
 }
 
