@@ -133,9 +133,18 @@ static bool expected_has_mark(const vctx_t *c, bool end) {
     return false;
 }
 
+/* True when some expected line has the mark `ch` as a word of its own ("Sale - 50%"). */
+static bool expected_has_lone_mark(const vctx_t *c, char ch) {
+    for (int j = 0; j < c->n_expected; j++)
+        for (const char *e = c->expected[j]; (e = strchr(e, ch)); e++)
+            if ((e == c->expected[j] || e[-1] == ' ') && (e[1] == ' ' || !e[1])) return true;
+    return false;
+}
+
 /* The normalised reading of `text` into norm, without stray marks at an end where
- * no expected line has one: a reading is compared with the text, not with the
- * speckle beside it. */
+ * no expected line has one, nor a mark read as a word of its own between words
+ * ("Night hour ' $4.50": a speck or a shadow's edge) where no expected line has that
+ * mark alone: a reading is compared with the text, not with the speckle beside it. */
 static void normalise_reading(const vctx_t *c, const char *text, char *norm, size_t len) {
     textnorm(text, norm, len, casefold(c));
     size_t n = strlen(norm), a = 0;
@@ -145,6 +154,13 @@ static void normalise_reading(const vctx_t *c, const char *text, char *norm, siz
         while (a < n && (stray_mark(norm[a]) || norm[a] == ' ')) a++;
     memmove(norm, norm + a, n - a);
     norm[n - a] = '\0';
+    /* " X " with X a single stray mark becomes " ". */
+    for (char *m = norm; (m = strchr(m, ' '));) {
+        if (stray_mark(m[1]) && m[2] == ' ' && !expected_has_lone_mark(c, m[1]))
+            memmove(m, m + 2, strlen(m + 2) + 1);
+        else
+            m++;
+    }
 }
 
 static void set_reading(vctx_t *c, tbox_t *b, const ocr_line_t *line) {
@@ -152,10 +168,21 @@ static void set_reading(vctx_t *c, tbox_t *b, const ocr_line_t *line) {
     normalise_reading(c, line->text, b->norm, sizeof b->norm);
 }
 
+/* A word that is one mark ("'", "|", "."), or one typographic quote or dash: what
+ * the reading's ends and gaps drop (normalise_reading). */
+static bool lone_mark_word(const char *w) {
+    char norm[16];
+    textnorm(w, norm, sizeof norm, false);
+    return norm[0] && !norm[1] && stray_mark(norm[0]);
+}
+
 double line_min_conf(const ocr_line_t *l) {
-    double mn = l->n_words ? 100 : 0;
-    for (int k = 0; k < l->n_words; k++) mn = fmin(mn, l->word_conf[k]);
-    return mn;
+    double mn = 100;
+    int n = 0;
+    /* A lone mark's confidence says nothing about the letters (a speck read "'" at 27%). */
+    for (int k = 0; k < l->n_words; k++)
+        if (!lone_mark_word(l->words[k])) mn = fmin(mn, l->word_conf[k]), n++;
+    return n ? mn : 0;
 }
 
 /* Extra passes for an expected line that no first reading matched: tries other

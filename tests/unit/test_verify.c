@@ -652,6 +652,19 @@ static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
     const char *want[] = {"Best Seller"};
     job_t j = make_job(want, 1);
     expect_pass(&j, png, len);
+
+    /* A mark read as a word of its own between words: a speck, not the text. But a
+     * mark the text has alone ("Sale - 50%") must be there. */
+    label_t l[] = {{"Night hour . $4.50", 110, 280, 46}};
+    png = cairo_png(768, 512, 0xf4f0e0, 0x202020, l, 1, 0, &len);
+    const char *night[] = {"Night hour $4.50"};
+    j = make_job(night, 1);
+    expect_pass(&j, png, len);
+    label_t dash[] = {{"Sale 50%", 200, 280, 70}};
+    png = cairo_png(768, 512, 0xf4f0e0, 0x202020, dash, 1, 0, &len);
+    const char *want_dash[] = {"Sale - 50%"};
+    j = make_job(want_dash, 1);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
 /* A run of specks starting just after a line (noise, confetti: 5 px, 4 px apart, out
