@@ -184,8 +184,8 @@ void check_text(vctx_t *c, cJSON *lines_json) {
      *    a look-alike glyph the text does not have ("Sa1e" for "Sale"), the line
      *    fails: eng reads such typos as the word they imitate, so a reading that
      *    holds the digit (or the letter where a digit belongs) is the evidence. Any
-     *    other disagreement is the second model's own slip and does not count. */
-    /*    A line eng read exactly but only with low word confidence, and no retry
+     *    other disagreement is the second model's own slip and does not count.
+     *    A line eng read exactly but only with low word confidence, and no retry
      *    read confidently, is read by the second model too: two independent
      *    networks reading the very same text is the confidence the one lacked
      *    (outlined, glowing or grainy letters read right at 0-35%). */
