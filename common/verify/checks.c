@@ -129,6 +129,18 @@ static bool match_exact(vctx_t *c, int *matched_by) {
     return all;
 }
 
+/* After box b grew to its whole line (extend_line), the other boxes that lay
+ * mostly inside it were pieces of the same line: they are its, not extra text. */
+static void absorb_fragments(vctx_t *c, const tbox_t *b, int j) {
+    for (int i = 0; i < c->nboxes; i++) {
+        tbox_t *o = &c->boxes[i];
+        if (o == b || o->expected >= 0) continue;
+        int ix = (o->x + o->w < b->x + b->w ? o->x + o->w : b->x + b->w) - (o->x > b->x ? o->x : b->x);
+        int iy = (o->y + o->h < b->y + b->h ? o->y + o->h : b->y + b->h) - (o->y > b->y ? o->y : b->y);
+        if (ix > 0 && iy > 0 && (double)ix * iy >= 0.6 * o->w * o->h) o->expected = j, o->absorbed = true;
+    }
+}
+
 /* Matches readings to expected lines and records text failures. */
 void check_text(vctx_t *c, cJSON *lines_json) {
     const job_t *job = c->job;
@@ -162,6 +174,13 @@ void check_text(vctx_t *c, cJSON *lines_json) {
         if (bd < 0.75 || !box_is_candidate(b)) {
             bool ok = c->ocr && mismatch_conf(c, b, c->expected[j]) < 90 &&
                       !(b->no_retry = box_fails_alone(c, b)) && retry_line(c, b, c->expected[j], minc);
+            /* A reading of part of the line, however confident, may be a box cut
+             * short: grown to the whole line, it is read again. */
+            if (!ok && c->ocr && box_is_candidate(b) && extend_line(c, b, c->expected[j], minc)) {
+                ok = true;
+                b->no_retry = NULL;
+                absorb_fragments(c, b, j);
+            }
             /* A pass that read the expected text does not outvote one that saw a
              * look-alike glyph where the text has another ("Sa1e" for "Sale"):
              * the eng network reads such typos as the word they imitate far more
@@ -250,6 +269,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (b->second_read) cJSON_AddStringToObject(lj, "second_read", b->second.text);
             if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->lookalike_by);
             if (b->confirmed) cJSON_AddBoolToObject(lj, "confirmed_by_second_read", true);
+            if (b->extended) cJSON_AddBoolToObject(lj, "box_extended", true);
             cJSON_AddBoolToObject(lj, "match", b->exact);
             if (!b->exact) {
                 if (b->lookalike_seen)

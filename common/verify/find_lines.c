@@ -513,9 +513,9 @@ static unsigned char *channel_crop(const vctx_t *c, crop_t k, int ch) {
 
 /* Picks the channel separating ink from ground best, the threshold and the
  * polarity (ground = the class holding most of the crop's border), then measures
- * the ink and ground colours, their WCAG contrast, and marks ink in c->inkmask.
- * Keeps the chosen channel of the padded crop in b->chan for OCR. */
-void analyse_box(vctx_t *c, tbox_t *b) {
+ * the ink and ground colours, their WCAG contrast, and (mark_ink) marks ink in
+ * c->inkmask. Keeps the chosen channel of the padded crop in b->chan for OCR. */
+void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink) {
     crop_t k = padded_crop(c, b);
     int w = c->img.w;
     const unsigned char *rgb = c->img.rgb;
@@ -577,7 +577,7 @@ void analyse_box(vctx_t *c, tbox_t *b) {
         for (int x = bx0; x < bx0 + b->w; x++) {
             size_t i = (size_t)y * cw + x;
             if (!m[i]) continue;
-            c->inkmask[(size_t)(y + k.y0) * w + x + k.x0] = 1;
+            if (mark_ink) c->inkmask[(size_t)(y + k.y0) * w + x + k.x0] = 1;
             dist_hist[abs(chan[i] - th)]++;
             n_ink++;
         }

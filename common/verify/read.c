@@ -219,6 +219,67 @@ bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
     return false;
 }
 
+/* Narrows box b to the columns of its rows that hold ink (at least a tenth of the
+ * box's height, or 2 pixels, on the ink side of its threshold): a box grown by an
+ * estimate of the missing letters, trimmed back to what is drawn. */
+static void tighten_columns(const vctx_t *c, tbox_t *b) {
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, need = b->h / 10 > 2 ? b->h / 10 : 2;
+    int x0 = b->x + b->w, x1 = b->x;
+    for (int x = b->x; x < b->x + b->w; x++) {
+        int n = 0;
+        for (int y = b->y; y < b->y + b->h; y++) {
+            unsigned char v = b->chan[(size_t)(y - k.y0) * cw + x - k.x0];
+            n += b->dark_text ? v <= b->thresh : v > b->thresh;
+        }
+        if (n >= need) {
+            if (x < x0) x0 = x;
+            x1 = x + 1;
+        }
+    }
+    if (x1 > x0) b->w = x1 - x0, b->x = x0;
+}
+
+bool extend_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
+    size_t n = strlen(b->norm), m = strlen(want), start, end;
+    if (n < 3 || n >= m) return false;
+    int slips = text_infix_distance(b->norm, want, &start, &end);
+    size_t pre = start, post = m - end;
+    if (slips * 10 > (int)n * 3 || pre + post == 0) return false;
+    /* The reading's own width per character, the missing ones and one more each
+     * side; never past the image. */
+    double cw = (double)b->w / n;
+    int W = c->img.w;
+    tbox_t t = *b;
+    t.chan = NULL;
+    int x0 = pre ? (int)(b->x - (pre + 1) * cw) : b->x, x1 = post ? (int)(b->x + b->w + (post + 1) * cw) : b->x + b->w;
+    t.x = x0 < 0 ? 0 : x0;
+    t.w = (x1 > W ? W : x1) - t.x;
+    if (t.w <= b->w) return false;
+    analyse_box(c, &t, false);
+    tighten_columns(c, &t);
+    free(t.chan);
+    analyse_box(c, &t, false);
+    ocr_line_t line;
+    ocr_box(c, &t, 40, BIN_OTSU, OCR_PSM_LINE, &line);
+    b->passes++;
+    char norm[OCR_TEXT_LEN];
+    normalise_reading(c, line.text, norm, sizeof norm);
+    if (strcmp(norm, want) || line_min_conf(&line) < need_conf) {
+        free(t.chan);
+        return false;
+    }
+    /* Adopted: the grown box is the line's, its ink marked like any line's. */
+    free(t.chan);
+    free(b->chan);
+    t.passes = b->passes;
+    *b = t;
+    analyse_box(c, b, true);
+    set_reading(c, b, &line);
+    b->extended = true;
+    return true;
+}
+
 void second_reading(vctx_t *c, tbox_t *b) {
     /* At 36 px text height rather than the first pass's 40: the same look-alikes
      * caught on the dev split, at a little less cost (docs/verifier.md). */

@@ -189,6 +189,38 @@ int text_edit_distance(const char *a, const char *b) {
     return d;
 }
 
+int text_infix_distance(const char *part, const char *whole, size_t *start, size_t *end) {
+    size_t n = strlen(part), m = strlen(whole);
+    /* d[j]: edits for part[0..i) ending at whole[j]; from[j]: where that stretch starts. */
+    int *d = malloc((m + 1) * sizeof *d);
+    size_t *from = malloc((m + 1) * sizeof *from);
+    if (!d || !from) abort();
+    for (size_t j = 0; j <= m; j++) d[j] = 0, from[j] = j; /* a stretch may start anywhere */
+    for (size_t i = 1; i <= n; i++) {
+        int diag = d[0];
+        size_t diag_from = from[0];
+        d[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int up = d[j], sub = diag + (part[i - 1] != whole[j - 1]);
+            size_t up_from = from[j];
+            int best = sub;
+            size_t best_from = diag_from;
+            if (up + 1 < best) best = up + 1, best_from = up_from;
+            if (d[j - 1] + 1 < best) best = d[j - 1] + 1, best_from = from[j - 1];
+            diag = up, diag_from = up_from;
+            d[j] = best, from[j] = best_from;
+        }
+    }
+    size_t bj = 0;
+    for (size_t j = 1; j <= m; j++)
+        if (d[j] < d[bj]) bj = j;
+    int dist = d[bj];
+    *start = from[bj], *end = bj;
+    free(d);
+    free(from);
+    return dist;
+}
+
 double text_normalized_distance(const char *a, const char *b) {
     size_t na, nb;
     free(utf8_decode(a, &na));

@@ -32,6 +32,11 @@ double text_normalized_distance(const char *a, const char *b);
  * *seen and *meant (may be NULL) get the first such pair ("1", "l"): static strings. */
 bool text_lookalike(const char *read, const char *want, bool letters, const char **seen, const char **meant);
 
+/* Where `part` sits in `whole` as a stretch read with a few slips: the fewest
+ * byte edits turning part into some stretch of whole, whose start and end go to
+ * *start and *end. */
+int text_infix_distance(const char *part, const char *whole, size_t *start, size_t *end);
+
 /* Number of letters and digits (any script) in a UTF-8 string. */
 int text_alnum_count(const char *s);
 

@@ -108,7 +108,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;
     for (int j = 0; j < c->n_expected; j++)
         textnorm(job->text[j], c->expected[j], sizeof c->expected[j], casefold(c));
-    for (int i = 0; i < c->nboxes; i++) analyse_box(c, &c->boxes[i]);
+    for (int i = 0; i < c->nboxes; i++) analyse_box(c, &c->boxes[i], true);
 
     double t2 = (double)mono_us() / 1e3;
     cJSON *lines = cJSON_AddArrayToObject(c->checks, "text");

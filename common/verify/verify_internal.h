@@ -55,6 +55,8 @@ typedef struct {
     bool second_read;   /* the second model read the line (second_reading) */
     ocr_line_t second;
     char second_norm[OCR_TEXT_LEN];
+    bool extended;      /* grown sideways to the whole line (extend_line) */
+    bool absorbed;      /* a piece of another box's line, once that one grew */
 } tbox_t;
 
 /* One image under check: the job and settings, the decoded image and the maps
@@ -91,8 +93,9 @@ typedef struct {
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c);
 /* Chooses box b's channel, threshold and polarity, measures its ink and ground
- * colours and contrast, marks its ink in c->inkmask, keeps the channel crop in b->chan. */
-void analyse_box(vctx_t *c, tbox_t *b);
+ * colours and contrast, marks its ink in c->inkmask (mark_ink: false for a trial
+ * box that may be dropped), keeps the channel crop in b->chan. */
+void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink);
 crop_t padded_crop(const vctx_t *c, const tbox_t *b);
 /* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
  * total variance (0..1, how well two classes explain the values). */
@@ -108,6 +111,11 @@ bool read_small_boxes(vctx_t *c);
 /* Extra OCR passes on box b for the expected line `want` (normalised); true when
  * one reads it exactly with every word at >= need_conf (the reading is then b's). */
 bool retry_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
+/* Box b reads only part of the expected line `want` ("Mountai" for "Mountain"):
+ * line finding cut the line short. Grows the box sideways by what the reading
+ * lacks at each end and reads it again; true when that reads `want` exactly with
+ * every word at >= need_conf (b then has the grown box, its analysis and reading). */
+bool extend_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
 /* The second, independent reading of box b (the Latin model, same input as the
  * first pass) into b->second and b->second_norm. */
 void second_reading(vctx_t *c, tbox_t *b);

@@ -79,6 +79,27 @@ static void test_normalized_distance_is_between_zero_and_one(void **state) {
     assert_true(fabs(text_normalized_distance("Only", "Onlyy") - 0.2) < 1e-12);
 }
 
+/* Where a partial reading sits in the line: the stretch it reads, with its slips. */
+static void test_infix_distance_finds_the_stretch_read(void **state) {
+    (void)state;
+    size_t a, z;
+    assert_int_equal(text_infix_distance("Mountai", "Mountain", &a, &z), 0);
+    assert_int_equal(a, 0);
+    assert_int_equal(z, 7);
+    assert_int_equal(text_infix_distance("p to 70%", "Hour News Up to 70%", &a, &z), 0);
+    assert_int_equal(a, 11);
+    assert_int_equal(z, 19);
+    /* Two slips (s read n, n read r): the stretch ends before "ner" either way. */
+    assert_int_equal(text_infix_distance("Encape Plar", "Escape Planner", &a, &z), 2);
+    assert_int_equal(a, 0);
+    assert_true(z == 10 || z == 11);
+    assert_int_equal(text_infix_distance("News", "Hour News Up", &a, &z), 0);
+    assert_int_equal(a, 5);
+    assert_int_equal(z, 9);
+    /* Nothing in common: every byte is an edit. */
+    assert_int_equal(text_infix_distance("xyz", "Sale", &a, &z), 3);
+}
+
 static void test_alnum_count(void **state) {
     (void)state;
     assert_int_equal(text_alnum_count("$19.99"), 4);
@@ -96,6 +117,7 @@ int main(void) {
         cmocka_unit_test(test_output_is_truncated_at_a_code_point),
         cmocka_unit_test(test_edit_distance_counts_code_points),
         cmocka_unit_test(test_normalized_distance_is_between_zero_and_one),
+        cmocka_unit_test(test_infix_distance_finds_the_stretch_read),
         cmocka_unit_test(test_alnum_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

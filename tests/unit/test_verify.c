@@ -530,6 +530,36 @@ static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void 
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
+/* Line finding may cut a line short (a wide word gap on a stroked face): each
+ * box then reads part of its line ("Hour News" and "p to 70%"). The box grows
+ * sideways by what its reading lacks and is read again; the pieces inside it are
+ * the same line, not extra text. Before, the image failed as text_mismatch and
+ * text_extra. */
+static void test_a_line_cut_short_is_read_whole(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed5-0240-split-lines.png", &len);
+    const char *want[] = {"Hour News Up to 70%", "Garden Week Bar"};
+    job_t j = make_job(want, 2);
+    verdict_t *v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    cJSON *r = verdict_report(v);
+    cJSON *checks = cJSON_GetObjectItem(r, "checks");
+    for (int k = 0; k < 2; k++)
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(checks, "text"), k),
+                                                     "box_extended")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(checks, "extra_text")), 0);
+    cJSON_Delete(r);
+    verdict_free(v);
+
+    /* Growing the box finds what is drawn, nothing more: a word that is not there
+     * is still missing. */
+    png = fixture("corpus2-styled-seed5-0240-split-lines.png", &len);
+    const char *longer[] = {"Hour News Up to 70%", "Garden Week Bar Club"};
+    j = make_job(longer, 2);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+}
+
 /* Extra text counts only above a size relative to the lines: a small credit line
  * beside a headline is not read as text nobody asked for; a small line the job
  * does ask for is still found and read. Before, the credit failed as text_extra. */
@@ -934,6 +964,7 @@ int main(void) {
         cmocka_unit_test(test_a_second_reading_that_sees_a_digit_fails_the_line),
         cmocka_unit_test(test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line),
         cmocka_unit_test(test_an_uncertain_reading_confirmed_by_the_second_model_passes),
+        cmocka_unit_test(test_a_line_cut_short_is_read_whole),
         cmocka_unit_test(test_small_lettering_beside_the_lines_is_not_extra_text),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
