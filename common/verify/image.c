@@ -1,6 +1,7 @@
 /* image.c — bounded PNG decode/encode with libpng; see image.h. */
 #include "verify/image.h"
 
+#include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdbool.h>
@@ -209,4 +210,30 @@ void image_free(image_t *img) {
     free(img->rgb);
     img->rgb = NULL;
     img->w = img->h = 0;
+}
+
+void image_rotate(const image_t *src, double deg, image_t *dst) {
+    int w = src->w, h = src->h;
+    dst->w = w, dst->h = h;
+    dst->rgb = malloc((size_t)w * h * 3);
+    if (!dst->rgb) abort();
+    double t = deg * M_PI / 180, cs = cos(t), sn = sin(t), cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
+    for (int y = 0; y < h; y++) {
+        unsigned char *o = dst->rgb + (size_t)y * w * 3;
+        for (int x = 0; x < w; x++, o += 3) {
+            double sx = cx + cs * (x - cx) - sn * (y - cy), sy = cy + sn * (x - cx) + cs * (y - cy);
+            if (sx < 0) sx = 0;
+            if (sy < 0) sy = 0;
+            if (sx > w - 1) sx = w - 1;
+            if (sy > h - 1) sy = h - 1;
+            int x0 = (int)sx, y0 = (int)sy, x1 = x0 + 1 < w ? x0 + 1 : x0, y1 = y0 + 1 < h ? y0 + 1 : y0;
+            double fx = sx - x0, fy = sy - y0;
+            const unsigned char *a = src->rgb + ((size_t)y0 * w + x0) * 3, *b = src->rgb + ((size_t)y0 * w + x1) * 3;
+            const unsigned char *c = src->rgb + ((size_t)y1 * w + x0) * 3, *d = src->rgb + ((size_t)y1 * w + x1) * 3;
+            for (int k = 0; k < 3; k++) {
+                double top = a[k] + (b[k] - a[k]) * fx, bot = c[k] + (d[k] - c[k]) * fx;
+                o[k] = (unsigned char)(top + (bot - top) * fy + 0.5);
+            }
+        }
+    }
 }

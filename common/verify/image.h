@@ -35,4 +35,10 @@ int image_encode_png(const image_t *img, unsigned char **png, size_t *len, char 
 
 void image_free(image_t *img);
 
+/* *dst = src turned about its centre so that what tilts by deg degrees (descending
+ * to the right for deg > 0, image coordinates) becomes level; same size, bilinear,
+ * what comes from outside the image repeats its nearest edge pixel. Caller calls
+ * image_free(dst). */
+void image_rotate(const image_t *src, double deg, image_t *dst);
+
 #endif

@@ -40,6 +40,35 @@
 #include "verify/verify_internal.h"
 
 /* Closes the verdict and frees the per-image state (c itself stays the caller's). */
+/* c->luma from c->img; returns the luma's standard deviation. */
+static double compute_luma(vctx_t *c) {
+    int W = c->img.w, H = c->img.h;
+    uint64_t sum = 0, sumsq = 0;
+    for (int y = 0; y < H; y++) {
+        const unsigned char *p = c->img.rgb + (size_t)y * W * 3;
+        unsigned char *l = c->luma + (size_t)y * W;
+        uint32_t rsum = 0;
+        uint64_t rsq = 0;
+        for (int x = 0; x < W; x++) {
+            unsigned lv = (77u * p[3 * x] + 150u * p[3 * x + 1] + 29u * p[3 * x + 2]) >> 8;
+            l[x] = (unsigned char)lv;
+            rsum += lv;
+            rsq += lv * lv;
+        }
+        sum += rsum;
+        sumsq += rsq;
+    }
+    double mean = (double)sum / ((double)W * H);
+    return sqrt(fmax(0, (double)sumsq / ((double)W * H) - mean * mean));
+}
+
+/* Text tilted by more than this (degrees) is levelled before it is read: a line
+ * tilted 4 degrees rises 35 px over 500, its box takes the neighbouring lines and
+ * OCR reads a slope. Less is within what line finding and the LSTM take. */
+#define DESKEW_MIN_DEG 0.8
+/* More than this is taken for a design choice or a misestimate: left as drawn. */
+#define DESKEW_MAX_DEG 6.0
+
 static verdict_t *finish(vctx_t *c, double t0) {
     verdict_t *v = verdict_close(c, t0);
     for (int i = 0; i < c->nboxes; i++) free(c->boxes[i].chan);
@@ -80,27 +109,24 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     c->luma = malloc((size_t)W * H);
     c->inkmask = calloc((size_t)W * H, 1);
     if (!c->luma || !c->inkmask) abort();
-    uint64_t sum = 0, sumsq = 0;
-    for (int y = 0; y < H; y++) {
-        const unsigned char *p = c->img.rgb + (size_t)y * W * 3;
-        unsigned char *l = c->luma + (size_t)y * W;
-        uint32_t rsum = 0;
-        uint64_t rsq = 0;
-        for (int x = 0; x < W; x++) {
-            unsigned lv = (77u * p[3 * x] + 150u * p[3 * x + 1] + 29u * p[3 * x + 2]) >> 8;
-            l[x] = (unsigned char)lv;
-            rsum += lv;
-            rsq += lv * lv;
-        }
-        sum += rsum;
-        sumsq += rsq;
-    }
-    double mean = (double)sum / ((double)W * H), sd = sqrt(fmax(0, (double)sumsq / ((double)W * H) - mean * mean));
+    double sd = compute_luma(c);
     cJSON_AddNumberToObject(sanity, "luma_stddev", round(sd * 100) / 100);
 
     /* Text lines. */
     double t1 = (double)mono_us() / 1e3;
     find_lines(c);
+    double skew = c->skew_deg;
+    if (fabs(skew) >= DESKEW_MIN_DEG && fabs(skew) <= DESKEW_MAX_DEG) {
+        /* Level the image and find the lines again on it; every later check
+         * (reading, layout, contrast, palette) sees the levelled image. */
+        image_t level;
+        image_rotate(&c->img, skew, &level);
+        image_free(&c->img);
+        c->img = level;
+        compute_luma(c);
+        find_lines(c);
+        cJSON_AddNumberToObject(sanity, "levelled_by_deg", round(skew * 100) / 100);
+    }
     cJSON_AddNumberToObject(sanity, "edge_threshold", c->edge_threshold);
     if (c->edge_luma) cJSON_AddStringToObject(sanity, "edges", "luma (textured background)");
     bool blank = check_blank(c, sanity, sd);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <cairo.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +56,17 @@ static void set_rgb(cairo_t *cr, uint32_t c) {
 }
 
 /* A w x h PNG: flat bg, labels in DejaVu Sans Bold in ink; blur > 0 box-blurs it. */
-static unsigned char *cairo_png(int w, int h, uint32_t bg, uint32_t ink, const label_t *labels, int n,
-                                int blur, size_t *len) {
+/* The labels turned by deg degrees (clockwise) about the image centre. */
+static unsigned char *cairo_png_turned(int w, int h, uint32_t bg, uint32_t ink, const label_t *labels, int n,
+                                       int blur, double deg, size_t *len) {
     cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
     cairo_t *cr = cairo_create(s);
     set_rgb(cr, bg);
     cairo_paint(cr);
     set_rgb(cr, ink);
+    cairo_translate(cr, w / 2.0, h / 2.0);
+    cairo_rotate(cr, deg * M_PI / 180);
+    cairo_translate(cr, -w / 2.0, -h / 2.0);
     cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     for (int i = 0; i < n; i++) {
         cairo_set_font_size(cr, labels[i].size);
@@ -98,6 +103,11 @@ static unsigned char *cairo_png(int w, int h, uint32_t bg, uint32_t ink, const l
     cairo_surface_destroy(s);
     *len = m.len;
     return m.buf;
+}
+
+static unsigned char *cairo_png(int w, int h, uint32_t bg, uint32_t ink, const label_t *labels, int n,
+                                int blur, size_t *len) {
+    return cairo_png_turned(w, h, bg, ink, labels, n, blur, 0, len);
 }
 
 static unsigned char *scene_png(const char *const *lines, int n, mistake_t mistake, uint64_t seed, size_t *len) {
@@ -560,6 +570,41 @@ static void test_a_line_cut_short_is_read_whole(void **state) {
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
+/* Text turned a few degrees: each line's box is the height of its letters plus the
+ * rise across it, so tightly spaced lines overlap and were found as one box, read
+ * as one line (or not at all). The verifier measures the tilt from the letters'
+ * bottoms, levels the image and finds the lines on it. */
+static void test_tilted_lines_are_levelled_before_they_are_read(void **state) {
+    (void)state;
+    label_t l[] = {{"Spring Market Trail", 110, 240, 52}, {"Fresh Deals Today", 110, 296, 52}};
+    const char *want[] = {"Spring Market Trail", "Fresh Deals Today"};
+    for (int sign = -1; sign <= 1; sign += 2) {
+        size_t len;
+        unsigned char *png = cairo_png_turned(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, sign * 3.5, &len);
+        job_t j = make_job(want, 2);
+        verdict_t *v = check(&j, png, len);
+        if (!verdict_pass(v)) fail_msg("turned %+.1f: expected a pass, got %s: %s", sign * 3.5, verdict_reasons(v),
+                                       verdict_guidance(v));
+        cJSON *r = verdict_report(v);
+        cJSON *lev = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity"),
+                                         "levelled_by_deg");
+        assert_non_null(lev);
+        assert_true(fabs(lev->valuedouble - sign * 3.5) < 0.5);
+        cJSON_Delete(r);
+        verdict_free(v);
+    }
+    /* Level text is left as it is. */
+    size_t len;
+    unsigned char *png = cairo_png(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, &len);
+    job_t j = make_job(want, 2);
+    verdict_t *v = check(&j, png, len);
+    assert_true(verdict_pass(v));
+    cJSON *r = verdict_report(v);
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity"), "levelled_by_deg"));
+    cJSON_Delete(r);
+    verdict_free(v);
+}
+
 /* Extra text counts only above a size relative to the lines: a small credit line
  * beside a headline is not read as text nobody asked for; a small line the job
  * does ask for is still found and read. Before, the credit failed as text_extra. */
@@ -965,6 +1010,7 @@ int main(void) {
         cmocka_unit_test(test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line),
         cmocka_unit_test(test_an_uncertain_reading_confirmed_by_the_second_model_passes),
         cmocka_unit_test(test_a_line_cut_short_is_read_whole),
+        cmocka_unit_test(test_tilted_lines_are_levelled_before_they_are_read),
         cmocka_unit_test(test_small_lettering_beside_the_lines_is_not_extra_text),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
