@@ -280,7 +280,13 @@ static const char *const *lookalike_pair(size_t k) {
  * "FRESH", "RECIPE": a network unsure of a glyph can emit both readings of it).
  * Recursive over the strings, bounded by their lengths (a few pairs tried per
  * position). */
-static bool lookalike_from(const char *a, const char *b, const char *b0, size_t npairs, int swaps,
+/* The 0/O pairs: faces draw a round 0 and O most alike (condensed capitals alike
+ * to the pixel), and a network reading one glyph between others picks either. */
+static bool round_pair(size_t k) {
+    return k < N_LOOKALIKE_PAIRS && !strcmp(LOOKALIKE_PAIRS[k][0], "0");
+}
+
+static bool lookalike_from(const char *a, const char *b, const char *b0, size_t npairs, bool second, int swaps,
                            const char **sa, const char **sb) {
     while (*a && *a == *b) a++, b++;
     if (!*a && !*b) return swaps > 0;
@@ -289,12 +295,17 @@ static bool lookalike_from(const char *a, const char *b, const char *b0, size_t 
             const char *x = lookalike_pair(k)[dir], *y = lookalike_pair(k)[!dir];
             size_t xl = strlen(x), yl = strlen(y);
             if (strncmp(a, x, xl)) continue;
+            /* In the second reading a plain 0-for-O swap is no evidence ("0F" for
+             * "OF" in Bebas Neue, 4 correct dev images, no look-alike); the digit
+             * read beside the letter ("HERO0ES") still is. */
+            bool swap_counts = !(second && round_pair(k));
             bool hit = false;
             if (!strncmp(b, y, yl)) /* x for y, or x then y */
-                hit = lookalike_from(a + xl, b + yl, b0, npairs, swaps + 1, sa, sb) ||
-                      (!strncmp(a + xl, y, yl) && lookalike_from(a + xl + yl, b + yl, b0, npairs, swaps + 1, sa, sb));
+                hit = (swap_counts && lookalike_from(a + xl, b + yl, b0, npairs, second, swaps + 1, sa, sb)) ||
+                      (!strncmp(a + xl, y, yl) &&
+                       lookalike_from(a + xl + yl, b + yl, b0, npairs, second, swaps + 1, sa, sb));
             if (!hit && (size_t)(b - b0) >= yl && !strncmp(b - yl, y, yl)) /* y (matched) then x */
-                hit = lookalike_from(a + xl, b, b0, npairs, swaps + 1, sa, sb);
+                hit = lookalike_from(a + xl, b, b0, npairs, second, swaps + 1, sa, sb);
             if (hit) {
                 if (!*sa) *sa = x, *sb = y;
                 return true;
@@ -306,7 +317,7 @@ static bool lookalike_from(const char *a, const char *b, const char *b0, size_t 
 bool text_lookalike(const char *read, const char *want, bool letters, const char **seen, const char **meant) {
     const char *sa = NULL, *sb = NULL;
     size_t npairs = N_LOOKALIKE_PAIRS + (letters ? N_LETTER_LOOKALIKE_PAIRS : 0);
-    bool yes = lookalike_from(read, want, want, npairs, 0, &sa, &sb);
+    bool yes = lookalike_from(read, want, want, npairs, letters, 0, &sa, &sb);
     if (seen) *seen = yes ? sa : NULL;
     if (meant) *meant = yes ? sb : NULL;
     return yes;

@@ -28,7 +28,9 @@ double text_normalized_distance(const char *a, const char *b);
 /* True when `read` differs from `want` only by digit/letter look-alikes ("Sa1e" for
  * "Sale", "0ff" for "Off"; LOOKALIKE_PAIRS in textnorm.c), at least one; with
  * `letters`, also by the letter-for-letter ones ("Wcek" for "Week", "Oceah";
- * LETTER_LOOKALIKE_PAIRS), which only the second reading is judged by.
+ * LETTER_LOOKALIKE_PAIRS), which only the second reading is judged by; with
+ * `letters` a plain 0-for-O swap does not count, only the digit beside the letter
+ * ("HERO0ES").
  * *seen and *meant (may be NULL) get the first such pair ("1", "l"): static strings. */
 bool text_lookalike(const char *read, const char *want, bool letters, const char **seen, const char **meant);
 

@@ -450,6 +450,15 @@ static void test_digit_letter_lookalikes_are_told_apart_from_other_slips(void **
     assert_false(text_lookalike("Oftice", "Office", false, NULL, NULL)); /* OCR's own slips */
     assert_false(text_lookalike("Sa1es", "Sale", false, NULL, NULL));
     assert_false(text_lookalike("Sa1", "Sale", false, NULL, NULL));
+    /* The second reading (letters = true): a plain 0 for O is no evidence (condensed
+     * faces draw them alike: Latin read "0F" for a correct "OF" in Bebas Neue); the
+     * digit read beside the letter is ("HERO0ES" for "HEROES"); other digits count. */
+    assert_false(text_lookalike("0F", "OF", true, NULL, NULL));
+    assert_false(text_lookalike("F0OD", "FOOD", true, NULL, NULL)); /* a swap, not a digit beside its letter */
+    assert_true(text_lookalike("HERO0ES", "HEROES", true, &seen, &meant));
+    assert_string_equal(seen, "0");
+    assert_true(text_lookalike("0F", "OF", false, NULL, NULL));
+    assert_true(text_lookalike("TRA1L", "TRAIL", true, NULL, NULL));
 }
 
 /* The eng network reads a digit drawn for a letter as the letter it imitates, in
