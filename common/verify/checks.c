@@ -398,6 +398,7 @@ void check_contrast(vctx_t *c, cJSON *contrast) {
         cJSON_AddStringToObject(bj, "background", color_hex(b->ground, gr));
         cJSON_AddNumberToObject(bj, "ratio", round(b->contrast * 100) / 100);
         cJSON_AddNumberToObject(bj, "required", need);
+        if (b->outlined) cJSON_AddBoolToObject(bj, "outline_is_ground", true);
         cJSON_AddItemToArray(per, bj);
         if (n++ == 0 || b->contrast / need < worst / need_at_worst) worst = b->contrast, need_at_worst = need;
         if (b->contrast < need)

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -571,6 +572,81 @@ static unsigned char *channel_crop(const vctx_t *c, crop_t k, int ch) {
     return out;
 }
 
+/* Whether the ground (the class holding most of the crop's border) lies above
+ * threshold th: the text is then dark. */
+static bool ground_above(const unsigned char *chan, int cw, int chh, int th) {
+    unsigned above = 0, total = 0;
+    for (int x = 0; x < cw; x++) {
+        above += chan[x] > th;
+        above += chan[(size_t)(chh - 1) * cw + x] > th;
+        total += 2;
+    }
+    for (int y = 0; y < chh; y++) {
+        above += chan[(size_t)y * cw] > th;
+        above += chan[(size_t)y * cw + cw - 1] > th;
+        total += 2;
+    }
+    return above * 2 >= total;
+}
+
+/* Outlined (or glowing, or shadowed) text: a stroke round the letters on a ground
+ * whose level lies between the letters' and the stroke's. The two-class threshold
+ * then takes the stroke for the ink: hollow letters (OCR reads "Pemmer" for
+ * "Planner"), and contrast measured stroke against ground (2.2:1 on a fill at
+ * 7.4:1). The sign: the ink's holes (what it encloses, not reachable from the
+ * crop's border without crossing ink) hold at least a quarter as many pixels as the
+ * ink and sit on the other side of the ground's level from it, by at least 25 and a
+ * third of the ink's distance. Then the letters are the holes: the threshold moves
+ * to midway between ground and fill, on the fill's side, and the stroke becomes
+ * ground for reading (b->stroke_lo..stroke_hi). True when it did. */
+static bool find_hollow_letters(tbox_t *b, int cw, int chh, double *holes) {
+    const unsigned char *chan = b->chan;
+    size_t n = (size_t)cw * chh;
+    int th = b->thresh;
+    unsigned char *seen = calloc(n, 1); /* 1 = ink, 2 = ground reached from the border */
+    int *stack = malloc(n * sizeof *stack);
+    if (!seen || !stack) abort();
+    double ink_sum = 0, out_sum = 0, hole_sum = 0;
+    size_t ink_n = 0, out_n = 0, hole_n = 0, sp = 0;
+    for (size_t i = 0; i < n; i++)
+        if (b->dark_text ? chan[i] <= th : chan[i] > th) seen[i] = 1, ink_sum += chan[i], ink_n++;
+    for (int x = 0; x < cw; x++)
+        for (int e = 0; e < 2; e++) {
+            size_t i = (size_t)(e ? chh - 1 : 0) * cw + x;
+            if (!seen[i]) seen[i] = 2, stack[sp++] = (int)i;
+        }
+    for (int y = 0; y < chh; y++)
+        for (int e = 0; e < 2; e++) {
+            size_t i = (size_t)y * cw + (e ? cw - 1 : 0);
+            if (!seen[i]) seen[i] = 2, stack[sp++] = (int)i;
+        }
+    while (sp) {
+        int i = stack[--sp], x = i % cw, y = i / cw;
+        out_sum += chan[i], out_n++;
+        const int nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+        for (int k = 0; k < 4; k++) {
+            if (nb[k][0] < 0 || nb[k][1] < 0 || nb[k][0] >= cw || nb[k][1] >= chh) continue;
+            size_t j = (size_t)nb[k][1] * cw + nb[k][0];
+            if (!seen[j]) seen[j] = 2, stack[sp++] = (int)j;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!seen[i]) hole_sum += chan[i], hole_n++;
+    free(seen);
+    free(stack);
+    *holes = ink_n ? (double)hole_n / ink_n : 0;
+    if (!ink_n || !out_n || hole_n * 4 < ink_n) return false;
+    double ink = ink_sum / ink_n, ground = out_sum / out_n, fill = hole_sum / hole_n;
+    double to_ink = ink - ground, to_fill = fill - ground;
+    if (to_ink * to_fill >= 0 || fabs(to_fill) < 25 || fabs(to_fill) * 3 < fabs(to_ink)) return false;
+    b->outlined = true;
+    b->stroke_lo = b->dark_text ? 0 : th + 1;
+    b->stroke_hi = b->dark_text ? th : 255;
+    b->dark_text = fill < ground;
+    b->thresh = (int)((ground + fill) / 2);
+    return true;
+}
+
 /* Picks the channel separating ink from ground best, the threshold and the
  * polarity (ground = the class holding most of the crop's border), then measures
  * the ink and ground colours, their WCAG contrast, and (mark_ink) marks ink in
@@ -605,22 +681,31 @@ void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink) {
             b->thresh = t;
         }
     }
-    int cw = k.x1 - k.x0, chh = k.y1 - k.y0, th = b->thresh;
-    unsigned char *chan = channel_crop(c, k, b->channel);
-    b->chan = chan;
-    /* Polarity from the border of the crop. */
-    unsigned above = 0, total = 0;
-    for (int x = 0; x < cw; x++) {
-        above += chan[x] > th;
-        above += chan[(size_t)(chh - 1) * cw + x] > th;
-        total += 2;
+    int cw = k.x1 - k.x0, chh = k.y1 - k.y0;
+    b->chan = channel_crop(c, k, b->channel);
+    b->dark_text = ground_above(b->chan, cw, chh, b->thresh);
+    b->outlined = false;
+    /* Hollow letters on the chosen channel; or luma, where the chosen channel
+     * cannot tell fill from ground (a green fill on olive, in blue: the ink is the
+     * black stroke alone, its holes as large as itself) and luma's ink is solid
+     * letters (holes at most half as large, relative to the ink). */
+    double holes, luma_holes;
+    if (!find_hollow_letters(b, cw, chh, &holes) && b->channel != 0 && holes >= 0.5) {
+        tbox_t l = *b;
+        double eta;
+        l.channel = 0;
+        l.chan = channel_crop(c, k, 0);
+        l.thresh = otsu(hist[0], &eta);
+        l.dark_text = ground_above(l.chan, cw, chh, l.thresh);
+        if (find_hollow_letters(&l, cw, chh, &luma_holes) || luma_holes * 2 <= holes) {
+            free(b->chan);
+            *b = l;
+        } else {
+            free(l.chan);
+        }
     }
-    for (int y = 0; y < chh; y++) {
-        above += chan[(size_t)y * cw] > th;
-        above += chan[(size_t)y * cw + cw - 1] > th;
-        total += 2;
-    }
-    b->dark_text = above * 2 >= total;
+    unsigned char *chan = b->chan;
+    int th = b->thresh;
 
     /* Ink mask of the crop (1 = ink side of the threshold). */
     unsigned char *m = malloc((size_t)cw * chh * 2);

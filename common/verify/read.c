@@ -70,8 +70,13 @@ static void ocr_box_model(vctx_t *c, tbox_t *b, ocr_model_t model, double target
     int cw = k.x1 - k.x0, ch = k.y1 - k.y0;
     unsigned char *src = malloc((size_t)cw * ch);
     if (!src) abort();
-    for (size_t i = 0; i < (size_t)cw * ch; i++)
-        src[i] = (unsigned char)(b->dark_text ? b->chan[i] : 255 - b->chan[i]);
+    /* Dark text on light; an outline round the letters (b->outlined) is ground. */
+    unsigned char ground = (unsigned char)(b->dark_text ? 255 : 0);
+    for (size_t i = 0; i < (size_t)cw * ch; i++) {
+        unsigned char v = b->chan[i];
+        if (b->outlined && v >= b->stroke_lo && v <= b->stroke_hi) v = ground;
+        src[i] = (unsigned char)(b->dark_text ? v : 255 - v);
+    }
     double s = target_h / b->h;
     if (s > 4) s = 4;
     if (s > 0.85 && s < 1.25) s = 1; /* close enough: skip the resample */

@@ -35,6 +35,9 @@ typedef struct {
     int channel;        /* 0 luma, 1 R, 2 G, 3 B */
     int thresh;         /* Otsu threshold on that channel */
     bool dark_text;     /* ink below the threshold */
+    bool outlined;      /* hollow letters under one threshold: the stroke, chan values
+                         * stroke_lo..stroke_hi, is ground for reading (find_lines.c) */
+    int stroke_lo, stroke_hi;
     uint32_t ink, ground;
     double contrast;
     bool read;          /* OCR ran */

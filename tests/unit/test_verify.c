@@ -579,6 +579,31 @@ static void test_a_line_cut_short_is_read_whole(void **state) {
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
+/* Green letters with a black outline on an olive ground: the channel that splits
+ * best (blue) splits the stroke from everything else, so the ink was the stroke
+ * alone (hollow letters, read "Pemmer" for "Planner") and the contrast was the
+ * stroke's, 2.2:1. The letters are found whole (on luma, where the stroke's holes
+ * are not as large as the ink) and their contrast is the fill's. With no text
+ * asked for, the same lettering fails as text_unexpected; before, it passed. */
+static void test_outlined_letters_are_read_whole(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed6-0089-stroke.png", &len);
+    const char *want[] = {"Planner", "HEROES BAR SAVE 30%", "Film Bar"};
+    job_t j = make_job(want, 3);
+    verdict_t *v = check(&j, png, len);
+    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    cJSON *r = verdict_report(v);
+    cJSON *con = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "contrast");
+    assert_true(cJSON_GetObjectItem(con, "min_ratio")->valuedouble > 4.5);
+    cJSON_Delete(r);
+    verdict_free(v);
+
+    png = fixture("corpus2-styled-seed6-0089-stroke.png", &len);
+    j = make_job(want, 0);
+    verdict_free(expect_fail(&j, png, len, "text_unexpected"));
+}
+
 /* Text turned a few degrees: each line's box is the height of its letters plus the
  * rise across it, so tightly spaced lines overlap and were found as one box, read
  * as one line (or not at all). The verifier measures the tilt from the letters'
@@ -1020,6 +1045,7 @@ int main(void) {
         cmocka_unit_test(test_an_uncertain_reading_confirmed_by_the_second_model_passes),
         cmocka_unit_test(test_a_line_cut_short_is_read_whole),
         cmocka_unit_test(test_tilted_lines_are_levelled_before_they_are_read),
+        cmocka_unit_test(test_outlined_letters_are_read_whole),
         cmocka_unit_test(test_small_lettering_beside_the_lines_is_not_extra_text),
         cmocka_unit_test(test_lettering_nobody_asked_for_fails_as_text_unexpected),
         cmocka_unit_test(test_a_soft_scene_passes_when_no_text_is_asked_for),
