@@ -162,11 +162,19 @@ static verdict_t *check(const job_t *j, unsigned char *png, size_t len) {
             fail_msg("expected reason %s, got \"%s\" (%s)", (code), verdict_reasons(v), verdict_guidance(v)); \
     } while (0)
 
-/* Checks png against j and asserts a pass (png is consumed, the verdict freed). */
-static void expect_pass(const job_t *j, unsigned char *png, size_t len) {
+/* Checks png against j, asserts a pass and returns the report (png is consumed,
+ * the verdict freed; the caller deletes the report). */
+static cJSON *passing_report(const job_t *j, unsigned char *png, size_t len) {
     verdict_t *v = check(j, png, len);
     if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
+    cJSON *r = verdict_report(v);
     verdict_free(v);
+    return r;
+}
+
+/* Checks png against j and asserts a pass (png is consumed, the verdict freed). */
+static void expect_pass(const job_t *j, unsigned char *png, size_t len) {
+    cJSON_Delete(passing_report(j, png, len));
 }
 
 /* Checks png against j and asserts a failure carrying `code`; returns the verdict
@@ -534,13 +542,10 @@ static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void 
     unsigned char *png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
     const char *want[] = {"Travel Sale $4.50", "STREET"};
     job_t j = make_job(want, 2);
-    verdict_t *v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    cJSON *r = verdict_report(v);
+    cJSON *r = passing_report(&j, png, len);
     cJSON *l1 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 1);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(l1, "confirmed_by_second_read")));
     cJSON_Delete(r);
-    verdict_free(v);
 
     /* ... but the second model's agreement is needed: a wrong text is not confirmed. */
     png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
@@ -560,16 +565,13 @@ static void test_a_line_cut_short_is_read_whole(void **state) {
     unsigned char *png = fixture("corpus2-styled-seed5-0240-split-lines.png", &len);
     const char *want[] = {"Hour News Up to 70%", "Garden Week Bar"};
     job_t j = make_job(want, 2);
-    verdict_t *v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    cJSON *r = verdict_report(v);
+    cJSON *r = passing_report(&j, png, len);
     cJSON *checks = cJSON_GetObjectItem(r, "checks");
     for (int k = 0; k < 2; k++)
         assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(checks, "text"), k),
                                                      "box_extended")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(checks, "extra_text")), 0);
     cJSON_Delete(r);
-    verdict_free(v);
 
     /* Growing the box finds what is drawn, nothing more: a word that is not there
      * is still missing. */
@@ -591,13 +593,10 @@ static void test_outlined_letters_are_read_whole(void **state) {
     unsigned char *png = fixture("corpus2-styled-seed6-0089-stroke.png", &len);
     const char *want[] = {"Planner", "HEROES BAR SAVE 30%", "Film Bar"};
     job_t j = make_job(want, 3);
-    verdict_t *v = check(&j, png, len);
-    if (!verdict_pass(v)) fail_msg("expected a pass, got %s: %s", verdict_reasons(v), verdict_guidance(v));
-    cJSON *r = verdict_report(v);
+    cJSON *r = passing_report(&j, png, len);
     cJSON *con = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "contrast");
     assert_true(cJSON_GetObjectItem(con, "min_ratio")->valuedouble > 4.5);
     cJSON_Delete(r);
-    verdict_free(v);
 
     png = fixture("corpus2-styled-seed6-0089-stroke.png", &len);
     j = make_job(want, 0);
@@ -612,31 +611,21 @@ static void test_tilted_lines_are_levelled_before_they_are_read(void **state) {
     (void)state;
     label_t l[] = {{"Spring Market Trail", 110, 240, 52}, {"Fresh Deals Today", 110, 296, 52}};
     const char *want[] = {"Spring Market Trail", "Fresh Deals Today"};
-    for (int sign = -1; sign <= 1; sign += 2) {
+    job_t j = make_job(want, 2);
+    /* Turned either way, then level (0: left as it is). */
+    const double turns[] = {-3.5, 3.5, 0};
+    for (size_t t = 0; t < sizeof turns / sizeof turns[0]; t++) {
         size_t len;
-        unsigned char *png = cairo_png_turned(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, sign * 3.5, &len);
-        job_t j = make_job(want, 2);
-        verdict_t *v = check(&j, png, len);
-        if (!verdict_pass(v)) fail_msg("turned %+.1f: expected a pass, got %s: %s", sign * 3.5, verdict_reasons(v),
-                                       verdict_guidance(v));
-        cJSON *r = verdict_report(v);
+        unsigned char *png = cairo_png_turned(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, turns[t], &len);
+        cJSON *r = passing_report(&j, png, len);
         cJSON *lev = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity"),
                                          "levelled_by_deg");
-        assert_non_null(lev);
-        assert_true(fabs(lev->valuedouble - sign * 3.5) < 0.5);
+        if (turns[t] == 0)
+            assert_null(lev);
+        else
+            assert_true(lev && fabs(lev->valuedouble - turns[t]) < 0.5);
         cJSON_Delete(r);
-        verdict_free(v);
     }
-    /* Level text is left as it is. */
-    size_t len;
-    unsigned char *png = cairo_png(768, 512, 0xf4f0e0, 0x202020, l, 2, 0, &len);
-    job_t j = make_job(want, 2);
-    verdict_t *v = check(&j, png, len);
-    assert_true(verdict_pass(v));
-    cJSON *r = verdict_report(v);
-    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity"), "levelled_by_deg"));
-    cJSON_Delete(r);
-    verdict_free(v);
 }
 
 /* Extra text counts only above a size relative to the lines: a small credit line
