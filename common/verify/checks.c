@@ -137,7 +137,7 @@ static void absorb_fragments(vctx_t *c, const tbox_t *b, int j) {
         if (o == b || o->expected >= 0) continue;
         int ix = (o->x + o->w < b->x + b->w ? o->x + o->w : b->x + b->w) - (o->x > b->x ? o->x : b->x);
         int iy = (o->y + o->h < b->y + b->h ? o->y + o->h : b->y + b->h) - (o->y > b->y ? o->y : b->y);
-        if (ix > 0 && iy > 0 && (double)ix * iy >= 0.6 * o->w * o->h) o->expected = j, o->absorbed = true;
+        if (ix > 0 && iy > 0 && (double)ix * iy >= 0.6 * o->w * o->h) o->expected = j;
     }
 }
 

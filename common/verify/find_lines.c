@@ -9,7 +9,6 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -307,7 +306,6 @@ static int luma_edge_map(const vctx_t *c, unsigned char *grad) {
     return t < 100 ? t : 100;
 }
 
-/* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -315,22 +313,17 @@ static int cmp_double(const void *a, const void *b) {
 
 /* The text's tilt, degrees (positive: lines descend to the right, in image
  * coordinates), from the letters' bottoms: within each word (a group of
- * components), the slope between every two letters at least a letter's height
+ * components; tallest[root] its tallest component's height), the slope between every two letters at least a letter's height
  * apart; the median of all of them (descenders and accents are outliers it
  * ignores). 0 when fewer than 12 such pairs, or when fewer than half of them lie
  * within 0.02 (1.1 degrees) of the median (on six styled splits, where the letters
  * are level and a texture made a tilt of 0.8-6 degrees, at most 0.46 of the pairs
  * agree; on rotated text 0.41-1, a tenth of it below 0.5). */
 #define MAX_SKEW_PAIRS 4096
-static double estimate_skew(const cc_t *ccs, int ncc, int *parent) {
-    int *tallest = calloc((size_t)(ncc ? ncc : 1), sizeof *tallest);
+static double estimate_skew(const cc_t *ccs, int ncc, int *parent, const int *tallest) {
     int *order = malloc((size_t)(ncc ? ncc : 1) * sizeof *order);
     double *slope = malloc(MAX_SKEW_PAIRS * sizeof *slope);
-    if (!tallest || !order || !slope) abort();
-    for (int i = 0; i < ncc; i++) {
-        int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
-        if (hi > tallest[r]) tallest[r] = hi;
-    }
+    if (!order || !slope) abort();
     /* Letters (>= 0.4 of their group's tallest), group by group. */
     int nl = 0;
     for (int i = 0; i < ncc; i++) {
@@ -361,12 +354,12 @@ static double estimate_skew(const cc_t *ccs, int ncc, int *parent) {
         /* Letters on a common baseline agree; texture fragments do not. */
         if (near * 2 >= np) deg = atan(med) * 180 / M_PI;
     }
-    free(tallest);
     free(order);
     free(slope);
     return deg;
 }
 
+/* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c) {
     int w = c->img.w, h = c->img.h;
     size_t n = (size_t)w * h;
@@ -436,7 +429,6 @@ void find_lines(vctx_t *c) {
     int before = ncc;
     ncc = drop_non_letters(ccs, ncc, parent);
     if (ncc < before) group_components(ccs, ncc, parent);
-    c->skew_deg = estimate_skew(ccs, ncc, parent);
     /* Collect groups. */
     tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
     int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);
@@ -452,6 +444,7 @@ void find_lines(vctx_t *c) {
         int r = uf_find(parent, i), hi = ccs[i].y1 - ccs[i].y0 + 1;
         if (hi > tallest[r]) tallest[r] = hi;
     }
+    c->skew_deg = estimate_skew(ccs, ncc, parent, tallest);
     tbox_t *hull = NULL; /* the letters' hulls, as after pass 0 */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
@@ -545,6 +538,14 @@ void find_lines(vctx_t *c) {
 
 /* ==== Per-line analysis: channel, binarisation, colours ==== */
 
+void mark_box_ink(vctx_t *c, const tbox_t *b) {
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, w = c->img.w;
+    for (int y = b->y; y < b->y + b->h; y++)
+        for (int x = b->x; x < b->x + b->w; x++)
+            if (box_ink(b, b->chan[(size_t)(y - k.y0) * cw + x - k.x0])) c->inkmask[(size_t)y * w + x] = 1;
+}
+
 /* Box b with a margin of a fifth of its height (and 4 px), clipped to the image. */
 crop_t padded_crop(const vctx_t *c, const tbox_t *b) {
     int pad = b->h / 5 + 4;
@@ -590,16 +591,6 @@ static bool ground_above(const unsigned char *chan, int cw, int chh, int th) {
     return above * 2 >= total;
 }
 
-/* Outlined (or glowing, or shadowed) text: a stroke round the letters on a ground
- * whose level lies between the letters' and the stroke's. The two-class threshold
- * then takes the stroke for the ink: hollow letters (OCR reads "Pemmer" for
- * "Planner"), and contrast measured stroke against ground (2.2:1 on a fill at
- * 7.4:1). The sign: the ink's holes (what it encloses, not reachable from the
- * crop's border without crossing ink) hold at least a quarter as many pixels as the
- * ink and sit on the other side of the ground's level from it, by at least 25 and a
- * third of the ink's distance. Then the letters are the holes: the threshold moves
- * to midway between ground and fill, on the fill's side, and the stroke becomes
- * ground for reading (b->stroke_lo..stroke_hi). True when it did. */
 /* Marks 2 in seen (0 = ground unseen, 1 = ink) on the ground reachable from the
  * crop's border without crossing ink (4-connected), a row span at a time. A
  * pixel is pushed at most three times (as a border seed, and as a run's start
@@ -625,6 +616,17 @@ static void mark_outside(unsigned char *seen, int cw, int chh, int *stack) {
     }
 }
 
+/* Outlined (or glowing, or shadowed) text: a stroke round the letters on a ground
+ * whose level lies between the letters' and the stroke's. The two-class threshold
+ * then takes the stroke for the ink: hollow letters (OCR reads "Pemmer" for
+ * "Planner"), and contrast measured stroke against ground (2.2:1 on a fill at
+ * 7.4:1). The sign: the ink's holes (what it encloses, not reachable from the
+ * crop's border without crossing ink) hold at least a quarter as many pixels as the
+ * ink and sit on the other side of the ground's level from it, by at least 25 and a
+ * third of the ink's distance. Then the letters are the holes: the threshold moves
+ * to midway between ground and fill, on the fill's side, and the stroke becomes
+ * ground for reading (b->stroke_lo..stroke_hi). True when it did;
+ * *holes gets the holes' size over the ink's. */
 static bool find_hollow_letters(tbox_t *b, int cw, int chh, double *holes) {
     const unsigned char *chan = b->chan;
     size_t n = (size_t)cw * chh;
@@ -632,7 +634,7 @@ static bool find_hollow_letters(tbox_t *b, int cw, int chh, double *holes) {
     unsigned char *seen = malloc(n); /* 1 = ink, 2 = ground reached from the border, 0 = holes */
     int *stack = malloc(n * 3 * sizeof *stack);
     if (!seen || !stack) abort();
-    for (size_t i = 0; i < n; i++) seen[i] = b->dark_text ? chan[i] <= th : chan[i] > th;
+    for (size_t i = 0; i < n; i++) seen[i] = box_ink(b, chan[i]);
     mark_outside(seen, cw, chh, stack);
     double sum[3] = {0, 0, 0};
     size_t cnt[3] = {0, 0, 0};
@@ -656,9 +658,9 @@ static bool find_hollow_letters(tbox_t *b, int cw, int chh, double *holes) {
 
 /* Picks the channel separating ink from ground best, the threshold and the
  * polarity (ground = the class holding most of the crop's border), then measures
- * the ink and ground colours, their WCAG contrast, and (mark_ink) marks ink in
- * c->inkmask. Keeps the chosen channel of the padded crop in b->chan for OCR. */
-void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink) {
+ * the ink and ground colours and their WCAG contrast. Keeps the chosen channel
+ * of the padded crop in b->chan for OCR. */
+void analyse_box(vctx_t *c, tbox_t *b) {
     crop_t k = padded_crop(c, b);
     int w = c->img.w;
     const unsigned char *rgb = c->img.rgb;
@@ -719,7 +721,7 @@ void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink) {
     if (!m) abort();
     unsigned char *near = m + (size_t)cw * chh;
     for (size_t i = 0; i < (size_t)cw * chh; i++)
-        m[i] = b->dark_text ? chan[i] <= th : chan[i] > th;
+        m[i] = box_ink(b, chan[i]);
 
     /* Ink: the 40% of ink pixels farthest from the threshold (stroke cores, not
      * anti-aliased fringes). Ground: pixels not next to ink. */
@@ -729,7 +731,6 @@ void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink) {
         for (int x = bx0; x < bx0 + b->w; x++) {
             size_t i = (size_t)y * cw + x;
             if (!m[i]) continue;
-            if (mark_ink) c->inkmask[(size_t)(y + k.y0) * w + x + k.x0] = 1;
             dist_hist[abs(chan[i] - th)]++;
             n_ink++;
         }

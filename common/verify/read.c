@@ -235,7 +235,7 @@ static void tighten_columns(const vctx_t *c, tbox_t *b) {
         int n = 0;
         for (int y = b->y; y < b->y + b->h; y++) {
             unsigned char v = b->chan[(size_t)(y - k.y0) * cw + x - k.x0];
-            n += b->dark_text ? v <= b->thresh : v > b->thresh;
+            n += box_ink(b, v);
         }
         if (n >= need) {
             if (x < x0) x0 = x;
@@ -261,10 +261,10 @@ bool extend_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
     t.x = x0 < 0 ? 0 : x0;
     t.w = (x1 > W ? W : x1) - t.x;
     if (t.w <= b->w) return false;
-    analyse_box(c, &t, false);
+    analyse_box(c, &t);
     tighten_columns(c, &t);
     free(t.chan);
-    analyse_box(c, &t, false);
+    analyse_box(c, &t);
     ocr_line_t line;
     ocr_box(c, &t, 40, BIN_OTSU, OCR_PSM_LINE, &line);
     b->passes++;
@@ -275,11 +275,10 @@ bool extend_line(vctx_t *c, tbox_t *b, const char *want, double need_conf) {
         return false;
     }
     /* Adopted: the grown box is the line's, its ink marked like any line's. */
-    free(t.chan);
     free(b->chan);
     t.passes = b->passes;
     *b = t;
-    analyse_box(c, b, true);
+    mark_box_ink(c, b);
     set_reading(c, b, &line);
     b->extended = true;
     return true;

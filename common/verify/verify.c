@@ -39,7 +39,6 @@
 #include "verify/textnorm.h"
 #include "verify/verify_internal.h"
 
-/* Closes the verdict and frees the per-image state (c itself stays the caller's). */
 /* c->luma from c->img; returns the luma's standard deviation. */
 static double compute_luma(vctx_t *c) {
     int W = c->img.w, H = c->img.h;
@@ -69,6 +68,7 @@ static double compute_luma(vctx_t *c) {
 /* More than this is taken for a design choice or a misestimate: left as drawn. */
 #define DESKEW_MAX_DEG 6.0
 
+/* Closes the verdict and frees the per-image state (c itself stays the caller's). */
 static verdict_t *finish(vctx_t *c, double t0) {
     verdict_t *v = verdict_close(c, t0);
     for (int i = 0; i < c->nboxes; i++) free(c->boxes[i].chan);
@@ -134,7 +134,10 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;
     for (int j = 0; j < c->n_expected; j++)
         textnorm(job->text[j], c->expected[j], sizeof c->expected[j], casefold(c));
-    for (int i = 0; i < c->nboxes; i++) analyse_box(c, &c->boxes[i], true);
+    for (int i = 0; i < c->nboxes; i++) {
+        analyse_box(c, &c->boxes[i]);
+        mark_box_ink(c, &c->boxes[i]);
+    }
 
     double t2 = (double)mono_us() / 1e3;
     cJSON *lines = cJSON_AddArrayToObject(c->checks, "text");

@@ -59,7 +59,6 @@ typedef struct {
     ocr_line_t second;
     char second_norm[OCR_TEXT_LEN];
     bool extended;      /* grown sideways to the whole line (extend_line) */
-    bool absorbed;      /* a piece of another box's line, once that one grew */
 } tbox_t;
 
 /* One image under check: the job and settings, the decoded image and the maps
@@ -87,6 +86,9 @@ typedef struct {
 
 static inline bool casefold(const vctx_t *c) { return c->job->case_insensitive; }
 
+/* Whether value v of box b's channel is on the ink side of its threshold. */
+static inline bool box_ink(const tbox_t *b, unsigned char v) { return b->dark_text ? v <= b->thresh : v > b->thresh; }
+
 /* The padded crop around a line box, clipped to the image: what is binarised and read. */
 typedef struct {
     int x0, y0, x1, y1; /* padded crop, exclusive ends */
@@ -97,9 +99,11 @@ typedef struct {
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c);
 /* Chooses box b's channel, threshold and polarity, measures its ink and ground
- * colours and contrast, marks its ink in c->inkmask (mark_ink: false for a trial
- * box that may be dropped), keeps the channel crop in b->chan. */
-void analyse_box(vctx_t *c, tbox_t *b, bool mark_ink);
+ * colours and contrast, keeps the channel crop in b->chan. */
+void analyse_box(vctx_t *c, tbox_t *b);
+/* Marks box b's ink (analyse_box's threshold) in c->inkmask, which the palette
+ * check skips: once per box that stands (not for a trial box that may be dropped). */
+void mark_box_ink(vctx_t *c, const tbox_t *b);
 crop_t padded_crop(const vctx_t *c, const tbox_t *b);
 /* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
  * total variance (0..1, how well two classes explain the values). */
