@@ -29,8 +29,12 @@ cat >"$STACK_DIR/config.json" <<JSON
 JSON
 
 # Six nodes; each keeps an fsync-always AOF and its cluster state in its own folder.
+# Six distinct ports (free_port draws at random and nothing is bound yet).
 PORTS=()
-for i in 1 2 3 4 5 6; do PORTS+=("$(free_port)"); done
+while [ ${#PORTS[@]} -lt 6 ]; do
+  p=$(free_port)
+  [[ " ${PORTS[*]} " == *" $p "* ]] || PORTS+=("$p")
+done
 node_pid=()
 start_node() { # start_node INDEX
   local port=${PORTS[$1]} dir="$STACK_DIR/node-$1"
@@ -40,7 +44,9 @@ start_node() { # start_node INDEX
     --dir "$dir" --logfile "$dir/redis.log" &
   STACK_PIDS+=($!)
   node_pid[$1]=$!
-  wait_for redis-cli -p "$port" ping
+  # An fsync-always node on a loaded 2-core machine can take over wait_for's 10 s.
+  wait_for redis-cli -p "$port" ping || wait_for redis-cli -p "$port" ping ||
+    { tail -5 "$dir/redis.log" >&2; fail "redis node on port $port did not start"; }
 }
 for i in 0 1 2 3 4 5; do start_node "$i"; done
 seeds=$(printf '127.0.0.1:%s ' "${PORTS[@]}")
