@@ -35,8 +35,9 @@ RUN groupadd --system --gid 10001 pressroom \
  && mkdir -p /var/lib/pressroom/blobs /etc/pressroom \
  && chown -R pressroom:pressroom /var/lib/pressroom
 COPY --from=build /src/build/bin/ /usr/local/bin/
-# The verifier's second model, stripped at build time (Makefile, LATIN_MODEL): the
-# binaries look for it in ../share/pressroom/tessdata beside their own folder.
+# The verifier's second model and glyph classifier, stripped at build time (Makefile,
+# LATIN_MODEL, GLYPH_MODEL): the binaries look for them in ../share/pressroom/tessdata
+# beside their own folder.
 COPY --from=build /src/build/share/ /usr/local/share/
 COPY examples/config.json /etc/pressroom/config.json
 # Tesseract runs one thread per handle; the verifier parallelises across handles.

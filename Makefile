@@ -95,13 +95,33 @@ link_libs = $(foreach l,$(1),$(call lib_file,$(l))) $(call pkg_libs,$(call uses_
 # that loads in milliseconds). Binaries find it at ../share/pressroom/tessdata from
 # their own folder (or in $PRESSROOM_TESSDATA); the Dockerfile ships it.
 LATIN_MODEL := $(BUILD)/share/pressroom/tessdata/Latin.traineddata
-all: $(BINS) $(LATIN_MODEL)
+# The glyph-by-glyph reading (common/verify/ocr.c, OCR_MODEL_GLYPHS): eng's legacy
+# shape classifier. Debian ships eng as a network only; the classifier comes from the
+# npm registry's @tesseract.js-data/eng 1.0.0 (its 4.0.0/eng.traineddata.gz is the
+# tessdata release with both engines), pinned by its sha512 and stripped to the
+# classifier's parts (no network, no word lists: 1 MB, not 23).
+GLYPH_MODEL := $(BUILD)/share/pressroom/tessdata/eng_legacy.traineddata
+GLYPH_MODEL_URL := https://registry.npmjs.org/@tesseract.js-data/eng/-/eng-1.0.0.tgz
+GLYPH_MODEL_SHA512 := 99b4ee9a6e8a40f507cb34cf41a17739b5d89f1d12aaa7d5da769ba855500700fa2a5ecf84648b4b33a57c54d6cb43f7063821692280d96f46075f4993e65c4e
+all: $(BINS) $(LATIN_MODEL) $(GLYPH_MODEL)
 
 $(LATIN_MODEL): /usr/share/tesseract-ocr/5/tessdata/Latin.traineddata | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	@t=$$(mktemp -d) && combine_tessdata -u $< $$t/Latin. >$$t/log 2>&1 \
 	  && rm -f $$t/Latin.*dawg && combine_tessdata $$t/Latin. >>$$t/log 2>&1 \
 	  && mv $$t/Latin.traineddata $@ || { cat $$t/log; rm -rf $$t; exit 1; }; rm -rf $$t
+
+$(GLYPH_MODEL): | $(BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	@t=$$(mktemp -d) && curl -fsSL --retry 3 -o $$t/eng.tgz $(GLYPH_MODEL_URL) \
+	  && echo "$(GLYPH_MODEL_SHA512)  $$t/eng.tgz" | sha512sum -c --quiet - \
+	  && tar -xzf $$t/eng.tgz -C $$t package/4.0.0/eng.traineddata.gz \
+	  && gunzip -c $$t/package/4.0.0/eng.traineddata.gz >$$t/eng.traineddata \
+	  && combine_tessdata -u $$t/eng.traineddata $$t/eng_legacy. >$$t/log 2>&1 \
+	  && rm -f $$t/eng_legacy.*dawg $$t/eng_legacy.lstm* \
+	  && combine_tessdata $$t/eng_legacy. >>$$t/log 2>&1 \
+	  && mv $$t/eng_legacy.traineddata $@ \
+	  || { echo "pressroom: could not build $@ from $(GLYPH_MODEL_URL)" >&2; cat $$t/log 2>/dev/null; rm -rf $$t; exit 1; }; rm -rf $$t
 
 deps:
 	@bash scripts/install-deps.sh

@@ -11,11 +11,13 @@ PACKAGES=(
   libhiredis-dev libpng-dev redis-server
   libcairo2-dev fonts-dejavu-core fonts-liberation fonts-freefont-ttf
   libmicrohttpd-dev libcmocka-dev
-  python3 python3-jsonschema python3-yaml curl kcat file
+  python3 python3-jsonschema python3-yaml curl ca-certificates kcat file
 )
 # Read by the build only: combine_tessdata (tesseract-ocr) strips the verifier's second
 # model, tesseract-ocr-script-latn's Latin.traineddata, to its network (Makefile,
-# LATIN_MODEL); the image ships that stripped file, not these packages.
+# LATIN_MODEL); the image ships that stripped file, not these packages. curl (with
+# ca-certificates) fetches the glyph classifier's data from the npm registry
+# (Makefile, GLYPH_MODEL).
 BUILD_ONLY_PACKAGES=(tesseract-ocr tesseract-ocr-script-latn)
 PACKAGES+=("${BUILD_ONLY_PACKAGES[@]}")
 # test_deploy_manifests renders deploy/k8s with `kubectl kustomize` and validates it with

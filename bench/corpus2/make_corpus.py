@@ -536,10 +536,19 @@ def main():
     ap.add_argument("--look", choices=["styled", "plain"], required=True)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, required=True)
+    ap.add_argument("--kinds", help="comma-separated kinds drawn in turn (a study corpus, "
+                    "e.g. ok,lookalike); default: the evaluation mix of kinds_for")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rng = random.Random(a.seed * 1000003 + (1 if a.look == "styled" else 2))
-    kinds = kinds_for(a.n, rng)
+    if a.kinds:
+        wanted = a.kinds.split(",")
+        unknown = [k for k in wanted if k not in ["ok", "unexpected", "ok_notext"] + TEXT_KINDS]
+        if unknown:
+            sys.exit("make_corpus.py: --kinds: unknown kind %s" % ", ".join(unknown))
+        kinds = [wanted[i % len(wanted)] for i in range(a.n)]
+    else:
+        kinds = kinds_for(a.n, rng)
     with open(os.path.join(a.out, "labels.jsonl"), "w") as lf, \
             open(os.path.join(a.out, "batch.jsonl"), "w") as bf:
         for i, kind in enumerate(kinds):

@@ -13,7 +13,8 @@
 struct ocr_engine {
     TessBaseAPI *api;    /* eng */
     TessBaseAPI *second; /* the stripped Latin script model */
-    int psm, second_psm;
+    TessBaseAPI *glyphs; /* eng's legacy shape classifier, glyph by glyph */
+    int psm, second_psm, glyphs_psm;
 };
 
 void ocr_thread_limit_reexec(void) {
@@ -55,27 +56,39 @@ static void second_model_dir(char *dir, size_t len) {
     snprintf(dir, len, "%s/../share/pressroom/tessdata", exe);
 }
 
-/* One LSTM-only handle for lang in datapath, without dictionaries, reading one line. */
-static TessBaseAPI *load_model(const char *datapath, const char *lang) {
+/* One handle for lang in datapath, without dictionaries, reading one line: the
+ * LSTM network (oem OEM_LSTM_ONLY) or the legacy shape classifier (OEM_TESSERACT_ONLY). */
+static TessBaseAPI *load_model(const char *datapath, const char *lang, TessOcrEngineMode oem) {
     TessBaseAPI *api = TessBaseAPICreate();
     /* Init-only parameters: no dictionaries (we compare exact strings; a dictionary
      * pulls readings towards real words: "Sa1e" read "Sale"). The load_*_dawg ones
      * only switch off the legacy engine's word lists: Tesseract 5.3 builds the LSTM's
      * own dictionary from its parameters regardless, and only lstm_use_matrix=0,
      * given here at Init (it is read once, when the LSTM recogniser loads), leaves
-     * it out, so the LSTM decodes the glyphs it sees. */
+     * it out, so the LSTM decodes the glyphs it sees.
+     * For the legacy classifier: each connected blob is classified as it is
+     * (chop_enable=0, wordrec_enable_assoc=0: no search over cut or joined blobs,
+     * a quarter of the cost, and a blob is the glyph the check is about); it
+     * learns nothing from one line for the next (classify_enable_learning=0: the
+     * lines of a pool thread come from different images and fonts), and so runs
+     * no second, adaptive pass over the line (tessedit_tess_adaption_mode=0: half
+     * the remaining cost; on the dev study corpora 4 of 120 readings differ and
+     * no judgement). */
     char *names[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg", "load_number_dawg",
-                     "load_unambig_dawg", "load_bigram_dawg", "lstm_use_matrix", "debug_file"};
-    char *values[] = {"0", "0", "0", "0", "0", "0", "0", "/dev/null"};
-    if (TessBaseAPIInit4(api, datapath, lang, OEM_LSTM_ONLY, NULL, 0, names, values,
-                         sizeof names / sizeof names[0], 0) != 0) {
+                     "load_unambig_dawg", "load_bigram_dawg", "lstm_use_matrix", "debug_file",
+                     "chop_enable", "wordrec_enable_assoc", "classify_enable_learning",
+                     "tessedit_tess_adaption_mode"};
+    char *values[] = {"0", "0", "0", "0", "0", "0", "0", "/dev/null", "0", "0", "0", "0"};
+    size_t nvars = sizeof names / sizeof names[0];
+    if (oem != OEM_TESSERACT_ONLY) nvars -= 4;
+    if (TessBaseAPIInit4(api, datapath, lang, oem, NULL, 0, names, values, nvars, 0) != 0) {
         TessBaseAPIDelete(api);
         return NULL;
     }
     TessBaseAPISetVariable(api, "user_defined_dpi", "300");
-    /* Fixed-pitch analysis (textord's pitch search over each row) only serves
-     * the legacy engine's character chopping; the LSTM reads the whole line.
-     * Off, it saves ~3% of every call with the same readings. */
+    /* Fixed-pitch analysis (textord's pitch search over each row) only serves the
+     * legacy engine's character chopping, which is off: ~3% of every call, the
+     * same readings. */
     TessBaseAPISetVariable(api, "textord_disable_pitch_test", "1");
     /* The verifier always hands over dark text on a light ground (read.c): the
      * second recognition of a doubtful line, inverted, only costs time (~3% of
@@ -83,6 +96,12 @@ static TessBaseAPI *load_model(const char *datapath, const char *lang) {
     TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
     TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
     return api;
+}
+
+static void end_model(TessBaseAPI *api) {
+    if (!api) return;
+    TessBaseAPIEnd(api);
+    TessBaseAPIDelete(api);
 }
 
 ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
@@ -94,7 +113,7 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
     }
     const char *prefix = getenv("TESSDATA_PREFIX");
     const char *datapath = prefix && *prefix ? prefix : TESSDATA_DEFAULT;
-    if (!(e->api = load_model(datapath, "eng"))) {
+    if (!(e->api = load_model(datapath, "eng", OEM_LSTM_ONLY))) {
         snprintf(err, errlen, "Tesseract could not load eng.traineddata from %s (set TESSDATA_PREFIX)",
                  datapath);
         free(e);
@@ -102,16 +121,21 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
     }
     char dir[4200];
     second_model_dir(dir, sizeof dir);
-    if (!(e->second = load_model(dir, "Latin"))) {
+    if (!(e->second = load_model(dir, "Latin", OEM_LSTM_ONLY))) {
         snprintf(err, errlen,
                  "Tesseract could not load the second model %s/Latin.traineddata (make builds it from "
                  "tesseract-ocr-script-latn; or set PRESSROOM_TESSDATA to its folder)", dir);
-        TessBaseAPIEnd(e->api);
-        TessBaseAPIDelete(e->api);
-        free(e);
+        ocr_engine_free(e);
         return NULL;
     }
-    e->psm = e->second_psm = OCR_PSM_LINE;
+    if (!(e->glyphs = load_model(dir, "eng_legacy", OEM_TESSERACT_ONLY))) {
+        snprintf(err, errlen,
+                 "Tesseract could not load the glyph classifier %s/eng_legacy.traineddata (make builds it "
+                 "from the npm package @tesseract.js-data/eng; or set PRESSROOM_TESSDATA to its folder)", dir);
+        ocr_engine_free(e);
+        return NULL;
+    }
+    e->psm = e->second_psm = e->glyphs_psm = OCR_PSM_LINE;
     return e;
 }
 
@@ -122,8 +146,8 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
 
 int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned char *gray, int w, int h,
                           int psm, ocr_line_t *out) {
-    TessBaseAPI *api = model == OCR_MODEL_LATIN ? e->second : e->api;
-    int *cur = model == OCR_MODEL_LATIN ? &e->second_psm : &e->psm;
+    TessBaseAPI *api = model == OCR_MODEL_LATIN ? e->second : model == OCR_MODEL_GLYPHS ? e->glyphs : e->api;
+    int *cur = model == OCR_MODEL_LATIN ? &e->second_psm : model == OCR_MODEL_GLYPHS ? &e->glyphs_psm : &e->psm;
     memset(out, 0, sizeof *out);
     PIX *pix = pixCreate(w, h, 8);
     if (!pix) return -1;
@@ -176,9 +200,8 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
 
 void ocr_engine_free(ocr_engine_t *e) {
     if (!e) return;
-    TessBaseAPIEnd(e->api);
-    TessBaseAPIDelete(e->api);
-    TessBaseAPIEnd(e->second);
-    TessBaseAPIDelete(e->second);
+    end_model(e->api);
+    end_model(e->second);
+    end_model(e->glyphs);
     free(e);
 }

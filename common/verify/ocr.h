@@ -31,12 +31,14 @@ enum { OCR_PSM_BLOCK = 6, OCR_PSM_LINE = 7, OCR_PSM_WORD = 8, OCR_PSM_RAW_LINE =
  * arguments); otherwise, or if the exec fails, it returns. */
 void ocr_thread_limit_reexec(void);
 
-/* The networks an engine holds. */
-typedef enum { OCR_MODEL_ENG = 0, OCR_MODEL_LATIN } ocr_model_t;
+/* The readers an engine holds: eng's network, the Latin network, and eng's legacy
+ * shape classifier reading a line glyph by glyph (one connected blob at a time). */
+typedef enum { OCR_MODEL_ENG = 0, OCR_MODEL_LATIN, OCR_MODEL_GLYPHS } ocr_model_t;
 
 /* Sets OMP_THREAD_LIMIT=1 (when unset), loads eng from the system tessdata (or
- * $TESSDATA_PREFIX) and the stripped Latin model from ../share/pressroom/tessdata
- * beside the running binary's folder (or $PRESSROOM_TESSDATA). Returns NULL with
+ * $TESSDATA_PREFIX), and the stripped Latin model and eng_legacy (the legacy
+ * classifier, no network, no word lists) from ../share/pressroom/tessdata beside the
+ * running binary's folder (or $PRESSROOM_TESSDATA). Returns NULL with
  * err (naming the file) on failure. */
 ocr_engine_t *ocr_engine_new(char *err, size_t errlen);
 

@@ -292,6 +292,12 @@ void second_reading(vctx_t *c, tbox_t *b) {
     b->second_read = true;
 }
 
+void glyph_reading(vctx_t *c, tbox_t *b) {
+    ocr_box_model(c, b, OCR_MODEL_GLYPHS, 36, BIN_OTSU, OCR_PSM_LINE, &b->glyphs);
+    normalise_reading(c, b->glyphs.text, b->glyphs_norm, sizeof b->glyphs_norm);
+    b->glyphs_read = true;
+}
+
 /* Below this fraction of the median height of the lines read first, a box beyond
  * the expected lines' count is not read in the first pass: lettering that small
  * beside the lines is not a headline nobody asked for, and reading it costs an OCR

@@ -322,3 +322,92 @@ bool text_lookalike(const char *read, const char *want, bool letters, const char
     if (meant) *meant = yes ? sb : NULL;
     return yes;
 }
+
+/* The pair (x read, y in the text) that read code point r for wanted w, or false:
+ * single-character pairs of the first npairs, either direction. */
+static bool single_pair(uint32_t r, uint32_t w, size_t npairs, const char **x, const char **y) {
+    for (size_t k = 0; k < npairs; k++)
+        for (int dir = 0; dir < 2; dir++) {
+            const char *px = lookalike_pair(k)[dir], *py = lookalike_pair(k)[!dir];
+            if (!px[1] && !py[1] && (unsigned char)px[0] == r && (unsigned char)py[0] == w) {
+                *x = px, *y = py;
+                return true;
+            }
+        }
+    return false;
+}
+
+static bool ascii_letter(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
+    size_t n, m;
+    uint32_t *w = utf8_decode(want, &n), *r = utf8_decode(read, &m);
+    /* Edit-distance table, then one alignment traced back from the end:
+     * al_w[k], al_r[k] are the aligned code points, 0 for a gap. */
+    int *d = malloc((n + 1) * (m + 1) * sizeof *d);
+    uint32_t *al_w = malloc((n + m + 1) * sizeof *al_w), *al_r = malloc((n + m + 1) * sizeof *al_r);
+    if (!d || !al_w || !al_r) abort();
+#define D(i, j) d[(i) * (m + 1) + (j)]
+    for (size_t i = 0; i <= n; i++) D(i, 0) = (int)i;
+    for (size_t j = 0; j <= m; j++) D(0, j) = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = D(i - 1, j - 1) + (w[i - 1] != r[j - 1]);
+            if (D(i - 1, j) + 1 < best) best = D(i - 1, j) + 1;
+            if (D(i, j - 1) + 1 < best) best = D(i, j - 1) + 1;
+            D(i, j) = best;
+        }
+    size_t len = 0;
+    for (size_t i = n, j = m; i || j;) {
+        if (i && j && D(i, j) == D(i - 1, j - 1) + (w[i - 1] != r[j - 1]))
+            al_w[len] = w[--i], al_r[len++] = r[--j];
+        else if (i && D(i, j) == D(i - 1, j) + 1)
+            al_w[len] = w[--i], al_r[len++] = 0;
+        else
+            al_w[len] = 0, al_r[len++] = r[--j];
+    }
+#undef D
+    for (size_t a = 0, b = len - 1; len && a < b; a++, b--) {
+        uint32_t t = al_w[a];
+        al_w[a] = al_w[b], al_w[b] = t;
+        t = al_r[a], al_r[a] = al_r[b], al_r[b] = t;
+    }
+    bool yes = false;
+    size_t npairs = N_LOOKALIKE_PAIRS + N_LETTER_LOOKALIKE_PAIRS;
+    for (size_t k = 0; k < len && !yes; k++) {
+        if (!al_w[k] || !al_r[k] || al_w[k] == al_r[k]) continue;
+        /* A pair: a digit read for a letter, or a letter-for-letter look-alike
+         * either way; never a letter read for a digit (the classifier reads the
+         * digits of "10" and "2026" as I, O and S often enough). */
+        const char *x, *y;
+        if (!single_pair(al_r[k], al_w[k], npairs, &x, &y)) continue;
+        if (al_w[k] >= '0' && al_w[k] <= '9') continue;
+        /* The word round it in the text: three letters at least, and the glyphs on
+         * either side of it within the word (one at least) read as the text. */
+        size_t lo = k, hi = k;
+        while (lo > 0 && al_w[lo - 1] != ' ') lo--;
+        while (hi + 1 < len && al_w[hi + 1] != ' ') hi++;
+        int letters = 0;
+        for (size_t q = lo; q <= hi; q++) letters += ascii_letter(al_w[q]);
+        if (letters < 3 || (k == lo && k == hi)) continue;
+        if ((k > lo && al_w[k - 1] != al_r[k - 1]) || (k < hi && al_w[k + 1] != al_r[k + 1])) continue;
+        /* The same letter read the same wrong way elsewhere in the line is how the
+         * classifier reads this face ("Gardcn Travcl" in EB Garamond), not a typo. */
+        bool face = false;
+        for (size_t q = 0; q < len && !face; q++) face = q != k && al_w[q] == al_w[k] && al_r[q] == al_r[k];
+        if (face) continue;
+        yes = true;
+        if (seen) *seen = x;
+        if (meant) *meant = y;
+    }
+    if (!yes) {
+        if (seen) *seen = NULL;
+        if (meant) *meant = NULL;
+    }
+    free(d);
+    free(al_w);
+    free(al_r);
+    free(w);
+    free(r);
+    return yes;
+}

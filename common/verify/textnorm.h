@@ -34,6 +34,14 @@ double text_normalized_distance(const char *a, const char *b);
  * *seen and *meant (may be NULL) get the first such pair ("1", "l"): static strings. */
 bool text_lookalike(const char *read, const char *want, bool letters, const char **seen, const char **meant);
 
+/* The glyph classifier's judgement (a reading glyph by glyph, noisy elsewhere in the
+ * line): true when, aligned with `want` by edit distance, `read` holds a digit where
+ * the text has its look-alike letter ("SHIPPIN6" for "SHIPPING") or a letter-for-
+ * letter look-alike ("Tablc"), in a word of three letters or more whose glyphs on
+ * either side of it (one at least) read as the text. A letter read for a digit does
+ * not count. *seen and *meant as for text_lookalike. */
+bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant);
+
 /* Where `part` sits in `whole` as a stretch read with a few slips: the fewest
  * byte edits turning part into some stretch of whole, whose start and end go to
  * *start and *end. */

@@ -54,10 +54,13 @@ typedef struct {
     unsigned char *chan; /* the chosen channel over the padded crop (analyse_box) */
     const char *no_retry; /* why no extra OCR passes ran (the box fails on its own) */
     const char *lookalike_seen, *lookalike_meant; /* a reading saw this glyph for that one */
-    const char *lookalike_by; /* that reading's text (b->first.text or b->second.text) */
+    const char *lookalike_by; /* that reading's text (first, second or glyphs .text) */
     bool second_read;   /* the second model read the line (second_reading) */
     ocr_line_t second;
     char second_norm[OCR_TEXT_LEN];
+    bool glyphs_read;   /* the glyph classifier read the line (glyph_reading) */
+    ocr_line_t glyphs;
+    char glyphs_norm[OCR_TEXT_LEN];
     bool extended;      /* grown sideways to the whole line (extend_line) */
 } tbox_t;
 
@@ -127,6 +130,9 @@ bool extend_line(vctx_t *c, tbox_t *b, const char *want, double need_conf);
 /* The second, independent reading of box b (the Latin model, same input as the
  * first pass) into b->second and b->second_norm. */
 void second_reading(vctx_t *c, tbox_t *b);
+/* The glyph-by-glyph reading of box b (eng's legacy classifier, the same input as
+ * the second reading) into b->glyphs and b->glyphs_norm. */
+void glyph_reading(vctx_t *c, tbox_t *b);
 /* The lowest word confidence of a reading (0 when it has no words). */
 double line_min_conf(const ocr_line_t *l);
 

@@ -107,6 +107,32 @@ static void test_alnum_count(void **state) {
     assert_int_equal(text_alnum_count("Caf\xc3\xa9"), 4);
 }
 
+/* The glyph classifier's reading is judged only where it is local evidence: a
+ * digit for a letter (or a letter-for-letter look-alike) inside a word of three
+ * letters or more, its neighbours read as the text, and not the face's own way of
+ * drawing that letter (the same slip twice in the line). */
+static void test_glyph_lookalike_counts_only_local_evidence(void **state) {
+    (void)state;
+    const char *seen = NULL, *meant = NULL;
+    assert_true(text_glyph_lookalike("SUMMER SHIPPIN6", "SUMMER SHIPPING", &seen, &meant));
+    assert_string_equal(seen, "6");
+    assert_string_equal(meant, "G");
+    assert_true(text_glyph_lookalike("M0uniain Night", "Mountain Night", &seen, &meant)); /* noise elsewhere */
+    assert_string_equal(seen, "0");
+    assert_true(text_glyph_lookalike("SME MC1PE 50% OFF", "SALE RECIPE 50% OFF", &seen, &meant));
+    assert_string_equal(meant, "I");
+    assert_true(text_glyph_lookalike("Tablc", "Table", &seen, &meant));
+    assert_string_equal(seen, "c");
+    assert_false(text_glyph_lookalike("FLASH N0. 5", "FLASH NO. 5", &seen, &meant)); /* a two-letter word */
+    assert_null(seen);
+    assert_false(text_glyph_lookalike("Best IO Days", "Best 10 Days", NULL, NULL));     /* letters for digits */
+    assert_false(text_glyph_lookalike("Tia? 0?!X", "Trail only", NULL, NULL));         /* neighbours misread */
+    assert_false(text_glyph_lookalike("Gardcn Travcl Save", "Garden Travel Save", NULL, NULL)); /* the face's e */
+    assert_false(text_glyph_lookalike("Mountain", "Mountain", NULL, NULL));
+    assert_false(text_glyph_lookalike("", "Sale", NULL, NULL));
+    assert_false(text_glyph_lookalike("Sa1e", "", NULL, NULL));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whitespace_collapses_and_trims),
@@ -119,6 +145,7 @@ int main(void) {
         cmocka_unit_test(test_normalized_distance_is_between_zero_and_one),
         cmocka_unit_test(test_infix_distance_finds_the_stretch_read),
         cmocka_unit_test(test_alnum_count),
+        cmocka_unit_test(test_glyph_lookalike_counts_only_local_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -509,6 +509,34 @@ static void test_a_second_reading_that_sees_a_digit_fails_the_line(void **state)
     assert_false(text_lookalike("Salee", "Sale", false, NULL, NULL));
 }
 
+/* A digit both networks read as the letter it imitates ("SHIPPIN6", "HEROE5": eng
+ * and Latin read "SHIPPING", "HEROES"; both images passed before) is seen by the
+ * glyph classifier, which reads blob by blob with no pull towards the word. */
+static void test_a_digit_both_networks_read_as_a_letter_fails_by_the_glyph_reading(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed101-0038-SHIPPIN6.png", &len);
+    const char *want[] = {"SUMMER SHIPPING", "RECIPE", "Summer Open"};
+    job_t j = make_job(want, 3);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v),
+                "expected \"SUMMER SHIPPING\", a glyph-by-glyph reading saw \"SUMMER SHIPPIN6\" (\"6\" for \"G\")"))
+        fail_msg("guidance: %s", verdict_guidance(v));
+    assert_null(strstr(verdict_guidance(v), "RECIPE")); /* the other lines pass */
+    cJSON *l0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(verdict_report(v), "checks"), "text"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(l0, "read")), "SUMMER SHIPPING");
+    assert_non_null(cJSON_GetObjectItem(l0, "glyph_read"));
+    verdict_free(v);
+
+    png = fixture("corpus2-study-styled-seed103-0028-HEROE5.png", &len);
+    const char *want2[] = {"CHEF'S HEROES"};
+    j = make_job(want2, 1);
+    v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "a glyph-by-glyph reading saw") || !strstr(verdict_guidance(v), "(\"5\" for \"S\")"))
+        fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 /* Letter-for-letter look-alikes ("Wcek" for "Week") count in the second reading:
  * eng reads the word they imitate, Latin sees the "c" ("Wecek"), and the line fails
  * saying so. Eng's own readings are not judged by these pairs. */
@@ -1031,6 +1059,7 @@ int main(void) {
         cmocka_unit_test(test_digit_letter_lookalikes_are_told_apart_from_other_slips),
         cmocka_unit_test(test_a_second_reading_that_sees_a_digit_fails_the_line),
         cmocka_unit_test(test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line),
+        cmocka_unit_test(test_a_digit_both_networks_read_as_a_letter_fails_by_the_glyph_reading),
         cmocka_unit_test(test_an_uncertain_reading_confirmed_by_the_second_model_passes),
         cmocka_unit_test(test_a_line_cut_short_is_read_whole),
         cmocka_unit_test(test_tilted_lines_are_levelled_before_they_are_read),
