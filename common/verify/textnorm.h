@@ -36,10 +36,11 @@ bool text_lookalike(const char *read, const char *want, bool letters, const char
 
 /* The glyph classifier's judgement (a reading glyph by glyph, noisy elsewhere in the
  * line): true when, aligned with `want` by edit distance, `read` holds a digit where
- * the text has its look-alike letter ("SHIPPIN6" for "SHIPPING") or a letter-for-
- * letter look-alike ("Tablc"), in a word of three letters or more whose glyphs on
- * either side of it (one at least) read as the text. A letter read for a digit does
- * not count. *seen and *meant as for text_lookalike. */
+ * the text has its look-alike letter ("SHIPPIN6" for "SHIPPING") or a c/e or b/h
+ * look-alike ("Tablc"), in a word of three letters or more whose other glyphs all
+ * read as the text, and the line has no other instance of that letter read the same
+ * way. A letter read for a digit does not count. *seen and *meant as for
+ * text_lookalike. */
 bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant);
 
 /* Where `part` sits in `whole` as a stretch read with a few slips: the fewest
