@@ -1,7 +1,8 @@
-/* ocr.h — one OCR engine: two Tesseract handles (LSTM only, no dictionaries), eng
- * and the second, independent reading (Debian's Latin script model, its word lists
- * stripped at build time), created once and reused for many line images. Not thread
- * safe: one engine per thread. */
+/* ocr.h — one OCR engine: three Tesseract handles, none with dictionaries: eng's
+ * LSTM network, the second, independent reading (Debian's Latin script model, its
+ * word lists stripped at build time), and eng's legacy shape classifier reading a
+ * line glyph by glyph (its data stripped to the classifier at build time), created
+ * once and reused for many line images. Not thread safe: one engine per thread. */
 #ifndef PRESSROOM_OCR_H
 #define PRESSROOM_OCR_H
 
