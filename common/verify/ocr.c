@@ -10,11 +10,13 @@
 
 #define TESSDATA_DEFAULT "/usr/share/tesseract-ocr/5/tessdata"
 
+#define OCR_N_MODELS 3
+
+/* One handle per reader, indexed by ocr_model_t: eng, the stripped Latin script
+ * model, eng's legacy shape classifier; each with the page mode it was last set to. */
 struct ocr_engine {
-    TessBaseAPI *api;    /* eng */
-    TessBaseAPI *second; /* the stripped Latin script model */
-    TessBaseAPI *glyphs; /* eng's legacy shape classifier, glyph by glyph */
-    int psm, second_psm, glyphs_psm;
+    TessBaseAPI *api[OCR_N_MODELS];
+    int psm[OCR_N_MODELS];
 };
 
 void ocr_thread_limit_reexec(void) {
@@ -113,7 +115,7 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
     }
     const char *prefix = getenv("TESSDATA_PREFIX");
     const char *datapath = prefix && *prefix ? prefix : TESSDATA_DEFAULT;
-    if (!(e->api = load_model(datapath, "eng", OEM_LSTM_ONLY))) {
+    if (!(e->api[OCR_MODEL_ENG] = load_model(datapath, "eng", OEM_LSTM_ONLY))) {
         snprintf(err, errlen, "Tesseract could not load eng.traineddata from %s (set TESSDATA_PREFIX)",
                  datapath);
         free(e);
@@ -121,21 +123,21 @@ ocr_engine_t *ocr_engine_new(char *err, size_t errlen) {
     }
     char dir[4200];
     second_model_dir(dir, sizeof dir);
-    if (!(e->second = load_model(dir, "Latin", OEM_LSTM_ONLY))) {
+    if (!(e->api[OCR_MODEL_LATIN] = load_model(dir, "Latin", OEM_LSTM_ONLY))) {
         snprintf(err, errlen,
                  "Tesseract could not load the second model %s/Latin.traineddata (make builds it from "
                  "tesseract-ocr-script-latn; or set PRESSROOM_TESSDATA to its folder)", dir);
         ocr_engine_free(e);
         return NULL;
     }
-    if (!(e->glyphs = load_model(dir, "eng_legacy", OEM_TESSERACT_ONLY))) {
+    if (!(e->api[OCR_MODEL_GLYPHS] = load_model(dir, "eng_legacy", OEM_TESSERACT_ONLY))) {
         snprintf(err, errlen,
                  "Tesseract could not load the glyph classifier %s/eng_legacy.traineddata (make builds it "
                  "from the npm package @tesseract.js-data/eng; or set PRESSROOM_TESSDATA to its folder)", dir);
         ocr_engine_free(e);
         return NULL;
     }
-    e->psm = e->second_psm = e->glyphs_psm = OCR_PSM_LINE;
+    for (int m = 0; m < OCR_N_MODELS; m++) e->psm[m] = OCR_PSM_LINE;
     return e;
 }
 
@@ -146,8 +148,8 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
 
 int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned char *gray, int w, int h,
                           int psm, ocr_line_t *out) {
-    TessBaseAPI *api = model == OCR_MODEL_LATIN ? e->second : model == OCR_MODEL_GLYPHS ? e->glyphs : e->api;
-    int *cur = model == OCR_MODEL_LATIN ? &e->second_psm : model == OCR_MODEL_GLYPHS ? &e->glyphs_psm : &e->psm;
+    TessBaseAPI *api = e->api[model];
+    int *cur = &e->psm[model];
     memset(out, 0, sizeof *out);
     PIX *pix = pixCreate(w, h, 8);
     if (!pix) return -1;
@@ -200,8 +202,6 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
 
 void ocr_engine_free(ocr_engine_t *e) {
     if (!e) return;
-    end_model(e->api);
-    end_model(e->second);
-    end_model(e->glyphs);
+    for (int m = 0; m < OCR_N_MODELS; m++) end_model(e->api[m]);
     free(e);
 }

@@ -323,12 +323,19 @@ bool text_lookalike(const char *read, const char *want, bool letters, const char
     return yes;
 }
 
-/* The pair (x read, y in the text) that read code point r for wanted w, or false:
- * single-character pairs of the first npairs, either direction. */
-static bool single_pair(uint32_t r, uint32_t w, size_t npairs, const char **x, const char **y) {
-    for (size_t k = 0; k < npairs; k++)
-        for (int dir = 0; dir < 2; dir++) {
-            const char *px = lookalike_pair(k)[dir], *py = lookalike_pair(k)[!dir];
+/* Letter pairs the glyph classifier is judged by: of LETTER_LOOKALIKE_PAIRS only
+ * c/e and b/h; it reads a round single-storey "a" as "o" and "n" as "h" on correct
+ * dev images. */
+static const char *const GLYPH_LETTER_PAIRS[][2] = {{"c", "e"}, {"b", "h"}};
+
+/* The pair of `pairs` (x read, y in the text) for code point r read where the text
+ * has w, or false; either direction, or with one_way only pairs[k][0] read for
+ * pairs[k][1] (in LOOKALIKE_PAIRS: a digit read for its letter). */
+static bool pair_of(const char *const (*pairs)[2], size_t n, bool one_way, uint32_t r, uint32_t w,
+                    const char **x, const char **y) {
+    for (size_t k = 0; k < n; k++)
+        for (int dir = 0; dir < (one_way ? 1 : 2); dir++) {
+            const char *px = pairs[k][dir], *py = pairs[k][!dir];
             if (!px[1] && !py[1] && (unsigned char)px[0] == r && (unsigned char)py[0] == w) {
                 *x = px, *y = py;
                 return true;
@@ -339,14 +346,12 @@ static bool single_pair(uint32_t r, uint32_t w, size_t npairs, const char **x, c
 
 static bool ascii_letter(uint32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
-    size_t n, m;
-    uint32_t *w = utf8_decode(want, &n), *r = utf8_decode(read, &m);
-    /* Edit-distance table, then one alignment traced back from the end:
-     * al_w[k], al_r[k] are the aligned code points, 0 for a gap. */
+/* One edit-distance alignment of w (n code points) and r (m): al_w[k], al_r[k] the
+ * aligned code points, 0 for a gap; returns its length. al_w, al_r hold n + m. */
+static size_t align_code_points(const uint32_t *w, size_t n, const uint32_t *r, size_t m, uint32_t *al_w,
+                                uint32_t *al_r) {
     int *d = malloc((n + 1) * (m + 1) * sizeof *d);
-    uint32_t *al_w = malloc((n + m + 1) * sizeof *al_w), *al_r = malloc((n + m + 1) * sizeof *al_r);
-    if (!d || !al_w || !al_r) abort();
+    if (!d) abort();
 #define D(i, j) d[(i) * (m + 1) + (j)]
     for (size_t i = 0; i <= n; i++) D(i, 0) = (int)i;
     for (size_t j = 0; j <= m; j++) D(0, j) = (int)j;
@@ -357,7 +362,7 @@ bool text_glyph_lookalike(const char *read, const char *want, const char **seen,
             if (D(i, j - 1) + 1 < best) best = D(i, j - 1) + 1;
             D(i, j) = best;
         }
-    size_t len = 0;
+    size_t len = 0; /* traced back from the end, then reversed */
     for (size_t i = n, j = m; i || j;) {
         if (i && j && D(i, j) == D(i - 1, j - 1) + (w[i - 1] != r[j - 1]))
             al_w[len] = w[--i], al_r[len++] = r[--j];
@@ -367,25 +372,31 @@ bool text_glyph_lookalike(const char *read, const char *want, const char **seen,
             al_w[len] = 0, al_r[len++] = r[--j];
     }
 #undef D
-    for (size_t a = 0, b = len - 1; len && a < b; a++, b--) {
+    free(d);
+    for (size_t a = 0, b = len ? len - 1 : 0; a < b; a++, b--) {
         uint32_t t = al_w[a];
         al_w[a] = al_w[b], al_w[b] = t;
         t = al_r[a], al_r[a] = al_r[b], al_r[b] = t;
     }
+    return len;
+}
+
+bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant) {
+    size_t n, m;
+    uint32_t *w = utf8_decode(want, &n), *r = utf8_decode(read, &m);
+    uint32_t *al_w = malloc((n + m + 1) * sizeof *al_w), *al_r = malloc((n + m + 1) * sizeof *al_r);
+    if (!al_w || !al_r) abort();
+    size_t len = align_code_points(w, n, r, m, al_w, al_r);
     bool yes = false;
-    size_t npairs = N_LOOKALIKE_PAIRS + N_LETTER_LOOKALIKE_PAIRS;
     for (size_t k = 0; k < len && !yes; k++) {
         if (!al_w[k] || !al_r[k] || al_w[k] == al_r[k]) continue;
-        /* A pair: a digit read for a letter, or a letter-for-letter look-alike
-         * either way; never a letter read for a digit (the classifier reads the
-         * digits of "10" and "2026" as I, O and S often enough). */
+        /* A digit read for its letter, or a c/e, b/h slip either way; never a letter
+         * read for a digit (the classifier reads the digits of "10" and "2026" as I,
+         * O and S often enough). */
         const char *x, *y;
-        if (!single_pair(al_r[k], al_w[k], npairs, &x, &y)) continue;
-        if (al_w[k] >= '0' && al_w[k] <= '9') continue;
-        /* Of the letter pairs only c/e and b/h: the classifier reads a round
-         * single-storey "a" as "o" and "n" as "h" on correct dev images. */
-        if (ascii_letter(al_r[k]) && !(strchr("ce", (int)al_r[k]) && strchr("ce", (int)al_w[k])) &&
-            !(strchr("bh", (int)al_r[k]) && strchr("bh", (int)al_w[k])))
+        if (!pair_of(LOOKALIKE_PAIRS, N_LOOKALIKE_PAIRS, true, al_r[k], al_w[k], &x, &y) &&
+            !pair_of(GLYPH_LETTER_PAIRS, sizeof GLYPH_LETTER_PAIRS / sizeof GLYPH_LETTER_PAIRS[0], false,
+                     al_r[k], al_w[k], &x, &y))
             continue;
         /* The word round it in the text: three letters at least, every other glyph
          * of it read as the text (the classifier's slips come in runs: "9n1y"). */
@@ -393,11 +404,12 @@ bool text_glyph_lookalike(const char *read, const char *want, const char **seen,
         while (lo > 0 && al_w[lo - 1] != ' ') lo--;
         while (hi + 1 < len && al_w[hi + 1] != ' ') hi++;
         int letters = 0;
-        for (size_t q = lo; q <= hi; q++) letters += ascii_letter(al_w[q]);
-        if (letters < 3) continue;
         bool rest_read = true;
-        for (size_t q = lo; q <= hi && rest_read; q++) rest_read = q == k || al_w[q] == al_r[q];
-        if (!rest_read) continue;
+        for (size_t q = lo; q <= hi; q++) {
+            letters += ascii_letter(al_w[q]);
+            rest_read = rest_read && (q == k || al_w[q] == al_r[q]);
+        }
+        if (letters < 3 || !rest_read) continue;
         /* The same letter read the same wrong way elsewhere in the line is how the
          * classifier reads this face ("Gardcn Travcl" in EB Garamond), not a typo. */
         bool face = false;
@@ -411,7 +423,6 @@ bool text_glyph_lookalike(const char *read, const char *want, const char **seen,
         if (seen) *seen = NULL;
         if (meant) *meant = NULL;
     }
-    free(d);
     free(al_w);
     free(al_r);
     free(w);
