@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/eval-verifier.sh — `make eval-verifier`: measures the verifier gate against
 # ground truth and prints, per corpus, recall per mistake kind, false rejects (overall,
-# per background and effect) and images per CPU-second, with the targets beside them.
+# per background and effect) and images per CPU-second, with the targets beside them;
+# the styled corpus is read a second time backwards: no reading may depend on the order.
 #
 # Corpora:
 #   own, unseen   drawn by the renderer's cairo code (bench/verifier_corpus.c, libdraw)
@@ -49,6 +50,7 @@ for look in styled plain; do
   [ -f "$out/batch.jsonl" ] || "$PY" bench/corpus2/make_corpus.py --out "$out" --look "$look" --n "$n" --seed "$seed"
   "$PY" bench/corpus2/score.py --corpus "$out" --pressctl "$BUILD/bin/pressctl" \
     --threads "${EVAL_THREADS:-2}" --name "$look, seed $seed" ${verbose[@]+"${verbose[@]}"} \
+    $([ "$look" = styled ] && echo --order-check) \
     ${strict[@]+"${strict[@]}"} || rc=1
   echo
 done

@@ -3,7 +3,7 @@
 prints how it did against the labels.
 
   score.py --corpus DIR --pressctl build/bin/pressctl [--threads 2] [--verbose]
-           [--name NAME] [--strict]
+           [--name NAME] [--strict] [--order-check]
 
 The images go through `pressctl verify --batch` (the verifier-worker's own code: the
 OCR pool, one Tesseract handle per thread) with the EXPECTED text, never the drawn one.
@@ -11,7 +11,10 @@ Prints recall per mistake kind (rejected / drawn), the false-reject rate of the 
 that should pass (kinds ok and ok_notext) overall and per background, effect and font,
 the reason codes the mistakes were caught with, and images per CPU-second (the
 verifier process's user + system time, decoding included). The issue's targets are
-printed next to each figure; --strict exits 1 when one is missed."""
+printed next to each figure; --strict exits 1 when one is missed. --order-check reads
+the batch again backwards and counts the line readings and verdicts that changed
+(a reading that depends on what a thread read before is a verdict that depends on
+the scheduling)."""
 import argparse
 import collections
 import json
@@ -28,8 +31,8 @@ TARGETS = {  # look: (recall per kind >=, false rejects overall <=, per backgrou
 }
 
 
-def run_verifier(pressctl, corpus, threads):
-    batch = os.path.join(corpus, "batch.jsonl")
+def run_verifier(pressctl, corpus, threads, batch=None):
+    batch = batch or os.path.join(corpus, "batch.jsonl")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     env = dict(os.environ, OMP_THREAD_LIMIT="1")
@@ -67,6 +70,8 @@ def main():
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--strict", action="store_true")
     ap.add_argument("--json", help="write the figures to this file")
+    ap.add_argument("--order-check", action="store_true",
+                    help="read the batch again backwards and count the readings and verdicts that changed")
     a = ap.parse_args()
     labels = [json.loads(l) for l in open(os.path.join(a.corpus, "labels.jsonl"))]
     look = labels[0]["look"]
@@ -130,6 +135,26 @@ def main():
     print("  speed: %.1f images per CPU-second (target >= 20), %.1f images/s wall on %d threads"
           % (ips, len(labels) / wall, a.threads))
     all_ok &= ips >= 20
+    if a.order_check:
+        # A pool thread reads lines of many images one after another: a reading that
+        # depends on what was read before makes a verdict depend on the scheduling.
+        back = os.path.join(a.corpus, "batch.reversed.jsonl")
+        with open(os.path.join(a.corpus, "batch.jsonl")) as f:
+            rows = f.readlines()
+        with open(back, "w") as f:
+            f.writelines(reversed(rows))
+        again, _, _ = run_verifier(a.pressctl, a.corpus, a.threads, back)
+        os.unlink(back)
+        lines = changed = verdicts = 0
+        for img, r in reports.items():
+            verdicts += r["pass"] != again[img]["pass"]
+            for x, y in zip(((r.get("checks") or {}).get("text") or []),
+                            ((again[img].get("checks") or {}).get("text") or [])):
+                lines += 1
+                changed += any(x.get(k) != y.get(k) for k in ("read", "second_read", "glyph_read"))
+        print("  order: read backwards, %d of %d line readings and %d of %d verdicts changed (target 0)"
+              % (changed, lines, verdicts, len(reports)))
+        all_ok &= changed == 0 and verdicts == 0
     if a.verbose:
         for l, r in misses:
             what = "FALSE-REJECT" if l["kind"] in PASS_KINDS else "MISSED"

@@ -228,7 +228,8 @@ void check_text(vctx_t *c, cJSON *lines_json) {
              *    line blob by blob: it has no pull towards the letters round a
              *    glyph, so it sees the digit a network reads as the letter it
              *    imitates ("SHIPPIN6"). Its reading is noisy elsewhere, so only a
-             *    look-alike in a word it otherwise read as the text counts
+             *    digit for a letter, in a word it otherwise read as the text, on a
+             *    line it read with one other slip at most, counts
              *    (text_glyph_lookalike). */
             if (b->exact) {
                 glyph_reading(c, b);

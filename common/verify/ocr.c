@@ -70,12 +70,12 @@ static TessBaseAPI *load_model(const char *datapath, const char *lang, TessOcrEn
      * it out, so the LSTM decodes the glyphs it sees.
      * For the legacy classifier: each connected blob is classified as it is
      * (chop_enable=0, wordrec_enable_assoc=0: no search over cut or joined blobs,
-     * a quarter of the cost, and a blob is the glyph the check is about); it
-     * learns nothing from one line for the next (classify_enable_learning=0: the
-     * lines of a pool thread come from different images and fonts), and so runs
-     * no second, adaptive pass over the line (tessedit_tess_adaption_mode=0: half
-     * the remaining cost; on the dev study corpora 4 of 120 readings differ and
-     * no judgement). */
+     * a quarter of the cost, and a blob is the glyph the check is about); no
+     * learning from a line (classify_enable_learning=0: the lines of a pool
+     * thread come from different images and fonts) and no second, adaptive pass
+     * over it (tessedit_tess_adaption_mode=0: half the remaining cost; on the dev
+     * study corpora 4 of 120 readings differ and no judgement). The templates it
+     * adapts regardless are cleared after every line (ocr_engine_read_model). */
     char *names[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg", "load_number_dawg",
                      "load_unambig_dawg", "load_bigram_dawg", "lstm_use_matrix", "debug_file",
                      "chop_enable", "wordrec_enable_assoc", "classify_enable_learning",
@@ -196,6 +196,11 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
         out->conf = out->n_words ? sum / out->n_words : 0;
     }
     TessBaseAPIClear(api);
+    /* The legacy classifier adapts its templates to what it has read, whatever
+     * classify_enable_learning says: without this, a line's glyph reading depended
+     * on the lines the thread read before it (53 of 615 readings differed with
+     * the batch read backwards), so a verdict depended on the pool's scheduling. */
+    if (model == OCR_MODEL_GLYPHS) TessBaseAPIClearAdaptiveClassifier(api);
     pixDestroy(&pix);
     return rc == 0 ? 0 : -1;
 }
