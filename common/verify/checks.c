@@ -195,6 +195,10 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             }
             b->expected = j;
             b->exact = ok;
+            /* Read as the text but for its spaces ("NEWS LATEIN", "Chef 's"): the
+             * word gaps of tight or styled lettering misjudged. The second model
+             * decides, as for an uncertain line (step 3). */
+            b->spaced = !ok && !b->lookalike_seen && text_differs_only_in_spaces(b->norm, c->expected[j]);
             matched_by[j] = best;
         }
     }
@@ -207,13 +211,15 @@ void check_text(vctx_t *c, cJSON *lines_json) {
      *    A line eng read exactly but only with low word confidence, and no retry
      *    read confidently, is read by the second model too: two independent
      *    networks reading the very same text is the confidence the one lacked
-     *    (outlined, glowing or grainy letters read right at 0-35%). */
+     *    (outlined, glowing or grainy letters read right at 0-35%). So is a line
+     *    eng read as the text but for its spaces: it passes when Latin reads the
+     *    very text, spaces included. */
     if (c->ocr)
         for (int j = 0; j < c->n_expected; j++) {
             int i = matched_by[j];
             if (i < 0) continue;
             tbox_t *b = &c->boxes[i];
-            bool confirm = b->uncertain && !b->no_retry;
+            bool confirm = (b->uncertain || b->spaced) && !b->no_retry;
             if (!b->exact && !confirm) continue;
             second_reading(c, b);
             if (text_lookalike(b->second_norm, c->expected[j], true, &b->lookalike_seen, &b->lookalike_meant)) {
@@ -221,7 +227,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                 b->lookalike_by = b->second.text;
             } else if (confirm && !strcmp(b->second_norm, c->expected[j])) {
                 b->exact = true;
-                b->uncertain = false;
+                b->uncertain = b->spaced = false;
                 b->confirmed = true;
             }
             /* 4. Where both networks read the text, the glyph classifier reads the

@@ -230,6 +230,17 @@ double text_normalized_distance(const char *a, const char *b) {
     return (double)text_edit_distance(a, b) / (double)mx;
 }
 
+bool text_differs_only_in_spaces(const char *a, const char *b) {
+    if (!strcmp(a, b)) return false;
+    for (;;) {
+        while (*a == ' ') a++;
+        while (*b == ' ') b++;
+        if (*a != *b) return false;
+        if (!*a) return true;
+        a++, b++;
+    }
+}
+
 int text_alnum_count(const char *s) {
     size_t n;
     uint32_t *cps = utf8_decode(s, &n);

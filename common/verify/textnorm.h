@@ -36,17 +36,21 @@ bool text_lookalike(const char *read, const char *want, bool letters, const char
 
 /* The glyph classifier's judgement (a reading glyph by glyph, noisy elsewhere in the
  * line): true when, aligned with `want` by edit distance, `read` holds a digit where
- * the text has its look-alike letter ("SHIPPIN6" for "SHIPPING") or a c/e or b/h
- * look-alike ("Tablc"), in a word of three letters or more whose other glyphs all
- * read as the text, and the line has no other instance of that letter read the same
- * way. A letter read for a digit does not count. *seen and *meant as for
- * text_lookalike. */
+ * the text has its look-alike letter ("SHIPPIN6" for "SHIPPING"; not 0 for O or o),
+ * in a word of three letters or more whose other glyphs all read as the text, on a
+ * line read with one other slip at most, and the line has no other instance of that
+ * letter read the same way. A letter read for a digit, or for another letter, does
+ * not count. *seen and *meant as for text_lookalike. */
 bool text_glyph_lookalike(const char *read, const char *want, const char **seen, const char **meant);
 
 /* Where `part` sits in `whole` as a stretch read with a few slips: the fewest
  * byte edits turning part into some stretch of whole, whose start and end go to
  * *start and *end. */
 int text_infix_distance(const char *part, const char *whole, size_t *start, size_t *end);
+
+/* True when a and b differ, but only in their spaces ("NEWS LATEIN", "Chef 's" for
+ * "NEWS LATE IN", "Chef's"). */
+bool text_differs_only_in_spaces(const char *a, const char *b);
 
 /* Number of letters and digits (any script) in a UTF-8 string. */
 int text_alnum_count(const char *s);

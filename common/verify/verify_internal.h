@@ -47,7 +47,8 @@ typedef struct {
     int expected;       /* index of the expected line it was matched to, -1 none */
     bool exact;         /* reading equals that line */
     bool uncertain;     /* equal, but some word read with low confidence */
-    bool confirmed;     /* uncertain, but the second model read it exactly too */
+    bool spaced;        /* read as the line but for its spaces (word gaps misjudged) */
+    bool confirmed;     /* uncertain or spaced, but the second model read it exactly */
     bool texty;         /* counts as text for layout/contrast */
     int passes;
     ocr_line_t first;   /* first reading, kept when extra passes ran */

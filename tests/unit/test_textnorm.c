@@ -140,6 +140,17 @@ static void test_glyph_lookalike_counts_only_local_evidence(void **state) {
     assert_false(text_glyph_lookalike("Sa1e", "", NULL, NULL));
 }
 
+static void test_differs_only_in_spaces(void **state) {
+    (void)state;
+    assert_true(text_differs_only_in_spaces("NEWS LATEIN", "NEWS LATE IN"));
+    assert_true(text_differs_only_in_spaces("Chef 's", "Chef's"));
+    assert_true(text_differs_only_in_spaces("CLUB NO.5", "CLUB NO. 5"));
+    assert_false(text_differs_only_in_spaces("NEWS LATE IN", "NEWS LATE IN")); /* equal */
+    assert_false(text_differs_only_in_spaces("NEWS LATEIN", "NEWS LATE ON"));
+    assert_false(text_differs_only_in_spaces("Summer", "Summer Sale"));       /* a word missing */
+    assert_false(text_differs_only_in_spaces("", "Sale"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whitespace_collapses_and_trims),
@@ -153,6 +164,7 @@ int main(void) {
         cmocka_unit_test(test_infix_distance_finds_the_stretch_read),
         cmocka_unit_test(test_alnum_count),
         cmocka_unit_test(test_glyph_lookalike_counts_only_local_evidence),
+        cmocka_unit_test(test_differs_only_in_spaces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
