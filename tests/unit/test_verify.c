@@ -566,21 +566,30 @@ static void test_a_second_reading_that_sees_a_letter_lookalike_fails_the_line(vo
 /* A line eng reads exactly but only at low word confidence (P052 after JPEG on
  * checks: 0%), with no retry reading it confidently, passes when the second,
  * independent model reads the very same text; the report says so. */
-static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void **state) {
-    (void)state;
+/* Checks fixture `name` against the two lines `want`, asserts a pass with the
+ * second line confirmed by the second model (and, unless eng_read is NULL, read
+ * by eng as eng_read). */
+static void expect_second_line_confirmed(const char *name, const char *const want[2], const char *eng_read) {
     size_t len;
-    unsigned char *png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
-    const char *want[] = {"Travel Sale $4.50", "STREET"};
+    unsigned char *png = fixture(name, &len);
     job_t j = make_job(want, 2);
     cJSON *r = passing_report(&j, png, len);
     cJSON *l1 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 1);
+    if (eng_read) assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "read")), eng_read);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(l1, "confirmed_by_second_read")));
     cJSON_Delete(r);
+}
+
+static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void **state) {
+    (void)state;
+    const char *want[] = {"Travel Sale $4.50", "STREET"};
+    expect_second_line_confirmed("corpus2-styled-seed3-0298-STREET-uncertain.png", want, NULL);
 
     /* ... but the second model's agreement is needed: a wrong text is not confirmed. */
-    png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0298-STREET-uncertain.png", &len);
     const char *other[] = {"Travel Sale $4.50", "STRUT"};
-    j = make_job(other, 2);
+    job_t j = make_job(other, 2);
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
@@ -590,21 +599,15 @@ static void test_an_uncertain_reading_confirmed_by_the_second_model_passes(void 
  * very text, spaces included; a job whose text really is spaced otherwise fails. */
 static void test_a_reading_off_only_in_its_spaces_is_decided_by_the_second_model(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-styled-seed3-0006-LATEIN-spaced.png", &len);
     const char *want[] = {"Drop Street Edition", "NEWS LATE IN"};
-    job_t j = make_job(want, 2);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *l1 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 1);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(l1, "read")), "NEWS LATEIN");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(l1, "confirmed_by_second_read")));
-    cJSON_Delete(r);
+    expect_second_line_confirmed("corpus2-styled-seed3-0006-LATEIN-spaced.png", want, "NEWS LATEIN");
 
     /* Expected "NEWSLATE IN": eng's reading differs only in spaces again, but Latin
      * reads "NEWS LATE IN", not the text: the line fails with what eng read. */
-    png = fixture("corpus2-styled-seed3-0006-LATEIN-spaced.png", &len);
+    size_t len;
+    unsigned char *png = fixture("corpus2-styled-seed3-0006-LATEIN-spaced.png", &len);
     const char *want2[] = {"Drop Street Edition", "NEWSLATE IN"};
-    j = make_job(want2, 2);
+    job_t j = make_job(want2, 2);
     verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
     if (!strstr(verdict_guidance(v), "expected \"NEWSLATE IN\", read \"NEWS LATEIN\""))
         fail_msg("guidance: %s", verdict_guidance(v));
