@@ -6,8 +6,10 @@
  *   decode (bounded) -> sanity (size, blank) [here; checks.c]
  *   -> find text lines cheaply: sharp edges (full-res central differences, a
  *      threshold above the background's own texture; on a background textured in
- *      colour, luma edges above the texture's), connected components, components
- *      grouped into lines by vertical overlap and horizontal gaps, each line's box
+ *      colour, luma edges above the texture's; where the edges of stripes or checks
+ *      run across the image into the letters, above those edges' level), connected
+ *      components, components grouped into lines by vertical overlap and
+ *      horizontal gaps, each line's box
  *      the hull of its letters [find_lines.c]
  *   -> per line: pick the channel (luma, R, G, B) that separates ink from ground
  *      best (Otsu's between-class variance), measure ink/ground colours (contrast)
@@ -129,6 +131,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     }
     cJSON_AddNumberToObject(sanity, "edge_threshold", c->edge_threshold);
     if (c->edge_luma) cJSON_AddStringToObject(sanity, "edges", "luma (textured background)");
+    if (c->edge_texture) cJSON_AddBoolToObject(sanity, "above_texture_edges", true);
     bool blank = check_blank(c, sanity, sd);
 
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;

@@ -83,6 +83,7 @@ typedef struct {
     cJSON *report, *checks;
     int edge_threshold;
     bool edge_luma;           /* textured background: lines found on luma edges only */
+    bool edge_texture;        /* edge_threshold raised above texture edges that ran into the text */
     double skew_deg;          /* the letters' tilt find_lines measured (estimate_skew) */
     int ocr_calls;
     double ocr_ms;

@@ -922,6 +922,32 @@ static void test_stripe_edges_cut_by_a_glow_do_not_join_the_line(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* "Book" (URW Bookman Demi, corpus2, Pillow) on diagonal stripes of green and pink,
+ * about the same lightness: the stripes' edges run across the image, meet the
+ * letters and made one component of the whole picture, dropped as no line (before,
+ * text_unreadable with no OCR call). Their level is measured on those long thin
+ * components and the letters, which stand out from the stripes by more than the
+ * stripes from each other, are found above it. */
+static void test_letters_touching_stripe_edges_are_found_above_their_level(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed101-0125-Book-stripes.png", &len);
+    const char *want[] = {"Book"};
+    job_t j = make_job(want, 1);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sanity, "above_texture_edges")));
+    cJSON_Delete(r);
+
+    /* The word is read, not guessed: another text fails with what was read. */
+    png = fixture("corpus2-study-styled-seed101-0125-Book-stripes.png", &len);
+    const char *other[] = {"Boot"};
+    j = make_job(other, 1);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "read \"Book\"")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1107,6 +1133,7 @@ int main(void) {
         cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
         cmocka_unit_test(test_a_disc_beside_a_line_is_not_part_of_it),
         cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
+        cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
