@@ -845,3 +845,86 @@ void analyse_box(vctx_t *c, tbox_t *b) {
     b->contrast = (ni && ng) ? color_contrast_ratio(b->ink, b->ground) : 1.0;
 }
 
+
+/* Lines drawn close under each other whose strokes, glows or shadows touch make
+ * one component, and one box of two or three lines, read as none of them. Their
+ * ink leaves rows empty between them: a run of rows of the box with no ink (at
+ * most STACK_GAP_INK of its width) is a gap between lines when the ink above and
+ * below it each spans at least STACK_MIN_PART of the box's height, and 12 rows,
+ * and is at least STACK_MIN_ASPECT times as wide as tall (a line, not an i's dot
+ * or an accent). */
+#define STACK_GAP_INK 0.005
+#define STACK_MIN_PART 0.35
+#define STACK_MIN_ASPECT 1.5
+
+/* Ink rows y0..y1-1 of box b (ink per row in ink[]) as a line: tall and wide enough. */
+static bool stacked_part(const vctx_t *c, const tbox_t *b, const int *ink, int y0, int y1) {
+    int h = y1 - y0, min_part = (int)(STACK_MIN_PART * b->h);
+    if (h < 12 || h < min_part) return false;
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, bx0 = b->x - k.x0, by0 = b->y - k.y0, x0 = b->w, x1 = -1, n = 0;
+    for (int y = y0; y < y1; y++) n += ink[y];
+    if (n == 0) return false;
+    for (int y = y0; y < y1; y++) {
+        const unsigned char *row = b->chan + (size_t)(y + by0) * cw + bx0;
+        for (int x = 0; x < b->w; x++)
+            if (box_ink(b, row[x])) {
+                if (x < x0) x0 = x;
+                if (x > x1) x1 = x;
+            }
+    }
+    return x1 - x0 + 1 >= STACK_MIN_ASPECT * h;
+}
+
+/* Where box b's rows hold a gap between two lines: sets *top to the last row of
+ * the upper line and *bottom to the first of the lower (box coordinates), for the
+ * widest such gap; false when there is none. */
+static bool stacked_gap(const vctx_t *c, const tbox_t *b, int *top, int *bottom) {
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, bx0 = b->x - k.x0, by0 = b->y - k.y0;
+    int *ink = calloc((size_t)b->h, sizeof *ink);
+    if (!ink) abort();
+    for (int y = 0; y < b->h; y++) {
+        const unsigned char *row = b->chan + (size_t)(y + by0) * cw + bx0;
+        for (int x = 0; x < b->w; x++) ink[y] += box_ink(b, row[x]);
+    }
+    int empty = (int)(STACK_GAP_INK * b->w), best = 0;
+    for (int y = 0; y < b->h;) {
+        if (ink[y] > empty) {
+            y++;
+            continue;
+        }
+        int e = y;
+        while (e < b->h && ink[e] <= empty) e++;
+        if (e - y > best && stacked_part(c, b, ink, 0, y) && stacked_part(c, b, ink, e, b->h)) {
+            best = e - y;
+            *top = y - 1;
+            *bottom = e;
+        }
+        y = e;
+    }
+    free(ink);
+    return best > 0;
+}
+
+void split_stacked_lines(vctx_t *c) {
+    for (int i = 0; i < c->nboxes && c->nboxes < MAX_BOXES; i++) {
+        tbox_t *b = &c->boxes[i];
+        int top, bottom;
+        if (!stacked_gap(c, b, &top, &bottom)) continue;
+        tbox_t lower = *b;
+        lower.chan = NULL;
+        lower.y = b->y + bottom;
+        lower.h = b->h - bottom;
+        lower.mass = (int)((double)b->mass * lower.h / b->h);
+        b->h = top + 1;
+        b->mass -= lower.mass;
+        free(b->chan);
+        analyse_box(c, b);
+        analyse_box(c, &lower);
+        c->boxes[c->nboxes++] = lower;
+        c->stacked_splits++;
+        i--; /* the upper part may hold two lines still */
+    }
+    qsort(c->boxes, (size_t)c->nboxes, sizeof c->boxes[0], cmp_box_y);
+}

@@ -9,12 +9,12 @@
  *      colour, luma edges above the texture's; where the edges of stripes or checks
  *      run across the image into the letters, above those edges' level), connected
  *      components, components grouped into lines by vertical overlap and
- *      horizontal gaps, each line's box
- *      the hull of its letters [find_lines.c]
+ *      horizontal gaps, each line's box the hull of its letters [find_lines.c]
  *   -> per line: pick the channel (luma, R, G, B) that separates ink from ground
- *      best (Otsu's between-class variance), measure ink/ground colours (contrast)
- *      [find_lines.c]; scale to a modest OCR height, binarise black-on-white, OCR
- *      as one line [read.c]
+ *      best (Otsu's between-class variance), measure ink/ground colours
+ *      (contrast); a box whose ink leaves rows empty between two lines (stacked
+ *      lines whose strokes or glows touch) is cut there [find_lines.c]; scale to
+ *      a modest OCR height, binarise black-on-white, OCR as one line [read.c]
  *   -> match readings to expected lines exactly (after normalisation); only lines
  *      that do not match get extra OCR passes (other binarisation, scale, mode),
  *      and not even those when the line already fails layout or contrast on its
@@ -137,10 +137,10 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;
     for (int j = 0; j < c->n_expected; j++)
         textnorm(job->text[j], c->expected[j], sizeof c->expected[j], casefold(c));
-    for (int i = 0; i < c->nboxes; i++) {
-        analyse_box(c, &c->boxes[i]);
-        mark_box_ink(c, &c->boxes[i]);
-    }
+    for (int i = 0; i < c->nboxes; i++) analyse_box(c, &c->boxes[i]);
+    split_stacked_lines(c);
+    if (c->stacked_splits) cJSON_AddNumberToObject(sanity, "stacked_lines_split", c->stacked_splits);
+    for (int i = 0; i < c->nboxes; i++) mark_box_ink(c, &c->boxes[i]);
 
     double t2 = (double)mono_us() / 1e3;
     cJSON *lines = cJSON_AddArrayToObject(c->checks, "text");

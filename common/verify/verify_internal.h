@@ -84,6 +84,7 @@ typedef struct {
     int edge_threshold;
     bool edge_luma;           /* textured background: lines found on luma edges only */
     bool edge_texture;        /* edge_threshold raised above texture edges that ran into the text */
+    int stacked_splits;       /* boxes cut between stacked lines (split_stacked_lines) */
     double skew_deg;          /* the letters' tilt find_lines measured (estimate_skew) */
     int ocr_calls;
     double ocr_ms;
@@ -109,6 +110,9 @@ void analyse_box(vctx_t *c, tbox_t *b);
 /* Marks box b's ink (analyse_box's threshold) in c->inkmask, which the palette
  * check skips: once per box that stands (not for a trial box that may be dropped). */
 void mark_box_ink(vctx_t *c, const tbox_t *b);
+/* Splits each analysed box holding lines stacked under each other (rows with no
+ * ink between them) into one box per line, each analysed; boxes stay in y order. */
+void split_stacked_lines(vctx_t *c);
 crop_t padded_crop(const vctx_t *c, const tbox_t *b);
 /* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
  * total variance (0..1, how well two classes explain the values). */

@@ -948,6 +948,31 @@ static void test_letters_touching_stripe_edges_are_found_above_their_level(void 
     verdict_free(v);
 }
 
+/* Two lines close under each other (Nimbus Sans Narrow Bold with a dark stroke, on
+ * a blurred photo): the strokes of "pp" and "y" touch the capitals below, the two
+ * lines are one component and one box, read as neither (before, text_unreadable).
+ * The ink leaves rows empty between them: the box is cut there and each line read
+ * on its own. */
+static void test_stacked_lines_whose_strokes_touch_are_read_one_by_one(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed101-0011-stacked-lines.png", &len);
+    const char *want[] = {"Limited Shipping Only $9", "STREET GIFT 50% OFF"};
+    job_t j = make_job(want, 2);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
+    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(sanity, "stacked_lines_split")), 1);
+    cJSON_Delete(r);
+
+    /* Each line is its own reading: a wrong second line fails with what it reads. */
+    png = fixture("corpus2-study-styled-seed101-0011-stacked-lines.png", &len);
+    const char *other[] = {"Limited Shipping Only $9", "STREET GIFT 60% OFF"};
+    j = make_job(other, 2);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "read \"STREET GIFT 50% OFF\"")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1134,6 +1159,7 @@ int main(void) {
         cmocka_unit_test(test_a_disc_beside_a_line_is_not_part_of_it),
         cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
+        cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
