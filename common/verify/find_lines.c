@@ -907,10 +907,46 @@ static bool stacked_gap(const vctx_t *c, const tbox_t *b, int *top, int *bottom)
     return best > 0;
 }
 
+/* A box that took a sharp-edged shape beside or below its letters (a bokeh disc
+ * whose rim touches a descender) is far taller or wider than its ink, the shape
+ * being ground on the box's threshold; OCR then reads the letters scaled down
+ * with the shape. The box is trimmed to the rows and columns holding ink when that
+ * takes away at least TRIM_MIN of its height or width and leaves 12 rows and 8
+ * columns at least; true when it was (b analysed again; its edge mass, which
+ * orders the first reading, kept). */
+#define TRIM_MIN 0.25
+static bool trim_to_ink(vctx_t *c, tbox_t *b) {
+    crop_t k = padded_crop(c, b);
+    int cw = k.x1 - k.x0, bx0 = b->x - k.x0, by0 = b->y - k.y0;
+    int *rows = calloc((size_t)b->h + (size_t)b->w, sizeof *rows), *cols = rows + b->h;
+    if (!rows) abort();
+    for (int y = 0; y < b->h; y++) {
+        const unsigned char *row = b->chan + (size_t)(y + by0) * cw + bx0;
+        for (int x = 0; x < b->w; x++) rows[y] += box_ink(b, row[x]);
+    }
+    int empty = (int)(STACK_GAP_INK * b->w), y0 = 0, y1 = b->h, x0 = 0, x1 = b->w;
+    while (y0 < y1 && rows[y0] <= empty) y0++;
+    while (y1 > y0 && rows[y1 - 1] <= empty) y1--;
+    for (int y = y0; y < y1; y++) {
+        const unsigned char *row = b->chan + (size_t)(y + by0) * cw + bx0;
+        for (int x = 0; x < b->w; x++) cols[x] += box_ink(b, row[x]);
+    }
+    while (x0 < x1 && cols[x0] == 0) x0++;
+    while (x1 > x0 && cols[x1 - 1] == 0) x1--;
+    free(rows);
+    bool shorter = y1 - y0 <= (1 - TRIM_MIN) * b->h, narrower = x1 - x0 <= (1 - TRIM_MIN) * b->w;
+    if ((!shorter && !narrower) || y1 - y0 < 12 || x1 - x0 < 8) return false;
+    b->x += x0, b->y += y0, b->w = x1 - x0, b->h = y1 - y0;
+    free(b->chan);
+    analyse_box(c, b);
+    return true;
+}
+
 void split_stacked_lines(vctx_t *c) {
     for (int i = 0; i < c->nboxes && c->nboxes < MAX_BOXES; i++) {
         tbox_t *b = &c->boxes[i];
         int top, bottom;
+        if (trim_to_ink(c, b)) c->trimmed++;
         if (!stacked_gap(c, b, &top, &bottom)) continue;
         tbox_t lower = *b;
         lower.chan = NULL;

@@ -140,6 +140,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     for (int i = 0; i < c->nboxes; i++) analyse_box(c, &c->boxes[i]);
     split_stacked_lines(c);
     if (c->stacked_splits) cJSON_AddNumberToObject(sanity, "stacked_lines_split", c->stacked_splits);
+    if (c->trimmed) cJSON_AddNumberToObject(sanity, "boxes_trimmed_to_ink", c->trimmed);
     for (int i = 0; i < c->nboxes; i++) mark_box_ink(c, &c->boxes[i]);
 
     double t2 = (double)mono_us() / 1e3;
