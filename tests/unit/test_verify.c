@@ -973,6 +973,30 @@ static void test_stacked_lines_whose_strokes_touch_are_read_one_by_one(void **st
     verdict_free(v);
 }
 
+/* A sharp bokeh disc (League Spartan Black, no effect) touches "Today": the line's
+ * box takes the disc in and is about twice the word's height, and the word is not
+ * read (before, text_missing). Trimmed to the rows and columns that hold ink, the
+ * box is the word and reads. */
+static void test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed106-0139-bokeh-disc.png", &len);
+    const char *want[] = {"LATE AUTUMN", "Today"};
+    job_t j = make_job(want, 2);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(sanity, "boxes_trimmed_to_ink")) >= 1);
+    cJSON_Delete(r);
+
+    /* The trimmed box is read, not assumed: another word fails with what was read. */
+    png = fixture("corpus2-study-styled-seed106-0139-bokeh-disc.png", &len);
+    const char *other[] = {"LATE AUTUMN", "Tonight"};
+    j = make_job(other, 2);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "read \"Today\"")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1160,6 +1184,7 @@ int main(void) {
         cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
+        cmocka_unit_test(test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
