@@ -244,8 +244,12 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                     b->lookalike_by = b->glyphs.text;
                 }
             }
+            /* 5. Where all three read the text, the shapes of the glyphs they
+             *    agree on: a dot for every i and j, an O as wide as the line's
+             *    capitals (glyph_shape.c). */
+            if (b->exact && (b->shape_fault = glyph_shape_lookalike(c, b, c->expected[j]))) b->exact = false;
         }
-    /* 5. Report and verdict per expected line. */
+    /* 6. Report and verdict per expected line. */
     /* Unreadable: no reading was paired with an expected line and none is legible
      * on its own (a few low-confidence glyphs read from shapes are not text). */
     int n_read = 0;
@@ -289,6 +293,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (b->second_read) cJSON_AddStringToObject(lj, "second_read", b->second.text);
             if (b->glyphs_read) cJSON_AddStringToObject(lj, "glyph_read", b->glyphs.text);
             if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->lookalike_by);
+            if (b->shape_fault) cJSON_AddStringToObject(lj, "glyph_shape", b->shape_fault);
             if (b->confirmed) cJSON_AddBoolToObject(lj, "confirmed_by_second_read", true);
             if (b->extended) cJSON_AddBoolToObject(lj, "box_extended", true);
             cJSON_AddBoolToObject(lj, "match", b->exact);
@@ -301,6 +306,11 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                                  : b->lookalike_by == b->glyphs.text ? "a glyph-by-glyph reading"
                                                                      : "a reading",
                                  b->lookalike_by, b->lookalike_seen, b->lookalike_meant);
+                else if (b->shape_fault)
+                    verdict_fail(c, "text_mismatch",
+                                 "expected \"%s\", every reading saw it but the glyphs' shapes do not: %s; draw every "
+                                 "letter unambiguously",
+                                 job->text[j], b->shape_fault);
                 else if (b->uncertain)
                     verdict_fail(c, "text_mismatch", "expected \"%s\", read it only uncertainly (word confidence %.0f%%); draw it clearly",
                                  job->text[j], line_min_conf(&b->ocr));

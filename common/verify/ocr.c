@@ -146,6 +146,28 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
     return ocr_engine_read_model(e, OCR_MODEL_ENG, gray, w, h, psm, out);
 }
 
+/* The characters of the last recognition and their boxes, in reading order. */
+static void read_symbols(TessBaseAPI *api, ocr_line_t *out) {
+    TessResultIterator *it = TessBaseAPIGetIterator(api);
+    if (!it) return;
+    TessPageIterator *pit = TessResultIteratorGetPageIterator(it);
+    do {
+        char *sym = TessResultIteratorGetUTF8Text(it, RIL_SYMBOL);
+        if (!sym) continue;
+        ocr_symbol_t *o = &out->symbols[out->n_symbols];
+        if (out->n_symbols == OCR_MAX_SYMBOLS || strlen(sym) >= sizeof o->ch ||
+            !TessPageIteratorBoundingBox(pit, RIL_SYMBOL, &o->x0, &o->y0, &o->x1, &o->y1)) {
+            TessDeleteText(sym);
+            out->n_symbols = 0; /* a partial list would misplace the glyphs after it */
+            break;
+        }
+        memcpy(o->ch, sym, strlen(sym) + 1);
+        out->n_symbols++;
+        TessDeleteText(sym);
+    } while (TessResultIteratorNext(it, RIL_SYMBOL));
+    TessResultIteratorDelete(it);
+}
+
 int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned char *gray, int w, int h,
                           int psm, ocr_line_t *out) {
     TessBaseAPI *api = e->api[model];
@@ -193,6 +215,7 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
             } while (TessResultIteratorNext(it, RIL_WORD));
             TessResultIteratorDelete(it);
         }
+        read_symbols(api, out);
         out->conf = out->n_words ? sum / out->n_words : 0;
     }
     TessBaseAPIClear(api);

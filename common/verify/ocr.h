@@ -10,6 +10,14 @@
 
 #define OCR_TEXT_LEN 512
 #define OCR_MAX_WORDS 32
+#define OCR_MAX_SYMBOLS 96
+
+/* One recognised character and its box (pixels of the image read; read.c maps
+ * them to the page). */
+typedef struct {
+    char ch[8]; /* UTF-8 */
+    int x0, y0, x1, y1;
+} ocr_symbol_t;
 
 typedef struct ocr_engine ocr_engine_t;
 
@@ -19,6 +27,8 @@ typedef struct {
     int n_words;
     char words[OCR_MAX_WORDS][64];
     double word_conf[OCR_MAX_WORDS];
+    int n_symbols;                    /* 0 when the line had more than OCR_MAX_SYMBOLS */
+    ocr_symbol_t symbols[OCR_MAX_SYMBOLS];
 } ocr_line_t;
 
 /* Page segmentation modes used by the verifier (Tesseract numbering). */

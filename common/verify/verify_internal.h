@@ -63,6 +63,7 @@ typedef struct {
     ocr_line_t glyphs;
     char glyphs_norm[OCR_TEXT_LEN];
     bool extended;      /* grown sideways to the whole line (extend_line) */
+    const char *shape_fault; /* what glyph_shape_lookalike found, or NULL */
 } tbox_t;
 
 /* One image under check: the job and settings, the decoded image and the maps
@@ -118,6 +119,13 @@ crop_t padded_crop(const vctx_t *c, const tbox_t *b);
 /* Otsu's threshold over a 256-bin histogram; *eta = between-class variance over
  * total variance (0..1, how well two classes explain the values). */
 int otsu(const unsigned hist[256], double *eta);
+
+/* ==== glyph_shape.c ==== */
+
+/* For a line every reader read as want (normalised): NULL when the shapes of its
+ * glyphs agree, else what is drawn as a look-alike (a dotless i or j, a narrow O),
+ * in words for the guidance. Case-insensitive jobs are not checked. */
+const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want);
 
 /* ==== read.c ==== */
 

@@ -997,6 +997,50 @@ static void test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink(void **state
     verdict_free(v);
 }
 
+/* "Bar Liv1ng" (URW Bookman Demi on checks) for "Bar Living": eng, Latin and the
+ * glyph classifier all read "Living". The line's ink has one dot for the text's
+ * two i: the glyph with none is a look-alike, and the line fails saying so. */
+static void test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed105-0184-Liv1ng.png", &len);
+    const char *want[] = {"Bar Living"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "without its dot")) fail_msg("guidance: %s", verdict_guidance(v));
+    cJSON *r = verdict_report(v);
+    cJSON *line = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(line, "read")), "Bar Living");
+    assert_non_null(cJSON_GetObjectItem(line, "glyph_shape"));
+    cJSON_Delete(r);
+    verdict_free(v);
+}
+
+/* "Edition" in Carlito: its "ti" is one ligature glyph, the i's stem joined to the
+ * t's bar (one blob rising above the dot). The dot stands over the stem's column
+ * all the same: the line passes. */
+static void test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed1-0148-Edition-ti.png", &len);
+    const char *want[] = {"Edition", "Special Ocean"};
+    job_t j = make_job(want, 2);
+    expect_pass(&j, png, len);
+}
+
+/* "FO0D" (Nimbus Roman) for "FOOD": every reader reads "FOOD". The second round
+ * glyph is narrower for its height than 0.8 of the line's other capitals: a "0". */
+static void test_an_O_drawn_as_narrow_as_a_zero_fails(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-plain-seed102-0084-FO0D.png", &len);
+    const char *want[] = {"FOOD"};
+    job_t j = make_job(want, 1);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "as narrow as a \"0\"")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1185,6 +1229,9 @@ int main(void) {
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
         cmocka_unit_test(test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink),
+        cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
+        cmocka_unit_test(test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot),
+        cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),

@@ -1,0 +1,218 @@
+/* glyph_shape.c — the shapes of glyphs every reader agreed on (step 5 of the text
+ * check, checks.c). Where both networks and the glyph classifier read a line as its
+ * text, a look-alike can still hide in it: all three read a dotless "1" as the "i"
+ * the word wants, and a narrow "0" as its "O". Two measurements of the line's own
+ * ink catch some of what they miss:
+ *   - every i and j has its dot: a small blob over a stem (under it, after a short
+ *     gap, a run of ink at least 1.5 x the dot's height); fewer dots than the
+ *     text's i and j (an i after f not counted: ligatures take its dot) is a
+ *     dotless glyph drawn for one;
+ *   - an O is as wide, for its height, as the line's other capitals: a "0" drawn
+ *     for it is narrower, < 0.8 of their median aspect (measured on the glyph
+ *     classifier's boxes, which are its blobs; only where it read the line glyph
+ *     for glyph, read a round glyph there, and the glyph stands at cap height).
+ * Measured on study corpora, never the held-out splits (docs/verifier.md). See
+ * verify_internal.h. */
+#include "verify/verify_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Dots of i and j ==== */
+
+/* Fill ink: the ink side of the box's threshold; an outline round the letters
+ * (b->outlined) is ground, as for reading. */
+static bool fill_ink(const tbox_t *b, unsigned char v) {
+    return box_ink(b, v) && !(b->outlined && v >= b->stroke_lo && v <= b->stroke_hi);
+}
+
+/* Box b's fill ink, from the top of its padded crop (a dot the box left out above
+ * it is still seen) to 2 px below the box, 2 px either side. */
+typedef struct {
+    int x0, y0, w, h;   /* page pixels */
+    unsigned char *ink; /* w x h, 1 = ink */
+} line_ink_t;
+
+static line_ink_t line_ink(const vctx_t *c, const tbox_t *b) {
+    crop_t k = padded_crop(c, b);
+    int x0 = b->x - 2 < k.x0 ? k.x0 : b->x - 2, x1 = b->x + b->w + 2 > k.x1 ? k.x1 : b->x + b->w + 2;
+    int y1 = b->y + b->h + 2 > k.y1 ? k.y1 : b->y + b->h + 2, cw = k.x1 - k.x0;
+    line_ink_t l = {x0, k.y0, x1 - x0, y1 - k.y0, NULL};
+    if (l.w <= 0 || l.h <= 0) return l;
+    l.ink = malloc((size_t)l.w * l.h);
+    if (!l.ink) abort();
+    for (int y = 0; y < l.h; y++)
+        for (int x = 0; x < l.w; x++)
+            l.ink[(size_t)y * l.w + x] = fill_ink(b, b->chan[(size_t)(y + l.y0 - k.y0) * cw + x + l.x0 - k.x0]);
+    return l;
+}
+
+/* One 8-connected ink blob (line coordinates, inclusive). */
+typedef struct {
+    int x0, y0, x1, y1;
+} blob_t;
+
+#define MAX_BLOBS 160
+
+/* The blobs of 3 pixels or more; how many, or -1 when more than MAX_BLOBS (grain:
+ * a count of dots would be partial). */
+static int line_blobs(const line_ink_t *l, blob_t *out) {
+    size_t n = (size_t)l->w * l->h;
+    unsigned char *left = malloc(n);
+    int *stack = malloc(n * sizeof *stack);
+    if (!left || !stack) abort();
+    memcpy(left, l->ink, n);
+    int nb = 0;
+    for (size_t i = 0; i < n && nb >= 0; i++) {
+        if (!left[i]) continue;
+        blob_t bl = {l->w, l->h, -1, -1};
+        int sp = 0, count = 0;
+        stack[sp++] = (int)i;
+        left[i] = 0;
+        while (sp) {
+            int p = stack[--sp], x = p % l->w, y = p / l->w;
+            count++;
+            if (x < bl.x0) bl.x0 = x;
+            if (x > bl.x1) bl.x1 = x;
+            if (y < bl.y0) bl.y0 = y;
+            if (y > bl.y1) bl.y1 = y;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int xx = x + dx, yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= l->w || yy >= l->h) continue;
+                    int q = yy * l->w + xx;
+                    if (left[q]) left[q] = 0, stack[sp++] = q;
+                }
+        }
+        if (count < 3) continue;
+        if (nb == MAX_BLOBS) nb = -1;
+        else out[nb++] = bl;
+    }
+    free(left);
+    free(stack);
+    return nb;
+}
+
+/* Whether blob d stands over a stem: in one of its columns (or the one either
+ * side: italics lean), below it after a gap of 1 px to 0.8 of the run, a run of
+ * ink at least 1.5 x d's height. */
+static bool over_stem(const line_ink_t *l, const blob_t *d) {
+    int dh = d->y1 - d->y0 + 1;
+    for (int x = d->x0 - 1 < 0 ? 0 : d->x0 - 1; x <= d->x1 + 1 && x < l->w; x++) {
+        int y = d->y1 + 1;
+        while (y < l->h && !l->ink[(size_t)y * l->w + x]) y++;
+        int gap = y - d->y1 - 1, s0 = y;
+        if (!gap || y >= l->h) continue;
+        while (y < l->h && l->ink[(size_t)y * l->w + x]) y++;
+        if (y - s0 >= 1.5 * dh && gap <= 0.8 * (y - s0)) return true;
+    }
+    return false;
+}
+
+/* How many dots the line's ink holds: a blob at most 0.6 of the tallest blob's
+ * height, not more than 2.5 x as wide as tall or the reverse, over a stem
+ * (over_stem). The stem is looked for in the column, not as a blob of its own: a
+ * ligature joins it to the letter before ("ti") and a tight face to its
+ * neighbour ("Wi"). */
+static int count_dots(const line_ink_t *l) {
+    blob_t *bl = malloc(MAX_BLOBS * sizeof *bl);
+    if (!bl) abort();
+    int n = line_blobs(l, bl), tallest = 0, dots = 0;
+    for (int i = 0; i < n; i++)
+        if (bl[i].y1 - bl[i].y0 + 1 > tallest) tallest = bl[i].y1 - bl[i].y0 + 1;
+    for (int i = 0; i < n; i++) {
+        const blob_t *d = &bl[i];
+        int dw = d->x1 - d->x0 + 1, dh = d->y1 - d->y0 + 1;
+        if (dh > 0.6 * tallest || dw > 2.5 * dh || dh > 2.5 * dw) continue;
+        dots += over_stem(l, d);
+    }
+    free(bl);
+    return n < 0 ? -1 : dots;
+}
+
+/* The dots the text wants: its i and j, but for an i after f (fi, ffi ligatures). */
+static int dots_wanted(const char *want) {
+    int n = 0;
+    for (const char *p = want; *p; p++)
+        n += (*p == 'i' || *p == 'j') && !(*p == 'i' && p > want && p[-1] == 'f');
+    return n;
+}
+
+/* ==== The width of O ==== */
+
+/* The text's characters without its spaces, each as its UTF-8 bytes; how many
+ * (at most max), or -1 when more. */
+static int text_chars(const char *want, char chars[][8], int max) {
+    int n = 0;
+    for (const unsigned char *p = (const unsigned char *)want; *p;) {
+        size_t len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : 4;
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        if (n == max) return -1;
+        size_t i = 0;
+        for (; i < len && p[i] && i < 7; i++) chars[n][i] = (char)p[i];
+        chars[n++][i] = '\0';
+        p += i;
+    }
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* True when an O of the text is drawn narrow (a "0"), by the glyph classifier's
+ * boxes: where it read one glyph per character of the text, a round glyph (O, 0
+ * or o) at the O, the O's box within 12 % of the capitals' median height, and at
+ * least two other capitals it read as themselves, the O's width for its height
+ * below 0.8 of theirs. */
+static bool narrow_o(const tbox_t *b, const char *want) {
+    char chars[OCR_MAX_SYMBOLS][8];
+    const ocr_line_t *g = &b->glyphs;
+    int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
+    if (!b->glyphs_read || n <= 0 || n != g->n_symbols) return false;
+    double heights[OCR_MAX_SYMBOLS], aspects[OCR_MAX_SYMBOLS];
+    int nh = 0;
+    for (int k = 0; k < n; k++)
+        if (!chars[k][1] && strchr("ABCDEFHIKLMNPRTUVXYZ", chars[k][0]))
+            heights[nh++] = g->symbols[k].y1 - g->symbols[k].y0 + 1;
+    if (!nh) return false;
+    double cap = median(heights, nh);
+    for (int i = 0; i < n; i++) {
+        const ocr_symbol_t *o = &g->symbols[i];
+        int ow = o->x1 - o->x0 + 1, oh = o->y1 - o->y0 + 1;
+        if (strcmp(chars[i], "O") || !o->ch[0] || !strchr("O0o", o->ch[0]) || o->ch[1]) continue;
+        if (oh < 0.88 * cap || oh > 1.12 * cap) continue;
+        int na = 0;
+        for (int k = 0; k < n; k++) {
+            const ocr_symbol_t *s = &g->symbols[k];
+            if (k == i || chars[k][1] || !strchr("ABCDEGHKNOPQRSUVXYZ", chars[k][0]) || strcmp(s->ch, chars[k]))
+                continue;
+            aspects[na++] = (double)(s->x1 - s->x0 + 1) / (s->y1 - s->y0 + 1);
+        }
+        if (na >= 2 && (double)ow / oh < 0.8 * median(aspects, na)) return true;
+    }
+    return false;
+}
+
+const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want) {
+    if (casefold(c)) return NULL; /* the letters' case, and so their shapes, are free */
+    int need = dots_wanted(want);
+    if (need) {
+        line_ink_t l = line_ink(c, b);
+        int dots = l.ink ? count_dots(&l) : -1;
+        free(l.ink);
+        if (dots >= 0 && dots < need)
+            return "an \"i\" or \"j\" is drawn without its dot (a \"1\", \"l\" or \"I\" for it?)";
+    }
+    if (narrow_o(b, want)) return "an \"O\" is drawn as narrow as a \"0\"";
+    return NULL;
+}
