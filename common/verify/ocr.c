@@ -215,7 +215,7 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
             } while (TessResultIteratorNext(it, RIL_WORD));
             TessResultIteratorDelete(it);
         }
-        read_symbols(api, out);
+        if (model == OCR_MODEL_GLYPHS) read_symbols(api, out); /* its boxes are its blobs */
         out->conf = out->n_words ? sum / out->n_words : 0;
     }
     TessBaseAPIClear(api);

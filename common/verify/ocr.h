@@ -13,7 +13,8 @@
 #define OCR_MAX_SYMBOLS 96
 
 /* One recognised character and its box (pixels of the image read; read.c maps
- * them to the page). */
+ * them to the page). Kept for the glyph classifier's readings only: its boxes are
+ * the blobs it classified (a network's character boxes are only approximate). */
 typedef struct {
     char ch[8]; /* UTF-8 */
     int x0, y0, x1, y1;
@@ -27,7 +28,7 @@ typedef struct {
     int n_words;
     char words[OCR_MAX_WORDS][64];
     double word_conf[OCR_MAX_WORDS];
-    int n_symbols;                    /* 0 when the line had more than OCR_MAX_SYMBOLS */
+    int n_symbols;                    /* glyph readings; 0 when more than OCR_MAX_SYMBOLS */
     ocr_symbol_t symbols[OCR_MAX_SYMBOLS];
 } ocr_line_t;
 
