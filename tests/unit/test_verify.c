@@ -922,6 +922,30 @@ static void test_stripe_edges_cut_by_a_glow_do_not_join_the_line(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* Fixture `name` checked against `want` (n lines) passes, and its report's
+ * sanity.<key> is true or at least 1 (the line-finding step under test ran); checked
+ * against `other` (the same lines, one changed), it fails as text_mismatch with
+ * guidance naming the reading `read`: the line is read, not assumed. */
+static void expect_found_and_read(const char *name, const char **want, const char **other, int n, const char *key,
+                                  const char *read) {
+    size_t len;
+    unsigned char *png = fixture(name, &len);
+    job_t j = make_job(want, n);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *step = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity"), key);
+    if (!cJSON_IsTrue(step) && !(cJSON_IsNumber(step) && cJSON_GetNumberValue(step) >= 1))
+        fail_msg("sanity.%s not set", key);
+    cJSON_Delete(r);
+
+    png = fixture(name, &len);
+    j = make_job(other, n);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    char quoted[256];
+    snprintf(quoted, sizeof quoted, "read \"%s\"", read);
+    if (!strstr(verdict_guidance(v), quoted)) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 /* "Book" (URW Bookman Demi, corpus2, Pillow) on diagonal stripes of green and pink,
  * about the same lightness: the stripes' edges run across the image, meet the
  * letters and made one component of the whole picture, dropped as no line (before,
@@ -930,22 +954,9 @@ static void test_stripe_edges_cut_by_a_glow_do_not_join_the_line(void **state) {
  * stripes from each other, are found above it. */
 static void test_letters_touching_stripe_edges_are_found_above_their_level(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-styled-seed101-0125-Book-stripes.png", &len);
-    const char *want[] = {"Book"};
-    job_t j = make_job(want, 1);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(sanity, "above_texture_edges")));
-    cJSON_Delete(r);
-
-    /* The word is read, not guessed: another text fails with what was read. */
-    png = fixture("corpus2-study-styled-seed101-0125-Book-stripes.png", &len);
-    const char *other[] = {"Boot"};
-    j = make_job(other, 1);
-    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-    if (!strstr(verdict_guidance(v), "read \"Book\"")) fail_msg("guidance: %s", verdict_guidance(v));
-    verdict_free(v);
+    const char *want[] = {"Book"}, *other[] = {"Boot"};
+    expect_found_and_read("corpus2-study-styled-seed101-0125-Book-stripes.png", want, other, 1, "above_texture_edges",
+                          "Book");
 }
 
 /* Two lines close under each other (Nimbus Sans Narrow Bold with a dark stroke, on
@@ -955,22 +966,10 @@ static void test_letters_touching_stripe_edges_are_found_above_their_level(void 
  * on its own. */
 static void test_stacked_lines_whose_strokes_touch_are_read_one_by_one(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-styled-seed101-0011-stacked-lines.png", &len);
     const char *want[] = {"Limited Shipping Only $9", "STREET GIFT 50% OFF"};
-    job_t j = make_job(want, 2);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
-    assert_int_equal(cJSON_GetNumberValue(cJSON_GetObjectItem(sanity, "stacked_lines_split")), 1);
-    cJSON_Delete(r);
-
-    /* Each line is its own reading: a wrong second line fails with what it reads. */
-    png = fixture("corpus2-study-styled-seed101-0011-stacked-lines.png", &len);
     const char *other[] = {"Limited Shipping Only $9", "STREET GIFT 60% OFF"};
-    j = make_job(other, 2);
-    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-    if (!strstr(verdict_guidance(v), "read \"STREET GIFT 50% OFF\"")) fail_msg("guidance: %s", verdict_guidance(v));
-    verdict_free(v);
+    expect_found_and_read("corpus2-study-styled-seed101-0011-stacked-lines.png", want, other, 2, "stacked_lines_split",
+                          "STREET GIFT 50% OFF");
 }
 
 /* A sharp bokeh disc (League Spartan Black, no effect) touches "Today": the line's
@@ -979,22 +978,9 @@ static void test_stacked_lines_whose_strokes_touch_are_read_one_by_one(void **st
  * box is the word and reads. */
 static void test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-styled-seed106-0139-bokeh-disc.png", &len);
-    const char *want[] = {"LATE AUTUMN", "Today"};
-    job_t j = make_job(want, 2);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *sanity = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "sanity");
-    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(sanity, "boxes_trimmed_to_ink")) >= 1);
-    cJSON_Delete(r);
-
-    /* The trimmed box is read, not assumed: another word fails with what was read. */
-    png = fixture("corpus2-study-styled-seed106-0139-bokeh-disc.png", &len);
-    const char *other[] = {"LATE AUTUMN", "Tonight"};
-    j = make_job(other, 2);
-    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-    if (!strstr(verdict_guidance(v), "read \"Today\"")) fail_msg("guidance: %s", verdict_guidance(v));
-    verdict_free(v);
+    const char *want[] = {"LATE AUTUMN", "Today"}, *other[] = {"LATE AUTUMN", "Tonight"};
+    expect_found_and_read("corpus2-study-styled-seed106-0139-bokeh-disc.png", want, other, 2, "boxes_trimmed_to_ink",
+                          "Today");
 }
 
 /* "Bar Liv1ng" (URW Bookman Demi on checks) for "Bar Living": eng, Latin and the
