@@ -246,7 +246,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             }
             /* 5. Where all three read the text, the shapes of the glyphs they
              *    agree on: a dot for every i and j, an O as wide as the line's
-             *    capitals (glyph_shape.c). */
+             *    capitals, an I without a 1's flag (glyph_shape.c). */
             if (b->exact && (b->shape_fault = glyph_shape_lookalike(c, b, c->expected[j]))) b->exact = false;
         }
     /* 6. Report and verdict per expected line. */

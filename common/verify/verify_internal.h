@@ -123,8 +123,8 @@ int otsu(const unsigned hist[256], double *eta);
 /* ==== glyph_shape.c ==== */
 
 /* For a line every reader read as want (normalised): NULL when the shapes of its
- * glyphs agree, else what is drawn as a look-alike (a dotless i or j, a narrow O),
- * in words for the guidance. Case-insensitive jobs are not checked. */
+ * glyphs agree, else what is drawn as a look-alike (a dotless i or j, a narrow O,
+ * a flagged I), in words for the guidance. Case-insensitive jobs are not checked. */
 const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want);
 
 /* ==== read.c ==== */

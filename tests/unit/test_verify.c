@@ -1027,6 +1027,24 @@ static void test_an_O_drawn_as_narrow_as_a_zero_fails(void **state) {
     verdict_free(v);
 }
 
+/* "TRA1L" for "TRAIL", every reader reading "TRAIL": in Bebas Neue (a sans 1: a
+ * flag, no foot) and in Nimbus Roman (a serif 1: a long flag over a foot as wide
+ * as an I's serifs). An I's serifs reach both ways; the 1's flag only left. */
+static void test_an_I_drawn_with_the_flag_of_a_one_fails(void **state) {
+    (void)state;
+    const char *faces[] = {"corpus2-study-styled-seed102-0218-TRA1L.png", "corpus2-study-plain-seed105-0098-TRA1L.png"};
+    const char *want[][3] = {{"LOCAL TABLE", "TRAIL"}, {"TRAIL", "Deals", "LIMITED FLASH BAR"}};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        unsigned char *png = fixture(faces[f], &len);
+        job_t j = make_job(want[f], f ? 3 : 2);
+        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+        if (!strstr(verdict_guidance(v), "expected \"TRAIL\"") || !strstr(verdict_guidance(v), "the flag of a \"1\""))
+            fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
+        verdict_free(v);
+    }
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1218,6 +1236,7 @@ int main(void) {
         cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
         cmocka_unit_test(test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot),
         cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
+        cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
