@@ -1045,6 +1045,22 @@ static void test_an_I_drawn_with_the_flag_of_a_one_fails(void **state) {
     }
 }
 
+/* "SUMMFR" (Carlito) for "SUMMER", which every reader reads: the glyph at the E
+ * has no bottom arm (its bottom rows hold the stem alone), an F. The other Es of
+ * the image, in "WEEKLY", have theirs: only the SUMMER line fails. */
+static void test_an_E_drawn_without_its_bottom_arm_fails(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-plain-seed105-0118-SUMMFR.png", &len);
+    const char *want[] = {"TODAY WEEKLY", "SUMMER SPRING", "Autumn gift"};
+    job_t j = make_job(want, 3);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    const char *g = verdict_guidance(v);
+    if (!strstr(g, "expected \"SUMMER SPRING\"") || !strstr(g, "without its bottom arm") || strstr(g, "WEEKLY"))
+        fail_msg("guidance: %s", g);
+    verdict_free(v);
+}
+
 static void test_garbage_bytes_fail_as_undecodable(void **state) {
     (void)state;
     unsigned char *junk = malloc(2000);
@@ -1237,6 +1253,7 @@ int main(void) {
         cmocka_unit_test(test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot),
         cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
         cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
+        cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
