@@ -175,7 +175,8 @@ static double median(double *v, int n) {
  * boxes: where it read one glyph per character of the text, a round glyph (O, 0
  * or o) at the O, the O's box within 12 % of the capitals' median height, and at
  * least two other capitals it read as themselves, the O's width for its height
- * below 0.8 of theirs. */
+ * below 0.8 of theirs, or below 0.85 of the text's other Os and Qs (and 0.9 of the
+ * capitals). */
 static bool narrow_o(const tbox_t *b, const char *want) {
     char chars[OCR_MAX_SYMBOLS][8];
     const ocr_line_t *g = &b->glyphs;
@@ -200,7 +201,21 @@ static bool narrow_o(const tbox_t *b, const char *want) {
                 continue;
             aspects[na++] = (double)(s->x1 - s->x0 + 1) / (s->y1 - s->y0 + 1);
         }
-        if (na >= 2 && (double)ow / oh < 0.8 * median(aspects, na)) return true;
+        if (na < 2) continue;
+        double aspect = (double)ow / oh, caps = median(aspects, na);
+        if (aspect < 0.8 * caps) return true;
+        /* The text's other round capitals (O, Q) at cap height are the same letter,
+         * as wide: under 0.85 of theirs (and under 0.9 of the capitals') is a 0. */
+        int nr = 0;
+        for (int k = 0; k < n; k++) {
+            const ocr_symbol_t *s = &g->symbols[k];
+            int sh = s->y1 - s->y0 + 1;
+            if (k == i || (strcmp(chars[k], "O") && strcmp(chars[k], "Q")) || !s->ch[0] || s->ch[1] ||
+                !strchr("O0oQ", s->ch[0]) || sh < 0.88 * cap || sh > 1.12 * cap)
+                continue;
+            aspects[nr++] = (double)(s->x1 - s->x0 + 1) / sh;
+        }
+        if (nr && aspect < 0.85 * median(aspects, nr) && aspect < 0.9 * caps) return true;
     }
     return false;
 }
