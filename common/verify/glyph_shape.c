@@ -177,11 +177,7 @@ static double median(double *v, int n) {
  * least two other capitals it read as themselves, the O's width for its height
  * below 0.8 of theirs, or below 0.85 of the text's other Os and Qs (and 0.9 of the
  * capitals). */
-static bool narrow_o(const tbox_t *b, const char *want) {
-    char chars[OCR_MAX_SYMBOLS][8];
-    const ocr_line_t *g = &b->glyphs;
-    int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
-    if (!b->glyphs_read || n <= 0 || n != g->n_symbols) return false;
+static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
     double heights[OCR_MAX_SYMBOLS], aspects[OCR_MAX_SYMBOLS];
     int nh = 0;
     for (int k = 0; k < n; k++)
@@ -337,37 +333,35 @@ static bool footless(const line_ink_t *l, gbox_t g) {
     return no_arm;
 }
 
-/* The letters of the text measured one by one on the glyph classifier's boxes,
- * where it read one glyph per character of the text: what the first misdrawn one
- * is drawn as, or NULL. */
-static const char *misdrawn_letter(const vctx_t *c, const tbox_t *b, const char *want) {
-    char chars[OCR_MAX_SYMBOLS][8];
-    const ocr_line_t *g = &b->glyphs;
-    int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
-    if (!b->glyphs_read || n <= 0 || n != g->n_symbols || (!strchr(want, 'I') && !strchr(want, 'E'))) return NULL;
-    line_ink_t l = line_ink(c, b);
-    const char *what = NULL;
-    for (int i = 0; i < n && l.ink && !what; i++) {
+/* The I and E of the text measured one by one on the glyph classifier's boxes:
+ * what the first misdrawn one is drawn as, or NULL. */
+static const char *misdrawn_letter(const line_ink_t *l, const ocr_line_t *g, char (*chars)[8], int n) {
+    for (int i = 0; i < n; i++) {
         const ocr_symbol_t *s = &g->symbols[i];
-        if (!strcmp(chars[i], "I") && flagged(&l, glyph_box(&l, s)))
-            what = "an \"I\" is drawn with the flag of a \"1\"";
-        else if (!strcmp(chars[i], "E") && (!strcmp(s->ch, "E") || !strcmp(s->ch, "F")) && footless(&l, glyph_box(&l, s)))
-            what = "an \"E\" is drawn without its bottom arm (an \"F\")";
+        if (!strcmp(chars[i], "I") && flagged(l, glyph_box(l, s))) return "an \"I\" is drawn with the flag of a \"1\"";
+        if (!strcmp(chars[i], "E") && (!strcmp(s->ch, "E") || !strcmp(s->ch, "F")) && footless(l, glyph_box(l, s)))
+            return "an \"E\" is drawn without its bottom arm (an \"F\")";
     }
-    free(l.ink);
-    return what;
+    return NULL;
 }
 
 const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want) {
     if (casefold(c)) return NULL; /* the letters' case, and so their shapes, are free */
+    /* The per-glyph measures need the glyph classifier to have read one glyph per
+     * character of the text (its boxes then stand for the text's letters). */
+    char chars[OCR_MAX_SYMBOLS][8];
+    int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
+    bool aligned = b->glyphs_read && n > 0 && n == b->glyphs.n_symbols;
     int need = dots_wanted(want);
-    if (need) {
-        line_ink_t l = line_ink(c, b);
-        int dots = l.ink ? count_dots(&l) : -1;
-        free(l.ink);
-        if (dots >= 0 && dots < need)
-            return "an \"i\" or \"j\" is drawn without its dot (a \"1\", \"l\" or \"I\" for it?)";
+    bool letters = aligned && (strchr(want, 'I') || strchr(want, 'E'));
+    line_ink_t l = need || letters ? line_ink(c, b) : (line_ink_t){0};
+    const char *what = NULL;
+    if (need && l.ink) {
+        int dots = count_dots(&l);
+        if (dots >= 0 && dots < need) what = "an \"i\" or \"j\" is drawn without its dot (a \"1\", \"l\" or \"I\" for it?)";
     }
-    if (narrow_o(b, want)) return "an \"O\" is drawn as narrow as a \"0\"";
-    return misdrawn_letter(c, b, want);
+    if (!what && aligned && narrow_o(&b->glyphs, chars, n)) what = "an \"O\" is drawn as narrow as a \"0\"";
+    if (!what && letters && l.ink) what = misdrawn_letter(&l, &b->glyphs, chars, n);
+    free(l.ink);
+    return what;
 }
