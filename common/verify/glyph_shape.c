@@ -7,10 +7,11 @@
  *     gap, a run of ink at least 1.5 x the dot's height); fewer dots than the
  *     text's i and j (an i after f not counted: ligatures take its dot) is a
  *     dotless glyph drawn for one;
- *   - an O is as wide, for its height, as the line's other capitals: a "0" drawn
- *     for it is narrower, < 0.8 of their median aspect (measured on the glyph
- *     classifier's boxes, which are its blobs; only where it read the line glyph
- *     for glyph, read a round glyph there, and the glyph stands at cap height);
+ *   - an O is as wide as the line's other letters predict (each letter's width
+ *     times how much wider an O is, from the renderer's faces), and as wide for
+ *     its height as the line's other capitals: a "0" drawn for it is narrower
+ *     (measured on the glyph classifier's boxes, which are its blobs; only where
+ *     it read the line glyph for glyph and read a round glyph there);
  *   - a capital I has no flag: ink reaching left of its stem near the top but not
  *     right is a 1's (flagged); an E has its bottom arm (footless: an F).
  * Measured on study corpora, never the held-out splits (docs/verifier.md). See
@@ -171,25 +172,81 @@ static double median(double *v, int n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* How wide an O is against each letter, its ink width over theirs: the median
+ * over the 36 proportional DejaVu, Liberation and FreeFont faces (the renderer's,
+ * none of the corpus's; bench/glyph_widths.py prints it). Letters too narrow to
+ * predict from (I J i j l f r t 1) and the round ones themselves are left out. */
+static const struct {
+    char ch;
+    double o_per;
+} O_WIDTH_PER[] = {
+    {'A', 1.01}, {'B', 1.13}, {'C', 1.08}, {'D', 1.03}, {'E', 1.17}, {'F', 1.20}, {'G', 1.03}, {'H', 0.98},
+    {'K', 0.96}, {'L', 1.33}, {'M', 0.83}, {'N', 0.99}, {'P', 1.18}, {'R', 1.06}, {'S', 1.21}, {'T', 1.12},
+    {'U', 1.05}, {'V', 1.02}, {'W', 0.74}, {'X', 0.96}, {'Y', 1.09}, {'Z', 1.11}, {'a', 1.38}, {'b', 1.35},
+    {'c', 1.50}, {'d', 1.26}, {'e', 1.42}, {'g', 1.28}, {'h', 1.36}, {'k', 1.32}, {'m', 0.87}, {'n', 1.37},
+    {'o', 1.38}, {'p', 1.26}, {'q', 1.35}, {'s', 1.55}, {'u', 1.37}, {'v', 1.37}, {'w', 0.93}, {'x', 1.29},
+    {'y', 1.24}, {'z', 1.54}, {'0', 1.38}, {'2', 1.41}, {'3', 1.38}, {'4', 1.29}, {'5', 1.38}, {'6', 1.37},
+    {'7', 1.41}, {'8', 1.33}, {'9', 1.36},
+};
+
+/* An O under 0.78 of the width its line predicts is a 0 (on the study corpora the
+ * correct Os of proportional faces came no lower than 0.81, the 0s drawn for them
+ * from 0.63; docs/verifier.md). A line whose narrow letters are over 0.6 of the
+ * others' width is set in a monospaced face (0.87-0.98 there, proportional faces
+ * 0.2-0.7), and one with no narrow letter may be: the check is left out. */
+#define O_PREDICTED_MIN 0.78
+#define O_MONO_MAX 0.6
+
+static double o_width_per(const char *ch) {
+    if (ch[0] && !ch[1])
+        for (size_t k = 0; k < sizeof O_WIDTH_PER / sizeof O_WIDTH_PER[0]; k++)
+            if (O_WIDTH_PER[k].ch == ch[0]) return O_WIDTH_PER[k].o_per;
+    return 0;
+}
+
+/* The glyph at i's width over what the line's other letters predict for an O
+ * (each letter read as itself: its width times O_WIDTH_PER; with digits_only, its
+ * digits alone), or 0 when fewer than two predict it. *mono (unless NULL): the
+ * narrow letters' (i l t f r j I) median width over the others', 0 when there are
+ * none; near 1 in a monospaced face, whose widths the table does not describe. */
+static double o_width_ratio(const ocr_line_t *g, char (*chars)[8], int n, int i, bool digits_only, double *mono) {
+    double pred[OCR_MAX_SYMBOLS], wide[OCR_MAX_SYMBOLS], narrow[OCR_MAX_SYMBOLS];
+    int np = 0, nn = 0;
+    for (int k = 0; k < n; k++) {
+        const ocr_symbol_t *s = &g->symbols[k];
+        if (k == i || strcmp(s->ch, chars[k]) || (digits_only && !(chars[k][0] >= '0' && chars[k][0] <= '9'))) continue;
+        double w = s->x1 - s->x0 + 1, r = o_width_per(chars[k]);
+        if (r > 0) wide[np] = w, pred[np++] = w * r;
+        else if (!chars[k][1] && strchr("iltfrjI", chars[k][0])) narrow[nn++] = w;
+    }
+    if (mono) *mono = nn && np ? median(narrow, nn) / median(wide, np) : 0;
+    if (np < 2) return 0;
+    const ocr_symbol_t *o = &g->symbols[i];
+    return (o->x1 - o->x0 + 1) / median(pred, np);
+}
+
 /* True when an O of the text is drawn narrow (a "0"), by the glyph classifier's
- * boxes: where it read one glyph per character of the text, a round glyph (O, 0
- * or o) at the O, the O's box within 12 % of the capitals' median height, and at
- * least two other capitals it read as themselves, the O's width for its height
- * below 0.8 of theirs, or below 0.85 of the text's other Os and Qs (and 0.9 of the
- * capitals). */
+ * boxes: where it read one glyph per character of the text and a round glyph (O, 0
+ * or o) at the O, its width below O_PREDICTED_MIN of what the line's letters
+ * predict (o_width_ratio, proportional faces only); or, the O's box within 12 % of
+ * the capitals' median height and at least two other capitals read as themselves,
+ * its width for its height below 0.8 of theirs, or below 0.85 of the text's other
+ * Os and Qs (and 0.9 of the capitals). */
 static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
     double heights[OCR_MAX_SYMBOLS], aspects[OCR_MAX_SYMBOLS];
     int nh = 0;
     for (int k = 0; k < n; k++)
         if (!chars[k][1] && strchr("ABCDEFHIKLMNPRTUVXYZ", chars[k][0]))
             heights[nh++] = g->symbols[k].y1 - g->symbols[k].y0 + 1;
-    if (!nh) return false;
-    double cap = median(heights, nh);
+    double cap = nh ? median(heights, nh) : 0;
     for (int i = 0; i < n; i++) {
         const ocr_symbol_t *o = &g->symbols[i];
         int ow = o->x1 - o->x0 + 1, oh = o->y1 - o->y0 + 1;
         if (strcmp(chars[i], "O") || !o->ch[0] || !strchr("O0o", o->ch[0]) || o->ch[1]) continue;
-        if (oh < 0.88 * cap || oh > 1.12 * cap) continue;
+        /* Narrower than the line's letters predict an O, in a proportional face. */
+        double mono, of_predicted = o_width_ratio(g, chars, n, i, false, &mono);
+        if (of_predicted > 0 && mono > 0 && mono < O_MONO_MAX && of_predicted < O_PREDICTED_MIN) return true;
+        if (!nh || oh < 0.88 * cap || oh > 1.12 * cap) continue;
         int na = 0;
         for (int k = 0; k < n; k++) {
             const ocr_symbol_t *s = &g->symbols[k];
@@ -212,6 +269,22 @@ static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
             aspects[nr++] = (double)(s->x1 - s->x0 + 1) / sh;
         }
         if (nr && aspect < 0.85 * median(aspects, nr) && aspect < 0.9 * caps) return true;
+    }
+    return false;
+}
+
+/* A 0 of the text at least ZERO_AS_O_MIN of the width its digits predict for an O
+ * is an O drawn for it ("2O26"): digits are as wide as each other in lining
+ * figures, and an O 1.3-1.4 times as wide as they are. On the study corpora the
+ * correct 0s came to 0.95 at most (EB Garamond's old-style figures), the Os drawn
+ * for them from 0.74, and 1.02 or more for a third of them (docs/verifier.md). */
+#define ZERO_AS_O_MIN 1.0
+
+static bool wide_zero(const ocr_line_t *g, char (*chars)[8], int n) {
+    for (int i = 0; i < n; i++) {
+        const ocr_symbol_t *z = &g->symbols[i];
+        if (strcmp(chars[i], "0") || !z->ch[0] || !strchr("O0o", z->ch[0]) || z->ch[1]) continue;
+        if (o_width_ratio(g, chars, n, i, true, NULL) >= ZERO_AS_O_MIN) return true;
     }
     return false;
 }
@@ -361,6 +434,7 @@ const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *
         if (dots >= 0 && dots < need) what = "an \"i\" or \"j\" is drawn without its dot (a \"1\", \"l\" or \"I\" for it?)";
     }
     if (!what && aligned && narrow_o(&b->glyphs, chars, n)) what = "an \"O\" is drawn as narrow as a \"0\"";
+    if (!what && aligned && wide_zero(&b->glyphs, chars, n)) what = "a \"0\" is drawn as wide as an \"O\"";
     if (!what && letters && l.ink) what = misdrawn_letter(&l, &b->glyphs, chars, n);
     free(l.ink);
     return what;

@@ -1032,6 +1032,43 @@ static void test_an_O_drawn_as_narrow_as_a_zero_fails(void **state) {
     }
 }
 
+/* "0WL FILM" (C059 Bold) and "Heroes 0nly $9" (Nimbus Sans Bold with a stroke):
+ * every reader reads the O, and neither 0 is narrow against the line's capitals
+ * (a wide W beside a narrow L; in "0nly" no other capital at all). Each letter of
+ * the line predicts how wide an O should be (O_WIDTH_PER, from the renderer's
+ * faces): these are 0.66 and 0.71 of it. */
+static void test_an_O_narrower_than_its_letters_predict_fails(void **state) {
+    (void)state;
+    const char *faces[] = {"corpus2-study-styled-seed105-0040-0WL.png", "corpus2-study-styled-seed101-0174-0nly.png"};
+    const char *want[] = {"OWL FILM", "Heroes Only $9"};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        unsigned char *png = fixture(faces[f], &len);
+        job_t j = make_job(&want[f], 1);
+        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+        if (!strstr(verdict_guidance(v), "as narrow as a \"0\"")) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
+        verdict_free(v);
+    }
+}
+
+/* "$4.5O" for "$4.50" (Nimbus Sans; URW Gothic Demi in perspective): every reader
+ * reads the 0. Lining figures are as wide as each other, an O 1.3-1.4 times as
+ * wide: the glyph is as wide as the 4 and 5 predict for an O. The 0 of a correct
+ * price passes (the P052 "Travel Sale $4.50" of the uncertain-reading test). */
+static void test_an_O_drawn_among_digits_for_a_zero_fails(void **state) {
+    (void)state;
+    const char *faces[] = {"corpus2-study-plain-seed101-0160-4.5O.png", "corpus2-study-styled-seed103-0110-4.5O.png"};
+    const char *want[] = {"SALE SHIPPING $4.50", "Election $4.50"};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        unsigned char *png = fixture(faces[f], &len);
+        job_t j = make_job(&want[f], 1);
+        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+        if (!strstr(verdict_guidance(v), "as wide as an \"O\"")) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
+        verdict_free(v);
+    }
+}
+
 /* "TRA1L" for "TRAIL", every reader reading "TRAIL": in Bebas Neue (a sans 1: a
  * flag, no foot) and in Nimbus Roman (a serif 1: a long flag over a foot as wide
  * as an I's serifs). An I's serifs reach both ways; the 1's flag only left. */
@@ -1257,6 +1294,8 @@ int main(void) {
         cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
         cmocka_unit_test(test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot),
         cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
+        cmocka_unit_test(test_an_O_narrower_than_its_letters_predict_fails),
+        cmocka_unit_test(test_an_O_drawn_among_digits_for_a_zero_fails),
         cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
