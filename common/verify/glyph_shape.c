@@ -11,7 +11,8 @@
  *     times how much wider an O is, from the renderer's faces), and as wide for
  *     its height as the line's other capitals: a "0" drawn for it is narrower
  *     (measured on the glyph classifier's boxes, which are its blobs; only where
- *     it read the line glyph for glyph and read a round glyph there);
+ *     its glyphs line up with the text's characters, place_glyphs, and it read a
+ *     round glyph there);
  *   - a capital I has no flag: ink reaching left of its stem near the top but not
  *     right is a 1's (flagged); an E has its bottom arm (footless: an F).
  * Measured on study corpora, never the held-out splits (docs/verifier.md). See
@@ -209,11 +210,11 @@ static double o_width_per(const char *ch) {
  * digits alone), or 0 when fewer than two predict it. *mono (unless NULL): the
  * narrow letters' (i l t f r j I) median width over the others', 0 when there are
  * none; near 1 in a monospaced face, whose widths the table does not describe. */
-static double o_width_ratio(const ocr_line_t *g, char (*chars)[8], int n, int i, bool digits_only, double *mono) {
+static double o_width_ratio(const ocr_symbol_t *sym, char (*chars)[8], int n, int i, bool digits_only, double *mono) {
     double pred[OCR_MAX_SYMBOLS], wide[OCR_MAX_SYMBOLS], narrow[OCR_MAX_SYMBOLS];
     int np = 0, nn = 0;
     for (int k = 0; k < n; k++) {
-        const ocr_symbol_t *s = &g->symbols[k];
+        const ocr_symbol_t *s = &sym[k];
         if (k == i || strcmp(s->ch, chars[k]) || (digits_only && !(chars[k][0] >= '0' && chars[k][0] <= '9'))) continue;
         double w = s->x1 - s->x0 + 1, r = o_width_per(chars[k]);
         if (r > 0) wide[np] = w, pred[np++] = w * r;
@@ -221,35 +222,35 @@ static double o_width_ratio(const ocr_line_t *g, char (*chars)[8], int n, int i,
     }
     if (mono) *mono = nn && np ? median(narrow, nn) / median(wide, np) : 0;
     if (np < 2) return 0;
-    const ocr_symbol_t *o = &g->symbols[i];
+    const ocr_symbol_t *o = &sym[i];
     return (o->x1 - o->x0 + 1) / median(pred, np);
 }
 
 /* True when an O of the text is drawn narrow (a "0"), by the glyph classifier's
- * boxes: where it read one glyph per character of the text and a round glyph (O, 0
- * or o) at the O, its width below O_PREDICTED_MIN of what the line's letters
+ * boxes: where a glyph placed on the O (place_glyphs) was read round (O, 0 or
+ * o), its width below O_PREDICTED_MIN of what the line's letters
  * predict (o_width_ratio, proportional faces only); or, the O's box within 12 % of
  * the capitals' median height and at least two other capitals read as themselves,
  * its width for its height below 0.8 of theirs, or below 0.85 of the text's other
  * Os and Qs (and 0.9 of the capitals). */
-static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
+static bool narrow_o(const ocr_symbol_t *sym, char (*chars)[8], int n) {
     double heights[OCR_MAX_SYMBOLS], aspects[OCR_MAX_SYMBOLS];
     int nh = 0;
     for (int k = 0; k < n; k++)
-        if (!chars[k][1] && strchr("ABCDEFHIKLMNPRTUVXYZ", chars[k][0]))
-            heights[nh++] = g->symbols[k].y1 - g->symbols[k].y0 + 1;
+        if (sym[k].ch[0] && !chars[k][1] && strchr("ABCDEFHIKLMNPRTUVXYZ", chars[k][0]))
+            heights[nh++] = sym[k].y1 - sym[k].y0 + 1;
     double cap = nh ? median(heights, nh) : 0;
     for (int i = 0; i < n; i++) {
-        const ocr_symbol_t *o = &g->symbols[i];
+        const ocr_symbol_t *o = &sym[i];
         int ow = o->x1 - o->x0 + 1, oh = o->y1 - o->y0 + 1;
         if (strcmp(chars[i], "O") || !o->ch[0] || !strchr("O0o", o->ch[0]) || o->ch[1]) continue;
         /* Narrower than the line's letters predict an O, in a proportional face. */
-        double mono, of_predicted = o_width_ratio(g, chars, n, i, false, &mono);
+        double mono, of_predicted = o_width_ratio(sym, chars, n, i, false, &mono);
         if (of_predicted > 0 && mono > 0 && mono < O_MONO_MAX && of_predicted < O_PREDICTED_MIN) return true;
         if (!nh || oh < 0.88 * cap || oh > 1.12 * cap) continue;
         int na = 0;
         for (int k = 0; k < n; k++) {
-            const ocr_symbol_t *s = &g->symbols[k];
+            const ocr_symbol_t *s = &sym[k];
             if (k == i || chars[k][1] || !strchr("ABCDEGHKNOPQRSUVXYZ", chars[k][0]) || strcmp(s->ch, chars[k]))
                 continue;
             aspects[na++] = (double)(s->x1 - s->x0 + 1) / (s->y1 - s->y0 + 1);
@@ -261,7 +262,7 @@ static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
          * as wide: under 0.85 of theirs (and under 0.9 of the capitals') is a 0. */
         int nr = 0;
         for (int k = 0; k < n; k++) {
-            const ocr_symbol_t *s = &g->symbols[k];
+            const ocr_symbol_t *s = &sym[k];
             int sh = s->y1 - s->y0 + 1;
             if (k == i || (strcmp(chars[k], "O") && strcmp(chars[k], "Q")) || !s->ch[0] || s->ch[1] ||
                 !strchr("O0oQ", s->ch[0]) || sh < 0.88 * cap || sh > 1.12 * cap)
@@ -280,11 +281,11 @@ static bool narrow_o(const ocr_line_t *g, char (*chars)[8], int n) {
  * for them from 0.74, and 1.02 or more for a third of them (docs/verifier.md). */
 #define ZERO_AS_O_MIN 1.0
 
-static bool wide_zero(const ocr_line_t *g, char (*chars)[8], int n) {
+static bool wide_zero(const ocr_symbol_t *sym, char (*chars)[8], int n) {
     for (int i = 0; i < n; i++) {
-        const ocr_symbol_t *z = &g->symbols[i];
+        const ocr_symbol_t *z = &sym[i];
         if (strcmp(chars[i], "0") || !z->ch[0] || !strchr("O0o", z->ch[0]) || z->ch[1]) continue;
-        if (o_width_ratio(g, chars, n, i, true, NULL) >= ZERO_AS_O_MIN) return true;
+        if (o_width_ratio(sym, chars, n, i, true, NULL) >= ZERO_AS_O_MIN) return true;
     }
     return false;
 }
@@ -408,9 +409,10 @@ static bool footless(const line_ink_t *l, gbox_t g) {
 
 /* The I and E of the text measured one by one on the glyph classifier's boxes:
  * what the first misdrawn one is drawn as, or NULL. */
-static const char *misdrawn_letter(const line_ink_t *l, const ocr_line_t *g, char (*chars)[8], int n) {
+static const char *misdrawn_letter(const line_ink_t *l, const ocr_symbol_t *sym, char (*chars)[8], int n) {
     for (int i = 0; i < n; i++) {
-        const ocr_symbol_t *s = &g->symbols[i];
+        const ocr_symbol_t *s = &sym[i];
+        if (!s->ch[0]) continue; /* no glyph placed at this character */
         if (!strcmp(chars[i], "I") && flagged(l, glyph_box(l, s))) return "an \"I\" is drawn with the flag of a \"1\"";
         if (!strcmp(chars[i], "E") && (!strcmp(s->ch, "E") || !strcmp(s->ch, "F")) && footless(l, glyph_box(l, s)))
             return "an \"E\" is drawn without its bottom arm (an \"F\")";
@@ -418,24 +420,89 @@ static const char *misdrawn_letter(const line_ink_t *l, const ocr_line_t *g, cha
     return NULL;
 }
 
+/* The glyph classifier's boxes placed on the text's characters: sym[k] is the
+ * glyph read at character k, or empty (ch "") where none lines up. One glyph per
+ * character is taken as read; otherwise the reading is aligned with the text by
+ * edit distance (a glyph split in two, two merged, one missed), when it takes at
+ * most MAX_SLIPS edits, and only the glyphs on the alignment's diagonal are placed.
+ * How many characters got a glyph, 0 when the reading does not line up. */
+#define MAX_SLIPS 3
+
+static int place_glyphs(const ocr_line_t *g, char (*chars)[8], int n, ocr_symbol_t *sym) {
+    int m = g->n_symbols;
+    if (n <= 0 || m <= 0) return 0;
+    memset(sym, 0, (size_t)n * sizeof *sym);
+    if (m == n) {
+        memcpy(sym, g->symbols, (size_t)n * sizeof *sym);
+        return n;
+    }
+    if (abs(m - n) > MAX_SLIPS) return 0;
+    /* d[i][j]: edits turning the first j glyphs into the first i characters */
+    int *d = malloc((size_t)(n + 1) * (m + 1) * sizeof *d);
+    if (!d) abort();
+#define D(i, j) d[(size_t)(i) * (m + 1) + (j)]
+    for (int i = 0; i <= n; i++)
+        for (int j = 0; j <= m; j++) {
+            if (!i || !j) {
+                D(i, j) = i + j;
+                continue;
+            }
+            int best = D(i - 1, j - 1) + (strcmp(chars[i - 1], g->symbols[j - 1].ch) != 0);
+            if (D(i - 1, j) + 1 < best) best = D(i - 1, j) + 1;
+            if (D(i, j - 1) + 1 < best) best = D(i, j - 1) + 1;
+            D(i, j) = best;
+        }
+    /* The path back from (n, m): at[i] the glyph on character i's diagonal step, or
+     * -1; beside[i] when a step next to it skips a glyph or a character (its box
+     * may hold part of a neighbour: a split or merge happened there). */
+    int at[OCR_MAX_SYMBOLS];
+    bool beside[OCR_MAX_SYMBOLS] = {false};
+    for (int i = 0; i < n; i++) at[i] = -1;
+    if (D(n, m) <= MAX_SLIPS) {
+        int i = n, j = m, prev = -1; /* the character of the step taken before (right of) this one */
+        bool prev_diag = true;
+        while (i > 0 || j > 0) {
+            bool diag = i > 0 && j > 0 && D(i, j) == D(i - 1, j - 1) + (strcmp(chars[i - 1], g->symbols[j - 1].ch) != 0);
+            if (diag) {
+                at[i - 1] = j - 1;
+                if (!prev_diag) beside[i - 1] = true;
+                i--, j--;
+            } else {
+                if (prev_diag && prev >= 0) beside[prev] = true;
+                if (i > 0 && (j == 0 || D(i, j) == D(i - 1, j) + 1)) i--;
+                else j--;
+            }
+            prev = diag ? i : -1;
+            prev_diag = diag;
+        }
+    }
+#undef D
+    free(d);
+    int placed = 0;
+    for (int i = 0; i < n; i++)
+        if (at[i] >= 0 && !beside[i]) sym[i] = g->symbols[at[i]], placed++;
+    return placed;
+}
+
 const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want) {
     if (casefold(c)) return NULL; /* the letters' case, and so their shapes, are free */
-    /* The per-glyph measures need the glyph classifier to have read one glyph per
-     * character of the text (its boxes then stand for the text's letters). */
+    /* The per-glyph measures need the glyph classifier's boxes placed on the text's
+     * characters (they then stand for its letters). */
     char chars[OCR_MAX_SYMBOLS][8];
+    ocr_symbol_t sym[OCR_MAX_SYMBOLS];
     int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
-    bool aligned = b->glyphs_read && n > 0 && n == b->glyphs.n_symbols;
+    bool placed = b->glyphs_read && place_glyphs(&b->glyphs, chars, n, sym) > 0;
     int need = dots_wanted(want);
-    bool letters = aligned && (strchr(want, 'I') || strchr(want, 'E'));
+    bool letters = placed && (strchr(want, 'I') || strchr(want, 'E'));
     line_ink_t l = need || letters ? line_ink(c, b) : (line_ink_t){0};
     const char *what = NULL;
     if (need && l.ink) {
         int dots = count_dots(&l);
         if (dots >= 0 && dots < need) what = "an \"i\" or \"j\" is drawn without its dot (a \"1\", \"l\" or \"I\" for it?)";
     }
-    if (!what && aligned && narrow_o(&b->glyphs, chars, n)) what = "an \"O\" is drawn as narrow as a \"0\"";
-    if (!what && aligned && wide_zero(&b->glyphs, chars, n)) what = "a \"0\" is drawn as wide as an \"O\"";
-    if (!what && letters && l.ink) what = misdrawn_letter(&l, &b->glyphs, chars, n);
+    if (!what && placed && narrow_o(sym, chars, n)) what = "an \"O\" is drawn as narrow as a \"0\"";
+    if (!what && placed && wide_zero(sym, chars, n)) what = "a \"0\" is drawn as wide as an \"O\"";
+    if (!what && letters && l.ink) what = misdrawn_letter(&l, sym, chars, n);
     free(l.ink);
     return what;
 }

@@ -1069,6 +1069,26 @@ static void test_an_O_drawn_among_digits_for_a_zero_fails(void **state) {
     }
 }
 
+/* The glyph classifier merges touching glyphs and splits broken ones: "TMIL" for
+ * "TRA1L" (Caladea's R and A touch), "WEEI(END" for "WEEKEND". Its boxes still
+ * stand for the letters once its reading is aligned with the text, so the 1's flag
+ * and the narrow 0 are measured all the same (each glyph next to the merge or the
+ * split is left out). */
+static void test_glyph_checks_hold_where_the_classifier_merged_or_split_a_glyph(void **state) {
+    (void)state;
+    const char *faces[] = {"corpus2-study-plain-seed102-0018-TRA1L-merged.png", "corpus2-plain-seed1-0055-M0UNTAIN-split.png"};
+    const char *want[][3] = {{"COFFEE", "TRAVEL BAR", "MATCH TRAIL"}, {"WEEKEND MOUNTAIN", "Spring owl guide"}};
+    const char *glyph[] = {"the flag of a \"1\"", "as narrow as a \"0\""};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        unsigned char *png = fixture(faces[f], &len);
+        job_t j = make_job(want[f], f ? 2 : 3);
+        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+        if (!strstr(verdict_guidance(v), glyph[f])) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
+        verdict_free(v);
+    }
+}
+
 /* "TRA1L" for "TRAIL", every reader reading "TRAIL": in Bebas Neue (a sans 1: a
  * flag, no foot) and in Nimbus Roman (a serif 1: a long flag over a foot as wide
  * as an I's serifs). An I's serifs reach both ways; the 1's flag only left. */
@@ -1296,6 +1316,7 @@ int main(void) {
         cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
         cmocka_unit_test(test_an_O_narrower_than_its_letters_predict_fails),
         cmocka_unit_test(test_an_O_drawn_among_digits_for_a_zero_fails),
+        cmocka_unit_test(test_glyph_checks_hold_where_the_classifier_merged_or_split_a_glyph),
         cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
