@@ -205,17 +205,22 @@ static double o_width_per(const char *ch) {
     return 0;
 }
 
-/* The glyph at i's width over what the line's other letters predict for an O
- * (each letter read as itself: its width times O_WIDTH_PER; with digits_only, its
- * digits alone), or 0 when fewer than two predict it. *mono (unless NULL): the
+/* The glyph at i's width over what the letters near it predict for an O (each
+ * letter within O_WIDTH_REACH characters, read as itself: its width times
+ * O_WIDTH_PER; with digits_only, the digits alone), or 0 when fewer than two
+ * predict it. Only near letters: in perspective, glyphs shrink along the line. *mono (unless NULL): the
  * narrow letters' (i l t f r j I) median width over the others', 0 when there are
  * none; near 1 in a monospaced face, whose widths the table does not describe. */
+#define O_WIDTH_REACH 4
+
 static double o_width_ratio(const ocr_symbol_t *sym, char (*chars)[8], int n, int i, bool digits_only, double *mono) {
     double pred[OCR_MAX_SYMBOLS], wide[OCR_MAX_SYMBOLS], narrow[OCR_MAX_SYMBOLS];
     int np = 0, nn = 0;
     for (int k = 0; k < n; k++) {
         const ocr_symbol_t *s = &sym[k];
-        if (k == i || strcmp(s->ch, chars[k]) || (digits_only && !(chars[k][0] >= '0' && chars[k][0] <= '9'))) continue;
+        if (k == i || abs(k - i) > O_WIDTH_REACH || strcmp(s->ch, chars[k]) ||
+            (digits_only && !(chars[k][0] >= '0' && chars[k][0] <= '9')))
+            continue;
         double w = s->x1 - s->x0 + 1, r = o_width_per(chars[k]);
         if (r > 0) wide[np] = w, pred[np++] = w * r;
         else if (!chars[k][1] && strchr("iltfrjI", chars[k][0])) narrow[nn++] = w;
