@@ -1014,6 +1014,17 @@ static void test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot(void *
     expect_pass(&j, png, len);
 }
 
+/* The fixture `face`, checked against the lines `want`, fails as text_mismatch
+ * with `guidance` in its guidance. */
+static void expect_glyph_fault(const char *face, const char **want, int n_want, const char *guidance) {
+    size_t len;
+    unsigned char *png = fixture(face, &len);
+    job_t j = make_job(want, n_want);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), guidance)) fail_msg("%s: guidance: %s", face, verdict_guidance(v));
+    verdict_free(v);
+}
+
 /* "FO0D" (Nimbus Roman) for "FOOD": every reader reads "FOOD". The second round
  * glyph is narrower for its height than 0.8 of the line's other capitals: a "0".
  * "BO0K" (Roboto Black with a shadow) is not that narrow against the capitals (a
@@ -1022,14 +1033,7 @@ static void test_an_O_drawn_as_narrow_as_a_zero_fails(void **state) {
     (void)state;
     const char *faces[] = {"corpus2-study-plain-seed102-0084-FO0D.png", "corpus2-study-styled-seed102-0158-BO0K.png"};
     const char *want[] = {"FOOD", "BOOK"};
-    for (int f = 0; f < 2; f++) {
-        size_t len;
-        unsigned char *png = fixture(faces[f], &len);
-        job_t j = make_job(&want[f], 1);
-        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-        if (!strstr(verdict_guidance(v), "as narrow as a \"0\"")) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
-        verdict_free(v);
-    }
+    for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], &want[f], 1, "as narrow as a \"0\"");
 }
 
 /* "0WL FILM" (C059 Bold) and "Heroes 0nly $9" (Nimbus Sans Bold with a stroke):
@@ -1041,14 +1045,7 @@ static void test_an_O_narrower_than_its_letters_predict_fails(void **state) {
     (void)state;
     const char *faces[] = {"corpus2-study-styled-seed105-0040-0WL.png", "corpus2-study-styled-seed101-0174-0nly.png"};
     const char *want[] = {"OWL FILM", "Heroes Only $9"};
-    for (int f = 0; f < 2; f++) {
-        size_t len;
-        unsigned char *png = fixture(faces[f], &len);
-        job_t j = make_job(&want[f], 1);
-        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-        if (!strstr(verdict_guidance(v), "as narrow as a \"0\"")) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
-        verdict_free(v);
-    }
+    for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], &want[f], 1, "as narrow as a \"0\"");
 }
 
 /* "$4.5O" for "$4.50" (Nimbus Sans; URW Gothic Demi in perspective): every reader
@@ -1059,14 +1056,7 @@ static void test_an_O_drawn_among_digits_for_a_zero_fails(void **state) {
     (void)state;
     const char *faces[] = {"corpus2-study-plain-seed101-0160-4.5O.png", "corpus2-study-styled-seed103-0110-4.5O.png"};
     const char *want[] = {"SALE SHIPPING $4.50", "Election $4.50"};
-    for (int f = 0; f < 2; f++) {
-        size_t len;
-        unsigned char *png = fixture(faces[f], &len);
-        job_t j = make_job(&want[f], 1);
-        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-        if (!strstr(verdict_guidance(v), "as wide as an \"O\"")) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
-        verdict_free(v);
-    }
+    for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], &want[f], 1, "as wide as an \"O\"");
 }
 
 /* The glyph classifier merges touching glyphs and splits broken ones: "TMIL" for
@@ -1079,14 +1069,7 @@ static void test_glyph_checks_hold_where_the_classifier_merged_or_split_a_glyph(
     const char *faces[] = {"corpus2-study-plain-seed102-0018-TRA1L-merged.png", "corpus2-plain-seed1-0055-M0UNTAIN-split.png"};
     const char *want[][3] = {{"COFFEE", "TRAVEL BAR", "MATCH TRAIL"}, {"WEEKEND MOUNTAIN", "Spring owl guide"}};
     const char *glyph[] = {"the flag of a \"1\"", "as narrow as a \"0\""};
-    for (int f = 0; f < 2; f++) {
-        size_t len;
-        unsigned char *png = fixture(faces[f], &len);
-        job_t j = make_job(want[f], f ? 2 : 3);
-        verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-        if (!strstr(verdict_guidance(v), glyph[f])) fail_msg("%s: guidance: %s", faces[f], verdict_guidance(v));
-        verdict_free(v);
-    }
+    for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], want[f], f ? 2 : 3, glyph[f]);
 }
 
 /* "TRA1L" for "TRAIL", every reader reading "TRAIL": in Bebas Neue (a sans 1: a
