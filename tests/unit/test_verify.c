@@ -1090,6 +1090,23 @@ static void test_an_I_drawn_with_the_flag_of_a_one_fails(void **state) {
     }
 }
 
+/* "Fi1m Deals Save" (Comic Neue Bold on confetti) and "Travel the Is1and" (C059):
+ * every reader reads the l, and neither face's 1 is unlike an l enough alone; but
+ * the line's other l is the same glyph drawn twice, and the 1 is wider by its flag
+ * (and C059's foot): 19 px against 8, 18 against 12. A correct C059 line with two
+ * ls ("Ocean Club Table Only $9", 14 and 12 px) passes. */
+static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
+    (void)state;
+    const char *faces[] = {"corpus2-study-styled-seed101-0054-Fi1m.png", "corpus2-study-plain-seed105-0204-Is1and.png"};
+    const char *want[][3] = {{"WEEKEND", "Film Deals Save", "Edition Mountain"}, {"Travel the Island"}};
+    for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], want[f], f ? 1 : 3, "wider than the line's other \"l\"");
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-plain-seed105-0103-Club-Only.png", &len);
+    const char *ok[] = {"Trail 10 days", "Ocean Club Table Only $9"};
+    job_t j = make_job(ok, 2);
+    expect_pass(&j, png, len);
+}
+
 /* "SUMMFR" (Carlito) for "SUMMER", which every reader reads: the glyph at the E
  * has no bottom arm (its bottom rows hold the stem alone), an F. The other Es of
  * the image, in "WEEKLY", have theirs: only the SUMMER line fails. */
@@ -1302,6 +1319,7 @@ int main(void) {
         cmocka_unit_test(test_glyph_checks_hold_where_the_classifier_merged_or_split_a_glyph),
         cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
+        cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
