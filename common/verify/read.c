@@ -152,12 +152,27 @@ static bool expected_has_lone_mark(const vctx_t *c, char ch) {
     return false;
 }
 
+/* True when some expected line holds the character ch. */
+static bool expected_has(const vctx_t *c, char ch) {
+    for (int j = 0; j < c->n_expected; j++)
+        if (strchr(c->expected[j], ch)) return true;
+    return false;
+}
+
+static bool ascii_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
 /* The normalised reading of `text` into norm, without stray marks at an end where
  * no expected line has one, nor a mark read as a word of its own between words
  * ("Night hour ' $4.50": a speck or a shadow's edge) where no expected line has that
- * mark alone: a reading is compared with the text, not with the speckle beside it. */
+ * mark alone: a reading is compared with the text, not with the speckle beside it.
+ * An "@" next to a digit is a dotted zero (eng reads Fira Code's 0, a dot inside,
+ * as "@": "1@ Days" on correct images), unless the text has an "@" itself; an "@"
+ * among letters ("Dr@p", the 0 drawn for an o) stays what it is. */
 static void normalise_reading(const vctx_t *c, const char *text, char *norm, size_t len) {
     textnorm(text, norm, len, casefold(c));
+    if (!expected_has(c, '@'))
+        for (char *p = norm; (p = strchr(p, '@')); p++)
+            if ((p > norm && ascii_digit(p[-1])) || ascii_digit(p[1])) *p = '0';
     size_t n = strlen(norm), a = 0;
     if (!expected_has_mark(c, true))
         while (n > 0 && (stray_mark(norm[n - 1]) || norm[n - 1] == ' ')) n--;

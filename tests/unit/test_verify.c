@@ -825,6 +825,24 @@ static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
+/* Fira Code's 0 has a dot inside; eng reads "10 Days" in it as "1@ Days", with
+ * 90 % confidence. An "@" beside a digit is that zero, so the correct image passes;
+ * among letters it is not: "Dr0p" (Fira Code, read "Dr@p") still fails. */
+static void test_a_dotted_zero_read_as_an_at_sign_is_a_zero(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-plain-seed105-0123-Fira-10.png", &len);
+    const char *ok[] = {"Only Planner 10 Days", "DEALS HEROES", "COFFEE FOOD"};
+    job_t j = make_job(ok, 3);
+    expect_pass(&j, png, len);
+    png = fixture("corpus2-study-plain-seed111-0240-Fira-Dr0p.png", &len);
+    const char *typo[] = {"Edition Trail", "Winter", "Drop Only $9"};
+    j = make_job(typo, 3);
+    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
+    if (!strstr(verdict_guidance(v), "expected \"Drop Only $9\"")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 /* A run of specks starting just after a line (noise, confetti: 5 px, 4 px apart, out
  * to the image edge) no longer stretches its box out of the safe zone: the box is the
  * hull of the letters, and a speck widens it only close to them. */
@@ -1304,6 +1322,7 @@ int main(void) {
         cmocka_unit_test(test_text_on_colour_stripes_is_found_and_read),
         cmocka_unit_test(test_a_typo_on_colour_stripes_still_fails),
         cmocka_unit_test(test_a_stray_mark_beside_the_line_is_not_a_mismatch),
+        cmocka_unit_test(test_a_dotted_zero_read_as_an_at_sign_is_a_zero),
         cmocka_unit_test(test_specks_beside_a_line_do_not_stretch_it_out_of_the_safe_zone),
         cmocka_unit_test(test_a_period_between_words_keeps_the_line_whole),
         cmocka_unit_test(test_a_disc_beside_a_line_is_not_part_of_it),
