@@ -18,6 +18,10 @@ missing_word, wrong_case, extra (a hallucinated word or line elsewhere), garbled
 (part of a word replaced by glyph-like strokes), blank (no text drawn), unexpected
 (no text expected, a headline drawn) and ok_notext (no text expected, none drawn).
 
+A mistake whose lines come out pixel for pixel as the correct text in the chosen face
+(Bebas Neue's O and 0 are one glyph) is labelled "same_pixels": no reader can see it,
+and score.py reports it apart from its kind.
+
 Every image that carries text is legible by construction: the fill's WCAG contrast
 against the background actually under the glyphs (97% of those pixels) and against
 the ring the effects leave around them is >= 4.5:1, measured after the effects, and
@@ -293,6 +297,27 @@ def mutate(rng, lines, kind, caps_only):
     return out if out != lines else None
 
 
+def same_pixels(font, expected, drawn):
+    """True when the drawn lines put down the very pixels of the expected ones in this
+    face: Bebas Neue draws O and 0 as one glyph, so "F0OD" in it is "FOOD" to any
+    reader. Such an image is no mistake to catch; score.py counts it apart."""
+    if len(expected) != len(drawn):
+        return False
+    asc, desc = font.getmetrics()
+    for e, d in zip(expected, drawn):
+        if e == d:
+            continue
+        w = int(max(font.getlength(e), font.getlength(d))) + 2 * asc
+        ims = []
+        for t in (e, d):
+            im = Image.new("L", (w, 2 * (asc + desc)), 0)
+            ImageDraw.Draw(im).text((asc, asc // 2), t, font=font, fill=255)
+            ims.append(im)
+        if ImageChops.difference(*ims).point(lambda v: 255 if v > 64 else 0).getbbox():
+            return False
+    return True
+
+
 def line_layout(rng, lines, font, leading):
     """Per line (text, x, y) inside the inner 80% of the image, or None if it does not fit."""
     asc, desc = font.getmetrics()
@@ -513,6 +538,8 @@ def draw_sample(rng, look, kind, bgk, eff):
         label["garbled_line"] = garbled
     if worst is not None:
         label["contrast"] = round(worst, 2)
+    if drawn != expected and drawn and same_pixels(font, expected, drawn):
+        label["same_pixels"] = True
     return img, label
 
 
