@@ -1125,6 +1125,21 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* "Week1y" and "PR1CE" in Nimbus Roman Italic: eng and Latin read "Weekly" and
+ * "PRICE", and the glyph classifier reads the italic 1 as "]". A correct line of
+ * that italic, with its ls and Is, passes. */
+static void test_an_italic_one_read_as_a_bracket_fails(void **state) {
+    (void)state;
+    const char *week[] = {"Weekly", "Mountain Modern Week"}, *price[] = {"OCEAN", "LAST PRICE"};
+    expect_glyph_fault("corpus2-study-plain-seed102-0100-Week1y.png", week, 2, "an \"l\" is drawn as a \"1\"");
+    expect_glyph_fault("corpus2-study-plain-seed102-0266-PR1CE.png", price, 2, "an \"I\" is drawn as a \"1\"");
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed3-0268-italic-Trail.png", &len);
+    const char *ok[] = {"PICKS TRAIL UP TO 70%", "IN EDITION STREET", "Trail Deals Island Only $9"};
+    job_t j = make_job(ok, 3);
+    expect_pass(&j, png, len);
+}
+
 /* "SUMMFR" (Carlito) for "SUMMER", which every reader reads: the glyph at the E
  * has no bottom arm (its bottom rows hold the stem alone), an F. The other Es of
  * the image, in "WEEKLY", have theirs: only the SUMMER line fails. */
@@ -1339,6 +1354,7 @@ int main(void) {
         cmocka_unit_test(test_an_I_drawn_with_the_flag_of_a_one_fails),
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
+        cmocka_unit_test(test_an_italic_one_read_as_a_bracket_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
