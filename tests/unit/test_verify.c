@@ -1128,7 +1128,9 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
 /* "Week1y" and "PR1CE" in Nimbus Roman Italic: eng and Latin read "Weekly" and
  * "PRICE", and the glyph classifier reads the italic 1 as "]". "of Only 5ave"
  * in that italic: the classifier reads "(zf Only 5ave", too many slips for the
- * second-reading rule, but the glyph on the S is a "5". A correct line of that
+ * second-reading rule, but the glyph on the S is a "5". "GARDFN" in Caladea: the
+ * F keeps a serif foot wide enough for an E's arm, and the classifier reads "F",
+ * which it never reads for a correct E. A correct line of that
  * italic, with its ls and Is, passes. */
 static void test_a_glyph_the_classifier_never_reads_for_its_letter_fails(void **state) {
     (void)state;
@@ -1137,6 +1139,8 @@ static void test_a_glyph_the_classifier_never_reads_for_its_letter_fails(void **
     expect_glyph_fault("corpus2-study-plain-seed102-0266-PR1CE.png", price, 2, "an \"I\" is drawn as a \"1\"");
     const char *save[] = {"of Only Save"};
     expect_glyph_fault("corpus2-study-plain-seed105-0072-5ave.png", save, 1, "an \"S\" is drawn as a \"5\"");
+    const char *garden[] = {"DROP GARDEN ONLY $9", "Fresh Travel Late"};
+    expect_glyph_fault("corpus2-study-plain-seed101-0230-GARDFN.png", garden, 2, "an \"E\" is drawn as an \"F\"");
     size_t len;
     unsigned char *png = fixture("corpus2-plain-seed3-0268-italic-Trail.png", &len);
     const char *ok[] = {"PICKS TRAIL UP TO 70%", "IN EDITION STREET", "Trail Deals Island Only $9"};
