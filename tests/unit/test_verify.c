@@ -1125,6 +1125,24 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* "0WL FLASH" (Roboto) and "SELLER H0ME" (Nimbus Sans): lines without a narrow
+ * letter, so the narrow letters cannot tell whether the face is monospaced. The
+ * widths of their letters spread as a proportional face's do (W against L, M
+ * against E), and the 0 is under 0.78 of the width they predict for an O. In
+ * Nimbus Mono the lowercase of "Open Ocean Back" are all about as wide: the line
+ * is taken as monospaced, and its correct O (0.73 of the prediction) passes. */
+static void test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails(void **state) {
+    (void)state;
+    const char *owl[] = {"OWL FLASH", "COFFEE SHIPPING TRAIL"}, *home[] = {"SELLER HOME", "Film Flash Street", "OPEN MATCH"};
+    expect_glyph_fault("corpus2-study-plain-seed101-0214-0WL-FLASH.png", owl, 2, "as narrow as a \"0\"");
+    expect_glyph_fault("corpus2-study-plain-seed105-0218-H0ME.png", home, 3, "as narrow as a \"0\"");
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-plain-seed105-0239-mono-Ocean.png", &len);
+    const char *ok[] = {"Members", "Open Ocean Back", "Book late"};
+    job_t j = make_job(ok, 3);
+    expect_pass(&j, png, len);
+}
+
 /* "Week1y" and "PR1CE" in Nimbus Roman Italic: eng and Latin read "Weekly" and
  * "PRICE", and the glyph classifier reads the italic 1 as "]". "of Only 5ave"
  * in that italic: the classifier reads "(zf Only 5ave", too many slips for the
@@ -1363,6 +1381,7 @@ int main(void) {
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
+        cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
         cmocka_unit_test(test_pool_returns_every_verdict_with_its_opaque_and_signals_the_fd),
