@@ -1125,6 +1125,21 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* "thc Food" (Caladea) for "the Food": eng and Latin read "the", the glyph
+ * classifier reads "c", and the glyph has no counter, no eye. EB Garamond's
+ * correct "Special", which the classifier reads "Spccial", keeps its eye and
+ * passes. */
+static void test_an_e_drawn_without_its_eye_fails(void **state) {
+    (void)state;
+    const char *food[] = {"Spring garden", "Planner Report", "the Food"};
+    expect_glyph_fault("corpus2-study-plain-seed105-0284-thc.png", food, 3, "an \"e\" is drawn without its eye");
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed3-0116-Spccial.png", &len);
+    const char *ok[] = {"BAR", "NEWS DEALS WILD", "Open Special Mountain"};
+    job_t j = make_job(ok, 3);
+    expect_pass(&j, png, len);
+}
+
 /* "0WL FLASH" (Roboto) and "SELLER H0ME" (Nimbus Sans): lines without a narrow
  * letter, so the narrow letters cannot tell whether the face is monospaced. The
  * widths of their letters spread as a proportional face's do (W against L, M
@@ -1381,6 +1396,7 @@ int main(void) {
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
+        cmocka_unit_test(test_an_e_drawn_without_its_eye_fails),
         cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
         cmocka_unit_test(test_without_ocr_layout_and_presence_are_still_checked),
