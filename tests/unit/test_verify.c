@@ -1125,6 +1125,20 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
     expect_pass(&j, png, len);
 }
 
+/* A word nobody asked for under the lines, in Fira Code on a flat ground: eng reads
+ * "Weekly" right but at 65 % confidence, under the bar for legible text; the second
+ * model reads the very same word, so it is text, and the image fails. */
+static void test_extra_text_read_alike_by_both_models_fails_with_text_extra(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed20-0065-extra-Weekly.png", &len);
+    const char *want[] = {"MEMBERS DEALS", "BACK HEROES HOME"};
+    job_t j = make_job(want, 2);
+    verdict_t *v = expect_fail(&j, png, len, "text_extra");
+    if (!strstr(verdict_guidance(v), "Weekly")) fail_msg("guidance: %s", verdict_guidance(v));
+    verdict_free(v);
+}
+
 /* "thc Food" (Caladea) for "the Food": eng and Latin read "the", the glyph
  * classifier reads "c", and the glyph has no counter, no eye. EB Garamond's
  * correct "Special", which the classifier reads "Spccial", keeps its eye and
@@ -1349,6 +1363,7 @@ int main(void) {
         cmocka_unit_test(test_a_substring_is_not_a_match),
         cmocka_unit_test(test_missing_line_fails_with_text_missing),
         cmocka_unit_test(test_text_not_asked_for_fails_with_text_extra),
+        cmocka_unit_test(test_extra_text_read_alike_by_both_models_fails_with_text_extra),
         cmocka_unit_test(test_a_line_drawn_twice_fails_with_text_duplicated),
         cmocka_unit_test(test_no_text_where_text_is_expected_is_never_a_pass),
         cmocka_unit_test(test_case_matters_unless_the_job_says_otherwise),
