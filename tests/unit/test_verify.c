@@ -481,6 +481,32 @@ static unsigned char *fixture(const char *name, size_t *len) {
     return png;
 }
 
+/* The fixture `face`, checked against the lines `want`, fails with `reason`
+ * among its reasons and `guidance` in its guidance. */
+static void expect_fixture_fails(const char *face, const char **want, int n_want, const char *reason,
+                                 const char *guidance) {
+    size_t len;
+    unsigned char *png = fixture(face, &len);
+    job_t j = make_job(want, n_want);
+    verdict_t *v = expect_fail(&j, png, len, reason);
+    if (!strstr(verdict_guidance(v), guidance)) fail_msg("%s: guidance: %s", face, verdict_guidance(v));
+    verdict_free(v);
+}
+
+/* The same for a look-alike, which fails as text_mismatch. */
+static void expect_glyph_fault(const char *face, const char **want, int n_want, const char *guidance) {
+    expect_fixture_fails(face, want, n_want, "text_mismatch", guidance);
+}
+
+/* The fixture `face`, checked against the lines `want`, passes. */
+static void expect_fixture_passes(const char *face, const char **want, int n_want) {
+    size_t len;
+    unsigned char *png = fixture(face, &len);
+    job_t j = make_job(want, n_want);
+    expect_pass(&j, png, len);
+}
+
+
 static void test_a_second_reading_that_sees_a_digit_fails_the_line(void **state) {
     (void)state;
     size_t len;
@@ -830,17 +856,10 @@ static void test_a_stray_mark_beside_the_line_is_not_a_mismatch(void **state) {
  * among letters it is not: "Dr0p" (Fira Code, read "Dr@p") still fails. */
 static void test_a_dotted_zero_read_as_an_at_sign_is_a_zero(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-plain-seed105-0123-Fira-10.png", &len);
     const char *ok[] = {"Only Planner 10 Days", "DEALS HEROES", "COFFEE FOOD"};
-    job_t j = make_job(ok, 3);
-    expect_pass(&j, png, len);
-    png = fixture("corpus2-study-plain-seed111-0240-Fira-Dr0p.png", &len);
+    expect_fixture_passes("corpus2-study-plain-seed105-0123-Fira-10.png", ok, 3);
     const char *typo[] = {"Edition Trail", "Winter", "Drop Only $9"};
-    j = make_job(typo, 3);
-    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-    if (!strstr(verdict_guidance(v), "expected \"Drop Only $9\"")) fail_msg("guidance: %s", verdict_guidance(v));
-    verdict_free(v);
+    expect_glyph_fault("corpus2-study-plain-seed111-0240-Fira-Dr0p.png", typo, 3, "expected \"Drop Only $9\"");
 }
 
 /* A run of specks starting just after a line (noise, confetti: 5 px, 4 px apart, out
@@ -1032,17 +1051,6 @@ static void test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot(void *
     expect_pass(&j, png, len);
 }
 
-/* The fixture `face`, checked against the lines `want`, fails as text_mismatch
- * with `guidance` in its guidance. */
-static void expect_glyph_fault(const char *face, const char **want, int n_want, const char *guidance) {
-    size_t len;
-    unsigned char *png = fixture(face, &len);
-    job_t j = make_job(want, n_want);
-    verdict_t *v = expect_fail(&j, png, len, "text_mismatch");
-    if (!strstr(verdict_guidance(v), guidance)) fail_msg("%s: guidance: %s", face, verdict_guidance(v));
-    verdict_free(v);
-}
-
 /* "FO0D" (Nimbus Roman) for "FOOD": every reader reads "FOOD". The second round
  * glyph is narrower for its height than 0.8 of the line's other capitals: a "0".
  * "BO0K" (Roboto Black with a shadow) is not that narrow against the capitals (a
@@ -1118,11 +1126,8 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
     const char *faces[] = {"corpus2-study-styled-seed101-0054-Fi1m.png", "corpus2-study-plain-seed105-0204-Is1and.png"};
     const char *want[][3] = {{"WEEKEND", "Film Deals Save", "Edition Mountain"}, {"Travel the Island"}};
     for (int f = 0; f < 2; f++) expect_glyph_fault(faces[f], want[f], f ? 1 : 3, "wider than the line's other \"l\"");
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-plain-seed105-0103-Club-Only.png", &len);
     const char *ok[] = {"Trail 10 days", "Ocean Club Table Only $9"};
-    job_t j = make_job(ok, 2);
-    expect_pass(&j, png, len);
+    expect_fixture_passes("corpus2-study-plain-seed105-0103-Club-Only.png", ok, 2);
 }
 
 /* A word nobody asked for under the lines, in Fira Code on a flat ground: eng reads
@@ -1130,13 +1135,8 @@ static void test_an_l_wider_than_the_lines_other_l_fails(void **state) {
  * model reads the very same word, so it is text, and the image fails. */
 static void test_extra_text_read_alike_by_both_models_fails_with_text_extra(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-plain-seed20-0065-extra-Weekly.png", &len);
     const char *want[] = {"MEMBERS DEALS", "BACK HEROES HOME"};
-    job_t j = make_job(want, 2);
-    verdict_t *v = expect_fail(&j, png, len, "text_extra");
-    if (!strstr(verdict_guidance(v), "Weekly")) fail_msg("guidance: %s", verdict_guidance(v));
-    verdict_free(v);
+    expect_fixture_fails("corpus2-plain-seed20-0065-extra-Weekly.png", want, 2, "text_extra", "Weekly");
 }
 
 /* "thc Food" (Caladea) for "the Food": eng and Latin read "the", the glyph
@@ -1147,11 +1147,8 @@ static void test_an_e_drawn_without_its_eye_fails(void **state) {
     (void)state;
     const char *food[] = {"Spring garden", "Planner Report", "the Food"};
     expect_glyph_fault("corpus2-study-plain-seed105-0284-thc.png", food, 3, "an \"e\" is drawn without its eye");
-    size_t len;
-    unsigned char *png = fixture("corpus2-plain-seed3-0116-Spccial.png", &len);
     const char *ok[] = {"BAR", "NEWS DEALS WILD", "Open Special Mountain"};
-    job_t j = make_job(ok, 3);
-    expect_pass(&j, png, len);
+    expect_fixture_passes("corpus2-plain-seed3-0116-Spccial.png", ok, 3);
 }
 
 /* "0WL FLASH" (Roboto) and "SELLER H0ME" (Nimbus Sans): lines without a narrow
@@ -1165,11 +1162,8 @@ static void test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails
     const char *owl[] = {"OWL FLASH", "COFFEE SHIPPING TRAIL"}, *home[] = {"SELLER HOME", "Film Flash Street", "OPEN MATCH"};
     expect_glyph_fault("corpus2-study-plain-seed101-0214-0WL-FLASH.png", owl, 2, "as narrow as a \"0\"");
     expect_glyph_fault("corpus2-study-plain-seed105-0218-H0ME.png", home, 3, "as narrow as a \"0\"");
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-plain-seed105-0239-mono-Ocean.png", &len);
     const char *ok[] = {"Members", "Open Ocean Back", "Book late"};
-    job_t j = make_job(ok, 3);
-    expect_pass(&j, png, len);
+    expect_fixture_passes("corpus2-study-plain-seed105-0239-mono-Ocean.png", ok, 3);
 }
 
 /* "Week1y" and "PR1CE" in Nimbus Roman Italic: eng and Latin read "Weekly" and
@@ -1188,11 +1182,8 @@ static void test_a_glyph_the_classifier_never_reads_for_its_letter_fails(void **
     expect_glyph_fault("corpus2-study-plain-seed105-0072-5ave.png", save, 1, "an \"S\" is drawn as a \"5\"");
     const char *garden[] = {"DROP GARDEN ONLY $9", "Fresh Travel Late"};
     expect_glyph_fault("corpus2-study-plain-seed101-0230-GARDFN.png", garden, 2, "an \"E\" is drawn as an \"F\"");
-    size_t len;
-    unsigned char *png = fixture("corpus2-plain-seed3-0268-italic-Trail.png", &len);
     const char *ok[] = {"PICKS TRAIL UP TO 70%", "IN EDITION STREET", "Trail Deals Island Only $9"};
-    job_t j = make_job(ok, 3);
-    expect_pass(&j, png, len);
+    expect_fixture_passes("corpus2-plain-seed3-0268-italic-Trail.png", ok, 3);
 }
 
 /* "SUMMFR" (Carlito) for "SUMMER", which every reader reads: the glyph at the E
