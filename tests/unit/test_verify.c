@@ -1166,6 +1166,19 @@ static void test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails
     expect_fixture_passes("corpus2-study-plain-seed105-0239-mono-Ocean.png", ok, 3);
 }
 
+/* "2O26" in Open Sans Condensed Bold and in Comic Neue Bold: the O is 0.95 of the
+ * width the 2, 2 and 6 predict for an O, short of the 1.0 that proves it alone,
+ * and 1.02-1.08 of what the line's letters predict: both together are an O. The
+ * correct "2026" of Cantarell ExtraBold (0.85 and 0.91) passes. */
+static void test_a_zero_as_wide_as_its_digits_and_letters_predict_an_O_fails(void **state) {
+    (void)state;
+    const char *stock[] = {"STOCK RECIPE LIVING 2026", "Special", "Trail Ocean Picks"}, *gift[] = {"Gift Club 2026"};
+    expect_glyph_fault("corpus2-study-styled-seed102-0018-2O26.png", stock, 3, "a \"0\" is drawn as wide as an \"O\"");
+    expect_glyph_fault("corpus2-study-styled-seed104-0108-2O26.png", gift, 1, "a \"0\" is drawn as wide as an \"O\"");
+    const char *ok[] = {"Edition Autumn 2026", "Deals bar", "Bar of coffee"};
+    expect_fixture_passes("corpus2-study-styled-seed103-0179-Autumn-2026.png", ok, 3);
+}
+
 /* "Week1y" and "PR1CE" in Nimbus Roman Italic: eng and Latin read "Weekly" and
  * "PRICE", and the glyph classifier reads the italic 1 as "]". "of Only 5ave"
  * in that italic: the classifier reads "(zf Only 5ave", too many slips for the
@@ -1402,6 +1415,7 @@ int main(void) {
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
+        cmocka_unit_test(test_a_zero_as_wide_as_its_digits_and_letters_predict_an_O_fails),
         cmocka_unit_test(test_an_e_drawn_without_its_eye_fails),
         cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
         cmocka_unit_test(test_garbage_bytes_fail_as_undecodable),
