@@ -218,10 +218,10 @@ static double o_width_per(const char *ch) {
 /* The glyph at i's width over what the letters near it predict for an O (each
  * letter within O_WIDTH_REACH characters, read as itself: its width times
  * O_WIDTH_PER; with PREDICT_DIGITS the digits alone, with PREDICT_LETTERS the
- * letters alone), or 0 when fewer than two
- * predict it. Only near letters: in perspective, glyphs shrink along the line. *mono (unless NULL): the
- * narrow letters' (i l t f r j I) median width over the others', 0 when there are
- * none; near 1 in a monospaced face, whose widths the table does not describe.
+ * letters alone), or 0 when fewer than two predict it. Only near letters: in
+ * perspective, glyphs shrink along the line. *mono (unless NULL): the narrow
+ * letters' (i l t f r j I) median width over the others', 0 when there are none;
+ * near 1 in a monospaced face, whose widths the table does not describe.
  * *spread (unless NULL): the standard deviation of the log widths of the letters
  * that predict, which tells a line without a narrow letter apart (below). */
 #define O_WIDTH_REACH 4
@@ -372,9 +372,10 @@ static const char *unlike_stem_twin(const ocr_symbol_t *sym, char (*chars)[8], i
  * every reader read as the text, none of 3000 correct ls and Is was read "]"
  * (Nimbus Roman Italic's 1 is: 6 of the 1s every other check passed), none of
  * 2800 correct Ss and ss "5", none of 2000 is "1" and none of 2400 Es "F" (2
- * Fs drawn for E that kept a foot wide enough for misdrawn_letter). Left out: a Cantarell l
- * read "[", an italic I ")", and the pairs the classifier does misread on correct
- * images (an l read "1" 7 times, an O "0" 9, a g "9" once). */
+ * Fs drawn for E that kept a foot wide enough for misdrawn_letter). Left out: a
+ * Cantarell l read "[", an italic I ")", and the pairs the classifier does misread
+ * on correct images (an l read "1" 7 times, an O "0" 9, a g "9" once). On fresh
+ * seed 113 a correct Nimbus Roman l was read "]" once (docs/verifier.md). */
 static const struct {
     const char *letter, *read, *why;
 } NEVER_READ_FOR[] = {
@@ -517,8 +518,6 @@ static bool footless(const line_ink_t *l, gbox_t g) {
     return no_arm;
 }
 
-/* The I and E of the text measured one by one on the glyph classifier's boxes:
- * what the first misdrawn one is drawn as, or NULL. */
 /* Whether glyph box g holds a counter: ground that the ground round the box (its
  * edge rows and columns, 4-connected) does not reach, EYE_MIN_PX pixels or more.
  * An e has one (its eye), a c none. */
@@ -551,6 +550,8 @@ static bool has_counter(const line_ink_t *l, gbox_t g) {
     return enclosed >= EYE_MIN_PX;
 }
 
+/* The I, E and e of the text measured one by one on the glyph classifier's boxes:
+ * what the first misdrawn one is drawn as, or NULL. */
 static const char *misdrawn_letter(const line_ink_t *l, const ocr_symbol_t *sym, char (*chars)[8], int n) {
     for (int i = 0; i < n; i++) {
         const ocr_symbol_t *s = &sym[i];
