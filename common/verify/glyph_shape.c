@@ -643,7 +643,11 @@ const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *
     int n = text_chars(want, chars, OCR_MAX_SYMBOLS);
     bool placed = b->glyphs_read && place_glyphs(&b->glyphs, chars, n, sym) > 0;
     int need = dots_wanted(want);
-    bool letters = placed && (strchr(want, 'I') || strchr(want, 'E') || strchr(want, 'e'));
+    /* The line's ink is mapped only for what is measured on it: an I, an E, an e
+     * the classifier read as "c" (misdrawn_letter), the dots. */
+    bool e_as_c = false;
+    for (int k = 0; placed && k < n && !e_as_c; k++) e_as_c = !strcmp(chars[k], "e") && !strcmp(sym[k].ch, "c");
+    bool letters = placed && (strchr(want, 'I') || strchr(want, 'E') || e_as_c);
     line_ink_t l = need || letters ? line_ink(c, b) : (line_ink_t){0};
     const char *what = NULL;
     if (need && l.ink) {
