@@ -8,6 +8,7 @@
  * (analyse_box). The phase before reading; see verify_internal.h. */
 #include "verify/verify_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 typedef struct {
     int x0, y0, x1, y1; /* inclusive, full-res pixels */
     int count;          /* edge pixels */
+    int peak;           /* its 90th-percentile gradient (component_peaks), 0 unmeasured */
 } cc_t;
 
 
@@ -380,7 +382,7 @@ static int label_components(unsigned char *grad, int w, int h, int t, int *stack
         }
         if (i >= n) break;
         if (grad[i] < t) continue;
-        cc_t cc = {(int)(i % w), (int)(i / w), (int)(i % w), (int)(i / w), 0};
+        cc_t cc = {(int)(i % w), (int)(i / w), (int)(i % w), (int)(i / w), 0, 0};
         int sp = 0;
         stack[sp++] = (int)i;
         grad[i] = 0;
@@ -448,6 +450,104 @@ static int texture_edge_level(const unsigned char *grad, int w, int h, const int
     return level < 100 ? level : 100;
 }
 
+/* Soft edges: a blurred shape's gradients (a bokeh disc's, a soft shadow's) peak
+ * far below a crisp letter's, and where the shape touches the letters its edge
+ * joins their line and stretches the line's box over it (to 3-7 times the text's
+ * height on bokeh). A component of SOFT_MIN_EDGES edge pixels or more is soft when
+ * its 90th-percentile gradient (its peak) is under SOFT_PEAK_RATIO of the sharpest
+ * peak in its line. When a soft component reaches out of the hull of its line's
+ * sharp ones by more than SOFT_STRETCH of their height, the components are found
+ * again above the soft ones' level: 1.3 x the 75th percentile of their gradients
+ * + 4, provided the image's sharpest peak stands SOFT_CLEAR x above it. Faint
+ * crisp shapes (confetti in colours near the ground's) peak low as well, which is
+ * why only a stretched line calls for it. */
+#define SOFT_MIN_EDGES 20
+#define SOFT_PEAK_RATIO 0.35
+#define SOFT_STRETCH 0.5
+#define SOFT_CLEAR 2.0
+
+/* Sets each component's peak: its pixels' 90th-percentile gradient in grad. */
+static void component_peaks(const unsigned char *grad, const int *pix, const int *first, cc_t *ccs, int ncc) {
+    unsigned hist[256] = {0};
+    for (int k = 0; k < ncc; k++) {
+        const int *p = pix + first[k];
+        for (int i = 0; i < ccs[k].count; i++) hist[grad[p[i]]]++;
+        int acc = 0, v = 255;
+        while (v > 0 && (acc += (int)hist[v]) * 10 < ccs[k].count) v--;
+        ccs[k].peak = v;
+        for (int i = 0; i < ccs[k].count; i++) hist[grad[p[i]]] = 0;
+    }
+}
+
+/* Whether a soft component of some line (grouped in parent) reaches out of the
+ * hull of the line's sharp components by more than SOFT_STRETCH of its height. */
+static bool soft_edge_stretches(const cc_t *ccs, int ncc, int *parent) {
+    int *sharpest = calloc(ncc > 0 ? (size_t)ncc : 1, sizeof *sharpest);
+    cc_t *hull = malloc((ncc > 0 ? (size_t)ncc : 1) * sizeof *hull);
+    if (!sharpest || !hull) abort();
+    for (int i = 0; i < ncc; i++) {
+        int r = uf_find(parent, i);
+        if (ccs[i].peak > sharpest[r]) sharpest[r] = ccs[i].peak;
+        hull[i] = (cc_t){INT_MAX, INT_MAX, -1, -1, 0, 0};
+    }
+    /* hull[r]: the hull of line r's sharp components, .count how many */
+    for (int i = 0; i < ncc; i++) {
+        int r = uf_find(parent, i);
+        if (ccs[i].peak < SOFT_PEAK_RATIO * sharpest[r]) continue;
+        cc_t *u = &hull[r];
+        u->count++;
+        if (ccs[i].x0 < u->x0) u->x0 = ccs[i].x0;
+        if (ccs[i].y0 < u->y0) u->y0 = ccs[i].y0;
+        if (ccs[i].x1 > u->x1) u->x1 = ccs[i].x1;
+        if (ccs[i].y1 > u->y1) u->y1 = ccs[i].y1;
+    }
+    bool stretched = false;
+    for (int i = 0; i < ncc && !stretched; i++) {
+        int r = uf_find(parent, i);
+        const cc_t *u = &hull[r];
+        if (ccs[i].count < SOFT_MIN_EDGES || ccs[i].peak >= SOFT_PEAK_RATIO * sharpest[r] || u->count < 3) continue;
+        int uh = u->y1 - u->y0 + 1;
+        double reach = SOFT_STRETCH * uh;
+        if (ccs[i].y1 - ccs[i].y0 + 1 < reach && ccs[i].x1 - ccs[i].x0 + 1 < reach) continue; /* a speck */
+        stretched = ccs[i].y0 < u->y0 - reach || ccs[i].y1 > u->y1 + reach || ccs[i].x0 < u->x0 - reach ||
+                    ccs[i].x1 > u->x1 + reach;
+    }
+    free(sharpest);
+    free(hull);
+    return stretched;
+}
+
+/* The level above the soft components' gradients (above), or 0 when the image's
+ * sharpest peak does not stand SOFT_CLEAR x above it. */
+static int soft_edge_level(const unsigned char *grad, const int *pix, const int *first, const cc_t *ccs, int ncc) {
+    int strongest = 0;
+    for (int k = 0; k < ncc; k++)
+        if (ccs[k].count >= SOFT_MIN_EDGES && ccs[k].peak > strongest) strongest = ccs[k].peak;
+    unsigned hist[256] = {0}, total = 0;
+    for (int k = 0; k < ncc; k++) {
+        if (ccs[k].count < SOFT_MIN_EDGES || ccs[k].peak >= SOFT_PEAK_RATIO * strongest) continue;
+        for (int i = first[k]; i < first[k] + ccs[k].count; i++) hist[grad[pix[i]]]++;
+        total += (unsigned)ccs[k].count;
+    }
+    if (total == 0) return 0;
+    unsigned acc = 0;
+    int p = 0;
+    while (p < 255 && (acc += hist[p]) * 4 < total * 3) p++;
+    int level = (int)(1.3 * p) + 4;
+    return level * SOFT_CLEAR <= strongest ? level : 0;
+}
+
+/* Groups components into lines (parent); then drops the components that are no
+ * letter of the line they joined (discs, blobs) and groups again without them.
+ * Returns how many components remain. */
+static int group_lines(cc_t *ccs, int ncc, int *parent) {
+    qsort(ccs, (size_t)ncc, sizeof *ccs, cmp_cc_x);
+    group_components(ccs, ncc, parent);
+    int kept = drop_non_letters(ccs, ncc, parent);
+    if (kept < ncc) group_components(ccs, kept, parent);
+    return kept;
+}
+
 /* Finds candidate text lines into c->boxes (full-res), largest edge mass first. */
 void find_lines(vctx_t *c) {
     int w = c->img.w, h = c->img.h;
@@ -475,23 +575,28 @@ void find_lines(vctx_t *c) {
     c->edge_texture = above > t;
     if (c->edge_texture) {
         t = c->edge_threshold = above;
-        ncc = label_components(grad0, w, h, t, stack, pix, first, ccs);
+        memcpy(grad, grad0, n);
+        ncc = label_components(grad, w, h, t, stack, pix, first, ccs);
     }
+    /* Soft edges that stretch a line (above): found again above their level. */
+    component_peaks(grad0, pix, first, ccs, ncc);
+    int soft = soft_edge_level(grad0, pix, first, ccs, ncc);
+    int *parent = malloc(MAX_CC * sizeof *parent);
+    if (!parent) abort();
+    int grouped = group_lines(ccs, ncc, parent);
+    c->edge_soft = soft > t && soft_edge_stretches(ccs, grouped, parent);
+    if (c->edge_soft) {
+        t = c->edge_threshold = soft;
+        ncc = label_components(grad0, w, h, t, stack, pix, first, ccs);
+        grouped = group_lines(ccs, ncc, parent);
+    }
+    ncc = grouped;
     free(grad0);
     free(pix);
     free(first);
     free(grad);
     free(stack);
 
-    /* Group components into lines; then drop the components that are no letter of
-     * the line they joined (discs, blobs) and group again without them. */
-    qsort(ccs, (size_t)ncc, sizeof *ccs, cmp_cc_x);
-    int *parent = malloc((size_t)(ncc ? ncc : 1) * sizeof *parent);
-    if (!parent) abort();
-    group_components(ccs, ncc, parent);
-    int before = ncc;
-    ncc = drop_non_letters(ccs, ncc, parent);
-    if (ncc < before) group_components(ccs, ncc, parent);
     /* Collect groups. */
     tbox_t *all = calloc((size_t)(ncc ? ncc : 1), sizeof *all);
     int *slot = malloc((size_t)(ncc ? ncc : 1) * sizeof *slot);

@@ -132,6 +132,7 @@ verdict_t *verify_png(ocr_engine_t *ocr, const verifier_config_t *cfg, const job
     cJSON_AddNumberToObject(sanity, "edge_threshold", c->edge_threshold);
     if (c->edge_luma) cJSON_AddStringToObject(sanity, "edges", "luma (textured background)");
     if (c->edge_texture) cJSON_AddBoolToObject(sanity, "above_texture_edges", true);
+    if (c->edge_soft) cJSON_AddBoolToObject(sanity, "above_soft_edges", true);
     bool blank = check_blank(c, sanity, sd);
 
     c->n_expected = job->n_text < JOB_MAX_TEXT ? job->n_text : JOB_MAX_TEXT;

@@ -85,6 +85,7 @@ typedef struct {
     int edge_threshold;
     bool edge_luma;           /* textured background: lines found on luma edges only */
     bool edge_texture;        /* edge_threshold raised above texture edges that ran into the text */
+    bool edge_soft;           /* edge_threshold raised above soft (blurred) edges */
     int stacked_splits;       /* boxes cut between stacked lines (split_stacked_lines) */
     int trimmed;              /* boxes trimmed to their ink (split_stacked_lines) */
     double skew_deg;          /* the letters' tilt find_lines measured (estimate_skew) */

@@ -1020,6 +1020,22 @@ static void test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink(void **state
                           "Today");
 }
 
+/* Letters over blurred bokeh discs (Cantarell ExtraBold, perspective): where a
+ * disc touches the line, its soft edge joined the letters' components and the box
+ * took in three discs, 648 x 372 px, read as nothing (before, text_unreadable). The
+ * discs' gradients peak under a third of the letters'; a line stretched by such an
+ * edge has the components found again above the soft edges' level. Nimbus Sans
+ * "Planner" over bokeh (JPEG) is the same case: read "Plannegy" before. */
+static void test_letters_over_blurred_discs_are_found_above_the_soft_edges(void **state) {
+    (void)state;
+    const char *want[] = {"STREET NIGHT ISLAND"}, *other[] = {"STREET LIGHT ISLAND"};
+    expect_found_and_read("corpus2-styled-seed3-0158-bokeh-soft.png", want, other, 1, "above_soft_edges",
+                          "STREET NIGHT ISLAND");
+    const char *planner[] = {"Food", "Planner"}, *other2[] = {"Food", "Planter"};
+    expect_found_and_read("corpus2-styled-seed1-0023-bokeh-Planner.png", planner, other2, 2, "above_soft_edges",
+                          "Planner");
+}
+
 /* "Bar Liv1ng" (URW Bookman Demi on checks) for "Bar Living": eng, Latin and the
  * glyph classifier all read "Living". The line's ink has one dot for the text's
  * two i: the glyph with none is a look-alike, and the line fails saying so. */
@@ -1405,6 +1421,7 @@ int main(void) {
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
         cmocka_unit_test(test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink),
+        cmocka_unit_test(test_letters_over_blurred_discs_are_found_above_the_soft_edges),
         cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
         cmocka_unit_test(test_an_i_joined_to_its_neighbour_by_a_ligature_keeps_its_dot),
         cmocka_unit_test(test_an_O_drawn_as_narrow_as_a_zero_fails),
