@@ -959,26 +959,35 @@ void analyse_box(vctx_t *c, tbox_t *b) {
  * and is at least STACK_MIN_ASPECT times as wide as tall (a line, not an i's dot
  * or an accent). */
 #define STACK_GAP_INK 0.005
+#define STACK_THIN_INK 0.05
+#define STACK_THIN_COVER 0.55
 #define STACK_MIN_PART 0.35
 #define STACK_MIN_ASPECT 1.5
 
-/* Ink rows y0..y1-1 of box b (ink per row in ink[]) as a line: tall and wide enough. */
-static bool stacked_part(const vctx_t *c, const tbox_t *b, const int *ink, int y0, int y1) {
+/* Ink rows y0..y1-1 of box b (ink per row in ink[]) as a line: tall and wide
+ * enough, and with ink in at least min_cover of the columns its ink spans. */
+static bool stacked_part(const vctx_t *c, const tbox_t *b, const int *ink, int y0, int y1, double min_cover) {
     int h = y1 - y0, min_part = (int)(STACK_MIN_PART * b->h);
     if (h < 12 || h < min_part) return false;
     crop_t k = padded_crop(c, b);
     int cw = k.x1 - k.x0, bx0 = b->x - k.x0, by0 = b->y - k.y0, x0 = b->w, x1 = -1, n = 0;
     for (int y = y0; y < y1; y++) n += ink[y];
     if (n == 0) return false;
+    unsigned char *col = calloc((size_t)b->w, 1);
+    if (!col) abort();
     for (int y = y0; y < y1; y++) {
         const unsigned char *row = b->chan + (size_t)(y + by0) * cw + bx0;
         for (int x = 0; x < b->w; x++)
             if (box_ink(b, row[x])) {
+                col[x] = 1;
                 if (x < x0) x0 = x;
                 if (x > x1) x1 = x;
             }
     }
-    return x1 - x0 + 1 >= STACK_MIN_ASPECT * h;
+    int covered = 0;
+    for (int x = 0; x < b->w; x++) covered += col[x];
+    free(col);
+    return x1 - x0 + 1 >= STACK_MIN_ASPECT * h && covered >= min_cover * (x1 - x0 + 1);
 }
 
 /* Where box b's rows hold a gap between two lines: sets *top to the last row of
@@ -1001,12 +1010,28 @@ static bool stacked_gap(const vctx_t *c, const tbox_t *b, int *top, int *bottom)
         }
         int e = y;
         while (e < b->h && ink[e] <= empty) e++;
-        if (e - y > best && stacked_part(c, b, ink, 0, y) && stacked_part(c, b, ink, e, b->h)) {
+        if (e - y > best && stacked_part(c, b, ink, 0, y, 0) && stacked_part(c, b, ink, e, b->h, 0)) {
             best = e - y;
             *top = y - 1;
             *bottom = e;
         }
         y = e;
+    }
+    /* No row empty: lines set so tight that a descender reaches the next line's
+     * ascenders. The thinnest row of the box's middle is the gap when its ink is at
+     * most STACK_THIN_INK of the width (a line's own middle rows cross every
+     * letter's stems, 0.15 or more of its width) and the ink on either side has
+     * ink in STACK_THIN_COVER of the columns it spans: a line's letters do, the
+     * ascenders above a line's x-height ("T" and "l" of "Travel") do not. */
+    int lo = (int)(STACK_MIN_PART * b->h), thin = lo;
+    for (int y = lo; y < b->h - lo; y++)
+        if (ink[y] < ink[thin]) thin = y;
+    bool thin_gap = !best && lo > 0 && thin < b->h - lo && ink[thin] <= STACK_THIN_INK * b->w;
+    if (thin_gap && stacked_part(c, b, ink, 0, thin, STACK_THIN_COVER) &&
+        stacked_part(c, b, ink, thin + 1, b->h, STACK_THIN_COVER)) {
+        best = 1;
+        *top = thin - 1;
+        *bottom = thin + 1;
     }
     free(ink);
     return best > 0;

@@ -1009,6 +1009,18 @@ static void test_stacked_lines_whose_strokes_touch_are_read_one_by_one(void **st
                           "STREET GIFT 50% OFF");
 }
 
+/* Two lines set so tight (EB Garamond with a glow, over bokeh) that the g of
+ * "Night" reaches the ascenders of "Modern": no row of the box is empty, and the two
+ * lines were one box read as "wepee" (before, text_unreadable). The box's thinnest
+ * middle row, with ink in 5% of its width at most and a line's worth of ink on
+ * either side, is the gap: each line reads. */
+static void test_lines_set_so_tight_that_no_row_is_empty_are_read_one_by_one(void **state) {
+    (void)state;
+    const char *want[] = {"Night Coffee", "in Modern"}, *other[] = {"Night Coffee", "in Madern"};
+    expect_found_and_read("corpus2-styled-seed1-0178-tight-lines.png", want, other, 2, "stacked_lines_split",
+                          "in Modern");
+}
+
 /* A sharp bokeh disc (League Spartan Black, no effect) touches "Today": the line's
  * box takes the disc in and is about twice the word's height, and the word is not
  * read (before, text_missing). Trimmed to the rows and columns that hold ink, the
@@ -1420,6 +1432,7 @@ int main(void) {
         cmocka_unit_test(test_stripe_edges_cut_by_a_glow_do_not_join_the_line),
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
+        cmocka_unit_test(test_lines_set_so_tight_that_no_row_is_empty_are_read_one_by_one),
         cmocka_unit_test(test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink),
         cmocka_unit_test(test_letters_over_blurred_discs_are_found_above_the_soft_edges),
         cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
