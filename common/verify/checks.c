@@ -154,6 +154,19 @@ static void absorb_fragments(vctx_t *c, const tbox_t *b, int j) {
     }
 }
 
+/* A reading's look-alike (text_lookalike, just set in b) is evidence, but for an
+ * "i" read where the text has a "1" on a line whose ink holds no dot beyond the
+ * text's own i and j: a glyph without a dot is no i. EB Garamond's old-style 1, a
+ * short serifed stem, is read "i" by the Latin model ("$i9.99" for a correct
+ * "$19.99", 2 of 4400 correct images on the study and fresh corpora, no look-alike
+ * caught by it). Clears b's look-alike when it does not stand. */
+static bool lookalike_stands(const vctx_t *c, tbox_t *b, const char *want) {
+    if (strcmp(b->lookalike_seen, "i") || strcmp(b->lookalike_meant, "1") || glyph_shape_extra_dot(c, b, want))
+        return true;
+    b->lookalike_seen = b->lookalike_meant = NULL;
+    return false;
+}
+
 /* Matches readings to expected lines and records text failures. */
 void check_text(vctx_t *c, cJSON *lines_json) {
     const job_t *job = c->job;
@@ -201,7 +214,8 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (ok) {
                 char first[OCR_TEXT_LEN];
                 textnorm(b->first.text, first, sizeof first, casefold(c));
-                if (text_lookalike(first, c->expected[j], false, &b->lookalike_seen, &b->lookalike_meant)) {
+                if (text_lookalike(first, c->expected[j], false, &b->lookalike_seen, &b->lookalike_meant) &&
+                    lookalike_stands(c, b, c->expected[j])) {
                     ok = false;
                     b->lookalike_by = b->first.text;
                 }
@@ -235,7 +249,8 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             bool confirm = (b->uncertain || b->spaced) && !b->no_retry;
             if (!b->exact && !confirm) continue;
             second_reading(c, b);
-            if (text_lookalike(b->second_norm, c->expected[j], true, &b->lookalike_seen, &b->lookalike_meant)) {
+            if (text_lookalike(b->second_norm, c->expected[j], true, &b->lookalike_seen, &b->lookalike_meant) &&
+                lookalike_stands(c, b, c->expected[j])) {
                 b->exact = false;
                 b->lookalike_by = b->second.text;
             } else if (confirm && !strcmp(b->second_norm, c->expected[j])) {

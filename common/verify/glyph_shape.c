@@ -634,6 +634,13 @@ static int place_glyphs(const ocr_line_t *g, char (*chars)[8], int n, ocr_symbol
     return placed;
 }
 
+bool glyph_shape_extra_dot(const vctx_t *c, const tbox_t *b, const char *want) {
+    line_ink_t l = line_ink(c, b);
+    int dots = l.ink ? count_dots(&l) : -1;
+    free(l.ink);
+    return dots < 0 || dots > dots_wanted(want);
+}
+
 const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want) {
     if (casefold(c)) return NULL; /* the letters' case, and so their shapes, are free */
     /* The per-glyph measures need the glyph classifier's boxes placed on the text's

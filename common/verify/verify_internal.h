@@ -127,6 +127,9 @@ int otsu(const unsigned hist[256], double *eta);
  * glyphs agree, else what is drawn as a look-alike (a dotless i or j, a narrow O,
  * a flagged I), in words for the guidance. Case-insensitive jobs are not checked. */
 const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *want);
+/* Whether line b's ink holds more dots (over stems) than the text want has i and j,
+ * or cannot be measured: the evidence that a glyph read "i" is drawn as one. */
+bool glyph_shape_extra_dot(const vctx_t *c, const tbox_t *b, const char *want);
 
 /* ==== read.c ==== */
 

@@ -1048,6 +1048,16 @@ static void test_letters_over_blurred_discs_are_found_above_the_soft_edges(void 
                           "Planner");
 }
 
+/* EB Garamond's old-style 1, a short serifed stem, in a correct "RECIPE NIGHT
+ * $19.99" (stripes, grain): the Latin model reads "$i9.99", which failed the line as
+ * an "i" for the "1". The line's ink has no dot beyond the text's own i and j (it
+ * has none): the glyph is no i, and the line passes. */
+static void test_an_i_read_for_a_1_without_a_dot_is_no_lookalike(void **state) {
+    (void)state;
+    const char *want[] = {"Back", "Wild Match", "RECIPE NIGHT $19.99"};
+    expect_fixture_passes("corpus2-study-styled-seed101-0187-old-style-1.png", want, 3);
+}
+
 /* "Bar Liv1ng" (URW Bookman Demi on checks) for "Bar Living": eng, Latin and the
  * glyph classifier all read "Living". The line's ink has one dot for the text's
  * two i: the glyph with none is a look-alike, and the line fails saying so. */
@@ -1433,6 +1443,7 @@ int main(void) {
         cmocka_unit_test(test_letters_touching_stripe_edges_are_found_above_their_level),
         cmocka_unit_test(test_stacked_lines_whose_strokes_touch_are_read_one_by_one),
         cmocka_unit_test(test_lines_set_so_tight_that_no_row_is_empty_are_read_one_by_one),
+        cmocka_unit_test(test_an_i_read_for_a_1_without_a_dot_is_no_lookalike),
         cmocka_unit_test(test_a_box_that_took_a_bokeh_disc_is_trimmed_to_its_ink),
         cmocka_unit_test(test_letters_over_blurred_discs_are_found_above_the_soft_edges),
         cmocka_unit_test(test_an_i_drawn_without_its_dot_fails_though_every_reader_saw_an_i),
