@@ -426,6 +426,22 @@ static int label_components(unsigned char *grad, int w, int h, int t, int *stack
 #define TEXTURE_THIN 8
 #define TEXTURE_FILL 0.1
 
+/* Adds the gradients of one component's count pixels (pix) to hist and total. */
+static void add_gradients(unsigned hist[256], unsigned *total, const unsigned char *grad, const int *pix, int count) {
+    for (int i = 0; i < count; i++) hist[grad[pix[i]]]++;
+    *total += (unsigned)count;
+}
+
+/* The edge level above a set of components' gradients (hist, total of them):
+ * 1.3 x their 75th percentile + 4; 0 when there are none. */
+static int level_above(const unsigned hist[256], unsigned total) {
+    if (total == 0) return 0;
+    unsigned acc = 0;
+    int p = 0;
+    while (p < 255 && (acc += hist[p]) * 4 < total * 3) p++;
+    return (int)(1.3 * p) + 4;
+}
+
 /* The level above the texture's own edges (components as above): 1.3 x the 75th
  * percentile of their gradients + 4, at most 100; 0 when there are none. Letters
  * legible on stripes stand out from them by more than the stripes from each other
@@ -439,14 +455,9 @@ static int texture_edge_level(const unsigned char *grad, int w, int h, const int
         int cw = ccs[k].x1 - ccs[k].x0 + 1, ch = ccs[k].y1 - ccs[k].y0 + 1;
         if (cw <= lim && ch <= lim) continue;
         if ((cw < ch ? cw : ch) >= TEXTURE_THIN && ccs[k].count >= TEXTURE_FILL * cw * ch) continue;
-        for (int i = first[k]; i < first[k] + ccs[k].count; i++) hist[grad[pix[i]]]++;
-        total += (unsigned)ccs[k].count;
+        add_gradients(hist, &total, grad, pix + first[k], ccs[k].count);
     }
-    if (total == 0) return 0;
-    unsigned acc = 0;
-    int p = 0;
-    while (p < 255 && (acc += hist[p]) * 4 < total * 3) p++;
-    int level = (int)(1.3 * p) + 4;
+    int level = level_above(hist, total);
     return level < 100 ? level : 100;
 }
 
@@ -526,14 +537,9 @@ static int soft_edge_level(const unsigned char *grad, const int *pix, const int 
     unsigned hist[256] = {0}, total = 0;
     for (int k = 0; k < ncc; k++) {
         if (ccs[k].count < SOFT_MIN_EDGES || ccs[k].peak >= SOFT_PEAK_RATIO * strongest) continue;
-        for (int i = first[k]; i < first[k] + ccs[k].count; i++) hist[grad[pix[i]]]++;
-        total += (unsigned)ccs[k].count;
+        add_gradients(hist, &total, grad, pix + first[k], ccs[k].count);
     }
-    if (total == 0) return 0;
-    unsigned acc = 0;
-    int p = 0;
-    while (p < 255 && (acc += hist[p]) * 4 < total * 3) p++;
-    int level = (int)(1.3 * p) + 4;
+    int level = level_above(hist, total);
     return level * SOFT_CLEAR <= strongest ? level : 0;
 }
 
