@@ -442,8 +442,8 @@ static int level_above(const unsigned hist[256], unsigned total) {
     return (int)(1.3 * p) + 4;
 }
 
-/* The level above the texture's own edges (components as above): 1.3 x the 75th
- * percentile of their gradients + 4, at most 100; 0 when there are none. Letters
+/* The level above the texture's own edges (components as above; level_above), at
+ * most 100; 0 when there are none. Letters
  * legible on stripes stand out from them by more than the stripes from each other
  * (on 21 corpora of corpus2, Pillow: 11 correct images that read no text or lost
  * a line now read, 24 -> 13 false rejects on stripes; none new). */
