@@ -146,7 +146,8 @@ int ocr_engine_read(ocr_engine_t *e, const unsigned char *gray, int w, int h, in
     return ocr_engine_read_model(e, OCR_MODEL_ENG, gray, w, h, psm, out);
 }
 
-/* The characters of the last recognition and their boxes, in reading order. */
+/* The characters of the last recognition, their boxes and the classifier's ratings,
+ * in reading order. */
 static void read_symbols(TessBaseAPI *api, ocr_line_t *out) {
     TessResultIterator *it = TessBaseAPIGetIterator(api);
     if (!it) return;
@@ -162,6 +163,19 @@ static void read_symbols(TessBaseAPI *api, ocr_line_t *out) {
             break;
         }
         memcpy(o->ch, sym, strlen(sym) + 1);
+        o->conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+        o->n_choices = 0;
+        TessChoiceIterator *ci = TessResultIteratorGetChoiceIterator(it);
+        if (ci) {
+            do {
+                const char *t = TessChoiceIteratorGetUTF8Text(ci);
+                if (!t || strlen(t) >= sizeof o->choices[0].ch) continue;
+                ocr_choice_t *k = &o->choices[o->n_choices++];
+                memcpy(k->ch, t, strlen(t) + 1);
+                k->conf = TessChoiceIteratorConfidence(ci);
+            } while (o->n_choices < OCR_MAX_CHOICES && TessChoiceIteratorNext(ci));
+            TessChoiceIteratorDelete(ci);
+        }
         out->n_symbols++;
         TessDeleteText(sym);
     } while (TessResultIteratorNext(it, RIL_SYMBOL));

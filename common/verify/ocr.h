@@ -12,12 +12,26 @@
 #define OCR_MAX_WORDS 32
 #define OCR_MAX_SYMBOLS 96
 
+#define OCR_MAX_CHOICES 3
+
+/* A glyph the classifier rated a blob as, and its rating (0..100, higher better). */
+typedef struct {
+    char ch[8]; /* UTF-8 */
+    float conf;
+} ocr_choice_t;
+
 /* One recognised character and its box (pixels of the image read; read.c maps
  * them to the page). Kept for the glyph classifier's readings only: its boxes are
- * the blobs it classified (a network's character boxes are only approximate). */
+ * the blobs it classified (a network's character boxes are only approximate).
+ * ch is the glyph the word's reading chose; the classifier's own best ratings of
+ * the blob, best first, are its choices (ch among them in all but a few in 1000),
+ * which can rate another glyph above ch. */
 typedef struct {
     char ch[8]; /* UTF-8 */
     int x0, y0, x1, y1;
+    float conf; /* the classifier's rating of ch */
+    int n_choices;
+    ocr_choice_t choices[OCR_MAX_CHOICES];
 } ocr_symbol_t;
 
 typedef struct ocr_engine ocr_engine_t;

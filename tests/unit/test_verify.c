@@ -1233,6 +1233,25 @@ static void test_a_glyph_the_classifier_never_reads_for_its_letter_fails(void **
     expect_glyph_fault("corpus2-study-plain-seed105-0072-5ave.png", save, 1, "an \"S\" is drawn as a \"5\"");
     const char *garden[] = {"DROP GARDEN ONLY $9", "Fresh Travel Late"};
     expect_glyph_fault("corpus2-study-plain-seed101-0230-GARDFN.png", garden, 2, "an \"E\" is drawn as an \"F\"");
+    const char *night[] = {"NIGHT EDITION"};
+    expect_glyph_fault("corpus2-study-styled-seed104-0130-NI6HT.png", night, 1, "a \"G\" is drawn as a \"6\" (the glyph classifier read it so)");
+    const char *ok[] = {"PICKS TRAIL UP TO 70%", "IN EDITION STREET", "Trail Deals Island Only $9"};
+    expect_fixture_passes("corpus2-plain-seed3-0268-italic-Trail.png", ok, 3);
+}
+
+/* "I5LAND" in Nimbus Roman Italic and "Deal5" in EB Garamond: every reader,
+ * the glyph classifier's word reading too, reads "ISLAND" and "Deals", but the
+ * classifier rates the blob on the S as a "5" 13 points above the "S" it chose
+ * (and the s's "5" more than 4.5 above its "s"). A correct line of that italic
+ * passes. */
+static void test_a_glyph_the_classifier_rates_as_the_lookalike_fails(void **state) {
+    (void)state;
+    const char *island[] = {"Planner Save", "Food", "ISLAND NIGHT"};
+    expect_glyph_fault("corpus2-study-plain-seed101-0172-I5LAND.png", island, 3,
+                       "an \"S\" is drawn as a \"5\" (the glyph classifier rated it a \"5\" before an \"S\")");
+    const char *deals[] = {"Save Deals Deals", "Deals No. 5"};
+    expect_glyph_fault("corpus2-study-plain-seed104-0266-Deal5.png", deals, 2,
+                       "an \"s\" is drawn as a \"5\" (the glyph classifier rated it a \"5\" before an \"s\")");
     const char *ok[] = {"PICKS TRAIL UP TO 70%", "IN EDITION STREET", "Trail Deals Island Only $9"};
     expect_fixture_passes("corpus2-plain-seed3-0268-italic-Trail.png", ok, 3);
 }
@@ -1456,6 +1475,7 @@ int main(void) {
         cmocka_unit_test(test_an_E_drawn_without_its_bottom_arm_fails),
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
+        cmocka_unit_test(test_a_glyph_the_classifier_rates_as_the_lookalike_fails),
         cmocka_unit_test(test_a_zero_as_wide_as_its_digits_and_letters_predict_an_O_fails),
         cmocka_unit_test(test_an_e_drawn_without_its_eye_fails),
         cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
