@@ -145,9 +145,39 @@ static int cmp_member(const void *a, const void *b) {
  * even a slash or a thin ring. */
 #define SPARSE_FILL 0.05
 
+/* Two letters that touch, one with an ascender and one with a descender ("gh" in a
+ * large serif face, the g's ear on the h's stem), make one component as tall as
+ * both and as wide as two letters: NON_LETTER_RATIO x the median in both. Such a
+ * component stays when it stands side by side between two letters of its line
+ * (each at least 0.6 of the median height, within half of it, neither overlapping
+ * it by more than 0.15 of it) and is at most TOUCHING_PAIR_MAX x the median tall
+ * and wide (two letters: the "gh" of a Nimbus Roman line came to 1.8 and 2.0); a
+ * disc or a sticker stands apart from the letters or behind them, over them, and
+ * one that took letters in is larger (2.5 and 2.7 for a bokeh disc behind "Wee"). */
+#define TOUCHING_PAIR_MAX 2.2
+
+static bool touching_pair(const cc_t *ccs, int ncc, int *parent, int i, int med) {
+    const cc_t *p = &ccs[i];
+    if (p->y1 - p->y0 + 1 > TOUCHING_PAIR_MAX * med || p->x1 - p->x0 + 1 > TOUCHING_PAIR_MAX * med) return false;
+    int root = uf_find(parent, i);
+    bool left = false, right = false;
+    for (int j = 0; j < ncc; j++) {
+        const cc_t *q = &ccs[j];
+        int hq = q->y1 - q->y0 + 1;
+        if (j == i || hq < 0.6 * med || uf_find(parent, j) != root) continue;
+        if (q->x0 >= p->x0 && q->x1 <= p->x1 && q->y0 >= p->y0 && q->y1 <= p->y1) continue; /* a counter's edge */
+        int over = (q->x1 < p->x1 ? q->x1 : p->x1) - (q->x0 > p->x0 ? q->x0 : p->x0) + 1;
+        if (over > 0.15 * med) return false;
+        if (q->x1 <= p->x0 + 0.15 * med && p->x0 - q->x1 <= 0.5 * med) left = true;
+        if (q->x0 >= p->x1 - 0.15 * med && q->x0 - p->x1 <= 0.5 * med) right = true;
+    }
+    return left && right;
+}
+
 /* Removes (in place, keeping the x order) the components of groups of three or
  * more that are NON_LETTER_RATIO x the group's weighted median height in both height
- * and width, or sparse (SPARSE_FILL); returns how many remain. */
+ * and width (but for two letters that touch, touching_pair), or sparse
+ * (SPARSE_FILL); returns how many remain. */
 static int drop_non_letters(cc_t *ccs, int ncc, int *parent) {
     if (ncc < 3) return ncc;
     member_t *m = malloc((size_t)ncc * sizeof *m);
@@ -167,14 +197,19 @@ static int drop_non_letters(cc_t *ccs, int ncc, int *parent) {
         while (k < b - 1 && (acc += m[k].count) * 2 < total) k++;
         median[m[a].root] = m[k].h;
     }
-    int kept = 0;
+    bool *drop = calloc((size_t)ncc, sizeof *drop);
+    if (!drop) abort();
     for (int i = 0; i < ncc; i++) {
         int med = median[uf_find(parent, i)];
         int hi = ccs[i].y1 - ccs[i].y0 + 1, wi = ccs[i].x1 - ccs[i].x0 + 1;
-        if (med > 0 && hi > NON_LETTER_RATIO * med && wi > NON_LETTER_RATIO * med) continue;
-        if (med > 0 && hi > med && wi > med && ccs[i].count < SPARSE_FILL * hi * wi) continue;
-        ccs[kept++] = ccs[i];
+        if (med <= 0) continue;
+        drop[i] = (hi > NON_LETTER_RATIO * med && wi > NON_LETTER_RATIO * med && !touching_pair(ccs, ncc, parent, i, med)) ||
+                  (hi > med && wi > med && ccs[i].count < SPARSE_FILL * hi * wi);
     }
+    int kept = 0;
+    for (int i = 0; i < ncc; i++)
+        if (!drop[i]) ccs[kept++] = ccs[i];
+    free(drop);
     free(m);
     free(median);
     return kept;

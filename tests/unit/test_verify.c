@@ -667,6 +667,27 @@ static void test_a_line_cut_short_is_read_whole(void **state) {
     verdict_free(expect_fail(&j, png, len, "text_mismatch"));
 }
 
+/* "Home night week" in Nimbus Roman at 58 px: the g's ear touches the h's stem,
+ * and the two make one component 59 x 55 px, 2.0 and 1.8 times the line's median
+ * height, which line finding dropped as a blob beside the line (a bokeh disc, a
+ * sticker). The line fell apart at the gap it left ("Home ni", read "Home nis",
+ * and "t week", read "it week") and failed. Set side by side between the line's
+ * letters, the pair stays: one box over the whole line, found so (not grown). */
+static void test_two_letters_that_touch_stay_in_their_line(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-plain-seed3-0230-night-gh.png", &len);
+    const char *want[] = {"Hour Local", "in Mountain", "Home night week"};
+    job_t j = make_job(want, 3);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *line = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 2);
+    cJSON *box = cJSON_GetObjectItem(line, "box");
+    assert_true(cJSON_GetArrayItem(box, 0)->valueint <= 150);
+    assert_true(cJSON_GetArrayItem(box, 2)->valueint >= 400);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(line, "box_extended")));
+    cJSON_Delete(r);
+}
+
 /* Green letters with a black outline on an olive ground: the channel that splits
  * best (blue) splits the stroke from everything else, so the ink was the stroke
  * alone (hollow letters, read "Pemmer" for "Planner") and the contrast was the
@@ -1476,6 +1497,7 @@ int main(void) {
         cmocka_unit_test(test_an_l_wider_than_the_lines_other_l_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_rates_as_the_lookalike_fails),
+        cmocka_unit_test(test_two_letters_that_touch_stay_in_their_line),
         cmocka_unit_test(test_a_zero_as_wide_as_its_digits_and_letters_predict_an_O_fails),
         cmocka_unit_test(test_an_e_drawn_without_its_eye_fails),
         cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
