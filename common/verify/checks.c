@@ -257,6 +257,13 @@ void check_text(vctx_t *c, cJSON *lines_json) {
                 b->exact = true;
                 b->uncertain = b->spaced = false;
                 b->confirmed = true;
+            } else if (confirm && b->spaced && text_differs_only_in_spaces(b->second_norm, c->expected[j]) &&
+                       glyph_shape_letter_gaps(c, b, c->expected[j])) {
+                /* Both read the text's characters with a space it does not have,
+                 * where a stroke or a wide fit sets two letters apart. */
+                b->exact = true;
+                b->spaced = false;
+                b->letter_gaps = true;
             }
             /* 4. Where both networks read the text, the glyph classifier reads the
              *    line blob by blob: it has no pull towards the letters round a
@@ -323,6 +330,7 @@ void check_text(vctx_t *c, cJSON *lines_json) {
             if (b->lookalike_seen) cJSON_AddStringToObject(lj, "lookalike", b->lookalike_by);
             if (b->shape_fault) cJSON_AddStringToObject(lj, "glyph_shape", b->shape_fault);
             if (b->confirmed) cJSON_AddBoolToObject(lj, "confirmed_by_second_read", true);
+            if (b->letter_gaps) cJSON_AddBoolToObject(lj, "extra_spaces_are_letter_gaps", true);
             if (b->extended) cJSON_AddBoolToObject(lj, "box_extended", true);
             cJSON_AddBoolToObject(lj, "match", b->exact);
             if (!b->exact) {

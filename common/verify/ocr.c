@@ -219,8 +219,12 @@ int ocr_engine_read_model(ocr_engine_t *e, ocr_model_t model, const unsigned cha
                     pos += wl;
                     out->text[pos] = '\0';
                     if (out->n_words < OCR_MAX_WORDS) {
+                        int x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+                        TessPageIteratorBoundingBox(TessResultIteratorGetPageIterator(it), RIL_WORD, &x0, &y0, &x1, &y1);
                         snprintf(out->words[out->n_words], sizeof out->words[0], "%s", word);
                         out->word_conf[out->n_words] = conf;
+                        out->word_x0[out->n_words] = x0;
+                        out->word_x1[out->n_words] = x1;
                         out->n_words++;
                         sum += conf;
                     }

@@ -42,6 +42,9 @@ typedef struct {
     int n_words;
     char words[OCR_MAX_WORDS][64];
     double word_conf[OCR_MAX_WORDS];
+    int word_x0[OCR_MAX_WORDS], word_x1[OCR_MAX_WORDS]; /* each word's left and right edge
+                                                         * (pixels of the image read; read.c
+                                                         * maps them to the page) */
     int n_symbols;                    /* glyph readings; 0 when more than OCR_MAX_SYMBOLS */
     ocr_symbol_t symbols[OCR_MAX_SYMBOLS];
 } ocr_line_t;

@@ -113,7 +113,12 @@ static void ocr_box_model(vctx_t *c, tbox_t *b, ocr_model_t model, double target
     double t0 = (double)mono_us() / 1e3;
     ocr_engine_read_model(c->ocr, model, o, ow, oh, psm, out);
     c->ocr_ms += (double)mono_us() / 1e3 - t0;
-    /* The characters' boxes on the page (the margin taken off, the scale undone). */
+    /* The words' and the characters' boxes on the page (the margin taken off, the
+     * scale undone). */
+    for (int i = 0; i < out->n_words; i++) {
+        out->word_x0[i] = k.x0 + (int)floor((out->word_x0[i] - m) / s);
+        out->word_x1[i] = k.x0 + (int)ceil((out->word_x1[i] - m) / s);
+    }
     for (int i = 0; i < out->n_symbols; i++) {
         ocr_symbol_t *y = &out->symbols[i];
         y->x0 = k.x0 + (int)floor((y->x0 - m) / s), y->x1 = k.x0 + (int)ceil((y->x1 - m) / s);

@@ -49,6 +49,8 @@ typedef struct {
     bool uncertain;     /* equal, but some word read with low confidence */
     bool spaced;        /* read as the line but for its spaces (word gaps misjudged) */
     bool confirmed;     /* uncertain or spaced, but the second model read it exactly */
+    bool letter_gaps;   /* spaced, but the extra spaces are letter gaps
+                         * (glyph_shape_letter_gaps) */
     bool texty;         /* counts as text for layout/contrast */
     int passes;
     ocr_line_t first;   /* first reading, kept when extra passes ran */
@@ -130,6 +132,9 @@ const char *glyph_shape_lookalike(const vctx_t *c, const tbox_t *b, const char *
 /* Whether line b's ink holds more dots (over stems) than the text want has i and j,
  * or cannot be measured: the evidence that a glyph read "i" is drawn as one. */
 bool glyph_shape_extra_dot(const vctx_t *c, const tbox_t *b, const char *want);
+/* Whether the spaces line b's reading puts inside words of want (keeping every
+ * space of want) are letter gaps: then the reading is the text. */
+bool glyph_shape_letter_gaps(const vctx_t *c, const tbox_t *b, const char *want);
 
 /* ==== read.c ==== */
 

@@ -640,6 +640,30 @@ static void test_a_reading_off_only_in_its_spaces_is_decided_by_the_second_model
     verdict_free(v);
 }
 
+/* "Bar News" in Nimbus Sans with a white stroke: eng and Latin both read "Bar N
+ * ews", the stroke setting N and e apart. The space they add is measured on the
+ * line's ink, between the two words' boxes: 6 px of columns with no fill ink,
+ * against 12 for the space of the text, under 0.7 of it: a letter gap, and the
+ * line passes. A job whose spaces sit elsewhere ("BarN ews") still fails: the wide
+ * gap the reading put after "Bar" is where that text has none. */
+static void test_a_space_read_inside_a_word_where_the_ink_has_a_letter_gap_passes(void **state) {
+    (void)state;
+    size_t len;
+    unsigned char *png = fixture("corpus2-study-styled-seed103-0207-Bar-N-ews.png", &len);
+    const char *want[] = {"Bar News", "Night"};
+    job_t j = make_job(want, 2);
+    cJSON *r = passing_report(&j, png, len);
+    cJSON *line = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 0);
+    assert_string_equal(cJSON_GetObjectItem(line, "read")->valuestring, "Bar N ews");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(line, "extra_spaces_are_letter_gaps")));
+    cJSON_Delete(r);
+
+    png = fixture("corpus2-study-styled-seed103-0207-Bar-N-ews.png", &len);
+    const char *elsewhere[] = {"BarN ews", "Night"};
+    j = make_job(elsewhere, 2);
+    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+}
+
 /* Line finding may cut a line short (a wide word gap on a stroked face): each
  * box then reads part of its line ("Hour News" and "p to 70%"). The box grows
  * sideways by what its reading lacks and is read again; the pieces inside it are
@@ -1498,6 +1522,7 @@ int main(void) {
         cmocka_unit_test(test_a_glyph_the_classifier_never_reads_for_its_letter_fails),
         cmocka_unit_test(test_a_glyph_the_classifier_rates_as_the_lookalike_fails),
         cmocka_unit_test(test_two_letters_that_touch_stay_in_their_line),
+        cmocka_unit_test(test_a_space_read_inside_a_word_where_the_ink_has_a_letter_gap_passes),
         cmocka_unit_test(test_a_zero_as_wide_as_its_digits_and_letters_predict_an_O_fails),
         cmocka_unit_test(test_an_e_drawn_without_its_eye_fails),
         cmocka_unit_test(test_an_O_narrower_than_a_line_without_narrow_letters_predicts_fails),
