@@ -498,6 +498,16 @@ static void expect_glyph_fault(const char *face, const char **want, int n_want, 
     expect_fixture_fails(face, want, n_want, "text_mismatch", guidance);
 }
 
+/* The fixture `face`, checked against the lines `want`, passes; its report (to be
+ * deleted by the caller) in *report, and the report's entry for text line `line`. */
+static cJSON *passing_fixture_line(const char *face, const char **want, int n_want, int line, cJSON **report) {
+    size_t len;
+    unsigned char *png = fixture(face, &len);
+    job_t j = make_job(want, n_want);
+    *report = passing_report(&j, png, len);
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(*report, "checks"), "text"), line);
+}
+
 /* The fixture `face`, checked against the lines `want`, passes. */
 static void expect_fixture_passes(const char *face, const char **want, int n_want) {
     size_t len;
@@ -648,20 +658,15 @@ static void test_a_reading_off_only_in_its_spaces_is_decided_by_the_second_model
  * gap the reading put after "Bar" is where that text has none. */
 static void test_a_space_read_inside_a_word_where_the_ink_has_a_letter_gap_passes(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-study-styled-seed103-0207-Bar-N-ews.png", &len);
+    const char *face = "corpus2-study-styled-seed103-0207-Bar-N-ews.png";
     const char *want[] = {"Bar News", "Night"};
-    job_t j = make_job(want, 2);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *line = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 0);
+    cJSON *r, *line = passing_fixture_line(face, want, 2, 0, &r);
     assert_string_equal(cJSON_GetObjectItem(line, "read")->valuestring, "Bar N ews");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(line, "extra_spaces_are_letter_gaps")));
     cJSON_Delete(r);
 
-    png = fixture("corpus2-study-styled-seed103-0207-Bar-N-ews.png", &len);
     const char *elsewhere[] = {"BarN ews", "Night"};
-    j = make_job(elsewhere, 2);
-    verdict_free(expect_fail(&j, png, len, "text_mismatch"));
+    expect_fixture_fails(face, elsewhere, 2, "text_mismatch", "expected \"BarN ews\"");
 }
 
 /* Line finding may cut a line short (a wide word gap on a stroked face): each
@@ -699,12 +704,8 @@ static void test_a_line_cut_short_is_read_whole(void **state) {
  * letters, the pair stays: one box over the whole line, found so (not grown). */
 static void test_two_letters_that_touch_stay_in_their_line(void **state) {
     (void)state;
-    size_t len;
-    unsigned char *png = fixture("corpus2-plain-seed3-0230-night-gh.png", &len);
     const char *want[] = {"Hour Local", "in Mountain", "Home night week"};
-    job_t j = make_job(want, 3);
-    cJSON *r = passing_report(&j, png, len);
-    cJSON *line = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "checks"), "text"), 2);
+    cJSON *r, *line = passing_fixture_line("corpus2-plain-seed3-0230-night-gh.png", want, 3, 2, &r);
     cJSON *box = cJSON_GetObjectItem(line, "box");
     assert_true(cJSON_GetArrayItem(box, 0)->valueint <= 150);
     assert_true(cJSON_GetArrayItem(box, 2)->valueint >= 400);
