@@ -114,16 +114,18 @@ static void ocr_box_model(vctx_t *c, tbox_t *b, ocr_model_t model, double target
     ocr_engine_read_model(c->ocr, model, o, ow, oh, psm, out);
     c->ocr_ms += (double)mono_us() / 1e3 - t0;
     /* The words' and the characters' boxes on the page (the margin taken off, the
-     * scale undone). */
+     * scale undone; a box's low edge rounded down, its high edge up). */
+#define ON_PAGE(v, origin, round) ((origin) + (int)round(((v) - m) / s))
     for (int i = 0; i < out->n_words; i++) {
-        out->word_x0[i] = k.x0 + (int)floor((out->word_x0[i] - m) / s);
-        out->word_x1[i] = k.x0 + (int)ceil((out->word_x1[i] - m) / s);
+        out->word_x0[i] = ON_PAGE(out->word_x0[i], k.x0, floor);
+        out->word_x1[i] = ON_PAGE(out->word_x1[i], k.x0, ceil);
     }
     for (int i = 0; i < out->n_symbols; i++) {
         ocr_symbol_t *y = &out->symbols[i];
-        y->x0 = k.x0 + (int)floor((y->x0 - m) / s), y->x1 = k.x0 + (int)ceil((y->x1 - m) / s);
-        y->y0 = k.y0 + (int)floor((y->y0 - m) / s), y->y1 = k.y0 + (int)ceil((y->y1 - m) / s);
+        y->x0 = ON_PAGE(y->x0, k.x0, floor), y->x1 = ON_PAGE(y->x1, k.x0, ceil);
+        y->y0 = ON_PAGE(y->y0, k.y0, floor), y->y1 = ON_PAGE(y->y1, k.y0, ceil);
     }
+#undef ON_PAGE
     c->ocr_calls++;
     free(o);
     if (dst != src) free(dst);
